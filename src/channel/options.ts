@@ -1,0 +1,115 @@
+import type { Clock } from '../clock/index.js';
+import { systemClock } from '../clock/index.js';
+import { InvalidOptionError } from '../errors/index.js';
+import * as v from '../internal/validate.js';
+
+/** What a full channel does with one more item. */
+export type OverflowStrategy = 'block' | 'drop-newest' | 'drop-oldest' | 'sample' | 'reject';
+export const overflowStrategies: readonly OverflowStrategy[] = ['block', 'drop-newest', 'drop-oldest', 'sample', 'reject'];
+
+/**
+ * Fill level of a channel.
+ * - `'normal'`: utilization below the low watermark.
+ * - `'elevated'`: at or above the low watermark, below the high one.
+ * - `'critical'`: at or above the high watermark, not full.
+ * - `'blocked'`: full.
+ * - `'draining'`: closed, items still buffered.
+ * - `'closed'`: closed and empty.
+ */
+export type ChannelState = 'normal' | 'elevated' | 'critical' | 'blocked' | 'draining' | 'closed';
+
+/** Why an item was dropped. Every dropped item is counted under exactly one reason. */
+export type DropReason = 'drop-newest' | 'drop-oldest' | 'sample' | 'rejected' | 'timeout' | 'aborted' | 'closed';
+export const dropReasons: readonly DropReason[] = ['drop-newest', 'drop-oldest', 'sample', 'rejected', 'timeout', 'aborted', 'closed'];
+
+export interface ChannelOptions {
+  /**
+   * Most items the channel buffers. Producers beyond it meet the overflow strategy.
+   * @default 1000
+   * @example new Channel({ capacity: 10_000 })
+   */
+  capacity?: number;
+  /**
+   * What happens to an item offered while the channel is full.
+   * - `'block'`: `send()` waits for room, FIFO among producers; `trySend()` returns false and the item stays yours (not counted).
+   * - `'drop-newest'`: the offered item is dropped (reason `'drop-newest'`).
+   * - `'drop-oldest'`: the oldest buffered item is evicted (reason `'drop-oldest'`) to make room; the offer always succeeds.
+   * - `'sample'`: while at or above the high watermark only every `sampleEvery`-th offer is kept (the others: reason `'sample'`);
+   *   an item kept while the channel is full is dropped with reason `'drop-newest'`.
+   * - `'reject'`: `send()` rejects with `OverflowError`, `trySend()` returns false (reason `'rejected'`).
+   * @default 'block'
+   * @example new Channel({ capacity: 100, overflow: 'drop-oldest' })
+   */
+  overflow?: OverflowStrategy;
+  /**
+   * Fraction of capacity at which the channel becomes `pressured` (and `'critical'`).
+   * @default 0.8
+   * @example new Channel({ highWatermark: 0.9, lowWatermark: 0.5 })
+   */
+  highWatermark?: number;
+  /**
+   * Fraction of capacity at or below which a pressured channel stops being pressured.
+   * The gap between the two watermarks is the hysteresis that keeps upstream from flapping.
+   * @default 0.2
+   */
+  lowWatermark?: number;
+  /**
+   * Under `'sample'`: keep one in this many offers while at or above the high watermark.
+   * @default 10
+   */
+  sampleEvery?: number;
+  /**
+   * Under `'block'`: the longest a `send()` waits for room before it resolves false
+   * (the item is dropped, reason `'timeout'`). The wait begins when `send()` finds the channel full.
+   * A per-call `timeoutMs` overrides it. Not allowed with other strategies.
+   * @default undefined (wait until room, abort or close)
+   * @example new Channel({ capacity: 100, maxBlockMs: 250 })
+   */
+  maxBlockMs?: number;
+  /**
+   * Time source for timeouts and `blockedMs`.
+   * @default systemClock
+   * @example new Channel({ clock: new VirtualClock() }) // from 'sluice/testing'
+   */
+  clock?: Clock;
+  /**
+   * Name used in metrics and on the dashboard.
+   * @default 'channel'
+   */
+  name?: string;
+}
+
+export interface ResolvedChannelOptions {
+  capacity: number;
+  overflow: OverflowStrategy;
+  highWatermark: number;
+  lowWatermark: number;
+  sampleEvery: number;
+  maxBlockMs: number | undefined;
+  clock: Clock;
+  name: string;
+}
+
+export function resolveChannelOptions(options: ChannelOptions | undefined, prefix = ''): ResolvedChannelOptions {
+  const o = v.optionsObject(options, 'Channel');
+  const f = (name: string) => prefix + name;
+  const capacity = v.integer(f('capacity'), o.capacity, 1000, { min: 1 });
+  const overflow = v.oneOf(f('overflow'), o.overflow, overflowStrategies, 'block');
+  const highWatermark = v.number(f('highWatermark'), o.highWatermark, 0.8, { min: 0, max: 1 });
+  const lowWatermark = v.number(f('lowWatermark'), o.lowWatermark, Math.min(0.2, highWatermark), { min: 0, max: 1 });
+  if (lowWatermark > highWatermark) {
+    throw new InvalidOptionError(f('lowWatermark'), lowWatermark, `a fraction <= highWatermark (${highWatermark})`);
+  }
+  const sampleEvery = v.integer(f('sampleEvery'), o.sampleEvery, 10, { min: 1 });
+  const maxBlockMs = v.optionalNumber(f('maxBlockMs'), o.maxBlockMs, { min: 0 });
+  if (maxBlockMs !== undefined && overflow !== 'block') {
+    throw new InvalidOptionError(f('maxBlockMs'), maxBlockMs, `no value unless overflow is 'block'`, `overflow is '${overflow}'`);
+  }
+  const clock = o.clock ?? systemClock;
+  if (typeof clock.now !== 'function' || typeof clock.schedule !== 'function' || typeof clock.cancel !== 'function') {
+    throw new InvalidOptionError(f('clock'), clock, 'a Clock with now(), schedule() and cancel()');
+  }
+  const name = o.name === undefined ? 'channel' : o.name;
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError(f('name'), name, 'a non-empty string');
+  return { capacity, overflow, highWatermark, lowWatermark, sampleEvery, maxBlockMs, clock, name };
+}

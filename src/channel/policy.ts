@@ -1,0 +1,57 @@
+import type { OverflowStrategy } from './options.js';
+
+/**
+ * The decision a buffer policy makes for an offer at or above its threshold.
+ * Below the threshold the channel buffers without asking, which keeps the
+ * policy off the hot path.
+ */
+export const Admit = {
+  accept: 0,
+  evictOldest: 1,
+  dropNewest: 2,
+  dropSample: 3,
+  reject: 4,
+  wait: 5,
+} as const;
+export type Admission = (typeof Admit)[keyof typeof Admit];
+
+/** The tiny interface behind every overflow strategy. */
+export interface BufferPolicy {
+  /** Offers are buffered without consulting {@link admit} while size is below this. */
+  readonly admitBelow: number;
+  /** Decides an offer made at `size >= admitBelow`. */
+  admit(size: number): Admission;
+}
+
+export function createPolicy(strategy: OverflowStrategy, capacity: number, highLimit: number, sampleEvery: number): BufferPolicy {
+  switch (strategy) {
+    case 'block':
+      return { admitBelow: capacity, admit: () => Admit.wait };
+    case 'drop-newest':
+      return { admitBelow: capacity, admit: () => Admit.dropNewest };
+    case 'drop-oldest':
+      return { admitBelow: capacity, admit: () => Admit.evictOldest };
+    case 'reject':
+      return { admitBelow: capacity, admit: () => Admit.reject };
+    case 'sample':
+      return new SamplePolicy(capacity, highLimit, sampleEvery);
+  }
+}
+
+class SamplePolicy implements BufferPolicy {
+  readonly admitBelow: number;
+  private counter = 0;
+  constructor(
+    private readonly capacity: number,
+    highLimit: number,
+    private readonly every: number,
+  ) {
+    // Sampling starts at the high watermark: size >= highLimit means "at or above".
+    this.admitBelow = Math.min(capacity, Math.ceil(highLimit));
+  }
+  admit(size: number): Admission {
+    this.counter = this.counter + 1 === this.every ? 0 : this.counter + 1;
+    if (this.counter !== 0) return Admit.dropSample;
+    return size >= this.capacity ? Admit.dropNewest : Admit.accept;
+  }
+}

@@ -1,0 +1,80 @@
+/** Stable error codes. Match on `error.code`, never on the message. */
+export const ErrorCode = {
+  overflow: 'ERR_SLUICE_OVERFLOW',
+  closed: 'ERR_SLUICE_CLOSED',
+  invalidOption: 'ERR_SLUICE_INVALID_OPTION',
+  invalidItem: 'ERR_SLUICE_INVALID_ITEM',
+  invalidArgument: 'ERR_SLUICE_INVALID_ARGUMENT',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class of every error Sluice throws on purpose. */
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A full component refused an item under the `'reject'` strategy. */
+export class OverflowError extends SluiceError {
+  constructor(message = 'Channel is full (overflow: reject)') {
+    super(ErrorCode.overflow, message);
+  }
+}
+
+/** The component was closed before or while the call ran. */
+export class ChannelClosedError extends SluiceError {
+  constructor(message = 'Channel is closed') {
+    super(ErrorCode.closed, message);
+  }
+}
+
+/**
+ * An option failed validation at construction. `field` names the option,
+ * `value` is what was given, `allowed` describes what would be accepted.
+ */
+export class InvalidOptionError extends SluiceError {
+  readonly field: string;
+  readonly value: unknown;
+  readonly allowed: string;
+  constructor(field: string, value: unknown, allowed: string, detail?: string) {
+    super(
+      ErrorCode.invalidOption,
+      `Invalid option "${field}": got ${describe(value)}; expected ${allowed}${detail ? ` (${detail})` : ''}`,
+    );
+    this.field = field;
+    this.value = value;
+    this.allowed = allowed;
+  }
+}
+
+/** An argument to a method (not an option) was out of range, e.g. `acquire(n)` with n > burst. */
+export class InvalidArgumentError extends SluiceError {
+  constructor(message: string) {
+    super(ErrorCode.invalidArgument, message);
+  }
+}
+
+/** `undefined` was offered as an item; it is reserved as the "closed" signal of `receive()`. */
+export class InvalidItemError extends SluiceError {
+  constructor() {
+    super(
+      ErrorCode.invalidItem,
+      'undefined cannot be sent: receive() uses undefined to mean "closed and empty"; send null or wrap the value',
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value === 'function') return 'a function';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

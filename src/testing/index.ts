@@ -1,0 +1,5 @@
+/**
+ * Test helpers: `sluice/testing`.
+ * @module
+ */
+export { VirtualClock, flushMicrotasks } from './virtual-clock.js';
