@@ -113,3 +113,41 @@ export function resolveChannelOptions(options: ChannelOptions | undefined, prefi
   if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError(f('name'), name, 'a non-empty string');
   return { capacity, overflow, highWatermark, lowWatermark, sampleEvery, maxBlockMs, clock, name };
 }
+
+export interface SendOptions {
+  /** Aborting drops the item (reason `'aborted'`) and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Under `'block'`: overrides `maxBlockMs` for this call. `0` means "do not wait". */
+  timeoutMs?: number;
+}
+
+export interface ReceiveOptions {
+  /** Aborting rejects with the signal's reason; no item is taken. */
+  signal?: AbortSignal;
+}
+
+export interface ReceiveBatchOptions extends ReceiveOptions {
+  /** After the first item arrives, how long to wait for the batch to fill. @default 0 */
+  maxWaitMs?: number;
+}
+
+export interface ChannelStats {
+  capacity: number;
+  size: number;
+  /** Producers waiting for room under `'block'`; their items are not yet `offered`. */
+  waiting: number;
+  utilization: number;
+  state: ChannelState;
+  pressured: boolean;
+  /** Items whose fate is decided: buffered (now or before) or dropped. */
+  offered: number;
+  /** Items that entered the buffer, including ones later evicted under `'drop-oldest'`. */
+  accepted: number;
+  delivered: number;
+  dropped: number;
+  droppedBy: Record<DropReason, number>;
+  /** Sum over producers of the time each spent waiting for room. */
+  blockedMs: number;
+  /** Times `pressured` turned on. */
+  pressureEvents: number;
+}

@@ -5,6 +5,7 @@ export const ErrorCode = {
   invalidOption: 'ERR_SLUICE_INVALID_OPTION',
   invalidItem: 'ERR_SLUICE_INVALID_ITEM',
   invalidArgument: 'ERR_SLUICE_INVALID_ARGUMENT',
+  limitExceeded: 'ERR_SLUICE_LIMIT_EXCEEDED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -22,6 +23,13 @@ export class SluiceError extends Error {
 export class OverflowError extends SluiceError {
   constructor(message = 'Channel is full (overflow: reject)') {
     super(ErrorCode.overflow, message);
+  }
+}
+
+/** A limiter is at its limit and configured to refuse rather than wait. */
+export class LimitExceededError extends SluiceError {
+  constructor(message = 'Concurrency limit reached (whenFull: reject)') {
+    super(ErrorCode.limitExceeded, message);
   }
 }
 

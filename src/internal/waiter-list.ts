@@ -6,8 +6,11 @@
 export interface ListNode<N> {
   prev: N | undefined;
   next: N | undefined;
-  /** True while the node is in a list; lets removal be idempotent. */
-  linked: boolean;
+  /**
+   * The list the node is in, or false. Removal checks it, so removing a node
+   * from a list it is not in (or twice) is a no-op rather than a corruption.
+   */
+  linked: false | WaiterList<any>;
 }
 
 export class WaiterList<N extends ListNode<N>> {
@@ -18,7 +21,7 @@ export class WaiterList<N extends ListNode<N>> {
   push(node: N): void {
     node.prev = this.tail;
     node.next = undefined;
-    node.linked = true;
+    node.linked = this;
     if (this.tail) this.tail.next = node;
     else this.head = node;
     this.tail = node;
@@ -32,7 +35,7 @@ export class WaiterList<N extends ListNode<N>> {
   }
 
   remove(node: N): void {
-    if (!node.linked) return;
+    if (node.linked !== this) return;
     if (node.prev) node.prev.next = node.next;
     else this.head = node.next;
     if (node.next) node.next.prev = node.prev;

@@ -1,0 +1,274 @@
+import type { Clock } from '../clock/index.js';
+import { ChannelClosedError, InvalidArgumentError } from '../errors/index.js';
+import { RingBuffer } from '../internal/ring-buffer.js';
+import { WaiterList } from '../internal/waiter-list.js';
+import { createPolicy, type BufferPolicy } from './policy.js';
+import { ChannelSignals } from './signals.js';
+import { resolveChannelOptions, type ChannelOptions, type DropReason, type OverflowStrategy } from './options.js';
+import type { ReceiveWaiter, SendWaiter } from './waiters.js';
+
+export const RESOLVED_TRUE = Promise.resolve(true);
+export const RESOLVED_FALSE = Promise.resolve(false);
+export const RESOLVED_UNDEFINED = Promise.resolve(undefined);
+
+/**
+ * The machinery under {@link Channel}: the buffer, the waiting producers and
+ * consumers, the counters, and the pump that moves items between them.
+ * Not public API; `Channel` adds the user-facing methods on top.
+ */
+export abstract class ChannelCore<T> {
+  readonly capacity: number;
+  readonly overflow: OverflowStrategy;
+  readonly highWatermark: number;
+  readonly lowWatermark: number;
+  readonly name: string;
+
+  protected readonly ring = new RingBuffer<T>();
+  protected readonly policy: BufferPolicy;
+  protected readonly clock: Clock;
+  protected readonly maxBlockMs: number | undefined;
+  protected readonly senders = new WaiterList<SendWaiter<T>>();
+  protected readonly receivers = new WaiterList<ReceiveWaiter<T>>();
+  /** Batch receivers that have their first item and wait up to maxWaitMs for more. */
+  protected readonly collectors = new WaiterList<ReceiveWaiter<T>>();
+  protected readonly signals: ChannelSignals;
+  protected isClosed = false;
+  protected drainWaiters: (() => void)[] | undefined;
+
+  protected offeredCount = 0;
+  protected acceptedCount = 0;
+  protected deliveredCount = 0;
+  protected blockedTotal = 0;
+  protected readonly droppedBy: Record<DropReason, number> = {
+    'drop-newest': 0,
+    'drop-oldest': 0,
+    sample: 0,
+    rejected: 0,
+    timeout: 0,
+    aborted: 0,
+    closed: 0,
+  };
+
+  constructor(options?: ChannelOptions) {
+    const o = resolveChannelOptions(options);
+    this.capacity = o.capacity;
+    this.overflow = o.overflow;
+    this.highWatermark = o.highWatermark;
+    this.lowWatermark = o.lowWatermark;
+    this.name = o.name;
+    this.clock = o.clock;
+    this.maxBlockMs = o.maxBlockMs;
+    this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
+    this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
+  }
+
+  protected accept(item: T): void {
+    this.ring.push(item);
+    this.offeredCount++;
+    this.acceptedCount++;
+    if (this.receivers.size !== 0 || this.collectors.size !== 0) this.pump();
+    else this.signals.update(this.ring.length, this.isClosed);
+  }
+
+  protected evictOldest(item: T): void {
+    this.ring.shift();
+    this.droppedBy['drop-oldest']++;
+    this.accept(item);
+  }
+
+  protected drop(reason: DropReason): void {
+    this.offeredCount++;
+    this.droppedBy[reason]++;
+  }
+
+  protected closedDrop(): ChannelClosedError {
+    this.drop('closed');
+    return new ChannelClosedError();
+  }
+
+  protected abortedDrop(signal: AbortSignal): Promise<never> {
+    this.drop('aborted');
+    return Promise.reject(signal.reason);
+  }
+
+  protected droppedTotal(): number {
+    const d = this.droppedBy;
+    return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed;
+  }
+
+  protected takeBatch(max: number): T[] {
+    const out: T[] = [];
+    this.ring.drainInto(out, max);
+    this.deliveredCount += out.length;
+    this.pump();
+    return out;
+  }
+
+  protected currentBlockedMs(): number {
+    if (this.senders.size === 0) return 0;
+    const now = this.clock.now();
+    let sum = 0;
+    for (let w = this.senders.head; w; w = w.next) sum += now - w.since;
+    return sum;
+  }
+
+  protected waitForRoom(item: T, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<boolean> {
+    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
+      return Promise.reject(new InvalidArgumentError(`send(): timeoutMs must be a number >= 0, got ${String(timeoutMs)}`));
+    }
+    if (timeoutMs === 0) {
+      this.drop('timeout');
+      return RESOLVED_FALSE;
+    }
+    return new Promise<boolean>((resolve, reject) => {
+      const w: SendWaiter<T> = {
+        prev: undefined,
+        next: undefined,
+        linked: false,
+        item,
+        resolve,
+        reject,
+        since: this.clock.now(),
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      };
+      if (timeoutMs !== undefined) {
+        w.timer = this.clock.schedule(timeoutMs, () => {
+          w.timer = undefined;
+          this.senders.remove(w);
+          this.settleSender(w, 'timeout');
+          resolve(false);
+        });
+      }
+      if (signal) {
+        w.onAbort = () => {
+          this.senders.remove(w);
+          this.settleSender(w, 'aborted');
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.senders.push(w);
+    });
+  }
+
+  /** Clears a sender's timer and listener; `reason` counts its item as dropped. */
+  protected settleSender(w: SendWaiter<T>, reason: DropReason | undefined): void {
+    this.blockedTotal += this.clock.now() - w.since;
+    if (w.timer !== undefined) this.clock.cancel(w.timer);
+    w.timer = undefined;
+    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+    if (reason) this.drop(reason);
+  }
+
+  protected waitForItems(kind: 0 | 1, max: number, maxWaitMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const w: ReceiveWaiter<T> = {
+        prev: undefined,
+        next: undefined,
+        linked: false,
+        kind,
+        max,
+        maxWaitMs,
+        resolve,
+        reject,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      };
+      if (signal) {
+        w.onAbort = () => {
+          this.receivers.remove(w);
+          this.collectors.remove(w);
+          this.settleReceiver(w);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      if (this.ring.length !== 0) this.startCollecting(w); // first item already here
+      else this.receivers.push(w);
+    });
+  }
+
+  protected settleReceiver(w: ReceiveWaiter<T>): void {
+    if (w.timer !== undefined) this.clock.cancel(w.timer);
+    w.timer = undefined;
+    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+  }
+
+  protected startCollecting(w: ReceiveWaiter<T>): void {
+    this.collectors.push(w);
+    w.timer = this.clock.schedule(w.maxWaitMs, () => {
+      w.timer = undefined;
+      this.collectors.remove(w);
+      if (this.ring.length === 0 && !this.isClosed) {
+        this.receivers.push(w); // another consumer took the items: wait for a first item again
+        return;
+      }
+      this.settleReceiver(w);
+      w.resolve(this.takeBatch(w.max));
+    });
+  }
+
+  /**
+   * Moves items between waiting producers, the buffer and waiting consumers
+   * until nothing more can move, then refreshes state and pressure.
+   */
+  protected pump(): void {
+    for (;;) {
+      // A freed slot goes to the longest-waiting producer, before any later trySend.
+      if (this.senders.size !== 0 && this.ring.length < this.capacity) {
+        const w = this.senders.shift()!;
+        this.settleSender(w, undefined);
+        this.ring.push(w.item);
+        this.offeredCount++;
+        this.acceptedCount++;
+        w.resolve(true);
+        continue;
+      }
+      if (this.receivers.size !== 0 && this.ring.length !== 0) {
+        const w = this.receivers.shift()!;
+        if (w.kind === 0) {
+          this.settleReceiver(w);
+          this.deliveredCount++;
+          w.resolve(this.ring.shift());
+        } else if (w.maxWaitMs > 0 && !this.isClosed && this.ring.length < Math.min(w.max, this.capacity)) {
+          this.startCollecting(w);
+        } else {
+          this.settleReceiver(w);
+          const out: T[] = [];
+          this.ring.drainInto(out, w.max);
+          this.deliveredCount += out.length;
+          w.resolve(out);
+        }
+        continue;
+      }
+      const c = this.collectors.head;
+      if (c && (this.isClosed || this.ring.length >= Math.min(c.max, this.capacity))) {
+        this.collectors.remove(c);
+        this.settleReceiver(c);
+        const out: T[] = [];
+        this.ring.drainInto(out, c.max);
+        this.deliveredCount += out.length;
+        c.resolve(out);
+        continue;
+      }
+      break;
+    }
+    if (this.isClosed && this.ring.length === 0) this.finish();
+    this.signals.update(this.ring.length, this.isClosed);
+  }
+
+  protected finish(): void {
+    for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
+      this.settleReceiver(w);
+      w.resolve(w.kind === 0 ? undefined : []);
+    }
+    const waiters = this.drainWaiters;
+    this.drainWaiters = undefined;
+    if (waiters) for (const done of waiters) done();
+  }
+}
+

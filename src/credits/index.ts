@@ -1,0 +1,212 @@
+import { systemClock, type Clock } from '../clock/index.js';
+import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../internal/acquire-queue.js';
+import * as v from '../internal/validate.js';
+
+export interface CreditsOptions {
+  /**
+   * Credits the producer holds at the start: how many items it may send before
+   * the consumer grants more. An integer >= 0; with 0 nothing moves until the
+   * first `grant()`.
+   * @example new Credits({ initial: 100 }) // consumer has room for 100 items
+   */
+  initial: number;
+  /**
+   * Most credits the balance can hold. A `grant()` that would go beyond it is
+   * capped and the excess is counted in `stats().discarded`; this stops a
+   * consumer that grants twice for one item from inflating the window. Also
+   * the largest `n` one call may ask for. An integer >= max(1, initial).
+   * @default Infinity (no cap)
+   * @example new Credits({ initial: 100, max: 100 })
+   */
+  max?: number;
+  /**
+   * Time source for `starvationMs`.
+   * @default systemClock
+   * @example new Credits({ initial: 0, clock: new VirtualClock() }) // from 'sluice/testing'
+   */
+  clock?: Clock;
+}
+
+export interface CreditsAcquireOptions {
+  /** Aborting while waiting rejects with `signal.reason` and takes no credits. */
+  signal?: AbortSignal;
+}
+
+export interface CreditsStats {
+  available: number;
+  max: number;
+  /** Credits added by `grant()` (after the cap). */
+  granted: number;
+  /** Credits `grant()` could not add because the balance was at `max`. */
+  discarded: number;
+  /** Credits taken by producers (the sum of `n` over successful calls). */
+  acquired: number;
+  /** `acquire()` calls waiting for credits now. */
+  waiting: number;
+  /** `acquire()` calls that had to wait because the credits were not there. */
+  starvationEvents: number;
+  /** Total ms producers spent waiting for credits, including waits still running. */
+  starvationMs: number;
+  /** `tryAcquire()` calls that returned false. */
+  rejected: number;
+}
+
+/**
+ * Credit-based flow control: the consumer grants credits as it frees room,
+ * the producer spends one credit per item and waits when it has none. The
+ * consumer's buffer can then never overflow, whatever the producer's speed.
+ *
+ * Waiters are served first come, first served: while anyone waits,
+ * `tryAcquire()` returns false and later `acquire()` calls queue behind, even
+ * ones asking for fewer credits. A `grant()` wakes waiters in order, at once.
+ *
+ * @example
+ * const credits = new Credits({ initial: 100, max: 100 });
+ * // producer
+ * await credits.acquire();
+ * socket.send(item);
+ * // consumer, after processing an item
+ * credits.grant(1);
+ */
+export class Credits {
+  readonly max: number;
+  private readonly clock: Clock;
+  private balance: number;
+  private readonly queue: AcquireQueue;
+  private isClosed = false;
+  private grantedCount = 0;
+  private discardedCount = 0;
+  private acquiredCount = 0;
+  private rejectedCount = 0;
+
+  constructor(options: CreditsOptions) {
+    const o = v.optionsObject(options, 'Credits');
+    this.balance = v.requiredInteger('initial', o.initial, { min: 0 });
+    if (o.max === undefined || o.max === Infinity) {
+      this.max = Infinity;
+    } else {
+      this.max = v.requiredInteger('max', o.max, { min: 1 });
+      if (this.max < this.balance) {
+        throw new InvalidOptionError('max', this.max, `an integer >= initial (${this.balance})`);
+      }
+    }
+    this.clock = resolveClock('clock', o.clock, systemClock);
+    this.queue = new AcquireQueue(this.clock, () => this.serve());
+  }
+
+  /** Credits the producer may spend now. While callers wait, they are reserved for the head waiter. */
+  get available(): number {
+    return this.balance;
+  }
+
+  /** `acquire()` calls waiting for credits now. */
+  get waiting(): number {
+    return this.queue.size;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /**
+   * Spends `n` credits if they are there now and nobody is waiting; never waits.
+   * @returns true when the credits were spent.
+   * @throws InvalidArgumentError when `n` is not an integer from 1 to `max`.
+   * @throws ChannelClosedError after {@link close}.
+   */
+  tryAcquire(n = 1): boolean {
+    if (n !== 1) {
+      const bad = checkAmount('tryAcquire(n)', n, this.max, 'max');
+      if (bad) throw bad;
+    }
+    if (this.isClosed) throw new ChannelClosedError('Credits is closed');
+    if (this.queue.size === 0 && this.balance >= n) {
+      this.balance -= n;
+      this.acquiredCount += n;
+      return true;
+    }
+    this.rejectedCount++;
+    return false;
+  }
+
+  /**
+   * Spends `n` credits, waiting for a `grant()` when they are not there.
+   * Resolves at once when they are and nobody waits; otherwise queues behind
+   * earlier waiters (a starvation event) and resolves inside the `grant()`
+   * call that makes the credits available.
+   * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
+   * `max`, and with ChannelClosedError after or during {@link close}.
+   *
+   * Abort safety: if `signal` fires while waiting, the call leaves the queue,
+   * spends nothing and rejects with `signal.reason`; if it was the head, the
+   * waiters behind it are served at once if the balance covers them. An abort
+   * after the promise resolved changes nothing: the credits stay spent.
+   */
+  acquire(n = 1, options?: CreditsAcquireOptions): Promise<void> {
+    if (n !== 1) {
+      const bad = checkAmount('acquire(n)', n, this.max, 'max');
+      if (bad) return Promise.reject(bad);
+    }
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('Credits is closed'));
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.queue.size === 0 && this.balance >= n) {
+      this.balance -= n;
+      this.acquiredCount += n;
+      return RESOLVED_VOID;
+    }
+    return this.queue.wait(n, signal);
+  }
+
+  /**
+   * Adds `n` credits, capped so the balance never exceeds `max`, then serves
+   * waiters in order, synchronously, for as long as the balance covers the head.
+   * Works after {@link close} too (the balance still counts).
+   * @returns the credits actually added (less than `n` when the cap applied).
+   * @throws InvalidArgumentError unless `n` is an integer >= 0.
+   */
+  grant(n: number): number {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+      throw new InvalidArgumentError(`grant(n): n must be an integer >= 0, got ${String(n)}`);
+    }
+    const added = Math.min(n, this.max - this.balance);
+    this.balance += added;
+    this.grantedCount += added;
+    this.discardedCount += n - added;
+    if (this.queue.size !== 0) this.serve();
+    return added;
+  }
+
+  /**
+   * Rejects every waiting `acquire()` with ChannelClosedError and refuses new
+   * acquisitions the same way. Idempotent.
+   */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.queue.rejectAll(() => new ChannelClosedError('Credits closed while the producer was waiting for credits'));
+  }
+
+  stats(): CreditsStats {
+    return {
+      available: this.balance,
+      max: this.max,
+      granted: this.grantedCount,
+      discarded: this.discardedCount,
+      acquired: this.acquiredCount,
+      waiting: this.queue.size,
+      starvationEvents: this.queue.waitsStarted,
+      starvationMs: this.queue.waitedMs(),
+      rejected: this.rejectedCount,
+    };
+  }
+
+  private serve(): void {
+    for (let n = this.queue.headAmount; n !== 0 && n <= this.balance; n = this.queue.headAmount) {
+      this.balance -= n;
+      this.acquiredCount += n;
+      this.queue.admitHead();
+    }
+  }
+}
