@@ -11,3 +11,4 @@ export * from './adaptive-rate/index.js';
 export * from './congestion-window/index.js';
 export * from './poll-sizer/index.js';
 export * from './reactive/index.js';
+export * from './pressure/index.js';

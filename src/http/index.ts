@@ -1,0 +1,8 @@
+/**
+ * `sluice/http`: load shedding for Node HTTP servers (node:http, Express/Connect,
+ * Fastify, Hono and other fetch-style handlers). No framework is imported at
+ * runtime; the adapters work with their request and response shapes.
+ * @module
+ */
+export { loadShed, LoadShedder } from './load-shed.js';
+export type { LoadShedOptions, LoadShedStats, ShedMode, NodeResponseLike, FastifyReplyLike, FetchHandler } from './load-shed.js';

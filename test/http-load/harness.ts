@@ -1,0 +1,95 @@
+// Shared by the load test: starts the server of server.ts in a child process and
+// loads it with autocannon, timing served (2xx) responses separately from shed ones.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { ServerConfig, ServerReport } from './server.js';
+
+export interface RunningServer {
+  url: string;
+  /** Closes the server and returns its loadShed counters. */
+  stop(): Promise<ServerReport>;
+  /** Last resort if a test fails half way. */
+  kill(): void;
+}
+
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [JSON.stringify(config)], {
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`server exited early with code ${code}`)));
+    child.once('message', (message) => resolve((message as { port: number }).port));
+  });
+  child.removeAllListeners('exit');
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    stop: () =>
+      new Promise<ServerReport>((resolve) => {
+        child.on('message', (message) => {
+          const report = (message as { report?: ServerReport }).report;
+          if (report) resolve(report);
+        });
+        child.send('close');
+      }),
+    kill: () => {
+      if (child.exitCode === null) child.kill();
+    },
+  };
+}
+
+export interface LoadResult {
+  connections: number;
+  durationS: number;
+  /** 2xx responses. */
+  served: number;
+  /** 503 responses. */
+  shed: number;
+  /** Other statuses, connection errors and timeouts. */
+  failed: number;
+  /** Latency of served responses only, in ms. */
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * One bounded autocannon run: `connections` closed-loop clients for `warmupS + durationS`
+ * seconds. Responses in the first `warmupS` are not counted: every run opens its
+ * connections at once and starts on cold code paths, and that transient is not
+ * the steady state being measured.
+ */
+export async function load(url: string, connections: number, durationS: number, warmupS = 0.5): Promise<LoadResult> {
+  const servedMs: number[] = [];
+  let shed = 0;
+  let failed = 0;
+  const countFrom = performance.now() + warmupS * 1000;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon({ url, connections, duration: warmupS + durationS, timeout: 10 }, (error, done) => (error ? reject(error) : resolve(done)));
+    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
+      if (performance.now() < countFrom) return;
+      if (statusCode >= 200 && statusCode < 300) servedMs.push(responseTimeMs);
+      else if (statusCode === 503) shed++;
+      else failed++;
+    });
+  });
+  servedMs.sort((a, b) => a - b);
+  return {
+    connections,
+    durationS,
+    served: servedMs.length,
+    shed,
+    failed: failed + result.errors, // errors include timeouts
+    p50: percentile(servedMs, 50),
+    p99: percentile(servedMs, 99),
+    max: percentile(servedMs, 100),
+  };
+}
