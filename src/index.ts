@@ -12,3 +12,4 @@ export * from './congestion-window/index.js';
 export * from './poll-sizer/index.js';
 export * from './reactive/index.js';
 export * from './pressure/index.js';
+export * from './concurrency-limiter/index.js';
