@@ -51,6 +51,15 @@ export class Channel<T> extends ChannelCore<T> {
    */
   trySend(item: T): boolean {
     if (item === undefined) throw new InvalidItemError();
+    const ring = this.ring;
+    // Hot path: open, nobody waiting, below the policy's threshold.
+    if (ring.length < this.fastLimit) {
+      ring.push(item);
+      this.offeredCount++;
+      this.acceptedCount++;
+      if (ring.length > this.quietMax) this.updateSignals();
+      return true;
+    }
     if (this.isClosed) throw this.closedDrop();
     if (this.ring.length < this.policy.admitBelow && this.senders.size === 0) {
       this.accept(item);
@@ -90,6 +99,14 @@ export class Channel<T> extends ChannelCore<T> {
    */
   send(item: T, options?: SendOptions): Promise<boolean> {
     if (item === undefined) return Promise.reject(new InvalidItemError());
+    const ring = this.ring;
+    if (ring.length < this.fastLimit && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
+      ring.push(item);
+      this.offeredCount++;
+      this.acceptedCount++;
+      if (ring.length > this.quietMax) this.updateSignals();
+      return RESOLVED_TRUE;
+    }
     if (this.isClosed) return Promise.reject(this.closedDrop());
     if (this.ring.length < this.policy.admitBelow && this.senders.size === 0) {
       if (options?.signal?.aborted) return this.abortedDrop(options.signal);
@@ -121,11 +138,12 @@ export class Channel<T> extends ChannelCore<T> {
 
   /** Takes the oldest item if there is one; never waits. */
   tryReceive(): T | undefined {
-    if (this.ring.length === 0) return undefined;
-    const item = this.ring.shift();
+    const ring = this.ring;
+    if (ring.length === 0) return undefined;
+    const item = ring.shift();
     this.deliveredCount++;
-    if (this.senders.size !== 0 || this.isClosed) this.pump();
-    else this.signals.update(this.ring.length, this.isClosed);
+    if (this.fastLimit < 0) this.pump(); // producers waiting for the slot, or closed
+    else if (ring.length < this.quietMin) this.updateSignals();
     return item;
   }
 

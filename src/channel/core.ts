@@ -33,6 +33,15 @@ export abstract class ChannelCore<T> {
   protected readonly collectors = new WaiterList<ReceiveWaiter<T>>();
   protected readonly signals: ChannelSignals;
   protected isClosed = false;
+  /**
+   * Offers at sizes below this take the fast path. It is the policy's
+   * threshold while nobody waits and the channel is open, and -1 otherwise,
+   * so the hot path tests one number instead of four conditions.
+   */
+  protected fastLimit: number;
+  /** Copies of the signals' quiet band: sizes at which nothing can change. */
+  protected quietMin = 0;
+  protected quietMax = -1;
   protected drainWaiters: (() => void)[] | undefined;
 
   protected offeredCount = 0;
@@ -60,6 +69,22 @@ export abstract class ChannelCore<T> {
     this.maxBlockMs = o.maxBlockMs;
     this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
     this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
+    this.fastLimit = this.policy.admitBelow;
+    this.updateSignals();
+  }
+
+  /** Recomputes state and pressure (telling listeners) and the quiet band. */
+  protected updateSignals(): void {
+    const signals = this.signals;
+    signals.update(this.ring.length, this.isClosed);
+    this.quietMin = signals.quietMin;
+    this.quietMax = signals.quietMax;
+  }
+
+  /** Call after any change to the waiter lists or to `isClosed`. */
+  protected refreshFastPath(): void {
+    this.fastLimit =
+      this.isClosed || this.senders.size !== 0 || this.receivers.size !== 0 || this.collectors.size !== 0 ? -1 : this.policy.admitBelow;
   }
 
   protected accept(item: T): void {
@@ -67,7 +92,7 @@ export abstract class ChannelCore<T> {
     this.offeredCount++;
     this.acceptedCount++;
     if (this.receivers.size !== 0 || this.collectors.size !== 0) this.pump();
-    else this.signals.update(this.ring.length, this.isClosed);
+    else if (this.ring.length > this.quietMax) this.updateSignals();
   }
 
   protected evictOldest(item: T): void {
@@ -100,7 +125,8 @@ export abstract class ChannelCore<T> {
     const out: T[] = [];
     this.ring.drainInto(out, max);
     this.deliveredCount += out.length;
-    this.pump();
+    if (this.fastLimit < 0) this.pump();
+    else if (this.ring.length < this.quietMin) this.updateSignals();
     return out;
   }
 
@@ -138,6 +164,7 @@ export abstract class ChannelCore<T> {
           w.timer = undefined;
           this.senders.remove(w);
           this.settleSender(w, 'timeout');
+          this.refreshFastPath();
           resolve(false);
         });
       }
@@ -145,11 +172,13 @@ export abstract class ChannelCore<T> {
         w.onAbort = () => {
           this.senders.remove(w);
           this.settleSender(w, 'aborted');
+          this.refreshFastPath();
           reject(signal.reason);
         };
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
       this.senders.push(w);
+      this.fastLimit = -1;
     });
   }
 
@@ -183,12 +212,14 @@ export abstract class ChannelCore<T> {
           this.receivers.remove(w);
           this.collectors.remove(w);
           this.settleReceiver(w);
+          this.refreshFastPath();
           reject(signal.reason);
         };
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
       if (this.ring.length !== 0) this.startCollecting(w); // first item already here
       else this.receivers.push(w);
+      this.fastLimit = -1;
     });
   }
 
@@ -208,6 +239,7 @@ export abstract class ChannelCore<T> {
         return;
       }
       this.settleReceiver(w);
+      this.refreshFastPath();
       w.resolve(this.takeBatch(w.max));
     });
   }
@@ -258,7 +290,8 @@ export abstract class ChannelCore<T> {
       break;
     }
     if (this.isClosed && this.ring.length === 0) this.finish();
-    this.signals.update(this.ring.length, this.isClosed);
+    this.refreshFastPath();
+    this.updateSignals();
   }
 
   protected finish(): void {

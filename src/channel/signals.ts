@@ -11,6 +11,12 @@ export class ChannelSignals {
   state: ChannelState = 'normal';
   pressured = false;
   pressureEvents = 0;
+  /**
+   * While the channel is open and `quietMin <= size <= quietMax`, neither the
+   * state nor the pressure flag can change, so the hot path skips `update()`.
+   */
+  quietMin = 0;
+  quietMax = -1;
   private listeners: Listeners | undefined;
 
   constructor(
@@ -39,6 +45,42 @@ export class ChannelSignals {
       this.pressureEvents++;
       this.setPressured(true);
     }
+    this.setQuietBand(closed);
+  }
+
+  // Sizes are integers while the limits may not be: `size >= x` first holds at ceil(x).
+  private setQuietBand(closed: boolean): void {
+    if (closed) {
+      this.quietMin = Infinity; // every change is looked at once closed
+      this.quietMax = -1;
+      return;
+    }
+    const lowStart = Math.ceil(this.lowLimit);
+    const highStart = Math.ceil(this.highLimit);
+    let min: number;
+    let max: number;
+    switch (this.state) {
+      case 'normal':
+        min = 0;
+        max = lowStart - 1;
+        break;
+      case 'elevated':
+        min = lowStart;
+        max = highStart - 1;
+        break;
+      case 'critical':
+        min = highStart;
+        max = this.capacity - 1;
+        break;
+      default:
+        min = this.capacity;
+        max = Infinity;
+    }
+    // Pressure turns off at size <= lowLimit, i.e. below floor(lowLimit) + 1; it turns on at highStart.
+    if (this.pressured) min = Math.max(min, Math.floor(this.lowLimit) + 1);
+    else max = Math.min(max, highStart - 1);
+    this.quietMin = min;
+    this.quietMax = max;
   }
 
   listen<K extends keyof Listeners>(kind: K, listener: Listeners[K][number]): () => void {

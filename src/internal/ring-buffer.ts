@@ -38,13 +38,16 @@ export class RingBuffer<T> {
 
   /** Moves up to `max` items into `out` (appending), oldest first. */
   drainInto(out: T[], max: number): void {
-    let n = max < this.length ? max : this.length;
+    const n = max < this.length ? max : this.length;
     const items = this.items;
     const mask = this.mask;
     let i = this.head;
     this.length -= n;
-    while (n-- > 0) {
-      out.push(items[i] as T);
+    let k = out.length;
+    const end = k + n;
+    out.length = end; // size once rather than growing through push()
+    for (; k < end; k++) {
+      out[k] = items[i] as T;
       items[i] = undefined;
       i = (i + 1) & mask;
     }

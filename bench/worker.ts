@@ -1,0 +1,86 @@
+/**
+ * Child-process side of the harness: runs ONE contender of ONE scenario,
+ * warm-up first, then the measured runs, and prints a single result line
+ * (`RESULT_MARKER` + JSON) on stdout. A fresh process per contender keeps JIT
+ * state, heap growth and peak RSS of one contender from leaking into the next.
+ *
+ * Usage: node --expose-gc --import tsx bench/worker.ts <scenario> <contender> --runs N --warmup N --n N [--quick]
+ */
+import { parseArgs } from 'node:util';
+import { loadScenario, RESULT_MARKER } from './lib/registry.js';
+import type { Check, RunSample, WorkerReport } from './lib/types.js';
+
+class CheckFailedError extends Error {
+  override readonly name = 'CheckFailedError';
+}
+
+function verify(checks: readonly Check[] | undefined, label: string): number {
+  if (!checks) return 0;
+  for (const c of checks) {
+    if (c.actual !== c.expected) {
+      throw new CheckFailedError(`CHECK FAILED in ${label}: ${c.what} expected ${c.expected}, got ${c.actual}`);
+    }
+  }
+  return checks.length;
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      n: { type: 'string' },
+      quick: { type: 'boolean' },
+    },
+  });
+  const [scenarioName, contenderName] = positionals;
+  if (scenarioName === undefined || contenderName === undefined) throw new Error('usage: worker.ts <scenario> <contender> [--runs N] [--warmup N] [--n N] [--quick]');
+  const scenario = await loadScenario(scenarioName);
+  const contender = scenario.contenders[contenderName];
+  if (!contender) throw new Error(`scenario '${scenarioName}' has no contender '${contenderName}'`);
+  const quick = values.quick ?? false;
+  const runs = Number(values.runs ?? 5);
+  const warmup = Number(values.warmup ?? 1);
+  const n = values.n === undefined ? (quick ? scenario.quickN : scenario.defaultN) : Number(values.n);
+  const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
+  await contender.prepare?.();
+  let checksPassed = 0;
+  const samples: RunSample[] = [];
+  for (let run = 0; run < warmup + runs; run++) {
+    // Start each run from a collected heap so one run's garbage is not billed to the next.
+    collectGarbage?.();
+    const label = `${scenarioName}/${contenderName} run ${run + 1}${run < warmup ? ' (warm-up)' : ''}`;
+    const started = performance.now();
+    const cpuBefore = process.cpuUsage();
+    const outcome = await contender({ n, quick });
+    const elapsedMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    checksPassed += verify(outcome.checks, label);
+    if (run >= warmup) {
+      samples.push({ items: outcome.items, elapsedMs, cpuMs, itemsPerSecond: (outcome.items / elapsedMs) * 1000, metrics: outcome.metrics ?? {} });
+    }
+  }
+  const report: WorkerReport = {
+    scenario: scenarioName,
+    contender: contenderName,
+    n,
+    warmup,
+    samples,
+    checksPassed,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  process.stdout.write(`${RESULT_MARKER}${JSON.stringify(report)}\n`);
+}
+
+// Exit explicitly: a contender that leaves a timer or stream behind must not
+// hang the harness. Writes to a pipe are synchronous on Linux, so nothing is cut off.
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
