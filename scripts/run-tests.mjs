@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript via tsx).
+// Unit tests (src/) run two files at a time; the integration and load tests
+// (test/) run one file at a time afterwards, so a latency measurement never
+// shares the 2-core machine with another suite.
 // Usage: node scripts/run-tests.mjs [filter-substring ...]
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,9 +31,18 @@ if (selected.length === 0) {
   process.exit(1);
 }
 selected.sort();
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...selected],
-  { stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+const phases = [
+  { files: selected.filter((f) => !f.startsWith('test')), concurrency: process.env.TEST_CONCURRENCY ?? 2 },
+  { files: selected.filter((f) => f.startsWith('test')), concurrency: 1 },
+];
+let status = 0;
+for (const { files, concurrency } of phases) {
+  if (files.length === 0) continue;
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files],
+    { stdio: 'inherit' },
+  );
+  if (result.status !== 0) status = result.status ?? 1;
+}
+process.exit(status);
