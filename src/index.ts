@@ -13,3 +13,4 @@ export * from './poll-sizer/index.js';
 export * from './reactive/index.js';
 export * from './pressure/index.js';
 export * from './concurrency-limiter/index.js';
+export * from './metrics/index.js';

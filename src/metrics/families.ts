@@ -1,0 +1,71 @@
+/** Prometheus metric type of a family. */
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+/**
+ * One metric name Sluice reports, before the prefix is put in front.
+ * The whole catalogue is {@link sluiceMetricFamilies}; `docs/metrics.md`
+ * maps each entry to the names used in the design documents.
+ */
+export interface MetricFamily {
+  /** Name without the prefix, e.g. `'dropped_total'`. Counters end in `_total`; times are in seconds. */
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  /** Label names of every sample of the family, `'component'` first. */
+  readonly labelNames: readonly string[];
+}
+
+function family(name: string, type: MetricType, help: string, ...extraLabels: string[]): MetricFamily {
+  return Object.freeze({ name, type, help, labelNames: Object.freeze(['component', ...extraLabels]) });
+}
+
+/**
+ * The catalogue, by role. Each family is emitted only for components whose
+ * `stats()` have the fields it is read from (see `docs/metrics.md`).
+ */
+export const MetricFamilies = {
+  bufferSize: family('buffer_size', 'gauge', 'Items buffered now'),
+  bufferCapacity: family('buffer_capacity', 'gauge', 'Most items the buffer holds'),
+  bufferUtilization: family('buffer_utilization_ratio', 'gauge', 'Buffered items divided by capacity, 0 to 1'),
+  pressured: family('pressured', 'gauge', '1 while the component signals backpressure upstream, else 0'),
+  state: family('state', 'gauge', 'Current state of the component: 1 for the current state, 0 for the others', 'state'),
+  waiting: family('waiting', 'gauge', 'Callers waiting now (for room, tokens, credits or a permit)'),
+  inflight: family('inflight', 'gauge', 'Operations started and not yet completed'),
+  concurrencyLimit: family('concurrency_limit', 'gauge', 'Most operations allowed in flight now (limit or congestion window)'),
+  creditsAvailable: family('credits_available', 'gauge', 'Flow-control credits the producer holds now'),
+  tokensAvailable: family('tokens_available', 'gauge', 'Rate-limit tokens in the bucket now'),
+  rateLimit: family('rate_limit_per_second', 'gauge', 'Current rate limit in items per second'),
+  pressure: family('pressure', 'gauge', 'Last pressure reading divided by its threshold; above 1 means over'),
+  pressureLevel: family('pressure_level', 'gauge', 'Pressure of one level of a PressureLevels, reading divided by threshold', 'level'),
+  breakerState: family('breaker_state', 'gauge', 'Circuit breaker state: 1 for the current state, 0 for the others', 'state'),
+  lastFlushLatency: family('last_flush_latency_seconds', 'gauge', 'Duration of the last completed flush to the sink'),
+  flushInterval: family('flush_interval_seconds', 'gauge', 'Current, adapted interval between flushes'),
+  offered: family('offered_total', 'counter', 'Items offered (written): buffered or dropped'),
+  accepted: family('accepted_total', 'counter', 'Items that entered the buffer'),
+  delivered: family('delivered_total', 'counter', 'Items handed on to the consumer or confirmed by the sink; rate() of it is the throughput'),
+  dropped: family('dropped_total', 'counter', 'Items dropped, by reason', 'reason'),
+  backpressureEvents: family('backpressure_events_total', 'counter', 'Times backpressure switched on'),
+  blockedSeconds: family('blocked_seconds_total', 'counter', 'Time callers spent blocked waiting, summed over callers'),
+  creditStarvation: family('credit_starvation_total', 'counter', 'Times a producer had to wait for credits'),
+  creditStarvationSeconds: family('credit_starvation_seconds_total', 'counter', 'Time producers spent waiting for credits'),
+  acquired: family('acquired_total', 'counter', 'Tokens, credits or permits handed out'),
+  rejected: family('rejected_total', 'counter', 'Requests for tokens, credits or permits refused without waiting'),
+  retried: family('retried_total', 'counter', 'Items sent to the sink again after a failure; an item retried twice counts twice'),
+  deadLettered: family('dead_lettered_total', 'counter', 'Items handed to the dead-letter handler'),
+  batches: family('batches_total', 'counter', 'Batches started (flush calls or emitted batches)'),
+  failedBatches: family('failed_batches_total', 'counter', 'Flush calls that threw, rejected or reported failed items'),
+  breakerOpens: family('breaker_opens_total', 'counter', 'Times the circuit breaker opened'),
+  completed: family('completed_total', 'counter', 'Operations completed, by outcome (success, dropped, ignored)', 'outcome'),
+  processingLatency: family('processing_latency_seconds', 'histogram', 'Processing time recorded with a LatencyRecorder'),
+  stat: family('stat', 'gauge', 'Other numeric stats() fields, raw, named as in stats()', 'stat'),
+} as const;
+
+/** Every family Sluice can emit, in output order. */
+export const sluiceMetricFamilies: readonly MetricFamily[] = Object.freeze(Object.values(MetricFamilies));
+
+const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/** True when `prefix` keeps every Sluice name a valid Prometheus metric name. */
+export function isValidMetricPrefix(prefix: unknown): prefix is string {
+  return typeof prefix === 'string' && (prefix === '' || metricNamePattern.test(prefix));
+}

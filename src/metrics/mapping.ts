@@ -1,0 +1,235 @@
+import type { ChannelState } from '../channel/index.js';
+import type { PublisherIteratorState } from '../reactive/index.js';
+import { MetricFamilies as F, type MetricFamily } from './families.js';
+import type { SampleWriter } from './samples.js';
+
+// Components are recognised by the shape of their stats(), not by class, so
+// anything with a stats() method (views, wrappers, components written later)
+// reports through the same mapping. A field feeds at most one metric; the
+// numeric fields no rule claims go to the generic `stat` family, so nothing a
+// component counts is left out.
+
+// Records (not arrays) so the compiler notices when a state is added.
+const channelStates: Record<ChannelState, true> = {
+  normal: true,
+  elevated: true,
+  critical: true,
+  blocked: true,
+  draining: true,
+  closed: true,
+};
+const iteratorStates: Record<PublisherIteratorState, true> = {
+  idle: true,
+  active: true,
+  completed: true,
+  errored: true,
+  cancelled: true,
+};
+const breakerStates = ['closed', 'open', 'half-open'] as const;
+
+/**
+ * States seen per component and family. Series of a state set stay exported
+ * (at 0) once their state has been seen, so a state change does not make a
+ * series vanish.
+ */
+export type StateMemory = Map<string, string[]>;
+
+type Stats = Readonly<Record<string, unknown>>;
+
+class FieldReader {
+  readonly used = new Set<string>();
+  constructor(readonly stats: Stats) {}
+
+  num(key: string): number | undefined {
+    const value = this.stats[key];
+    if (typeof value !== 'number') return undefined;
+    this.used.add(key);
+    return value;
+  }
+
+  bool(key: string): number | undefined {
+    const value = this.stats[key];
+    if (typeof value !== 'boolean') return undefined;
+    this.used.add(key);
+    return value ? 1 : 0;
+  }
+
+  str(key: string): string | undefined {
+    const value = this.stats[key];
+    if (typeof value !== 'string') return undefined;
+    this.used.add(key);
+    return value;
+  }
+
+  /** A number one object down, e.g. `breaker.opens`; claims only that child. */
+  nested(key: string, child: string): number | undefined {
+    const parent = this.stats[key];
+    const value = typeof parent === 'object' && parent !== null ? (parent as Stats)[child] : undefined;
+    if (typeof value !== 'number') return undefined;
+    this.used.add(`${key}.${child}`);
+    return value;
+  }
+
+  has(key: string, type: 'number' | 'boolean' | 'object'): boolean {
+    const value = this.stats[key];
+    return typeof value === type && value !== null;
+  }
+}
+
+/** Emits every sample one component's `stats()` snapshot maps to. */
+export function mapComponentStats(component: string, stats: Stats, out: SampleWriter, memory: StateMemory): void {
+  const r = new FieldReader(stats);
+  const labels = { component };
+  const emit = (family: MetricFamily, value: number | undefined) => {
+    if (value !== undefined) out.scalar(family, labels, value);
+  };
+
+  // Buffer: a Channel (size/capacity) or a writer/iterator that buffers (buffered).
+  const size = r.num('size') ?? r.num('buffered');
+  const capacity = r.num('capacity');
+  emit(F.bufferSize, size);
+  emit(F.bufferCapacity, capacity);
+  const utilization = r.num('utilization');
+  emit(F.bufferUtilization, utilization ?? (size !== undefined && capacity !== undefined && capacity > 0 ? size / capacity : undefined));
+  emit(F.pressured, r.bool('pressured') ?? r.bool('shedding'));
+
+  const state = r.str('state');
+  if (state !== undefined) {
+    const known = r.has('capacity', 'number') && r.has('pressured', 'boolean') ? Object.keys(channelStates)
+      : r.has('prefetch', 'number') && r.has('lowTide', 'number') ? Object.keys(iteratorStates)
+      : [];
+    stateSet(F.state, component, state, known, out, memory);
+  }
+  const breaker = breakerState(r);
+  if (breaker !== undefined) stateSet(F.breakerState, component, breaker, breakerStates, out, memory);
+
+  emit(F.waiting, r.num('waiting'));
+  emit(F.inflight, r.num('inflight') ?? r.num('inFlight'));
+  emit(F.concurrencyLimit, r.num('limit') ?? r.num('window'));
+
+  if (r.has('starvationEvents', 'number')) {
+    emit(F.creditsAvailable, r.num('available'));
+    emit(F.creditStarvation, r.num('starvationEvents'));
+    emit(F.creditStarvationSeconds, seconds(r.num('starvationMs')));
+  } else if (r.has('ratePerSecond', 'number') && r.has('burst', 'number')) {
+    emit(F.tokensAvailable, r.num('available'));
+  }
+  emit(F.rateLimit, r.num('ratePerSecond') ?? r.num('rate'));
+  emit(F.pressure, r.num('pressure'));
+  pressureLevels(component, r, out);
+
+  // A BatchWriter's `written` is a Channel's `offered` and its `flushed` the
+  // `delivered`: the same accounting, so rate(delivered_total) is throughput for both.
+  emit(F.offered, r.num('offered') ?? r.num('written'));
+  emit(F.accepted, r.num('accepted'));
+  emit(F.delivered, r.num('delivered') ?? r.num('flushed'));
+  drops(component, r, out);
+  emit(F.backpressureEvents, r.num('pressureEvents') ?? r.num('shedEvents'));
+  emit(F.blockedSeconds, seconds(r.num('blockedMs') ?? r.num('waitedMs')));
+  emit(F.acquired, r.num('acquired'));
+  emit(F.rejected, r.num('rejected'));
+  outcomes(component, r, out);
+
+  emit(F.retried, r.num('retried'));
+  emit(F.deadLettered, r.num('deadLettered'));
+  emit(F.batches, r.num('batches'));
+  emit(F.failedBatches, r.num('failedBatches'));
+  emit(F.lastFlushLatency, seconds(r.num('lastFlushLatencyMs')));
+  emit(F.flushInterval, seconds(r.num('flushIntervalMs')));
+  emit(F.breakerOpens, r.nested('breaker', 'opens'));
+
+  generic(component, r, out);
+}
+
+function seconds(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : ms / 1000;
+}
+
+function stateSet(
+  family: MetricFamily,
+  component: string,
+  current: string,
+  known: readonly string[],
+  out: SampleWriter,
+  memory: StateMemory,
+): void {
+  const key = `${family.name}\u0000${component}`;
+  let states = memory.get(key);
+  if (!states) memory.set(key, (states = [...known]));
+  if (!states.includes(current)) states.push(current);
+  for (const state of states) out.scalar(family, { component, state }, state === current ? 1 : 0);
+}
+
+/** A circuit breaker's state, from `breakerState: string` or `breaker: string | { state: string }`. */
+function breakerState(r: FieldReader): string | undefined {
+  const direct = r.str('breakerState') ?? r.str('breaker');
+  if (direct !== undefined) return direct;
+  const nested = r.stats.breaker;
+  if (typeof nested === 'object' && nested !== null && typeof (nested as Stats).state === 'string') {
+    // Left unclaimed: the breaker's numbers (failures, ...) still go out as `breaker.<field>`.
+    return (nested as Stats).state as string;
+  }
+  return undefined;
+}
+
+function pressureLevels(component: string, r: FieldReader, out: SampleWriter): void {
+  const levels = r.stats.levels;
+  if (typeof levels !== 'object' || levels === null) return;
+  let any = false;
+  for (const [level, value] of Object.entries(levels as Stats)) {
+    const pressure = typeof value === 'object' && value !== null ? (value as Stats).pressure : undefined;
+    if (typeof pressure !== 'number') continue;
+    out.scalar(F.pressureLevel, { component, level }, pressure);
+    any = true;
+  }
+  if (any) r.used.add('levels');
+}
+
+function drops(component: string, r: FieldReader, out: SampleWriter): void {
+  const byReason = r.stats.droppedBy;
+  if (typeof byReason === 'object' && byReason !== null) {
+    r.used.add('droppedBy');
+    r.used.add('dropped'); // the sum of droppedBy
+    for (const [reason, count] of Object.entries(byReason as Stats)) {
+      if (typeof count === 'number') out.scalar(F.dropped, { component, reason }, count);
+    }
+    return;
+  }
+  const dropped = r.num('dropped');
+  if (dropped !== undefined) out.scalar(F.dropped, { component, reason: 'unspecified' }, dropped);
+  // loadShed: a shed request is one dropped at the door.
+  if (r.has('served', 'number')) {
+    const shed = r.num('shed');
+    if (shed !== undefined) out.scalar(F.dropped, { component, reason: 'shed' }, shed);
+  }
+}
+
+function outcomes(component: string, r: FieldReader, out: SampleWriter): void {
+  // ConcurrencyLimiter: permits released with success() / dropped() / ignore().
+  if (r.has('successes', 'number') && r.has('drops', 'number')) {
+    out.scalar(F.completed, { component, outcome: 'success' }, r.num('successes')!);
+    out.scalar(F.completed, { component, outcome: 'dropped' }, r.num('drops')!);
+    const ignored = r.num('ignored');
+    if (ignored !== undefined) out.scalar(F.completed, { component, outcome: 'ignored' }, ignored);
+  } else if (r.has('acks', 'number') && r.has('losses', 'number')) {
+    // CongestionWindow: onAck() / onLoss(), the same two outcomes under other names.
+    out.scalar(F.completed, { component, outcome: 'success' }, r.num('acks')!);
+    out.scalar(F.completed, { component, outcome: 'dropped' }, r.num('losses')!);
+  }
+}
+
+/** Unclaimed numbers and booleans, and those one object level down as `parent.child`. */
+function generic(component: string, r: FieldReader, out: SampleWriter): void {
+  for (const [key, value] of Object.entries(r.stats)) {
+    if (r.used.has(key)) continue;
+    if (typeof value === 'number' || typeof value === 'boolean') {
+      out.scalar(F.stat, { component, stat: key }, Number(value));
+    } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const [child, nested] of Object.entries(value as Stats)) {
+        if ((typeof nested === 'number' || typeof nested === 'boolean') && !r.used.has(`${key}.${child}`)) {
+          out.scalar(F.stat, { component, stat: `${key}.${child}` }, Number(nested));
+        }
+      }
+    }
+  }
+}
