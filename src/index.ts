@@ -14,3 +14,4 @@ export * from './reactive/index.js';
 export * from './pressure/index.js';
 export * from './concurrency-limiter/index.js';
 export * from './metrics/index.js';
+export * from './batch-writer/index.js';
