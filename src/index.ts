@@ -15,3 +15,4 @@ export * from './pressure/index.js';
 export * from './concurrency-limiter/index.js';
 export * from './metrics/index.js';
 export * from './batch-writer/index.js';
+export * from './alerts/index.js';

@@ -1,0 +1,75 @@
+import type { z } from 'zod';
+import { ErrorCode, SluiceError } from '../errors/index.js';
+
+/** One problem in a configuration: where, and what is wrong. */
+export interface ConfigIssue {
+  /** Dotted path from the top of the file, e.g. `queues.input_queue.strategy`; `(root)` for the document itself. */
+  path: string;
+  /** The full line, e.g. `queues.input_queue.strategy: "blok" is not one of block, drop-newest, drop-oldest, sample, reject`. */
+  message: string;
+}
+
+/**
+ * A configuration failed validation. Nothing was built. `issues` lists every
+ * problem found, each naming its path, the value and what is allowed; the
+ * message holds them one per line. Code `ERR_SLUICE_INVALID_OPTION`, like any
+ * other invalid option.
+ */
+export class ConfigError extends SluiceError {
+  readonly issues: ConfigIssue[];
+  /** The file, when the configuration came from one. */
+  readonly source: string | undefined;
+  constructor(issues: ConfigIssue[], source?: string) {
+    const head = `${source ? `${source}: ` : ''}invalid configuration (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'})`;
+    super(ErrorCode.invalidOption, [head, ...issues.map((i) => `  ${i.message}`)].join('\n'));
+    this.issues = issues;
+    this.source = source;
+  }
+}
+
+export function joinPath(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? '(root)' : path.map(String).join('.');
+}
+
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Turns zod issues into path-named lines: `<path>: <value> is not <allowed>`. */
+export function issuesFromZod(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of issues) {
+    const base = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = /\(allowed: (.*)\)$/.exec(issue.message)?.[1];
+      for (const key of issue.keys) {
+        const path = joinPath([...base, key]);
+        out.push({ path, message: `${path}: unknown key${allowed ? ` (allowed: ${allowed})` : ''}` });
+      }
+      continue;
+    }
+    if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.message === 'Invalid input') {
+      // A union without a message of its own: report its branches' issues.
+      out.push(...issuesFromZod(issue.errors.flat(), base));
+      continue;
+    }
+    const path = joinPath(base);
+    const input = (issue as { input?: unknown }).input;
+    const message = input === undefined ? `${path}: missing; expected ${issue.message}` : `${path}: ${describeValue(input)} is not ${issue.message}`;
+    out.push({ path, message });
+  }
+  return dedupe(out);
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => !seen.has(i.message) && seen.add(i.message));
+}

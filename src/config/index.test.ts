@@ -1,0 +1,298 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { VirtualClock } from '../testing/index.js';
+import { ConfigError, componentSpecs, configJsonSchema, fromConfig, loadConfig, parseConfig, toSimulation } from './index.js';
+
+const example = fileURLToPath(new URL('../../examples/sluice.yaml', import.meta.url));
+const schemaFile = fileURLToPath(new URL('../../schema/sluice.config.schema.json', import.meta.url));
+
+// The seed 001 template, verbatim apart from indentation, plus the two rates an AdaptiveRate cannot do without.
+const seedTemplate = `
+backpressure:
+  queues:
+    input_queue:
+      size: 10000
+      strategy: block # block, drop_newest, drop_oldest
+      timeout: 5s
+    processing_queue:
+      size: 5000
+      strategy: drop_oldest
+      high_watermark: 0.8 # Apply backpressure at 80%
+      low_watermark: 0.6 # Release at 60%
+  flow_control:
+    type: credit_based # credit_based, rate_based, adaptive
+    initial_credits: 1000
+    credit_timeout: 30s
+    min_credits: 100
+  adaptive:
+    target_latency_ms: 100
+    adjustment_interval: 10s
+    increase_rate: 1.1
+    decrease_rate: 0.9
+    min_rate: 10/s
+    max_rate: 1000/s
+  monitoring:
+    metrics_interval: 10s
+    alert_thresholds:
+      queue_depth: 0.9
+      drop_rate: 0.01
+      blocked_time: 5s
+`;
+
+function problems(input: string | object): string[] {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.code, 'ERR_SLUICE_INVALID_OPTION');
+    return error.issues.map((i) => i.message);
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('parseConfig()', () => {
+  it('parseConfig() - maps the seed template onto Sluice names and units', () => {
+    const config = parseConfig(seedTemplate);
+    assert.deepEqual(config.queues, {
+      input_queue: { capacity: 10000, strategy: 'block', highWatermark: 0.8, lowWatermark: 0.2, sampleEvery: 10, maxBlockMs: 5000 },
+      processing_queue: { capacity: 5000, strategy: 'drop-oldest', highWatermark: 0.8, lowWatermark: 0.6, sampleEvery: 10, maxBlockMs: undefined },
+    });
+    assert.deepEqual(config.flowControl, { type: 'credit-based', initialCredits: 1000, maxCredits: undefined });
+    assert.deepEqual(config.adaptive, { targetLatencyMs: 100, minRate: 10, maxRate: 1000, initialRate: undefined, increase: 1.1, decrease: 0.9, window: undefined, burst: undefined });
+    assert.deepEqual(config.monitoring, {
+      intervalMs: 10_000,
+      thresholds: { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 5000 },
+      forMs: undefined,
+      windowMs: undefined,
+      resolveRatio: undefined,
+    });
+  });
+
+  it('parseConfig() - warns about seed keys that have no effect', () => {
+    assert.deepEqual(parseConfig(seedTemplate).warnings, [
+      'backpressure.flow_control.min_credits: accepted for the seed template but has no effect (Credits has no minimum; the producer waits at 0 credits)',
+      'backpressure.flow_control.credit_timeout: accepted for the seed template but has no effect (Credits.acquire() has no timeout; pass an AbortSignal (e.g. AbortSignal.timeout(30_000)))',
+      'backpressure.adaptive.adjustment_interval: accepted for the seed template but has no effect (AdaptiveRate adjusts on every record() over its window, not on a timer)',
+    ]);
+  });
+
+  it('parseConfig() - names path, value and allowed values for a bad strategy', () => {
+    assert.deepEqual(problems('queues:\n  input_queue:\n    capacity: 10\n    strategy: blok\n'), [
+      'queues.input_queue.strategy: "blok" is not one of block, drop-newest, drop-oldest, sample, reject',
+    ]);
+  });
+
+  it('parseConfig() - reports every problem at once, each with its path', () => {
+    const text = `
+queues:
+  a: { size: 0, timeout: 5 parsecs, sise: 3 }
+  b: { capacity: 10, size: 10, strategy: drop_newest, timeout: 1s, low_watermark: "90%" }
+  c: {}
+flow_control: { type: rate_based, initial_credits: 4 }
+monitoring: { alert_thresholds: { queue_depth: 5, drop_rate: "150%", blocked_time: true } }
+`;
+    assert.deepEqual(problems(text), [
+      'queues.a.size: 0 is not an integer >= 1',
+      'queues.a.timeout: "5 parsecs" is not a duration such as 250ms, 5s, 2m, 1h or 1h30m, or a number of milliseconds (> 0)',
+      'queues.a.sise: unknown key (allowed: capacity, size, strategy, overflow, high_watermark, low_watermark, sample_every, timeout, max_block)',
+      'queues.b.size: 10 is not allowed together with capacity (size is the seed name for capacity)',
+      'queues.b.low_watermark: 0.9 is not a fraction <= high_watermark (0.8)',
+      'queues.b.timeout: 1000 is not allowed with strategy drop-newest (only with block)',
+      'queues.c.capacity: missing; expected an integer >= 1 (key capacity, or the seed\'s size)',
+      'flow_control.initial_credits: 4 is not allowed with type rate-based (only with credit-based)',
+      'flow_control.rate: missing; expected a rate such as 1000/s, 1.5k/s, 60/min or 3600/h (required with type rate_based)',
+      'monitoring.alert_thresholds.queue_depth: 5 is not a fraction in (0, 1], a percentage such as "90%", or { items: N }',
+      'monitoring.alert_thresholds.drop_rate: "150%" is not a fraction in (0, 1] (a fraction between 0 and 1 such as 0.001, or a percentage such as 0.1%)',
+      'monitoring.alert_thresholds.blocked_time: true is not a duration such as 250ms, 5s, 2m, 1h or 1h30m, or a number of milliseconds (> 0)',
+    ]);
+  });
+
+  it('parseConfig() - prefixes paths with backpressure when the file is wrapped', () => {
+    assert.deepEqual(problems({ backpressure: { queues: { q: { capacity: -1 } } } }), ['backpressure.queues.q.capacity: -1 is not an integer >= 1']);
+  });
+
+  it('parseConfig() - rejects names used twice across sections and overrides for unknown queues', () => {
+    assert.deepEqual(
+      problems({ queues: { jobs: { capacity: 1 } }, rate_limits: { jobs: { rate: '5/s' } }, simulation: { queues: { jbos: { arrival_rate: 1 } } } }),
+      [
+        'rate_limits.jobs: "jobs" is not unique across sections (already used by queues.jobs)',
+        'simulation.queues.jbos: "jbos" is not the name of a queue (queues has jobs)',
+      ],
+    );
+  });
+
+  it('parseConfig() - requires the adaptive section when flow_control.type is adaptive', () => {
+    assert.deepEqual(problems({ flow_control: { type: 'adaptive' } }), ['adaptive: missing; expected an adaptive section (flow_control.type is adaptive)']);
+  });
+
+  it('parseConfig() - limiter options only valid for some algorithms are refused for the others', () => {
+    assert.deepEqual(problems({ concurrency: { db: { algorithm: 'vegas', timeout: '1s' } } }), ['concurrency.db.timeout: 1000 is not allowed with algorithm vegas (only with aimd)']);
+  });
+
+  it('parseConfig() - reports YAML syntax errors with their line', () => {
+    const found = problems('queues:\n  a: [1, 2\n b');
+    assert.equal(found[0], '(root): not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 2');
+  });
+
+  it('parseConfig() - rejects duplicate keys', () => {
+    assert.match(problems('queues:\n  a: { capacity: 1 }\n  a: { capacity: 2 }\n')[0]!, /Map keys must be unique/);
+  });
+
+  it('parseConfig() - accepts JSON text and units in every form', () => {
+    const config = parseConfig(
+      JSON.stringify({
+        queues: { q: { capacity: 5, overflow: 'sample', high_watermark: '90%', low_watermark: 0.5, sample_every: 3 } },
+        rate_limits: { api: { rate: '1.5k/s' }, slow: { rate: '60/min', burst: 2 } },
+        credits: { window: { initial: 10, max: 20 } },
+        concurrency: { db: { algorithm: 'aimd', timeout: '1m30s', when_full: 'reject' } },
+        simulation: { arrival_rate: 100, service_time: '500ms', duration: '1h30m' },
+      }),
+    );
+    assert.equal(config.queues.q!.strategy, 'sample');
+    assert.equal(config.queues.q!.highWatermark, 0.9);
+    assert.equal(config.rateLimits.api!.ratePerSecond, 1500);
+    assert.equal(config.rateLimits.slow!.ratePerSecond, 1);
+    assert.equal(config.concurrency.db!.timeoutMs, 90_000);
+    assert.equal(config.concurrency.db!.whenFull, 'reject');
+    assert.equal(config.simulation!.durationMs, 5_400_000);
+    assert.equal(config.simulation!.serviceTimeMs, 500);
+  });
+
+  it('parseConfig() - an empty document is an empty configuration', () => {
+    const config = parseConfig('');
+    assert.deepEqual(config.queues, {});
+    assert.deepEqual(componentSpecs(config), { components: [], alerts: undefined });
+  });
+
+  it('parseConfig() - queue_depth in items', () => {
+    assert.deepEqual(parseConfig({ monitoring: { alert_thresholds: { queue_depth: { items: 500 } } } }).monitoring!.thresholds, { queueDepth: { items: 500 } });
+  });
+});
+
+describe('loadConfig()', () => {
+  it('loadConfig() - reads and validates the example file', async () => {
+    const config = await loadConfig(example);
+    assert.deepEqual(Object.keys(config.queues), ['input_queue', 'processing_queue']);
+    assert.deepEqual(config.warnings, []);
+  });
+
+  it('loadConfig() - puts the file name at the head of the error', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'sluice-config-')), 'bad.yaml');
+    writeFileSync(file, 'queues:\n  q: { capacity: 0 }\n');
+    await assert.rejects(loadConfig(file), (e: ConfigError) => e.message === `${file}: invalid configuration (1 problem)\n  queues.q.capacity: 0 is not an integer >= 1`);
+  });
+
+  it('loadConfig() - rejects with the read error for a missing file', async () => {
+    await assert.rejects(loadConfig('/nonexistent/sluice.yaml'), { code: 'ENOENT' });
+  });
+});
+
+describe('fromConfig()', () => {
+  it('fromConfig() - builds every component by name with the configured options', async () => {
+    const clock = new VirtualClock();
+    const built = fromConfig(await loadConfig(example), { clock, alertLog: false });
+    assert.deepEqual(Object.keys(built.components), ['input_queue', 'processing_queue', 'flow_control', 'adaptive', 'api_calls', 'database']);
+    const input = built.channels.input_queue!;
+    assert.equal(input.capacity, 10_000);
+    assert.equal(input.overflow, 'block');
+    const processing = built.channels.processing_queue!;
+    assert.equal(processing.overflow, 'drop-oldest');
+    assert.deepEqual([processing.highWatermark, processing.lowWatermark], [0.8, 0.6]);
+    assert.equal(built.credits.flow_control!.available, 1000);
+    assert.equal(built.credits.flow_control!.max, 1000);
+    assert.deepEqual([built.adaptiveRates.adaptive!.minRate, built.adaptiveRates.adaptive!.maxRate], [100, 5000]);
+    assert.equal(built.tokenBuckets.api_calls!.ratePerSecond, 500);
+    assert.equal(built.tokenBuckets.api_calls!.burst, 50);
+    assert.equal(built.concurrencyLimiters.database!.stats().algorithm, 'aimd');
+    assert.equal(built.concurrencyLimiters.database!.stats().limit, 10);
+    built.close();
+    assert.equal(input.closed, true);
+  });
+
+  it('fromConfig() - maxBlockMs from timeout applies: a full block queue times out a send', async () => {
+    const clock = new VirtualClock();
+    const { channels } = fromConfig<number>(parseConfig({ queues: { q: { capacity: 1, timeout: '2s' } } }), { clock });
+    channels.q!.trySend(1);
+    const sent = channels.q!.send(2);
+    clock.advance(2000);
+    assert.equal(await sent, false);
+    assert.equal(channels.q!.stats().droppedBy.timeout, 1);
+  });
+
+  it('fromConfig() - builds an unstarted alert monitor over every component', async () => {
+    const clock = new VirtualClock();
+    const lines: string[] = [];
+    const built = fromConfig<number>(parseConfig({ queues: { q: { capacity: 10 } }, monitoring: { metrics_interval: '1s', alert_thresholds: { queue_depth: '90%' } } }), {
+      clock,
+      alertLog: (line) => lines.push(line),
+    });
+    assert.deepEqual(built.alerts!.components, ['q']);
+    for (let i = 0; i < 10; i++) built.channels.q!.trySend(i);
+    clock.advance(5000);
+    assert.equal(built.alerts!.stats().evaluations, 0, 'not started');
+    built.alerts!.start();
+    clock.advance(1000);
+    assert.deepEqual(lines, ['sluice alert FIRING queue_depth on q: utilization 1 >= 0.9 at 6s']);
+  });
+
+  it('fromConfig() - flow_control type adaptive builds the adaptive section under the name flow_control', () => {
+    const built = fromConfig(parseConfig({ flow_control: { type: 'adaptive' }, adaptive: { target_latency: '50ms', min_rate: 1, max_rate: 10 } }), { clock: new VirtualClock() });
+    assert.deepEqual(Object.keys(built.components), ['flow_control']);
+    assert.equal(built.adaptiveRates.flow_control!.targetLatencyMs, 50);
+  });
+
+  it('fromConfig() - a constructor refusal becomes a ConfigError naming the key in the file', () => {
+    const config = parseConfig({ concurrency: { db: { min_limit: 10, max_limit: 5 } } });
+    assert.throws(() => fromConfig(config), (e: ConfigError) => e instanceof ConfigError && e.issues[0]!.message === 'concurrency.db.min_limit: 10 is not an integer <= maxLimit (5)');
+  });
+
+  it('componentSpecs() - lists constructor options without building anything', () => {
+    const { components, alerts } = componentSpecs(parseConfig({ queues: { q: { size: 3, strategy: 'sample', sample_every: 4 } }, monitoring: { alert_thresholds: { drop_rate: '1%' } } }));
+    assert.deepEqual(components, [
+      { name: 'q', kind: 'Channel', path: 'queues.q', options: { name: 'q', capacity: 3, overflow: 'sample', highWatermark: 0.8, lowWatermark: 0.2, sampleEvery: 4 } },
+    ]);
+    assert.deepEqual(alerts, { components: ['q'], options: { thresholds: { dropRate: 0.01 } } });
+  });
+});
+
+describe('toSimulation()', () => {
+  it('toSimulation() - applies overrides, then per-queue workload, then the defaults', async () => {
+    const config = await loadConfig(example);
+    const plan = toSimulation(config, { seed: 9 });
+    assert.equal(plan.seed, 9);
+    assert.equal(plan.durationMs, 3_600_000);
+    assert.deepEqual(
+      plan.queues.map((q) => [q.name, q.arrivalRate, q.serviceTimeMs, q.strategy, q.maxBlockMs]),
+      [
+        ['input_queue', 1000, 0.8, 'block', 5000],
+        ['processing_queue', 800, 1.1, 'drop-oldest', undefined],
+      ],
+    );
+    assert.deepEqual(toSimulation(config, { arrivalRate: 10 }).queues.map((q) => q.arrivalRate), [10, 10]);
+    assert.deepEqual(plan.alerts, { thresholds: { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 500 }, intervalMs: 10_000, forMs: 30_000 });
+  });
+
+  it('toSimulation() - names what is missing for which queue', () => {
+    assert.throws(
+      () => toSimulation(parseConfig({ queues: { q: { capacity: 1 } }, simulation: { service_time: '1ms' } })),
+      (e: ConfigError) => e.issues.map((i) => i.message).join('\n') === 'simulation.arrival_rate: missing for queue q; expected a rate such as 1000/s (or simulation.queues.q.arrival_rate)',
+    );
+  });
+});
+
+describe('configJsonSchema()', () => {
+  it('configJsonSchema() - the committed schema/sluice.config.schema.json is up to date (run: npx tsx scripts/gen-schema.ts)', () => {
+    assert.equal(readFileSync(schemaFile, 'utf8'), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+  });
+
+  it('configJsonSchema() - accepts the wrapped and unwrapped forms and lists the strategies', () => {
+    const schema = configJsonSchema() as { anyOf: unknown[]; $defs: { config: { properties: { queues: { additionalProperties: { properties: { strategy: { enum: string[] } } } } } } } };
+    assert.equal(schema.anyOf.length, 2);
+    assert.deepEqual(schema.$defs.config.properties.queues.additionalProperties.properties.strategy.enum, ['block', 'drop-newest', 'drop_newest', 'drop-oldest', 'drop_oldest', 'sample', 'reject']);
+  });
+});

@@ -1,0 +1,27 @@
+/**
+ * Configuration files (`sluice/config`): YAML or JSON in the shape of the seed
+ * template, validated before anything starts, then built into named
+ * components. Not part of the zero-dependency core: it uses `yaml` and `zod`.
+ * @module
+ */
+export { parseConfig, loadConfig } from './load.js';
+export type { ParseConfigOptions } from './load.js';
+export { fromConfig, componentSpecs } from './build.js';
+export type { AlertSpec, BuildOptions, BuiltComponents, Component, ComponentKind, ComponentSpec } from './build.js';
+export { ConfigError } from './errors.js';
+export type { ConfigIssue } from './errors.js';
+export { configJsonSchema } from './json-schema.js';
+export { toSimulation } from './simulation.js';
+export type { SimulationOverrides, SimulationPlan } from './simulation.js';
+export type {
+  AdaptiveConfig,
+  ConcurrencyConfig,
+  CreditsConfig,
+  FlowControlConfig,
+  MonitoringConfig,
+  QueueConfig,
+  RateLimitConfig,
+  SimulationConfig,
+  SluiceConfig,
+  WorkloadConfig,
+} from './types.js';
