@@ -16,3 +16,5 @@ export * from './concurrency-limiter/index.js';
 export * from './metrics/index.js';
 export * from './batch-writer/index.js';
 export * from './alerts/index.js';
+export * from './pipeline/index.js';
+export * from './stream-policy/index.js';
