@@ -18,3 +18,4 @@ export * from './batch-writer/index.js';
 export * from './alerts/index.js';
 export * from './pipeline/index.js';
 export * from './stream-policy/index.js';
+export * from './durable-channel/index.js';

@@ -1,0 +1,395 @@
+import { ChannelClosedError, InvalidArgumentError, InvalidItemError, OverflowError } from '../errors/index.js';
+import { Admit } from '../channel/policy.js';
+import type { ChannelState } from '../channel/options.js';
+import { DurableCore, attempt } from './core.js';
+import type { DurableReceiveWaiter, DurableSendWaiter } from './waiters.js';
+import type { DurableChannelOptions, DurableChannelStats, DurableReceiveOptions, DurableSendOptions } from './options.js';
+import type { LeasedItem } from './store.js';
+
+const RESOLVED_FALSE = Promise.resolve(false);
+
+/**
+ * A bounded channel whose items live in a {@link DurableStore}, so they
+ * survive a crash of the process.
+ *
+ * ## Delivery
+ * - `send()` resolves only once the item is committed to the store. Sends made
+ *   together (same microtask batch, or while the previous commit is in flight)
+ *   share one commit, so N concurrent producers cost far fewer than N fsyncs.
+ * - `receive()` leases an item: it stays in the store, invisible, until
+ *   `ack(id)` removes it. Not acked within `visibilityTimeoutMs` (or nacked),
+ *   it is delivered again: **at-least-once**, so processing must tolerate
+ *   duplicates. Order is FIFO apart from such redeliveries.
+ *
+ * ## Restart
+ * A new channel on the same store sees every unacked item (`stats().recovered`).
+ * Items that a dead process had leased stay invisible until their lease
+ * deadline, which the store keeps, passes; `SqliteStore` can instead release
+ * them at open (`releaseLeasesOnOpen`).
+ *
+ * ## Capacity and accounting
+ * Capacity bounds unacked items (visible, leased and delayed) plus admitted
+ * ones still on their way to the store. Overflow strategies, watermarks,
+ * `pressured` and `state` work as on `Channel`. Over a store's lifetime of
+ * channels, at every moment
+ * `recovered + offered === acked + size + dropped` (items still committing are
+ * not yet offered), and `dropped` is the sum of `droppedBy`.
+ *
+ * ## Close, drain, detach
+ * - `close()` stops sends (as on `Channel`); receivers go on until every item
+ *   is acked, then `receive()` yields `undefined` and `drained()` resolves.
+ * - `detach()` stops using the store without draining it, e.g. at shutdown:
+ *   items stay stored for the next channel.
+ *
+ * The channel must be the store's only user while attached: it tracks `size`
+ * itself from the store's size at open.
+ *
+ * @example
+ * const channel = new DurableChannel<Job>({ store: new SqliteStore({ path: 'jobs.db' }), capacity: 10_000 });
+ * await channel.send(job); // committed
+ * const lease = await channel.receive();
+ * if (lease) { await handle(lease.item); await channel.ack(lease.id); }
+ */
+export class DurableChannel<T> extends DurableCore<T> {
+  private detaching: Promise<void> | undefined;
+
+  constructor(options: DurableChannelOptions<T>) {
+    super(options);
+  }
+
+  /** Unacked items in the store (visible, leased and delayed). */
+  get size(): number {
+    return this.stored;
+  }
+  get closed(): boolean {
+    return this.isClosed;
+  }
+  get state(): ChannelState {
+    return this.signals.state;
+  }
+  /** On from the high watermark until utilization falls back to the low watermark. */
+  get pressured(): boolean {
+    return this.signals.pressured;
+  }
+  get utilization(): number {
+    return this.occupied / this.capacity;
+  }
+
+  /**
+   * Resolves once the store's size is known and the channel is working.
+   * Every method already waits for this; call it to surface a broken store early.
+   *
+   * Abort safety: takes no signal; it only observes the opening.
+   */
+  ready(): Promise<void> {
+    return this.opening;
+  }
+
+  /**
+   * Offers `item`: admitted under the overflow strategy, then committed to the
+   * store together with every other send admitted meanwhile.
+   * There is no `trySend()`: admission is synchronous, commitment never is.
+   * @returns true once the item is committed; false when dropped by the
+   * strategy or when a `'block'` wait timed out (reason `'timeout'`).
+   * @throws OverflowError under `'reject'` when full; ChannelClosedError once
+   * closed or detached; the store's error when the commit failed (the item was
+   * not stored and is not counted as offered).
+   *
+   * Abort safety: if `signal` fires while the send waits for room, the item is
+   * not stored, is counted as dropped (reason `'aborted'`) and the promise
+   * rejects with `signal.reason`. Once the item has joined a commit the abort is
+   * ignored and the send settles with the commit's outcome, since a commit
+   * cannot be taken back.
+   */
+  send(item: T, options?: DurableSendOptions): Promise<boolean> {
+    if (item === undefined) return Promise.reject(new InvalidItemError());
+    if (this.isClosed) return Promise.reject(this.closedDrop());
+    if (!this.isOpen) return this.opening.then(() => this.send(item, options));
+    const signal = options?.signal;
+    if (signal?.aborted) return this.abortedDrop(signal);
+    if (this.occupied < this.policy.admitBelow && this.senders.size === 0) return this.enqueue(item, false);
+    switch (this.policy.admit(this.occupied)) {
+      case Admit.accept:
+        return this.enqueue(item, false);
+      case Admit.evictOldest:
+        return this.enqueue(item, true);
+      case Admit.dropNewest:
+        this.drop('drop-newest');
+        return RESOLVED_FALSE;
+      case Admit.dropSample:
+        this.drop('sample');
+        return RESOLVED_FALSE;
+      case Admit.reject:
+        this.drop('rejected');
+        return Promise.reject(new OverflowError());
+      default:
+        return this.waitForRoom(item, signal, options?.timeoutMs ?? this.maxBlockMs);
+    }
+  }
+
+  /**
+   * Leases the oldest visible item, waiting for one if none is visible.
+   * @returns the lease (`id` for `ack`/`nack`, `item`, `deliveries`), or
+   * `undefined` once the channel is closed and every item is acked.
+   * @throws ChannelClosedError once detached; the store's error if leasing fails.
+   *
+   * Abort safety: an abort while waiting rejects with `signal.reason`; an item
+   * leased for this call at that moment goes straight back to the store.
+   */
+  receive(options?: DurableReceiveOptions): Promise<LeasedItem<T> | undefined> {
+    return this.waitForLease(true, 1, options?.signal) as Promise<LeasedItem<T> | undefined>;
+  }
+
+  /**
+   * Leases up to `max` visible items, oldest first, waiting until at least one
+   * is visible; it returns what is visible then and does not wait to fill up.
+   * @returns `[]` only once the channel is closed and every item is acked.
+   *
+   * Abort safety: an abort while waiting rejects with `signal.reason`; items
+   * leased for this call at that moment go straight back to the store.
+   */
+  receiveBatch(max: number, options?: DurableReceiveOptions): Promise<LeasedItem<T>[]> {
+    if (!Number.isSafeInteger(max) || max < 1) {
+      return Promise.reject(new InvalidArgumentError(`receiveBatch(max): max must be an integer >= 1, got ${String(max)}`));
+    }
+    return this.waitForLease(false, max, options?.signal) as Promise<LeasedItem<T>[]>;
+  }
+
+  /**
+   * Marks a leased item done: it is removed from the store. Acks made
+   * together share one store call. Acking twice, or an id already gone, is a no-op.
+   * Allowed after `close()` (that is how a closing channel drains).
+   * @throws InvalidArgumentError for a non-string or empty id; ChannelClosedError once detached.
+   *
+   * Abort safety: takes no signal; the ack is written once called. If its
+   * outcome is unknown (the store failed), acking again is safe.
+   */
+  ack(id: string): Promise<void> {
+    if (typeof id !== 'string' || id.length === 0) {
+      return Promise.reject(new InvalidArgumentError(`ack(id): id must be a non-empty string from a lease, got ${String(id)}`));
+    }
+    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    if (!this.isOpen) return this.opening.then(() => this.ack(id));
+    return this.enqueueAck(id);
+  }
+
+  /**
+   * Gives a leased item back: it becomes visible again after `delayMs`
+   * (default 0), ahead of younger items, and its next delivery counts as a
+   * redelivery. Use it for a transient failure; `delayMs` is the retry backoff.
+   * @throws InvalidArgumentError for a bad id or delay; ChannelClosedError once detached.
+   *
+   * Abort safety: takes no signal; once called the nack is written. Repeating
+   * it only restarts the delay.
+   */
+  nack(id: string, options?: { delayMs?: number }): Promise<void> {
+    if (typeof id !== 'string' || id.length === 0) {
+      return Promise.reject(new InvalidArgumentError(`nack(id): id must be a non-empty string from a lease, got ${String(id)}`));
+    }
+    const delayMs = options?.delayMs ?? 0;
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      return Promise.reject(new InvalidArgumentError(`nack(): delayMs must be a finite number >= 0, got ${String(delayMs)}`));
+    }
+    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    if (!this.isOpen) return this.opening.then(() => this.nack(id, options));
+    return this.track(attempt(() => this.store.nack(id, { delayMs }))).then(() => {
+      this.nackedCount++;
+      this.visibilityChanged();
+    });
+  }
+
+  /**
+   * Stops accepting items. Idempotent. Producers waiting for room are released
+   * with `ChannelClosedError` (counted, reason `'closed'`); sends already
+   * admitted still commit. Stored items stay receivable until acked.
+   */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (let w = this.senders.shift(); w; w = this.senders.shift()) {
+      this.settleSender(w, 'closed');
+      w.reject(new ChannelClosedError('Channel closed while the producer was waiting for room'));
+    }
+    this.refresh();
+  }
+
+  /**
+   * Resolves once the channel is closed and every item is acked.
+   * @throws ChannelClosedError if the channel is detached first.
+   *
+   * Abort safety: an abort rejects with `signal.reason`; the channel is unaffected.
+   */
+  drained(options?: { signal?: AbortSignal }): Promise<void> {
+    if (this.isClosed && this.isOpen && this.occupied === 0) return Promise.resolve();
+    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.drainWaiters = this.drainWaiters?.filter((w) => w !== waiter);
+        reject(signal!.reason);
+      };
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      (this.drainWaiters ??= []).push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Stops using the store without draining it: closes the channel, lets
+   * commits, acks and leases already under way finish, then rejects
+   * receivers and `drained()` callers still waiting with `ChannelClosedError`
+   * (if every item was acked, the close already answered them as drained:
+   * `undefined`, `[]`, resolved). From the call
+   * on, `receive`, `ack` and `nack` reject. Items stay in the store; leases
+   * not acked expire there as usual. The store is not closed: it is yours.
+   * Idempotent.
+   *
+   * Abort safety: takes no signal; the wait is bounded by the store calls
+   * already in flight.
+   */
+  detach(): Promise<void> {
+    return (this.detaching ??= this.runDetach());
+  }
+
+  private async runDetach(): Promise<void> {
+    this.isDetached = true; // before close(), so its refresh starts no new lease
+    this.close();
+    await this.opening.catch(() => {});
+    while (this.busy) await Promise.allSettled([...this.activity, Promise.resolve()]);
+    this.cancelWake();
+    const error = () => new ChannelClosedError('DurableChannel is detached from its store');
+    for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
+      this.settleReceiver(w);
+      w.reject(error());
+    }
+    const waiters = this.drainWaiters;
+    this.drainWaiters = undefined;
+    if (waiters) for (const w of waiters) w.reject(error());
+  }
+
+  /** Iterates leases until the channel is closed and every item is acked. Ack each one. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<LeasedItem<T>, void, undefined> {
+    for (let lease = await this.receive(); lease !== undefined; lease = await this.receive()) yield lease;
+  }
+
+  /** Calls `listener(state, previous)` on every state change. Returns an unsubscribe function. */
+  onStateChange(listener: (state: ChannelState, previous: ChannelState) => void): () => void {
+    return this.signals.listen('state', listener);
+  }
+
+  /** Calls `listener(pressured)` when pressure turns on or off. Returns an unsubscribe function. */
+  onPressureChange(listener: (pressured: boolean) => void): () => void {
+    return this.signals.listen('pressure', listener);
+  }
+
+  stats(): DurableChannelStats {
+    return {
+      capacity: this.capacity,
+      size: this.stored,
+      committing: this.committing,
+      waiting: this.senders.size,
+      receiving: this.receivers.size,
+      utilization: this.occupied / this.capacity,
+      state: this.signals.state,
+      pressured: this.signals.pressured,
+      recovered: this.recoveredCount,
+      offered: this.offeredCount,
+      accepted: this.acceptedCount,
+      delivered: this.deliveredCount,
+      redelivered: this.redeliveredCount,
+      acked: this.ackedCount,
+      nacked: this.nackedCount,
+      dropped: this.droppedTotal(),
+      droppedBy: { ...this.droppedBy },
+      commits: this.commitCount,
+      ackCommits: this.ackCommitCount,
+      leases: this.leaseCount,
+      blockedMs: this.blockedTotal + this.currentBlockedMs(),
+      pressureEvents: this.signals.pressureEvents,
+    };
+  }
+
+  private abortedDrop(signal: AbortSignal): Promise<never> {
+    this.drop('aborted');
+    return Promise.reject(signal.reason);
+  }
+
+  private currentBlockedMs(): number {
+    if (this.senders.size === 0) return 0;
+    const now = this.clock.now();
+    let sum = 0;
+    for (let w = this.senders.head; w; w = w.next) sum += now - w.since;
+    return sum;
+  }
+
+  private waitForRoom(item: T, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<boolean> {
+    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
+      return Promise.reject(new InvalidArgumentError(`send(): timeoutMs must be a number >= 0, got ${String(timeoutMs)}`));
+    }
+    if (timeoutMs === 0) {
+      this.drop('timeout');
+      return RESOLVED_FALSE;
+    }
+    return new Promise<boolean>((resolve, reject) => {
+      const w: DurableSendWaiter<T> = {
+        prev: undefined,
+        next: undefined,
+        linked: false,
+        item,
+        resolve,
+        reject,
+        since: this.clock.now(),
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      };
+      if (timeoutMs !== undefined) {
+        w.timer = this.clock.schedule(timeoutMs, () => {
+          w.timer = undefined;
+          this.senders.remove(w);
+          this.settleSender(w, 'timeout');
+          resolve(false);
+        });
+      }
+      if (signal) {
+        w.onAbort = () => {
+          this.senders.remove(w);
+          this.settleSender(w, 'aborted');
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.senders.push(w);
+    });
+  }
+
+  private waitForLease(single: boolean, max: number, signal: AbortSignal | undefined): Promise<unknown> {
+    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (!this.isOpen) return this.opening.then(() => this.waitForLease(single, max, signal));
+    if (this.isClosed && this.occupied === 0) return Promise.resolve(single ? undefined : []);
+    return new Promise((resolve, reject) => {
+      const w: DurableReceiveWaiter<T> = { prev: undefined, next: undefined, linked: false, single, max, resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        w.onAbort = () => {
+          this.receivers.remove(w);
+          if (this.receivers.size === 0) this.cancelWake();
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.receivers.push(w);
+      this.refresh();
+    });
+  }
+}

@@ -1,0 +1,387 @@
+import type { Clock, TimerHandle } from '../clock/index.js';
+import type { DurableReceiveWaiter, DurableSendWaiter } from './waiters.js';
+import { ChannelClosedError } from '../errors/index.js';
+import { WaiterList } from '../internal/waiter-list.js';
+import { createPolicy, type BufferPolicy } from '../channel/policy.js';
+import { ChannelSignals } from '../channel/signals.js';
+import type { DropReason, OverflowStrategy } from '../channel/options.js';
+import { resolveDurableOptions, type DurableChannelOptions } from './options.js';
+import type { DurableStore, LeasedItem } from './store.js';
+
+/**
+ * The machinery under {@link DurableChannel}: admission against capacity, the
+ * group commit of sends and acks, and the leasing pump that feeds waiting
+ * receivers. Not public API.
+ *
+ * Group commit: sends admitted in the same microtask batch, or while the
+ * previous commit is in flight, are appended in one `store.append` call; at
+ * most one append is in flight, so under load every commit carries everything
+ * that queued up behind the previous one. Acks are batched the same way.
+ */
+export abstract class DurableCore<T> {
+  readonly capacity: number;
+  readonly overflow: OverflowStrategy;
+  readonly highWatermark: number;
+  readonly lowWatermark: number;
+  readonly visibilityTimeoutMs: number;
+  readonly name: string;
+
+  protected readonly store: DurableStore<T>;
+  protected readonly clock: Clock;
+  protected readonly policy: BufferPolicy;
+  protected readonly maxBlockMs: number | undefined;
+  protected readonly pollIntervalMs: number;
+  protected readonly signals: ChannelSignals;
+  protected readonly senders = new WaiterList<DurableSendWaiter<T>>();
+  protected readonly receivers = new WaiterList<DurableReceiveWaiter<T>>();
+  protected readonly opening: Promise<void>;
+  protected isOpen = false;
+  protected isClosed = false;
+  protected isDetached = false;
+  protected drainWaiters: { resolve(): void; reject(error: unknown): void }[] | undefined;
+
+  /** Committed, unacked items (the store's size, tracked locally). */
+  protected stored = 0;
+  /** Admitted items not yet committed: they hold capacity. */
+  protected committing = 0;
+  private batchItems: T[] = [];
+  private batchResolve: ((accepted: boolean) => void)[] = [];
+  private batchReject: ((error: unknown) => void)[] = [];
+  private batchEvictions = 0;
+  private flushQueued = false;
+  private flushing = false;
+  private ackIds: string[] = [];
+  private ackResolve: (() => void)[] = [];
+  private ackReject: ((error: unknown) => void)[] = [];
+  private ackQueued = false;
+  private acking = false;
+  private leasing = false;
+  /** Set when something may have become visible while a lease was in flight. */
+  private leaseDirty = false;
+  private wakeTimer: TimerHandle | undefined;
+  private wakeGeneration = 0;
+  /** Store calls in flight that `detach()` waits for. */
+  protected readonly activity = new Set<Promise<unknown>>();
+
+  protected recoveredCount = 0;
+  protected offeredCount = 0;
+  protected acceptedCount = 0;
+  protected deliveredCount = 0;
+  protected redeliveredCount = 0;
+  protected ackedCount = 0;
+  protected nackedCount = 0;
+  protected commitCount = 0;
+  protected ackCommitCount = 0;
+  protected leaseCount = 0;
+  protected blockedTotal = 0;
+  protected readonly droppedBy: Record<DropReason, number> = {
+    'drop-newest': 0,
+    'drop-oldest': 0,
+    sample: 0,
+    rejected: 0,
+    timeout: 0,
+    aborted: 0,
+    closed: 0,
+  };
+
+  constructor(options: DurableChannelOptions<T>) {
+    const o = resolveDurableOptions(options);
+    this.capacity = o.capacity;
+    this.overflow = o.overflow;
+    this.highWatermark = o.highWatermark;
+    this.lowWatermark = o.lowWatermark;
+    this.visibilityTimeoutMs = o.visibilityTimeoutMs;
+    this.pollIntervalMs = o.pollIntervalMs;
+    this.name = o.name;
+    this.store = o.store;
+    this.clock = o.clock;
+    this.maxBlockMs = o.maxBlockMs;
+    this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
+    this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
+    this.opening = attempt(() => this.store.size()).then((size) => {
+      this.stored = this.recoveredCount = size;
+      this.isOpen = true;
+      this.refresh();
+    });
+    this.opening.catch(() => {}); // surfaced by every call that waits for the open
+  }
+
+  /** Capacity in use: committed items plus admitted ones on their way to the store. */
+  protected get occupied(): number {
+    return this.stored + this.committing;
+  }
+
+  /** Admits `item` into the next commit; the promise settles when that commit does. */
+  protected enqueue(item: T, evicting: boolean): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => this.join(item, evicting, resolve, reject));
+  }
+
+  protected join(item: T, evicting: boolean, resolve: (accepted: boolean) => void, reject: (error: unknown) => void): void {
+    this.batchItems.push(item);
+    this.batchResolve.push(resolve);
+    this.batchReject.push(reject);
+    if (evicting) this.batchEvictions++;
+    this.committing++;
+    if (!this.flushQueued && !this.flushing) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+    this.signals.update(this.occupied, this.isClosed);
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.flushing || this.batchItems.length === 0) return;
+    const items = this.batchItems;
+    const resolvers = this.batchResolve;
+    const rejecters = this.batchReject;
+    const evictions = this.batchEvictions;
+    this.batchItems = [];
+    this.batchResolve = [];
+    this.batchReject = [];
+    this.batchEvictions = 0;
+    this.flushing = true;
+    this.track(this.commit(items, resolvers, rejecters, evictions)).finally(() => {
+      this.flushing = false;
+      if (this.batchItems.length !== 0) this.flush(); // everything that queued behind this commit goes in the next
+      this.refresh();
+    });
+  }
+
+  private async commit(items: T[], resolvers: ((accepted: boolean) => void)[], rejecters: ((error: unknown) => void)[], evictions: number): Promise<void> {
+    let refused = 0;
+    try {
+      // Acks since admission may have made room: evict only what still overflows.
+      const overflowing = Math.min(evictions, this.stored + items.length - this.capacity);
+      if (overflowing > 0) {
+        const evicted = (await this.store.dropOldest!(overflowing)).length;
+        this.stored -= evicted;
+        this.droppedBy['drop-oldest'] += evicted;
+        // Nothing evictable (every stored item leased or delayed): the newest
+        // offers cannot fit and are dropped instead.
+        refused = overflowing - evicted;
+      }
+      const kept = items.length - refused;
+      if (refused !== 0) items.length = kept;
+      if (kept !== 0) {
+        await this.store.append(items);
+        this.commitCount++;
+      }
+      this.committing -= kept + refused;
+      this.stored += kept;
+      this.offeredCount += kept + refused;
+      this.acceptedCount += kept;
+      this.droppedBy['drop-newest'] += refused;
+      for (let i = 0; i < resolvers.length; i++) resolvers[i]!(i < kept);
+      this.leaseDirty = true;
+    } catch (error) {
+      // Not committed: the items were never offered. Every producer learns it.
+      this.committing -= resolvers.length;
+      for (const reject of rejecters) reject(error);
+    }
+  }
+
+  protected enqueueAck(id: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.ackIds.push(id);
+      this.ackResolve.push(resolve);
+      this.ackReject.push(reject);
+      if (!this.ackQueued && !this.acking) {
+        this.ackQueued = true;
+        queueMicrotask(() => this.flushAcks());
+      }
+    });
+  }
+
+  private flushAcks(): void {
+    this.ackQueued = false;
+    if (this.acking || this.ackIds.length === 0) return;
+    const ids = this.ackIds;
+    const resolvers = this.ackResolve;
+    const rejecters = this.ackReject;
+    this.ackIds = [];
+    this.ackResolve = [];
+    this.ackReject = [];
+    this.acking = true;
+    this.ackCommitCount++;
+    this.track(attempt(() => this.store.ack(ids))).then(
+      (removed) => {
+        this.acking = false;
+        this.ackedCount += removed;
+        this.stored -= removed;
+        for (const resolve of resolvers) resolve();
+        if (this.ackIds.length !== 0) this.flushAcks();
+        this.refresh();
+      },
+      (error: unknown) => {
+        this.acking = false;
+        for (const reject of rejecters) reject(error);
+        if (this.ackIds.length !== 0) this.flushAcks();
+      },
+    );
+  }
+
+  protected track<R>(promise: Promise<R>): Promise<R> {
+    const settled: Promise<unknown> = promise.then(
+      (): unknown => this.activity.delete(settled),
+      (): unknown => this.activity.delete(settled),
+    );
+    this.activity.add(settled);
+    return promise;
+  }
+
+  /** True while a commit, ack or lease is queued or in flight. */
+  protected get busy(): boolean {
+    return this.activity.size !== 0 || this.flushQueued || this.ackQueued || this.batchItems.length !== 0 || this.ackIds.length !== 0;
+  }
+
+  /**
+   * Moves waiting producers into the next commit while there is room, leases
+   * for waiting receivers, finishes a closed and empty channel, and updates
+   * state and pressure. Called after anything that changes the counts.
+   */
+  protected refresh(): void {
+    if (!this.isOpen) return;
+    while (this.senders.size !== 0 && this.occupied < this.capacity) {
+      const w = this.senders.shift()!;
+      this.settleSender(w, undefined);
+      this.join(w.item, false, w.resolve, w.reject);
+    }
+    const empty = this.occupied === 0;
+    if (this.isClosed && empty) this.finish();
+    else if (this.receivers.size !== 0) this.pumpReceivers();
+    this.signals.update(this.occupied, this.isClosed);
+  }
+
+  private pumpReceivers(): void {
+    if (this.leasing || this.isDetached) return;
+    this.cancelWake();
+    let want = 0;
+    for (let w = this.receivers.head; w; w = w.next) want += w.max;
+    this.leasing = true;
+    this.leaseDirty = false;
+    this.leaseCount++;
+    this.track(attempt(() => this.store.lease(want, this.visibilityTimeoutMs))).then(
+      (leased) => {
+        this.leasing = false;
+        this.distribute(leased);
+        if (this.receivers.size === 0) return;
+        if (leased.length === want || this.leaseDirty) this.refresh();
+        else this.scheduleWake();
+      },
+      (error: unknown) => {
+        this.leasing = false;
+        for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
+          this.settleReceiver(w);
+          w.reject(error);
+        }
+      },
+    );
+  }
+
+  private distribute(leased: LeasedItem<T>[]): void {
+    let i = 0;
+    while (i < leased.length && this.receivers.size !== 0) {
+      const w = this.receivers.shift()!;
+      this.settleReceiver(w);
+      if (w.single) {
+        w.resolve(this.deliver(leased[i++]!));
+        continue;
+      }
+      const batch: LeasedItem<T>[] = [];
+      while (i < leased.length && batch.length < w.max) batch.push(this.deliver(leased[i++]!));
+      w.resolve(batch);
+    }
+    // Leased for a receiver that aborted meanwhile: hand them straight back.
+    for (; i < leased.length; i++) {
+      this.leaseDirty = true;
+      this.track(attempt(() => this.store.nack(leased[i]!.id))).catch(() => {}); // if it fails, the lease simply expires
+    }
+  }
+
+  /** Something may have turned visible (a nack): lease again for waiting receivers. */
+  protected visibilityChanged(): void {
+    this.leaseDirty = true;
+    this.refresh();
+  }
+
+  private deliver(leased: LeasedItem<T>): LeasedItem<T> {
+    this.deliveredCount++;
+    if (leased.deliveries > 1) this.redeliveredCount++;
+    return leased;
+  }
+
+  /**
+   * Nothing visible right now but receivers wait: ask again when the store
+   * says the next leased or delayed item turns visible. New commits and nacks
+   * wake the receivers on their own, so an empty store needs no timer.
+   */
+  private scheduleWake(): void {
+    if (this.stored === 0) return;
+    const generation = ++this.wakeGeneration;
+    const arm = (ms: number | undefined) => {
+      if (ms === undefined || generation !== this.wakeGeneration || this.receivers.size === 0) return;
+      // A store clock a little behind ours can report 0 at our deadline; 1 ms avoids a hot loop.
+      this.wakeTimer = this.clock.schedule(Math.max(1, ms), () => {
+        this.wakeTimer = undefined;
+        this.refresh();
+      });
+    };
+    if (this.store.nextVisibleInMs) this.track(attempt(() => this.store.nextVisibleInMs!())).then(arm, () => arm(this.pollIntervalMs));
+    else arm(this.pollIntervalMs);
+  }
+
+  protected cancelWake(): void {
+    this.wakeGeneration++;
+    if (this.wakeTimer !== undefined) this.clock.cancel(this.wakeTimer);
+    this.wakeTimer = undefined;
+  }
+
+  protected drop(reason: DropReason): void {
+    this.offeredCount++;
+    this.droppedBy[reason]++;
+  }
+
+  protected closedDrop(): ChannelClosedError {
+    this.drop('closed');
+    return new ChannelClosedError(this.isDetached ? 'DurableChannel is detached from its store' : 'Channel is closed');
+  }
+
+  protected droppedTotal(): number {
+    const d = this.droppedBy;
+    return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed;
+  }
+
+  /** Clears a sender's timer and listener; `reason` counts its item as dropped. */
+  protected settleSender(w: DurableSendWaiter<T>, reason: DropReason | undefined): void {
+    this.blockedTotal += this.clock.now() - w.since;
+    if (w.timer !== undefined) this.clock.cancel(w.timer);
+    w.timer = undefined;
+    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+    if (reason) this.drop(reason);
+  }
+
+  protected settleReceiver(w: DurableReceiveWaiter<T>): void {
+    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+  }
+
+  protected finish(): void {
+    this.cancelWake();
+    for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
+      this.settleReceiver(w);
+      w.resolve(w.single ? undefined : []);
+    }
+    const waiters = this.drainWaiters;
+    this.drainWaiters = undefined;
+    if (waiters) for (const w of waiters) w.resolve();
+  }
+}
+
+/** Calls a store method so that a synchronous throw becomes a rejection, like an async method's. */
+export function attempt<R>(call: () => Promise<R>): Promise<R> {
+  try {
+    return call();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

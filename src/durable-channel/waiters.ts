@@ -1,0 +1,24 @@
+import type { TimerHandle } from '../clock/index.js';
+import type { ListNode } from '../internal/waiter-list.js';
+import type { LeasedItem } from './store.js';
+
+/** A producer waiting for room under `'block'`. */
+export interface DurableSendWaiter<T> extends ListNode<DurableSendWaiter<T>> {
+  item: T;
+  resolve(accepted: boolean): void;
+  reject(error: unknown): void;
+  since: number;
+  timer: TimerHandle | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** A consumer waiting for leases: `single` for `receive()`, else `receiveBatch(max)`. */
+export interface DurableReceiveWaiter<T> extends ListNode<DurableReceiveWaiter<T>> {
+  single: boolean;
+  max: number;
+  resolve(value: LeasedItem<T> | undefined | LeasedItem<T>[]): void;
+  reject(error: unknown): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
