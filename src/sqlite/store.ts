@@ -1,4 +1,3 @@
-// eslint-disable-next-line no-restricted-imports -- sluice/sqlite is the adapter subpath; better-sqlite3 is its optional peer dependency
 import Database from 'better-sqlite3';
 import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
