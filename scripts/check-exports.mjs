@@ -44,3 +44,35 @@ if (errors.length) {
   process.exit(1);
 }
 console.log('check-exports: exports map and src/ folders agree');
+
+// Core (everything reachable from src/index.ts) has zero runtime dependencies and never imports an adapter.
+{
+  const { dirname, resolve, relative } = await import('node:path');
+  const adapters = new Set(Object.keys(pkg.exports).filter((k) => k !== '.' && k.startsWith('./') && !k.includes('*') && k !== './package.json').map((k) => k.slice(2)));
+  adapters.delete('testing');
+  const seen = new Set();
+  const problems = [];
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^'";/@()]*?from\s+['"]([^'"]+)['"]/gm)) {
+      const [, typeOnly, spec] = m;
+      if (spec.startsWith('node:')) continue;
+      if (!spec.startsWith('.')) {
+        if (!typeOnly) problems.push(`${file} imports the package "${spec}"`);
+        continue;
+      }
+      const target = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));
+      const folder = relative('src', target).split('/')[0];
+      if (adapters.has(folder)) problems.push(`${file} imports the adapter sluice/${folder}`);
+      if (existsSync(target)) visit(target);
+    }
+  };
+  visit('src/index.ts');
+  if (problems.length) {
+    console.error('check-exports: the core must stay dependency-free:\n  ' + problems.join('\n  '));
+    process.exit(1);
+  }
+  console.log(`check-exports: core (${seen.size} files) imports no package and no adapter`);
+}
