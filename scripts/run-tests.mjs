@@ -4,7 +4,8 @@
 // (test/) run one file at a time afterwards, so a latency measurement never
 // shares the 2-core machine with another suite.
 // Usage: node scripts/run-tests.mjs [filter-substring ...]
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -36,13 +37,30 @@ const phases = [
   { files: selected.filter((f) => f.startsWith('test')), concurrency: 1 },
 ];
 let status = 0;
-for (const { files, concurrency } of phases) {
+const totals = { pass: 0, fail: 0, skipped: 0 };
+const tapDir = mkdtempSync(join(tmpdir(), 'sluice-tests-'));
+for (const [index, { files, concurrency }] of phases.entries()) {
   if (files.length === 0) continue;
+  const tapFile = join(tapDir, `phase-${index}.tap`);
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files],
+    [
+      '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+      ...files,
+    ],
     { stdio: 'inherit' },
   );
   if (result.status !== 0) status = result.status ?? 1;
+  const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+  for (const key of Object.keys(totals)) {
+    const m = tap.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
+    if (m) totals[key] += Number(m[1]);
+  }
 }
+rmSync(tapDir, { recursive: true, force: true });
+// One closing line for the whole run (both phases).
+console.log(`\n${totals.pass} passed, ${totals.fail} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+if (status === 0 && totals.fail > 0) status = 1;
 process.exit(status);
