@@ -1,0 +1,21 @@
+/**
+ * `sluice/redis`: flow control shared through Redis (ioredis): a distributed
+ * token bucket, a leased concurrency limiter, a pressure coordinator, a
+ * Redis Streams store for DurableChannel and a Streams consumer. ioredis is
+ * an optional peer dependency: pass your own client; nothing here imports it.
+ * @module
+ */
+export { RedisTokenBucket } from './token-bucket.js';
+export type { RedisTokenBucketOptions, RedisTokenBucketAcquireOptions, RedisTokenBucketStats } from './token-bucket.js';
+export { RedisConcurrencyLimiter, LeasePermit } from './concurrency-limiter.js';
+export type { RedisConcurrencyLimiterOptions, RedisConcurrencyLimiterAcquireOptions, RedisConcurrencyLimiterStats, LeaseSource } from './concurrency-limiter.js';
+export { PressureCoordinator } from './pressure-coordinator.js';
+export type { PressureCoordinatorOptions, PressureCoordinatorStats } from './pressure-coordinator.js';
+export { RedisStreamStore } from './stream-store.js';
+export type { RedisStreamStoreOptions, RedisStreamStoreStats } from './stream-store.js';
+export { RedisUnavailableError, RedisTimeoutError } from './errors.js';
+export type { DegradedEvent, RecoveredEvent, RedisHealthEvents, RedisHealthStats } from './connectivity.js';
+export type { FallbackMode, FallbackOption, RedisConnectionOptions } from './options.js';
+export type { RedisClient, RedisConnection, RedisSubscriber, RedisArgument } from './client.js';
+export { consumeStream } from './stream-consumer.js';
+export type { ConsumeStreamOptions, StreamConsumer, StreamConsumerStats, StreamEntry } from './stream-consumer.js';

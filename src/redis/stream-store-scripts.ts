@@ -1,0 +1,158 @@
+import { LuaScript } from './client.js';
+
+// The Lua behind RedisStreamStore: each method is one of these scripts, so one round trip.
+
+// KEYS: stream, invisible (id → visible-at), visible (redeliverable ids, ordered by id).
+// ARGV[1] group, ARGV[2] consumer, ARGV[3] store time ('' = Redis TIME).
+const PRELUDE = `
+local function store_now()
+  if ARGV[3] ~= '' then return tonumber(ARGV[3]) end
+  if redis.replicate_commands then pcall(redis.replicate_commands) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local function valid(id) return string.match(id, '^%d+%-%d+$') ~= nil end
+-- Visible members are scored by the id's ms part; ties sort by member, so the
+-- sequence part is zero-padded in front of the id to keep id order.
+local function visible_score(id) return tonumber(string.match(id, '^(%d+)')) end
+local function visible_member(id)
+  local seq = string.match(id, '%-(%d+)$')
+  return string.rep('0', 20 - #seq) .. seq .. '|' .. id
+end
+local function promote_due(now)
+  local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+  for i = 1, #due do redis.call('ZADD', KEYS[3], visible_score(due[i]), visible_member(due[i])) end
+  if #due > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
+end
+local function ensure_group() pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM') end
+`;
+
+export const APPEND = new LuaScript(
+  `
+local ids = {}
+for i = 1, #ARGV, 2 do ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', ARGV[i], ARGV[i + 1]) end
+return ids
+`,
+  1,
+);
+
+// Redeliveries first (their ids are older than anything not yet delivered),
+// then new items. Every leased item gets a deadline of now + visibility timeout.
+// Reply: { { id, fields, deliveries }, ... }.
+export const LEASE = new LuaScript(
+  `${PRELUDE}
+local now = store_now()
+local max = tonumber(ARGV[4])
+local deadline = string.format('%.17g', now + tonumber(ARGV[5]))
+ensure_group()
+promote_due(now)
+local out = {}
+local again = redis.call('ZRANGE', KEYS[3], 0, max - 1)
+if #again > 0 then
+  local ids = {}
+  for i = 1, #again do ids[i] = string.match(again[i], '|(.+)$') end
+  redis.call('ZREM', KEYS[3], unpack(again))
+  local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(ids))
+  for i = 1, #claimed do
+    local e = claimed[i]
+    if e and e[2] then
+      local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+      out[#out + 1] = { e[1], e[2], p[1][4] }
+      redis.call('ZADD', KEYS[2], deadline, e[1])
+    end
+  end
+end
+if #out < max then
+  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', max - #out, 'STREAMS', KEYS[1], '>')
+  if r then
+    local entries = r[1][2]
+    for i = 1, #entries do
+      out[#out + 1] = { entries[i][1], entries[i][2], 1 }
+      redis.call('ZADD', KEYS[2], deadline, entries[i][1])
+    end
+  end
+end
+return out
+`,
+  3,
+);
+
+export const ACK = new LuaScript(
+  `${PRELUDE}
+ensure_group()
+local removed = 0
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  if valid(id) then
+    redis.call('XACK', KEYS[1], ARGV[1], id)
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], visible_member(id))
+    removed = removed + redis.call('XDEL', KEYS[1], id)
+  end
+end
+return removed
+`,
+  3,
+);
+
+export const NACK = new LuaScript(
+  `${PRELUDE}
+local id = ARGV[4]
+local delay = tonumber(ARGV[5])
+if not valid(id) then return 0 end
+ensure_group()
+if #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1) == 0 then return 0 end
+redis.call('ZREM', KEYS[3], visible_member(id))
+if delay > 0 then
+  redis.call('ZADD', KEYS[2], string.format('%.17g', store_now() + delay), id)
+else
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[3], visible_score(id), visible_member(id))
+end
+return 1
+`,
+  3,
+);
+
+export const NEXT_VISIBLE = new LuaScript(
+  `${PRELUDE}
+local now = store_now()
+local first = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. string.format('%.17g', now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if #first == 0 then return false end
+return string.format('%.17g', tonumber(first[2]) - now)
+`,
+  3,
+);
+
+// Oldest visible first: redeliverable ones, then those never delivered
+// (after the group's last-delivered id). Leased and delayed items stay.
+export const DROP_OLDEST = new LuaScript(
+  `${PRELUDE}
+local count = tonumber(ARGV[4])
+ensure_group()
+promote_due(store_now())
+local out = {}
+local again = redis.call('ZRANGE', KEYS[3], 0, count - 1)
+for i = 1, #again do
+  local id = string.match(again[i], '|(.+)$')
+  redis.call('ZREM', KEYS[3], again[i])
+  redis.call('XACK', KEYS[1], ARGV[1], id)
+  if redis.call('XDEL', KEYS[1], id) == 1 then out[#out + 1] = id end
+end
+if #out < count then
+  local last = '0-0'
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    local fields = {}
+    for j = 1, #g, 2 do fields[g[j]] = g[j + 1] end
+    if fields['name'] == ARGV[1] then last = fields['last-delivered-id'] end
+  end
+  local fresh = redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', count - #out)
+  for i = 1, #fresh do
+    redis.call('XDEL', KEYS[1], fresh[i][1])
+    out[#out + 1] = fresh[i][1]
+  end
+end
+return out
+`,
+  3,
+);

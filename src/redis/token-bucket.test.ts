@@ -1,0 +1,136 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { cleanup, connect, recording, sleep, uniqueKey } from '../../test/redis/helpers.js';
+import { RedisTokenBucket } from './index.js';
+
+let redis: Redis;
+const prefix = uniqueKey('bucket');
+const key = (name: string) => `${prefix}:${name}`;
+
+before(async () => {
+  redis = await connect();
+});
+after(async () => {
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+describe('RedisTokenBucket', () => {
+  it('tryAcquire() - 200 concurrent calls on a full bucket get exactly burst tokens (atomic)', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('atomic'), ratePerSecond: 0.001, burst: 10 });
+    const results = await Promise.all(Array.from({ length: 200 }, () => bucket.tryAcquire()));
+    assert.equal(results.filter(Boolean).length, 10);
+    assert.equal(bucket.stats().rejected, 190);
+    bucket.close();
+  });
+
+  it('tryAcquire() - two clients on one key share the bucket', async () => {
+    const other = await connect();
+    const a = new RedisTokenBucket({ redis, key: key('shared'), ratePerSecond: 0.001, burst: 6 });
+    const b = new RedisTokenBucket({ redis: other, key: key('shared'), ratePerSecond: 0.001, burst: 6 });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).tryAcquire()));
+    assert.equal(results.filter(Boolean).length, 6);
+    a.close();
+    b.close();
+    other.disconnect();
+  });
+
+  it('acquire() - paces callers to the rate after the burst', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('pace'), ratePerSecond: 200, burst: 5 });
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 45 }, () => bucket.acquire()));
+    const elapsed = performance.now() - started;
+    // 40 tokens beyond the burst at 200/s: 200 ms.
+    assert.ok(elapsed >= 190 && elapsed < 500, `took ${elapsed} ms`);
+    assert.equal(bucket.stats().acquired, 45);
+    bucket.close();
+  });
+
+  it('acquire(n) - takes a batch of tokens in one round trip and waits what the script says', async () => {
+    const { client, commands } = recording(redis);
+    const bucket = new RedisTokenBucket({ redis: client, key: key('batch'), ratePerSecond: 100, burst: 20 });
+    const first = performance.now();
+    await bucket.acquire(20);
+    const started = performance.now();
+    await bucket.acquire(10); // 10 tokens at 100/s: 100 ms, less what accrued since the first call
+    const elapsed = performance.now() - started;
+    // One EVALSHA per call (plus one EVAL if Redis had not cached the script yet).
+    assert.equal(commands.filter((c) => c === 'EVALSHA').length, 2, `sent ${commands.join(', ')}`);
+    const accrued = started - first;
+    assert.ok(elapsed >= 95 - accrued && elapsed < 400, `waited ${elapsed} ms (${accrued} ms after the first call)`);
+    bucket.close();
+  });
+
+  it('acquire(n) - rejects n outside 1..burst with ERR_SLUICE_INVALID_ARGUMENT', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('bad-n'), ratePerSecond: 10, burst: 5 });
+    await assert.rejects(bucket.acquire(6), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+    await assert.rejects(bucket.acquire(0), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+    await assert.rejects(bucket.tryAcquire(1.5), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+    bucket.close();
+  });
+
+  it('acquire() - keeps its state in a hash-tagged key that expires after twice the refill time', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('ttl'), ratePerSecond: 10, burst: 20 });
+    await bucket.acquire(20);
+    const stateKey = `{${key('ttl')}}:tokens`;
+    const ttl = await redis.pttl(stateKey);
+    // Empty bucket: 2 s to refill at 10/s, doubled.
+    assert.ok(ttl > 3800 && ttl <= 4000, `pttl ${ttl}`);
+    assert.deepEqual(Object.keys(await redis.hgetall(stateKey)).sort(), ['tokens', 'ts']);
+    bucket.close();
+  });
+
+  it('acquire() - an abort while waiting rejects with the reason and hands the tokens back', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('abort'), ratePerSecond: 10, burst: 5 });
+    await bucket.acquire(5);
+    const controller = new AbortController();
+    const waiting = bucket.acquire(5, { signal: controller.signal }); // reserved: would wait 500 ms
+    await sleep(50);
+    const reason = new Error('gave up');
+    controller.abort(reason);
+    await assert.rejects(waiting, (e) => e === reason);
+    await sleep(20); // the refund is sent in the background
+    assert.equal(bucket.stats().refunded, 5);
+    assert.equal(bucket.stats().waiting, 0);
+    // Without the refund the bucket would be 5 in debt; with it, ~0.7 tokens have accrued since.
+    const tokens = Number(await redis.hget(`{${key('abort')}}:tokens`, 'tokens'));
+    assert.ok(tokens > -1 && tokens < 1, `tokens ${tokens}`);
+    bucket.close();
+  });
+
+  it('acquire() - an already aborted signal rejects at once without a round trip', async () => {
+    const { client, commands } = recording(redis);
+    const bucket = new RedisTokenBucket({ redis: client, key: key('pre-abort'), ratePerSecond: 10 });
+    await assert.rejects(bucket.acquire(1, { signal: AbortSignal.abort('stop') }), (e) => e === 'stop');
+    assert.equal(commands.length, 0);
+    bucket.close();
+  });
+
+  it('close() - rejects waiting acquires with ERR_SLUICE_CLOSED and refuses new calls', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('close'), ratePerSecond: 5, burst: 1 });
+    await bucket.acquire();
+    const waiting = bucket.acquire(); // waits ~200 ms
+    await sleep(30);
+    bucket.close();
+    await assert.rejects(waiting, { code: 'ERR_SLUICE_CLOSED' });
+    await assert.rejects(bucket.acquire(), { code: 'ERR_SLUICE_CLOSED' });
+    await assert.rejects(bucket.tryAcquire(), { code: 'ERR_SLUICE_CLOSED' });
+  });
+
+  it('stats() - reports grants, waits and a healthy link', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('stats'), ratePerSecond: 10, burst: 2 });
+    await bucket.acquire(2);
+    await bucket.acquire(1);
+    assert.equal(await bucket.tryAcquire(2), false); // two more tokens take 200 ms
+    const s = bucket.stats();
+    assert.equal(s.acquired, 3);
+    assert.equal(s.rejected, 1);
+    // The second call found the bucket short by one token (100 ms at 10/s), less whatever accrued in between.
+    assert.ok(s.waitedMs > 50 && s.waitedMs < 400, `waitedMs ${s.waitedMs}`);
+    assert.equal(s.redis.degraded, false);
+    assert.equal(s.redis.errors, 0);
+    assert.equal(s.local?.ratePerSecond, 5);
+    bucket.close();
+  });
+});
