@@ -1,10 +1,12 @@
 import { ChannelClosedError, InvalidArgumentError, InvalidItemError, OverflowError } from '../errors/index.js';
-import { ChannelCore, RESOLVED_FALSE, RESOLVED_TRUE, RESOLVED_UNDEFINED } from './core.js';
+import { RESOLVED_FALSE, RESOLVED_TRUE, RESOLVED_UNDEFINED } from './core.js';
 import { Admit } from './policy.js';
 import type { ChannelState, ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
+import { SpillCore } from './spill.js';
 import { Receiver, Sender } from './views.js';
 
 export type { ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
+export type { ChannelInit, SpillOptions } from './spill-options.js';
 
 /**
  * A bounded, asynchronous hand-off between producers and consumers.
@@ -20,12 +22,30 @@ export type { ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } f
  * ## Accounting
  * At every moment `offered === delivered + size + dropped`, and `dropped` is
  * the sum of `droppedBy`.
+ *
+ * ## Spill
+ * With `spill: store` (see {@link SpillOptions}) memory is the first tier and
+ * the store the second: offers above the high watermark go to the store in
+ * batches and come back in order as memory empties.
+ * - `capacity`, `utilization` and `state` describe memory; `size` counts every
+ *   item (memory, write batches and store) and `stats()` splits it into
+ *   `inMemory`, `spillWriting` and `spilled`.
+ * - `pressured` turns on at the high watermark as usual and stays on while
+ *   anything is outside memory; `stats().spilling` tells the two apart.
+ * - `trySend()` returns true once the item is in memory or in a write batch;
+ *   `send()` resolves true once it is in memory or committed to the store, and
+ *   rejects with the store's error if the append failed (the item is counted as
+ *   dropped, reason `'spill-failed'`, as are `trySend()` items of that append).
+ * - A closed channel stays `'draining'` until memory and store are empty;
+ *   receivers get the stored items too, and `drained()` waits for them.
+ * - Once `spillCapacity` is reached, the overflow strategy (`'block'`,
+ *   `'drop-newest'` or `'reject'`) applies as to a full channel without spill.
  */
-export class Channel<T> extends ChannelCore<T> {
+export class Channel<T> extends SpillCore<T> {
   private views: { sender: Sender<T>; receiver: Receiver<T> } | undefined;
 
   get size(): number {
-    return this.ring.length;
+    return this.ring.length + this.outside;
   }
   get closed(): boolean {
     return this.isClosed;
@@ -33,10 +53,11 @@ export class Channel<T> extends ChannelCore<T> {
   get state(): ChannelState {
     return this.signals.state;
   }
-  /** On from the high watermark until utilization falls back to the low watermark. */
+  /** On from the high watermark until utilization falls back to the low watermark (and, with spill, nothing is outside memory). */
   get pressured(): boolean {
     return this.signals.pressured;
   }
+  /** Fill level of memory: with spill, stored items do not count. */
   get utilization(): number {
     return this.ring.length / this.capacity;
   }
@@ -46,7 +67,8 @@ export class Channel<T> extends ChannelCore<T> {
    * @returns true when the item is now buffered (under `'drop-oldest'`, always).
    * Under `'block'` a false return means nothing happened: the item is still
    * yours and is not counted. Under the dropping strategies false means it was
-   * dropped and counted.
+   * dropped and counted. With spill, true also when the item joined a write
+   * batch for the store (held in memory until the append commits).
    * @throws ChannelClosedError once closed (counted, reason `'closed'`).
    */
   trySend(item: T): boolean {
@@ -61,6 +83,7 @@ export class Channel<T> extends ChannelCore<T> {
       return true;
     }
     if (this.isClosed) throw this.closedDrop();
+    if (this.store !== undefined) return this.trySpill(item);
     if (this.ring.length < this.policy.admitBelow && this.senders.size === 0) {
       this.accept(item);
       return true;
@@ -93,9 +116,16 @@ export class Channel<T> extends ChannelCore<T> {
    * @throws OverflowError under `'reject'` when full; ChannelClosedError when closed
    * before or during the wait.
    *
+   * With spill: resolves true once the item is in memory or committed to the
+   * store; rejects with the store's error when the append carrying it failed
+   * (the item is counted as dropped, reason `'spill-failed'`). `timeoutMs`
+   * bounds only the wait for room, not the commit.
+   *
    * Abort safety: if `signal` fires while waiting, the item is not buffered,
    * is counted as dropped (reason `'aborted'`) and the promise rejects with
-   * `signal.reason`. An item already buffered is never taken back.
+   * `signal.reason`. An item already buffered is never taken back; with spill,
+   * an item already in a write batch is not either: the abort is then ignored
+   * and the promise settles with the append, since a commit cannot be taken back.
    */
   send(item: T, options?: SendOptions): Promise<boolean> {
     if (item === undefined) return Promise.reject(new InvalidItemError());
@@ -108,6 +138,7 @@ export class Channel<T> extends ChannelCore<T> {
       return RESOLVED_TRUE;
     }
     if (this.isClosed) return Promise.reject(this.closedDrop());
+    if (this.store !== undefined) return this.sendSpill(item, options);
     if (this.ring.length < this.policy.admitBelow && this.senders.size === 0) {
       if (options?.signal?.aborted) return this.abortedDrop(options.signal);
       this.accept(item);
@@ -155,7 +186,7 @@ export class Channel<T> extends ChannelCore<T> {
    */
   receive(options?: ReceiveOptions): Promise<T | undefined> {
     if (this.ring.length !== 0) return Promise.resolve(this.tryReceive());
-    if (this.isClosed) return RESOLVED_UNDEFINED;
+    if (this.isClosed && !this.backlogged()) return RESOLVED_UNDEFINED;
     return this.waitForItems(0, 1, 0, options?.signal) as Promise<T | undefined>;
   }
 
@@ -180,7 +211,7 @@ export class Channel<T> extends ChannelCore<T> {
     if (size !== 0 && (maxWaitMs === 0 || size >= max || size >= this.capacity || this.isClosed)) {
       return Promise.resolve(this.takeBatch(max));
     }
-    if (size === 0 && this.isClosed) return Promise.resolve([]);
+    if (size === 0 && this.isClosed && !this.backlogged()) return Promise.resolve([]);
     return this.waitForItems(1, max, maxWaitMs, options?.signal) as Promise<T[]>;
   }
 
@@ -218,7 +249,7 @@ export class Channel<T> extends ChannelCore<T> {
    * Abort safety: an abort rejects with `signal.reason`; the channel is unaffected.
    */
   drained(options?: { signal?: AbortSignal }): Promise<void> {
-    if (this.isClosed && this.ring.length === 0) return Promise.resolve();
+    if (this.isClosed && this.ring.length === 0 && !this.backlogged()) return Promise.resolve();
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
@@ -257,9 +288,9 @@ export class Channel<T> extends ChannelCore<T> {
 
   stats(): ChannelStats {
     const dropped = this.droppedTotal();
-    return {
+    return this.spillStats({
       capacity: this.capacity,
-      size: this.ring.length,
+      size: this.ring.length + this.outside,
       waiting: this.senders.size,
       utilization: this.ring.length / this.capacity,
       state: this.signals.state,
@@ -271,7 +302,7 @@ export class Channel<T> extends ChannelCore<T> {
       droppedBy: { ...this.droppedBy },
       blockedMs: this.blockedTotal + this.currentBlockedMs(),
       pressureEvents: this.signals.pressureEvents,
-    };
+    });
   }
 
 }

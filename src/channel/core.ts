@@ -39,6 +39,15 @@ export abstract class ChannelCore<T> {
    * so the hot path tests one number instead of four conditions.
    */
   protected fastLimit: number;
+  /**
+   * What `fastLimit` is while nobody waits and the channel is open: the
+   * policy's threshold, or a spill's (-1 while items are spilled).
+   */
+  protected fastCeiling: number;
+  /** Items counted in `size` but held outside the ring: a spill's write batches and store. */
+  protected outside = 0;
+  /** True while a spill store's earlier contents are being counted: it may hold items. */
+  protected counting = false;
   /** Copies of the signals' quiet band: sizes at which nothing can change. */
   protected quietMin = 0;
   protected quietMax = -1;
@@ -56,6 +65,7 @@ export abstract class ChannelCore<T> {
     timeout: 0,
     aborted: 0,
     closed: 0,
+    'spill-failed': 0,
   };
 
   constructor(options?: ChannelOptions) {
@@ -69,14 +79,15 @@ export abstract class ChannelCore<T> {
     this.maxBlockMs = o.maxBlockMs;
     this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
     this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
-    this.fastLimit = this.policy.admitBelow;
+    this.fastCeiling = this.policy.admitBelow;
+    this.fastLimit = this.fastCeiling;
     this.updateSignals();
   }
 
   /** Recomputes state and pressure (telling listeners) and the quiet band. */
   protected updateSignals(): void {
     const signals = this.signals;
-    signals.update(this.ring.length, this.isClosed);
+    signals.update(this.ring.length, this.isClosed, this.outside !== 0);
     this.quietMin = signals.quietMin;
     this.quietMax = signals.quietMax;
   }
@@ -84,7 +95,12 @@ export abstract class ChannelCore<T> {
   /** Call after any change to the waiter lists or to `isClosed`. */
   protected refreshFastPath(): void {
     this.fastLimit =
-      this.isClosed || this.senders.size !== 0 || this.receivers.size !== 0 || this.collectors.size !== 0 ? -1 : this.policy.admitBelow;
+      this.isClosed || this.senders.size !== 0 || this.receivers.size !== 0 || this.collectors.size !== 0 ? -1 : this.fastCeiling;
+  }
+
+  /** True while items may be held outside memory, so an empty ring does not mean an empty channel. */
+  protected backlogged(): boolean {
+    return this.outside !== 0 || this.counting;
   }
 
   protected accept(item: T): void {
@@ -118,7 +134,7 @@ export abstract class ChannelCore<T> {
 
   protected droppedTotal(): number {
     const d = this.droppedBy;
-    return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed;
+    return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed + d['spill-failed'];
   }
 
   protected takeBatch(max: number): T[] {
@@ -234,8 +250,8 @@ export abstract class ChannelCore<T> {
     w.timer = this.clock.schedule(w.maxWaitMs, () => {
       w.timer = undefined;
       this.collectors.remove(w);
-      if (this.ring.length === 0 && !this.isClosed) {
-        this.receivers.push(w); // another consumer took the items: wait for a first item again
+      if (this.ring.length === 0 && (!this.isClosed || this.backlogged())) {
+        this.receivers.push(w); // another consumer took the items (or they are still spilled): wait for a first item again
         return;
       }
       this.settleReceiver(w);
@@ -251,13 +267,10 @@ export abstract class ChannelCore<T> {
   protected pump(): void {
     for (;;) {
       // A freed slot goes to the longest-waiting producer, before any later trySend.
-      if (this.senders.size !== 0 && this.ring.length < this.capacity) {
+      if (this.senders.size !== 0 && this.hasRoomForWaiter()) {
         const w = this.senders.shift()!;
         this.settleSender(w, undefined);
-        this.ring.push(w.item);
-        this.offeredCount++;
-        this.acceptedCount++;
-        w.resolve(true);
+        this.admitWaiter(w);
         continue;
       }
       if (this.receivers.size !== 0 && this.ring.length !== 0) {
@@ -278,7 +291,8 @@ export abstract class ChannelCore<T> {
         continue;
       }
       const c = this.collectors.head;
-      if (c && (this.isClosed || this.ring.length >= Math.min(c.max, this.capacity))) {
+      // Once closed a collector takes what memory has, unless only spilled items are left to wait for.
+      if (c && (this.isClosed ? this.ring.length !== 0 || !this.backlogged() : this.ring.length >= Math.min(c.max, this.capacity))) {
         this.collectors.remove(c);
         this.settleReceiver(c);
         const out: T[] = [];
@@ -289,9 +303,21 @@ export abstract class ChannelCore<T> {
       }
       break;
     }
-    if (this.isClosed && this.ring.length === 0) this.finish();
+    if (this.isClosed && this.ring.length === 0 && !this.backlogged()) this.finish();
     this.refreshFastPath();
     this.updateSignals();
+  }
+
+  protected hasRoomForWaiter(): boolean {
+    return this.ring.length < this.capacity;
+  }
+
+  /** Takes a waiting producer's item; the producer is already off the list. */
+  protected admitWaiter(w: SendWaiter<T>): void {
+    this.ring.push(w.item);
+    this.offeredCount++;
+    this.acceptedCount++;
+    w.resolve(true);
   }
 
   protected finish(): void {

@@ -18,9 +18,13 @@ export const overflowStrategies: readonly OverflowStrategy[] = ['block', 'drop-n
  */
 export type ChannelState = 'normal' | 'elevated' | 'critical' | 'blocked' | 'draining' | 'closed';
 
-/** Why an item was dropped. Every dropped item is counted under exactly one reason. */
-export type DropReason = 'drop-newest' | 'drop-oldest' | 'sample' | 'rejected' | 'timeout' | 'aborted' | 'closed';
-export const dropReasons: readonly DropReason[] = ['drop-newest', 'drop-oldest', 'sample', 'rejected', 'timeout', 'aborted', 'closed'];
+/**
+ * Why an item was dropped. Every dropped item is counted under exactly one reason.
+ * `'spill-failed'`: the item was accepted for a channel's spill store, and the
+ * store's `append` carrying it failed.
+ */
+export type DropReason = 'drop-newest' | 'drop-oldest' | 'sample' | 'rejected' | 'timeout' | 'aborted' | 'closed' | 'spill-failed';
+export const dropReasons: readonly DropReason[] = ['drop-newest', 'drop-oldest', 'sample', 'rejected', 'timeout', 'aborted', 'closed', 'spill-failed'];
 
 export interface ChannelOptions {
   /**
@@ -133,6 +137,7 @@ export interface ReceiveBatchOptions extends ReceiveOptions {
 
 export interface ChannelStats {
   capacity: number;
+  /** Items buffered; with `spill`, those in memory, being written and in the store together. */
   size: number;
   /** Producers waiting for room under `'block'`; their items are not yet `offered`. */
   waiting: number;
@@ -150,4 +155,20 @@ export interface ChannelStats {
   blockedMs: number;
   /** Times `pressured` turned on. */
   pressureEvents: number;
+  /** With `spill` only: items in the in-memory buffer (what `utilization` and `state` measure). */
+  inMemory?: number;
+  /** With `spill` only: items committed to the store and not yet refilled into memory. */
+  spilled?: number;
+  /** With `spill` only: items accepted for the store whose `append` has not committed yet; held in memory meanwhile. */
+  spillWriting?: number;
+  /** With `spill` only: true while any item is outside memory, so every new offer goes to the store. */
+  spilling?: boolean;
+  /** With `spill` only: items found in the store when the channel started (or met there unexpectedly); counted in `offered` and `accepted`. */
+  recovered?: number;
+  /** With `spill` only: `append` calls made (each carries a whole write batch). */
+  spillAppends?: number;
+  /** With `spill` only: `lease` calls that brought items back into memory. */
+  spillRefills?: number;
+  /** With `spill` only: failed store calls (append, lease, ack, size), each also passed to `onSpillError` listeners. */
+  spillErrors?: number;
 }

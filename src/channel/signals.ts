@@ -27,9 +27,14 @@ export class ChannelSignals {
     this.update(0, false);
   }
 
-  update(size: number, closed: boolean): void {
+  /**
+   * `size` is what memory holds; `backlog` is true while a spill store (or its
+   * write batch) holds items too. A backlog keeps a closed channel `'draining'`
+   * and keeps pressure on: upstream should hear about items memory could not take.
+   */
+  update(size: number, closed: boolean, backlog = false): void {
     let next: ChannelState;
-    if (closed) next = size === 0 ? 'closed' : 'draining';
+    if (closed) next = size === 0 && !backlog ? 'closed' : 'draining';
     else if (size >= this.capacity) next = 'blocked';
     else if (size >= this.highLimit) next = 'critical';
     else if (size >= this.lowLimit) next = 'elevated';
@@ -40,18 +45,18 @@ export class ChannelSignals {
     // watermark and off only once it has fallen to the low watermark, so a
     // producer pausing on it does not flap around a single threshold.
     if (this.pressured) {
-      if (size <= this.lowLimit || closed) this.setPressured(false);
-    } else if (size >= this.highLimit && !closed) {
+      if ((size <= this.lowLimit && !backlog) || closed) this.setPressured(false);
+    } else if ((size >= this.highLimit || backlog) && !closed) {
       this.pressureEvents++;
       this.setPressured(true);
     }
-    this.setQuietBand(closed);
+    this.setQuietBand(closed || backlog);
   }
 
   // Sizes are integers while the limits may not be: `size >= x` first holds at ceil(x).
-  private setQuietBand(closed: boolean): void {
-    if (closed) {
-      this.quietMin = Infinity; // every change is looked at once closed
+  private setQuietBand(everyChange: boolean): void {
+    if (everyChange) {
+      this.quietMin = Infinity; // every change is looked at once closed or while spilled
       this.quietMax = -1;
       return;
     }

@@ -2,6 +2,7 @@
 import { expectTypeOf } from 'expect-type';
 import { Channel, type ChannelStats, type DropReason, type OverflowStrategy, type Receiver, type Sender } from '../index.js';
 import { VirtualClock } from '../testing/index.js';
+import { MemoryStore } from '../durable-channel/memory-store.js';
 
 const ch = new Channel<{ id: number }>({ capacity: 10, overflow: 'drop-oldest', clock: new VirtualClock() });
 
@@ -17,6 +18,14 @@ expectTypeOf(ch.onPressureChange(() => {})).toEqualTypeOf<() => void>();
 expectTypeOf(ch.sender).toEqualTypeOf<Sender<{ id: number }>>();
 expectTypeOf(ch.receiver).toEqualTypeOf<Receiver<{ id: number }>>();
 expectTypeOf<OverflowStrategy>().toEqualTypeOf<'block' | 'drop-newest' | 'drop-oldest' | 'sample' | 'reject'>();
+
+// The item type comes from the spill store.
+const spilled = new Channel({ capacity: 10, spill: new MemoryStore<{ id: number }>(), spillCapacity: 1000 });
+expectTypeOf(spilled).toEqualTypeOf<Channel<{ id: number }>>();
+expectTypeOf(spilled.onSpillError(() => {})).toEqualTypeOf<() => void>();
+expectTypeOf(spilled.stats().spilled).toEqualTypeOf<number | undefined>();
+// @ts-expect-error: the store must hold the channel's items
+new Channel<{ id: number }>({ spill: new MemoryStore<string>() });
 
 // @ts-expect-error: an unknown strategy is a type error
 new Channel({ overflow: 'blok' });

@@ -82,6 +82,7 @@ export abstract class DurableCore<T> {
     timeout: 0,
     aborted: 0,
     closed: 0,
+    'spill-failed': 0,
   };
 
   constructor(options: DurableChannelOptions<T>) {
@@ -349,7 +350,7 @@ export abstract class DurableCore<T> {
 
   protected droppedTotal(): number {
     const d = this.droppedBy;
-    return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed;
+    return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed + d['spill-failed'];
   }
 
   /** Clears a sender's timer and listener; `reason` counts its item as dropped. */
