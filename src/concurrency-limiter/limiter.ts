@@ -68,7 +68,11 @@ const release = Symbol('release');
  * Obtained from `acquire()` or `tryAcquire()`, never constructed directly.
  */
 export class Permit {
-  /** Clock time at which the permit was granted; the call's RTT is measured from here. */
+  /**
+   * Clock time at which the permit was granted; the call's RTT is measured
+   * from here. Always 0 under `'fixed'`, which takes no samples and so never
+   * reads the clock.
+   */
   readonly startedAt: number;
   /** Permits in use right after this one was granted, itself included. */
   readonly inflightAtStart: number;
@@ -142,6 +146,7 @@ export class Permit {
  */
 export class ConcurrencyLimiter {
   readonly algorithm: LimitAlgorithmName;
+  private readonly sampling: boolean;
   readonly whenFull: ConcurrencyWhenFull;
   readonly minLimit: number;
   readonly maxLimit: number;
@@ -170,6 +175,7 @@ export class ConcurrencyLimiter {
   constructor(options?: ConcurrencyLimiterOptions) {
     const o = resolveLimiterOptions(options);
     this.algorithm = o.algorithm;
+    this.sampling = o.algorithm !== 'fixed';
     this.whenFull = o.whenFull;
     this.minLimit = o.minLimit;
     this.maxLimit = o.maxLimit;
@@ -289,6 +295,10 @@ export class ConcurrencyLimiter {
     } else {
       if (outcome === SUCCESS) this.successCount++;
       else this.dropCount++;
+      if (!this.sampling) {
+        if (this.waiters.size !== 0) this.admitWaiters();
+        return;
+      }
       const now = this.clock.now();
       const sample = this.sample;
       sample.startedAt = permit.startedAt;
@@ -327,7 +337,8 @@ export class ConcurrencyLimiter {
 
   private grant(): Permit {
     this.acquiredCount++;
-    return new Permit(this, this.clock.now(), ++this.inflightCount);
+    // A fixed limit ignores samples, so its hot path skips both clock reads.
+    return new Permit(this, this.sampling ? this.clock.now() : 0, ++this.inflightCount);
   }
 
   private enqueue(signal: AbortSignal | undefined): Promise<Permit> {
