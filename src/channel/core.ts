@@ -23,7 +23,7 @@ export abstract class ChannelCore<T> {
   readonly lowWatermark: number;
   readonly name: string;
 
-  protected readonly ring = new RingBuffer<T>();
+  protected readonly ring: RingBuffer<T>;
   protected readonly policy: BufferPolicy;
   protected readonly clock: Clock;
   protected readonly maxBlockMs: number | undefined;
@@ -71,6 +71,8 @@ export abstract class ChannelCore<T> {
   constructor(options?: ChannelOptions) {
     const o = resolveChannelOptions(options);
     this.capacity = o.capacity;
+    // Up to 1024 slots up front: typical channels never grow on the hot path; large ones grow by doubling.
+    this.ring = new RingBuffer<T>(Math.min(o.capacity, 1024));
     this.overflow = o.overflow;
     this.highWatermark = o.highWatermark;
     this.lowWatermark = o.lowWatermark;
