@@ -237,7 +237,7 @@ export class Channel<T> extends SpillCore<T> {
     if (this.isClosed) return;
     this.isClosed = true;
     for (let w = this.senders.shift(); w; w = this.senders.shift()) {
-      this.settleSender(w, 'closed');
+      this.drop('closed');
       w.reject(new ChannelClosedError('Channel closed while the producer was waiting for room'));
     }
     this.pump();
@@ -300,7 +300,7 @@ export class Channel<T> extends SpillCore<T> {
       delivered: this.deliveredCount,
       dropped,
       droppedBy: { ...this.droppedBy },
-      blockedMs: this.blockedTotal + this.currentBlockedMs(),
+      blockedMs: this.senders.blockedMs(),
       pressureEvents: this.signals.pressureEvents,
     });
   }

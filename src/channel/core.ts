@@ -1,7 +1,8 @@
 import type { Clock } from '../clock/index.js';
-import { ChannelClosedError, InvalidArgumentError } from '../errors/index.js';
+import { ChannelClosedError } from '../errors/index.js';
 import { RingBuffer } from '../internal/ring-buffer.js';
 import { WaiterList } from '../internal/waiter-list.js';
+import { BlockedProducers } from '../internal/blocked-producers.js';
 import { createPolicy, type BufferPolicy } from './policy.js';
 import { ChannelSignals } from './signals.js';
 import { resolveChannelOptions, type ChannelOptions, type DropReason, type OverflowStrategy } from './options.js';
@@ -27,7 +28,7 @@ export abstract class ChannelCore<T> {
   protected readonly policy: BufferPolicy;
   protected readonly clock: Clock;
   protected readonly maxBlockMs: number | undefined;
-  protected readonly senders = new WaiterList<SendWaiter<T>>();
+  protected readonly senders: BlockedProducers<T>;
   protected readonly receivers = new WaiterList<ReceiveWaiter<T>>();
   /** Batch receivers that have their first item and wait up to maxWaitMs for more. */
   protected readonly collectors = new WaiterList<ReceiveWaiter<T>>();
@@ -56,7 +57,6 @@ export abstract class ChannelCore<T> {
   protected offeredCount = 0;
   protected acceptedCount = 0;
   protected deliveredCount = 0;
-  protected blockedTotal = 0;
   protected readonly droppedBy: Record<DropReason, number> = {
     'drop-newest': 0,
     'drop-oldest': 0,
@@ -78,6 +78,10 @@ export abstract class ChannelCore<T> {
     this.lowWatermark = o.lowWatermark;
     this.name = o.name;
     this.clock = o.clock;
+    this.senders = new BlockedProducers<T>(o.clock, (reason) => {
+      this.drop(reason);
+      this.refreshFastPath();
+    });
     this.maxBlockMs = o.maxBlockMs;
     this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
     this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
@@ -148,65 +152,10 @@ export abstract class ChannelCore<T> {
     return out;
   }
 
-  protected currentBlockedMs(): number {
-    if (this.senders.size === 0) return 0;
-    const now = this.clock.now();
-    let sum = 0;
-    for (let w = this.senders.head; w; w = w.next) sum += now - w.since;
-    return sum;
-  }
-
   protected waitForRoom(item: T, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<boolean> {
-    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
-      return Promise.reject(new InvalidArgumentError(`send(): timeoutMs must be a number >= 0, got ${String(timeoutMs)}`));
-    }
-    if (timeoutMs === 0) {
-      this.drop('timeout');
-      return RESOLVED_FALSE;
-    }
-    return new Promise<boolean>((resolve, reject) => {
-      const w: SendWaiter<T> = {
-        prev: undefined,
-        next: undefined,
-        linked: false,
-        item,
-        resolve,
-        reject,
-        since: this.clock.now(),
-        timer: undefined,
-        signal,
-        onAbort: undefined,
-      };
-      if (timeoutMs !== undefined) {
-        w.timer = this.clock.schedule(timeoutMs, () => {
-          w.timer = undefined;
-          this.senders.remove(w);
-          this.settleSender(w, 'timeout');
-          this.refreshFastPath();
-          resolve(false);
-        });
-      }
-      if (signal) {
-        w.onAbort = () => {
-          this.senders.remove(w);
-          this.settleSender(w, 'aborted');
-          this.refreshFastPath();
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.senders.push(w);
-      this.fastLimit = -1;
-    });
-  }
-
-  /** Clears a sender's timer and listener; `reason` counts its item as dropped. */
-  protected settleSender(w: SendWaiter<T>, reason: DropReason | undefined): void {
-    this.blockedTotal += this.clock.now() - w.since;
-    if (w.timer !== undefined) this.clock.cancel(w.timer);
-    w.timer = undefined;
-    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
-    if (reason) this.drop(reason);
+    const waiting = this.senders.wait(item, signal, timeoutMs);
+    if (this.senders.size !== 0) this.fastLimit = -1;
+    return waiting;
   }
 
   protected waitForItems(kind: 0 | 1, max: number, maxWaitMs: number, signal: AbortSignal | undefined): Promise<unknown> {
@@ -270,9 +219,7 @@ export abstract class ChannelCore<T> {
     for (;;) {
       // A freed slot goes to the longest-waiting producer, before any later trySend.
       if (this.senders.size !== 0 && this.hasRoomForWaiter()) {
-        const w = this.senders.shift()!;
-        this.settleSender(w, undefined);
-        this.admitWaiter(w);
+        this.admitWaiter(this.senders.shift()!);
         continue;
       }
       if (this.receivers.size !== 0 && this.ring.length !== 0) {

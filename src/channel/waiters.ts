@@ -1,16 +1,7 @@
 import type { TimerHandle } from '../clock/index.js';
 import type { ListNode } from '../internal/waiter-list.js';
 
-/** A producer waiting for room under `'block'`. */
-export interface SendWaiter<T> extends ListNode<SendWaiter<T>> {
-  item: T;
-  resolve(accepted: boolean): void;
-  reject(error: unknown): void;
-  since: number;
-  timer: TimerHandle | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
+export type { SendWaiter } from '../internal/blocked-producers.js';
 
 /** A consumer waiting for items: `kind` 0 for `receive()`, 1 for `receiveBatch()`. */
 export interface ReceiveWaiter<T> extends ListNode<ReceiveWaiter<T>> {

@@ -2,7 +2,7 @@ import { ChannelClosedError, InvalidArgumentError, InvalidItemError, OverflowErr
 import { Admit } from '../channel/policy.js';
 import type { ChannelState } from '../channel/options.js';
 import { DurableCore, attempt } from './core.js';
-import type { DurableReceiveWaiter, DurableSendWaiter } from './waiters.js';
+import type { DurableReceiveWaiter } from './waiters.js';
 import type { DurableChannelOptions, DurableChannelStats, DurableReceiveOptions, DurableSendOptions } from './options.js';
 import type { LeasedItem } from './store.js';
 
@@ -207,7 +207,7 @@ export class DurableChannel<T> extends DurableCore<T> {
     if (this.isClosed) return;
     this.isClosed = true;
     for (let w = this.senders.shift(); w; w = this.senders.shift()) {
-      this.settleSender(w, 'closed');
+      this.drop('closed');
       w.reject(new ChannelClosedError('Channel closed while the producer was waiting for room'));
     }
     this.refresh();
@@ -314,7 +314,7 @@ export class DurableChannel<T> extends DurableCore<T> {
       commits: this.commitCount,
       ackCommits: this.ackCommitCount,
       leases: this.leaseCount,
-      blockedMs: this.blockedTotal + this.currentBlockedMs(),
+      blockedMs: this.senders.blockedMs(),
       pressureEvents: this.signals.pressureEvents,
     };
   }
@@ -324,53 +324,8 @@ export class DurableChannel<T> extends DurableCore<T> {
     return Promise.reject(signal.reason);
   }
 
-  private currentBlockedMs(): number {
-    if (this.senders.size === 0) return 0;
-    const now = this.clock.now();
-    let sum = 0;
-    for (let w = this.senders.head; w; w = w.next) sum += now - w.since;
-    return sum;
-  }
-
   private waitForRoom(item: T, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<boolean> {
-    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
-      return Promise.reject(new InvalidArgumentError(`send(): timeoutMs must be a number >= 0, got ${String(timeoutMs)}`));
-    }
-    if (timeoutMs === 0) {
-      this.drop('timeout');
-      return RESOLVED_FALSE;
-    }
-    return new Promise<boolean>((resolve, reject) => {
-      const w: DurableSendWaiter<T> = {
-        prev: undefined,
-        next: undefined,
-        linked: false,
-        item,
-        resolve,
-        reject,
-        since: this.clock.now(),
-        timer: undefined,
-        signal,
-        onAbort: undefined,
-      };
-      if (timeoutMs !== undefined) {
-        w.timer = this.clock.schedule(timeoutMs, () => {
-          w.timer = undefined;
-          this.senders.remove(w);
-          this.settleSender(w, 'timeout');
-          resolve(false);
-        });
-      }
-      if (signal) {
-        w.onAbort = () => {
-          this.senders.remove(w);
-          this.settleSender(w, 'aborted');
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.senders.push(w);
-    });
+    return this.senders.wait(item, signal, timeoutMs);
   }
 
   private waitForLease(single: boolean, max: number, signal: AbortSignal | undefined): Promise<unknown> {

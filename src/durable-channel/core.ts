@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
-import type { DurableReceiveWaiter, DurableSendWaiter } from './waiters.js';
+import type { DurableReceiveWaiter } from './waiters.js';
+import { BlockedProducers } from '../internal/blocked-producers.js';
 import { ChannelClosedError } from '../errors/index.js';
 import { WaiterList } from '../internal/waiter-list.js';
 import { createPolicy, type BufferPolicy } from '../channel/policy.js';
@@ -32,7 +33,7 @@ export abstract class DurableCore<T> {
   protected readonly maxBlockMs: number | undefined;
   protected readonly pollIntervalMs: number;
   protected readonly signals: ChannelSignals;
-  protected readonly senders = new WaiterList<DurableSendWaiter<T>>();
+  protected readonly senders: BlockedProducers<T>;
   protected readonly receivers = new WaiterList<DurableReceiveWaiter<T>>();
   protected readonly opening: Promise<void>;
   protected isOpen = false;
@@ -73,7 +74,6 @@ export abstract class DurableCore<T> {
   protected commitCount = 0;
   protected ackCommitCount = 0;
   protected leaseCount = 0;
-  protected blockedTotal = 0;
   protected readonly droppedBy: Record<DropReason, number> = {
     'drop-newest': 0,
     'drop-oldest': 0,
@@ -96,6 +96,7 @@ export abstract class DurableCore<T> {
     this.name = o.name;
     this.store = o.store;
     this.clock = o.clock;
+    this.senders = new BlockedProducers<T>(o.clock, (reason) => this.drop(reason));
     this.maxBlockMs = o.maxBlockMs;
     this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
     this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
@@ -245,7 +246,6 @@ export abstract class DurableCore<T> {
     if (!this.isOpen) return;
     while (this.senders.size !== 0 && this.occupied < this.capacity) {
       const w = this.senders.shift()!;
-      this.settleSender(w, undefined);
       this.join(w.item, false, w.resolve, w.reject);
     }
     const empty = this.occupied === 0;
@@ -351,15 +351,6 @@ export abstract class DurableCore<T> {
   protected droppedTotal(): number {
     const d = this.droppedBy;
     return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed + d['spill-failed'];
-  }
-
-  /** Clears a sender's timer and listener; `reason` counts its item as dropped. */
-  protected settleSender(w: DurableSendWaiter<T>, reason: DropReason | undefined): void {
-    this.blockedTotal += this.clock.now() - w.since;
-    if (w.timer !== undefined) this.clock.cancel(w.timer);
-    w.timer = undefined;
-    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
-    if (reason) this.drop(reason);
   }
 
   protected settleReceiver(w: DurableReceiveWaiter<T>): void {

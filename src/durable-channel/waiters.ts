@@ -1,17 +1,7 @@
-import type { TimerHandle } from '../clock/index.js';
 import type { ListNode } from '../internal/waiter-list.js';
 import type { LeasedItem } from './store.js';
 
-/** A producer waiting for room under `'block'`. */
-export interface DurableSendWaiter<T> extends ListNode<DurableSendWaiter<T>> {
-  item: T;
-  resolve(accepted: boolean): void;
-  reject(error: unknown): void;
-  since: number;
-  timer: TimerHandle | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
+export type { SendWaiter as DurableSendWaiter } from '../internal/blocked-producers.js';
 
 /** A consumer waiting for leases: `single` for `receive()`, else `receiveBatch(max)`. */
 export interface DurableReceiveWaiter<T> extends ListNode<DurableReceiveWaiter<T>> {

@@ -1,0 +1,47 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BlockedProducers } from './blocked-producers.js';
+import { VirtualClock, flushMicrotasks } from '../testing/index.js';
+
+describe('BlockedProducers', () => {
+  it('shift() - hands over producers FIFO and stops their timers', async () => {
+    const clock = new VirtualClock();
+    const gaveUp: string[] = [];
+    const queue = new BlockedProducers<string>(clock, (reason) => gaveUp.push(reason));
+    const a = queue.wait('a', undefined, 100);
+    const b = queue.wait('b', undefined, 100);
+    clock.advance(10);
+    const first = queue.shift()!;
+    assert.equal(first.item, 'a');
+    first.resolve(true);
+    assert.equal(await a, true);
+    assert.equal(clock.pending, 1, "a's timer was cancelled; b's still runs");
+    clock.advance(90);
+    assert.equal(await b, false);
+    assert.deepEqual(gaveUp, ['timeout']);
+    assert.equal(queue.size, 0);
+    assert.equal(queue.blockedMs(), 110, 'a waited 10 ms, b 100 ms');
+  });
+
+  it('wait() - an abort removes the producer, reports it and rejects with the reason', async () => {
+    const clock = new VirtualClock();
+    const gaveUp: string[] = [];
+    const queue = new BlockedProducers<number>(clock, (reason) => gaveUp.push(reason));
+    const ac = new AbortController();
+    const pending = queue.wait(1, ac.signal, undefined);
+    clock.advance(5);
+    assert.equal(queue.blockedMs(), 5, 'time of producers still waiting counts too');
+    ac.abort(new Error('stop'));
+    await assert.rejects(pending, /stop/);
+    await flushMicrotasks();
+    assert.deepEqual(gaveUp, ['aborted']);
+    assert.equal(queue.size, 0);
+  });
+
+  it('wait() - timeoutMs 0 gives up at once; a negative timeout is an argument error', async () => {
+    const queue = new BlockedProducers<number>(new VirtualClock(), () => {});
+    assert.equal(await queue.wait(1, undefined, 0), false);
+    await assert.rejects(queue.wait(1, undefined, -1), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+    assert.equal(queue.size, 0);
+  });
+});
