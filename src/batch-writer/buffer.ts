@@ -14,7 +14,7 @@ export class WriterBuffer<T> extends Channel<T> {
   }
 
   get offered(): number {
-    return this.offeredCount;
+    return this.acceptedCount + this.refusedCount;
   }
 
   get waiting(): number {

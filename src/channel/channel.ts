@@ -51,7 +51,7 @@ export class Channel<T> extends SpillCore<T> {
     return this.isClosed;
   }
   get state(): ChannelState {
-    return this.signals.state;
+    return this.signals.stateAt(this.ring.length, this.isClosed, this.outside !== 0);
   }
   /** On from the high watermark until utilization falls back to the low watermark (and, with spill, nothing is outside memory). */
   get pressured(): boolean {
@@ -72,14 +72,23 @@ export class Channel<T> extends SpillCore<T> {
    * @throws ChannelClosedError once closed (counted, reason `'closed'`).
    */
   trySend(item: T): boolean {
-    if (item === undefined) throw new InvalidItemError();
     const ring = this.ring;
-    // Hot path: open, nobody waiting, below the policy's threshold.
-    if (ring.length < this.fastLimit) {
+    // Hot path: one comparison (see sendQuietBelow). Kept this small so it
+    // inlines into the caller's loop; everything else is in trySendSlow().
+    if (ring.length < this.sendQuietBelow && item !== undefined) {
       ring.push(item);
-      this.offeredCount++;
       this.acceptedCount++;
-      if (ring.length > this.quietMax) this.updateSignals();
+      return true;
+    }
+    return this.trySendSlow(item);
+  }
+
+  private trySendSlow(item: T): boolean {
+    if (item === undefined) throw new InvalidItemError();
+    if (this.ring.length < this.fastLimit) {
+      this.ring.push(item);
+      this.acceptedCount++;
+      if (this.ring.length > this.quietMax) this.updateSignals();
       return true;
     }
     if (this.isClosed) throw this.closedDrop();
@@ -128,13 +137,21 @@ export class Channel<T> extends SpillCore<T> {
    * and the promise settles with the append, since a commit cannot be taken back.
    */
   send(item: T, options?: SendOptions): Promise<boolean> {
-    if (item === undefined) return Promise.reject(new InvalidItemError());
     const ring = this.ring;
-    if (ring.length < this.fastLimit && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
+    if (ring.length < this.sendQuietBelow && item !== undefined && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
       ring.push(item);
-      this.offeredCount++;
       this.acceptedCount++;
-      if (ring.length > this.quietMax) this.updateSignals();
+      return RESOLVED_TRUE;
+    }
+    return this.sendSlow(item, options);
+  }
+
+  private sendSlow(item: T, options: SendOptions | undefined): Promise<boolean> {
+    if (item === undefined) return Promise.reject(new InvalidItemError());
+    if (this.ring.length < this.fastLimit && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
+      this.ring.push(item);
+      this.acceptedCount++;
+      if (this.ring.length > this.quietMax) this.updateSignals();
       return RESOLVED_TRUE;
     }
     if (this.isClosed) return Promise.reject(this.closedDrop());
@@ -172,9 +189,7 @@ export class Channel<T> extends SpillCore<T> {
     const ring = this.ring;
     if (ring.length === 0) return undefined;
     const item = ring.shift();
-    this.deliveredCount++;
-    if (this.fastLimit < 0) this.pump(); // producers waiting for the slot, or closed
-    else if (ring.length < this.quietMin) this.updateSignals();
+    if (ring.length < this.receiveQuietFrom) this.afterTake();
     return item;
   }
 
@@ -268,7 +283,11 @@ export class Channel<T> extends SpillCore<T> {
 
   /** Calls `listener(state, previous)` on every state change. Returns an unsubscribe function. */
   onStateChange(listener: (state: ChannelState, previous: ChannelState) => void): () => void {
-    return this.signals.listen('state', listener);
+    const unsubscribe = this.signals.listen('state', listener);
+    // State is tracked only while someone listens: adopt the current one silently
+    // and narrow the quiet band so every state change is seen from now on.
+    this.updateSignals();
+    return unsubscribe;
   }
 
   /** Calls `listener(pressured)` when pressure turns on or off. Returns an unsubscribe function. */
@@ -293,9 +312,9 @@ export class Channel<T> extends SpillCore<T> {
       size: this.ring.length + this.outside,
       waiting: this.senders.size,
       utilization: this.ring.length / this.capacity,
-      state: this.signals.state,
+      state: this.state,
       pressured: this.signals.pressured,
-      offered: this.offeredCount,
+      offered: this.acceptedCount + this.refusedCount,
       accepted: this.acceptedCount,
       delivered: this.deliveredCount,
       dropped,

@@ -2,9 +2,9 @@ import type { Clock } from '../clock/index.js';
 import { ChannelClosedError } from '../errors/index.js';
 import { RingBuffer } from '../internal/ring-buffer.js';
 import { WaiterList } from '../internal/waiter-list.js';
-import { BlockedProducers } from '../internal/blocked-producers.js';
+import { BlockedProducers, producerGaveUp } from '../internal/blocked-producers.js';
 import { createPolicy, type BufferPolicy } from './policy.js';
-import { ChannelSignals } from './signals.js';
+import { ChannelSignals, NEVER } from './signals.js';
 import { resolveChannelOptions, type ChannelOptions, type DropReason, type OverflowStrategy } from './options.js';
 import type { ReceiveWaiter, SendWaiter } from './waiters.js';
 
@@ -52,11 +52,28 @@ export abstract class ChannelCore<T> {
   /** Copies of the signals' quiet band: sizes at which nothing can change. */
   protected quietMin = 0;
   protected quietMax = -1;
+  /**
+   * The two numbers the hot paths test, folded from the above so each side
+   * makes one comparison per item: an offer at a size below `sendQuietBelow`
+   * is buffered with nothing else to do (fast path open, and the size stays in
+   * the quiet band); a take that leaves the size at or above
+   * `receiveQuietFrom` needs nothing else either (no waiter to let in, band
+   * unchanged). Kept current by {@link syncHotLimits}.
+   */
+  protected sendQuietBelow = -1;
+  protected receiveQuietFrom = NEVER;
   protected drainWaiters: (() => void)[] | undefined;
 
-  protected offeredCount = 0;
+  /**
+   * `offered` and `delivered` are not counters of their own, so the hot path
+   * bumps one number per item instead of three: `offered` is `acceptedCount +
+   * refusedCount`, and every accepted item is either still held (`size`),
+   * dropped after acceptance (evicted, or lost with a failed spill append) or
+   * delivered. See {@link deliveredCount}.
+   */
   protected acceptedCount = 0;
-  protected deliveredCount = 0;
+  /** Items dropped at the moment they were offered (every reason but eviction and spill failure). */
+  protected refusedCount = 0;
   protected readonly droppedBy: Record<DropReason, number> = {
     'drop-newest': 0,
     'drop-oldest': 0,
@@ -78,10 +95,7 @@ export abstract class ChannelCore<T> {
     this.lowWatermark = o.lowWatermark;
     this.name = o.name;
     this.clock = o.clock;
-    this.senders = new BlockedProducers<T>(o.clock, (reason) => {
-      this.drop(reason);
-      this.refreshFastPath();
-    });
+    this.senders = new BlockedProducers<T>(o.clock, this);
     this.maxBlockMs = o.maxBlockMs;
     this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
     this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
@@ -90,18 +104,38 @@ export abstract class ChannelCore<T> {
     this.updateSignals();
   }
 
+  /** A waiting producer timed out or was aborted. */
+  [producerGaveUp](reason: 'timeout' | 'aborted'): void {
+    this.drop(reason);
+    this.refreshFastPath();
+  }
+
   /** Recomputes state and pressure (telling listeners) and the quiet band. */
   protected updateSignals(): void {
     const signals = this.signals;
     signals.update(this.ring.length, this.isClosed, this.outside !== 0);
     this.quietMin = signals.quietMin;
     this.quietMax = signals.quietMax;
+    this.syncHotLimits();
   }
 
   /** Call after any change to the waiter lists or to `isClosed`. */
   protected refreshFastPath(): void {
     this.fastLimit =
       this.isClosed || this.senders.size !== 0 || this.receivers.size !== 0 || this.collectors.size !== 0 ? -1 : this.fastCeiling;
+    this.syncHotLimits();
+  }
+
+  protected syncHotLimits(): void {
+    // Below quietMax (not at it): the size after the push must still be in the band.
+    this.sendQuietBelow = this.fastLimit < this.quietMax ? this.fastLimit : this.quietMax;
+    this.receiveQuietFrom = this.fastLimit < 0 ? NEVER : this.quietMin;
+  }
+
+  /** After items were taken: lets waiting producers in, or updates the signals if the size left the band. */
+  protected afterTake(): void {
+    if (this.fastLimit < 0) this.pump(); // producers waiting for the freed slots, or closed
+    else if (this.ring.length < this.quietMin) this.updateSignals();
   }
 
   /** True while items may be held outside memory, so an empty ring does not mean an empty channel. */
@@ -111,7 +145,6 @@ export abstract class ChannelCore<T> {
 
   protected accept(item: T): void {
     this.ring.push(item);
-    this.offeredCount++;
     this.acceptedCount++;
     if (this.receivers.size !== 0 || this.collectors.size !== 0) this.pump();
     else if (this.ring.length > this.quietMax) this.updateSignals();
@@ -124,7 +157,7 @@ export abstract class ChannelCore<T> {
   }
 
   protected drop(reason: DropReason): void {
-    this.offeredCount++;
+    this.refusedCount++;
     this.droppedBy[reason]++;
   }
 
@@ -138,6 +171,12 @@ export abstract class ChannelCore<T> {
     return Promise.reject(signal.reason);
   }
 
+  /** Accepted items that are neither held any more nor dropped after acceptance. */
+  protected get deliveredCount(): number {
+    const d = this.droppedBy;
+    return this.acceptedCount - this.ring.length - this.outside - d['drop-oldest'] - d['spill-failed'];
+  }
+
   protected droppedTotal(): number {
     const d = this.droppedBy;
     return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed + d['spill-failed'];
@@ -146,15 +185,16 @@ export abstract class ChannelCore<T> {
   protected takeBatch(max: number): T[] {
     const out: T[] = [];
     this.ring.drainInto(out, max);
-    this.deliveredCount += out.length;
-    if (this.fastLimit < 0) this.pump();
-    else if (this.ring.length < this.quietMin) this.updateSignals();
+    if (this.ring.length < this.receiveQuietFrom) this.afterTake();
     return out;
   }
 
   protected waitForRoom(item: T, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<boolean> {
     const waiting = this.senders.wait(item, signal, timeoutMs);
-    if (this.senders.size !== 0) this.fastLimit = -1;
+    if (this.senders.size !== 0) {
+      this.fastLimit = -1;
+      this.syncHotLimits();
+    }
     return waiting;
   }
 
@@ -187,6 +227,7 @@ export abstract class ChannelCore<T> {
       if (this.ring.length !== 0) this.startCollecting(w); // first item already here
       else this.receivers.push(w);
       this.fastLimit = -1;
+      this.syncHotLimits();
     });
   }
 
@@ -226,7 +267,6 @@ export abstract class ChannelCore<T> {
         const w = this.receivers.shift()!;
         if (w.kind === 0) {
           this.settleReceiver(w);
-          this.deliveredCount++;
           w.resolve(this.ring.shift());
         } else if (w.maxWaitMs > 0 && !this.isClosed && this.ring.length < Math.min(w.max, this.capacity)) {
           this.startCollecting(w);
@@ -234,7 +274,6 @@ export abstract class ChannelCore<T> {
           this.settleReceiver(w);
           const out: T[] = [];
           this.ring.drainInto(out, w.max);
-          this.deliveredCount += out.length;
           w.resolve(out);
         }
         continue;
@@ -246,7 +285,6 @@ export abstract class ChannelCore<T> {
         this.settleReceiver(c);
         const out: T[] = [];
         this.ring.drainInto(out, c.max);
-        this.deliveredCount += out.length;
         c.resolve(out);
         continue;
       }
@@ -264,7 +302,6 @@ export abstract class ChannelCore<T> {
   /** Takes a waiting producer's item; the producer is already off the list. */
   protected admitWaiter(w: SendWaiter<T>): void {
     this.ring.push(w.item);
-    this.offeredCount++;
     this.acceptedCount++;
     w.resolve(true);
   }

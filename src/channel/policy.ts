@@ -23,18 +23,35 @@ export interface BufferPolicy {
   admit(size: number): Admission;
 }
 
+/**
+ * Policies are class instances, not object literals with arrow functions: an
+ * arrow created per channel is a new function per channel, and optimized code
+ * that inlined one is thrown away when that channel is collected. Prototype
+ * methods are shared, so the hot path stays optimized across channels.
+ */
 export function createPolicy(strategy: OverflowStrategy, capacity: number, highLimit: number, sampleEvery: number): BufferPolicy {
   switch (strategy) {
     case 'block':
-      return { admitBelow: capacity, admit: () => Admit.wait };
+      return new FixedPolicy(capacity, Admit.wait);
     case 'drop-newest':
-      return { admitBelow: capacity, admit: () => Admit.dropNewest };
+      return new FixedPolicy(capacity, Admit.dropNewest);
     case 'drop-oldest':
-      return { admitBelow: capacity, admit: () => Admit.evictOldest };
+      return new FixedPolicy(capacity, Admit.evictOldest);
     case 'reject':
-      return { admitBelow: capacity, admit: () => Admit.reject };
+      return new FixedPolicy(capacity, Admit.reject);
     case 'sample':
       return new SamplePolicy(capacity, highLimit, sampleEvery);
+  }
+}
+
+/** Buffers below capacity; at capacity always makes the same decision. */
+class FixedPolicy implements BufferPolicy {
+  constructor(
+    readonly admitBelow: number,
+    private readonly whenFull: Admission,
+  ) {}
+  admit(): Admission {
+    return this.whenFull;
   }
 }
 

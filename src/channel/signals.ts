@@ -3,28 +3,61 @@ import type { ChannelState } from './options.js';
 type Listeners = { state: ((state: ChannelState, previous: ChannelState) => void)[]; pressure: ((pressured: boolean) => void)[] };
 
 /**
+ * A size no buffer reaches (V8 arrays hold far fewer elements). Used instead
+ * of `Infinity` so the quiet band stays small integers and the hot-path
+ * comparisons against it stay integer comparisons.
+ */
+export const NEVER = 2 ** 30 - 1;
+
+/**
  * Derives a channel's state and its pressure flag from its size, and tells
- * listeners when either changes. Runs on every size change, so the common case
- * (nothing changed) is a handful of integer comparisons.
+ * listeners when either changes. The owner calls {@link update} only when the
+ * size leaves the quiet band, so the common case costs two integer comparisons.
  */
 export class ChannelSignals {
+  /**
+   * The state as of the last {@link update}. Current only while the owner
+   * calls `update()` on every change or someone listens for state changes;
+   * otherwise read {@link stateAt}.
+   */
   state: ChannelState = 'normal';
   pressured = false;
   pressureEvents = 0;
   /**
-   * While the channel is open and `quietMin <= size <= quietMax`, neither the
-   * state nor the pressure flag can change, so the hot path skips `update()`.
+   * While the channel is open and `quietMin <= size <= quietMax`, nothing a
+   * listener or the pressure flag cares about can change, so the hot path
+   * skips `update()`. Without state listeners the band only follows the
+   * pressure hysteresis: state is derived on read, not tracked.
    */
   quietMin = 0;
   quietMax = -1;
   private listeners: Listeners | undefined;
+  /** Set when the first state listener arrives: the next update adopts the state silently. */
+  private resyncState = false;
+  // Sizes are integers while the limits may not be: `size >= x` first holds at ceil(x).
+  private readonly lowStart: number;
+  private readonly highStart: number;
+  /** Pressure turns off at size <= lowLimit, i.e. below this. */
+  private readonly pressureOffBelow: number;
 
   constructor(
     private readonly capacity: number,
     private readonly highLimit: number,
     private readonly lowLimit: number,
   ) {
+    this.lowStart = Math.ceil(lowLimit);
+    this.highStart = Math.ceil(highLimit);
+    this.pressureOffBelow = Math.floor(lowLimit) + 1;
     this.update(0, false);
+  }
+
+  /** The state for these inputs, whether or not it is being tracked. */
+  stateAt(size: number, closed: boolean, backlog = false): ChannelState {
+    if (closed) return size === 0 && !backlog ? 'closed' : 'draining';
+    if (size >= this.capacity) return 'blocked';
+    if (size >= this.highStart) return 'critical';
+    if (size >= this.lowStart) return 'elevated';
+    return 'normal';
   }
 
   /**
@@ -33,13 +66,11 @@ export class ChannelSignals {
    * and keeps pressure on: upstream should hear about items memory could not take.
    */
   update(size: number, closed: boolean, backlog = false): void {
-    let next: ChannelState;
-    if (closed) next = size === 0 && !backlog ? 'closed' : 'draining';
-    else if (size >= this.capacity) next = 'blocked';
-    else if (size >= this.highLimit) next = 'critical';
-    else if (size >= this.lowLimit) next = 'elevated';
-    else next = 'normal';
-    if (next !== this.state) this.setState(next);
+    const next = this.stateAt(size, closed, backlog);
+    if (this.resyncState) {
+      this.resyncState = false;
+      this.state = next;
+    } else if (next !== this.state) this.setState(next);
 
     // Hysteresis: pressure turns on when utilization reaches the high
     // watermark and off only once it has fallen to the low watermark, so a
@@ -53,37 +84,33 @@ export class ChannelSignals {
     this.setQuietBand(closed || backlog);
   }
 
-  // Sizes are integers while the limits may not be: `size >= x` first holds at ceil(x).
   private setQuietBand(everyChange: boolean): void {
     if (everyChange) {
-      this.quietMin = Infinity; // every change is looked at once closed or while spilled
+      this.quietMin = NEVER; // every change is looked at once closed or while spilled
       this.quietMax = -1;
       return;
     }
-    const lowStart = Math.ceil(this.lowLimit);
-    const highStart = Math.ceil(this.highLimit);
-    let min: number;
-    let max: number;
-    switch (this.state) {
-      case 'normal':
-        min = 0;
-        max = lowStart - 1;
-        break;
-      case 'elevated':
-        min = lowStart;
-        max = highStart - 1;
-        break;
-      case 'critical':
-        min = highStart;
-        max = this.capacity - 1;
-        break;
-      default:
-        min = this.capacity;
-        max = Infinity;
+    let min = 0;
+    let max = NEVER;
+    if (this.listeners !== undefined && this.listeners.state.length !== 0) {
+      switch (this.state) {
+        case 'normal':
+          max = this.lowStart - 1;
+          break;
+        case 'elevated':
+          min = this.lowStart;
+          max = this.highStart - 1;
+          break;
+        case 'critical':
+          min = this.highStart;
+          max = this.capacity - 1;
+          break;
+        default:
+          min = this.capacity;
+      }
     }
-    // Pressure turns off at size <= lowLimit, i.e. below floor(lowLimit) + 1; it turns on at highStart.
-    if (this.pressured) min = Math.max(min, Math.floor(this.lowLimit) + 1);
-    else max = Math.min(max, highStart - 1);
+    if (this.pressured) min = Math.max(min, this.pressureOffBelow);
+    else max = Math.min(max, this.highStart - 1);
     this.quietMin = min;
     this.quietMax = max;
   }
@@ -91,6 +118,8 @@ export class ChannelSignals {
   listen<K extends keyof Listeners>(kind: K, listener: Listeners[K][number]): () => void {
     if (typeof listener !== 'function') throw new TypeError(`${kind} listener must be a function`);
     const list = ((this.listeners ??= { state: [], pressure: [] })[kind] as unknown[]);
+    // The tracked state may be stale (see `state`): the owner's next update() adopts it without telling anyone.
+    if (kind === 'state' && list.length === 0) this.resyncState = true;
     list.push(listener);
     return () => {
       const i = list.indexOf(listener);

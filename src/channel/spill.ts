@@ -187,7 +187,6 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
   private enqueueWrite(item: T, writer: Writer | undefined): void {
     this.writing.push(item);
     this.writers.push(writer);
-    this.offeredCount++;
     this.acceptedCount++;
     this.outside++;
     if (this.outside === 1) this.syncSpillMode();
@@ -318,7 +317,6 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
   private recover(count: number): void {
     this.stored += count;
     this.outside += count;
-    this.offeredCount += count;
     this.acceptedCount += count;
     this.spillCounters.recovered += count;
   }

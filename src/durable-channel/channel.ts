@@ -284,7 +284,9 @@ export class DurableChannel<T> extends DurableCore<T> {
 
   /** Calls `listener(state, previous)` on every state change. Returns an unsubscribe function. */
   onStateChange(listener: (state: ChannelState, previous: ChannelState) => void): () => void {
-    return this.signals.listen('state', listener);
+    const unsubscribe = this.signals.listen('state', listener);
+    this.signals.update(this.occupied, this.isClosed); // adopts the current state silently
+    return unsubscribe;
   }
 
   /** Calls `listener(pressured)` when pressure turns on or off. Returns an unsubscribe function. */

@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
 import type { DurableReceiveWaiter } from './waiters.js';
-import { BlockedProducers } from '../internal/blocked-producers.js';
+import { BlockedProducers, producerGaveUp } from '../internal/blocked-producers.js';
 import { ChannelClosedError } from '../errors/index.js';
 import { WaiterList } from '../internal/waiter-list.js';
 import { createPolicy, type BufferPolicy } from '../channel/policy.js';
@@ -96,7 +96,7 @@ export abstract class DurableCore<T> {
     this.name = o.name;
     this.store = o.store;
     this.clock = o.clock;
-    this.senders = new BlockedProducers<T>(o.clock, (reason) => this.drop(reason));
+    this.senders = new BlockedProducers<T>(o.clock, this);
     this.maxBlockMs = o.maxBlockMs;
     this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
     this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
@@ -336,6 +336,11 @@ export abstract class DurableCore<T> {
     this.wakeGeneration++;
     if (this.wakeTimer !== undefined) this.clock.cancel(this.wakeTimer);
     this.wakeTimer = undefined;
+  }
+
+  /** A waiting producer timed out or was aborted. */
+  [producerGaveUp](reason: 'timeout' | 'aborted'): void {
+    this.drop(reason);
   }
 
   protected drop(reason: DropReason): void {

@@ -1,13 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlockedProducers } from './blocked-producers.js';
+import { BlockedProducers, producerGaveUp } from './blocked-producers.js';
 import { VirtualClock, flushMicrotasks } from '../testing/index.js';
 
 describe('BlockedProducers', () => {
   it('shift() - hands over producers FIFO and stops their timers', async () => {
     const clock = new VirtualClock();
     const gaveUp: string[] = [];
-    const queue = new BlockedProducers<string>(clock, (reason) => gaveUp.push(reason));
+    const queue = new BlockedProducers<string>(clock, { [producerGaveUp]: (reason) => gaveUp.push(reason) });
     const a = queue.wait('a', undefined, 100);
     const b = queue.wait('b', undefined, 100);
     clock.advance(10);
@@ -26,7 +26,7 @@ describe('BlockedProducers', () => {
   it('wait() - an abort removes the producer, reports it and rejects with the reason', async () => {
     const clock = new VirtualClock();
     const gaveUp: string[] = [];
-    const queue = new BlockedProducers<number>(clock, (reason) => gaveUp.push(reason));
+    const queue = new BlockedProducers<number>(clock, { [producerGaveUp]: (reason) => gaveUp.push(reason) });
     const ac = new AbortController();
     const pending = queue.wait(1, ac.signal, undefined);
     clock.advance(5);
@@ -39,7 +39,7 @@ describe('BlockedProducers', () => {
   });
 
   it('wait() - timeoutMs 0 gives up at once; a negative timeout is an argument error', async () => {
-    const queue = new BlockedProducers<number>(new VirtualClock(), () => {});
+    const queue = new BlockedProducers<number>(new VirtualClock(), { [producerGaveUp]: () => {} });
     assert.equal(await queue.wait(1, undefined, 0), false);
     await assert.rejects(queue.wait(1, undefined, -1), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
     assert.equal(queue.size, 0);

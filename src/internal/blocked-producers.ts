@@ -20,16 +20,28 @@ const RESOLVED_FALSE = Promise.resolve(false);
  * `DurableChannel`: their timeouts, their abort signals and the time they
  * spent waiting. The owner decides when a slot is free and takes the
  * longest-waiting producer with {@link shift}; a producer that gives up
- * (timeout or abort) is reported through `onGiveUp` so the owner counts its
+ * (timeout or abort) is reported to the owner (`[producerGaveUp]`) so the owner counts its
  * item as dropped.
  */
+/**
+ * What a {@link BlockedProducers} reports to. An owner object rather than a
+ * callback: a closure per channel would make optimized callers depend on that
+ * one function and be thrown away when its channel is collected.
+ */
+export interface GiveUpListener {
+  [producerGaveUp](reason: 'timeout' | 'aborted'): void;
+}
+
+/** Symbol-keyed so the owner's handler stays off its public API. */
+export const producerGaveUp = Symbol('producerGaveUp');
+
 export class BlockedProducers<T> {
   readonly waiters = new WaiterList<SendWaiter<T>>();
   private settledMs = 0;
 
   constructor(
     private readonly clock: Clock,
-    private readonly onGiveUp: (reason: 'timeout' | 'aborted') => void,
+    private readonly owner: GiveUpListener,
   ) {}
 
   get size(): number {
@@ -46,7 +58,7 @@ export class BlockedProducers<T> {
       return Promise.reject(new InvalidArgumentError(`send(): timeoutMs must be a number >= 0, got ${String(timeoutMs)}`));
     }
     if (timeoutMs === 0) {
-      this.onGiveUp('timeout');
+      this.owner[producerGaveUp]('timeout');
       return RESOLVED_FALSE;
     }
     return new Promise<boolean>((resolve, reject) => {
@@ -103,7 +115,7 @@ export class BlockedProducers<T> {
   private giveUp(w: SendWaiter<T>, reason: 'timeout' | 'aborted'): void {
     this.waiters.remove(w);
     this.release(w);
-    this.onGiveUp(reason);
+    this.owner[producerGaveUp](reason);
   }
 
   private release(w: SendWaiter<T>): void {
