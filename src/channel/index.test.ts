@@ -428,6 +428,44 @@ describe('Channel state and pressure', () => {
     assert.equal(ch.stats().pressureEvents, 2);
   });
 
+  it('state - is current without any listener, at every size on the way up and down', () => {
+    const ch = new Channel<number>({ capacity: 10, highWatermark: 0.75, lowWatermark: 0.25 });
+    const expected = (size: number): ChannelState =>
+      size >= 10 ? 'blocked' : size >= 7.5 ? 'critical' : size >= 2.5 ? 'elevated' : 'normal';
+    for (let i = 0; i < 10; i++) {
+      assert.equal(ch.state, expected(ch.size), `at size ${ch.size} going up`);
+      ch.trySend(i);
+    }
+    for (let i = 0; i < 10; i++) {
+      assert.equal(ch.state, expected(ch.size), `at size ${ch.size} going down`);
+      assert.equal(ch.stats().state, ch.state);
+      ch.tryReceive();
+    }
+    ch.trySend(1);
+    ch.close();
+    assert.equal(ch.state, 'draining');
+    ch.tryReceive();
+    assert.equal(ch.state, 'closed');
+  });
+
+  it('onStateChange() - a listener added mid-way hears the next change with the right previous state', () => {
+    const ch = new Channel<number>({ capacity: 10, highWatermark: 0.8, lowWatermark: 0.2 });
+    for (let i = 0; i < 5; i++) ch.trySend(i); // elevated, untracked so far
+    const seen: [ChannelState, ChannelState][] = [];
+    const off = ch.onStateChange((s, prev) => seen.push([s, prev]));
+    assert.deepEqual(seen, [], 'subscribing reports nothing');
+    for (let i = 0; i < 3; i++) ch.trySend(i);
+    assert.deepEqual(seen, [['critical', 'elevated']]);
+    off();
+    for (let i = 0; i < 8; i++) ch.tryReceive(); // down to normal while nobody listens
+    const later: [ChannelState, ChannelState][] = [];
+    ch.onStateChange((s, prev) => later.push([s, prev]));
+    ch.trySend(1);
+    ch.trySend(2);
+    assert.deepEqual(later, [['elevated', 'normal']], 'a new listener starts from the current state, not a stale one');
+    assert.equal(seen.length, 1, 'the unsubscribed listener heard nothing more');
+  });
+
   it('onStateChange() - a throwing listener does not corrupt the channel', async () => {
     const ch = new Channel<number>({ capacity: 2 });
     ch.onStateChange(() => {
