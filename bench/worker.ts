@@ -10,6 +10,9 @@ import { parseArgs } from 'node:util';
 import { loadScenario, RESULT_MARKER } from './lib/registry.js';
 import type { Check, RunSample, WorkerReport } from './lib/types.js';
 
+/** The warm-up ends early once it has taken this long (at least one run is made). */
+const WARMUP_BUDGET_MS = 2000;
+
 class CheckFailedError extends Error {
   override readonly name = 'CheckFailedError';
 }
@@ -43,31 +46,42 @@ async function main(): Promise<void> {
   const runs = Number(values.runs ?? 5);
   const warmup = Number(values.warmup ?? 1);
   const n = values.n === undefined ? (quick ? scenario.quickN : scenario.defaultN) : Number(values.n);
-  const collectGarbage = (globalThis as { gc?: () => void }).gc;
+  const collectGarbage = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
 
   await contender.prepare?.();
   let checksPassed = 0;
   const samples: RunSample[] = [];
-  for (let run = 0; run < warmup + runs; run++) {
-    // Start each run from a collected heap so one run's garbage is not billed to the next.
-    collectGarbage?.();
-    const label = `${scenarioName}/${contenderName} run ${run + 1}${run < warmup ? ' (warm-up)' : ''}`;
+  collectGarbage?.();
+  // Warm-up: up to `warmup` runs, ending early once it has taken WARMUP_BUDGET_MS.
+  // JIT tiering takes a few runs of a fast contender; a slow one is warm after one.
+  const warmupStarted = performance.now();
+  let warmupRuns = 0;
+  while (warmupRuns < warmup && (warmupRuns === 0 || performance.now() - warmupStarted < WARMUP_BUDGET_MS)) {
+    warmupRuns++;
+    await timedRun(`${scenarioName}/${contenderName} warm-up ${warmupRuns}`);
+  }
+  for (let run = 1; run <= runs; run++) samples.push(await timedRun(`${scenarioName}/${contenderName} run ${run}`));
+
+  async function timedRun(label: string): Promise<RunSample> {
+    // A minor GC clears the previous run's young garbage so it is not billed to
+    // this run. Not a full one: a full GC also drops the hidden-class
+    // transitions of objects no longer alive, which throws away the code the
+    // warm-up optimized, so every run would start cold again.
+    collectGarbage?.({ type: 'minor' });
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
-    const outcome = await contender({ n, quick });
+    const outcome = await contender!({ n, quick });
     const elapsedMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
     const cpuMs = (cpu.user + cpu.system) / 1000;
     checksPassed += verify(outcome.checks, label);
-    if (run >= warmup) {
-      samples.push({ items: outcome.items, elapsedMs, cpuMs, itemsPerSecond: (outcome.items / elapsedMs) * 1000, metrics: outcome.metrics ?? {} });
-    }
+    return { items: outcome.items, elapsedMs, cpuMs, itemsPerSecond: (outcome.items / elapsedMs) * 1000, metrics: outcome.metrics ?? {} };
   }
   const report: WorkerReport = {
     scenario: scenarioName,
     contender: contenderName,
     n,
-    warmup,
+    warmup: warmupRuns,
     samples,
     checksPassed,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,

@@ -30,7 +30,9 @@ Options:
   --scenario NAME[,NAME]   only these scenarios (default: all in bench/scenarios/)
   --contender NAME[,NAME]  only these contenders (default: all)
   --runs N                 measured runs per contender (default 5; 3 with --quick)
-  --warmup N               warm-up runs per contender (default 1)
+  --warmup N               warm-up runs per contender, at most (default 3; 1 with --quick);
+                           the warm-up stops early once it has taken 2 s, so a slow
+                           contender warms up with one run
   --passes N               repeat the whole contender list N times, round-robin,
                            pooling the runs (default 1); steadies ratios on a busy machine
   --n N                    items per run (default: the scenario's own)
@@ -69,7 +71,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     scenarios: splitNames('--scenario', values.scenario),
     contenders: splitNames('--contender', values.contender),
     runs: values.runs === undefined ? (quick ? 3 : 5) : positiveInteger('--runs', values.runs, 1),
-    warmup: values.warmup === undefined ? 1 : positiveInteger('--warmup', values.warmup, 0),
+    warmup: values.warmup === undefined ? (quick ? 1 : 3) : positiveInteger('--warmup', values.warmup, 0),
     passes: values.passes === undefined ? 1 : positiveInteger('--passes', values.passes, 1),
     n: values.n === undefined ? undefined : positiveInteger('--n', values.n, 1),
     quick,

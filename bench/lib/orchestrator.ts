@@ -56,7 +56,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void = co
     log('');
     log(`### ${scenario.name}: ${scenario.description}`);
     const passes = args.passes > 1 ? ` × ${args.passes} passes` : '';
-    log(`n = ${n.toLocaleString('en-US')} (${scenario.nLabel ?? 'items per run'}) · ${args.warmup} warm-up + ${args.runs} measured runs per contender${passes}, each in a fresh process`);
+    log(`n = ${n.toLocaleString('en-US')} (${scenario.nLabel ?? 'items per run'}) · up to ${args.warmup} warm-up run(s) (2 s budget) + ${args.runs} measured runs per contender${passes}, each in a fresh process`);
     const reports = new Map<string, WorkerReport>();
     const failed = new Set<string>();
     // Passes go round-robin over the contenders, so load from other processes

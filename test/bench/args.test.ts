@@ -8,7 +8,7 @@ import { defineScenario, type WorkerReport } from '../../bench/lib/types.js';
 describe('parseBenchArgs', () => {
   it('parseBenchArgs() - defaults to every scenario, 1 warm-up, 5 runs and 1 pass', () => {
     const args = parseBenchArgs([]);
-    assert.deepEqual(args, { help: false, scenarios: [], contenders: [], runs: 5, warmup: 1, passes: 1, n: undefined, quick: false, json: undefined });
+    assert.deepEqual(args, { help: false, scenarios: [], contenders: [], runs: 5, warmup: 3, passes: 1, n: undefined, quick: false, json: undefined });
   });
 
   it('parseBenchArgs() - --quick means 3 runs unless --runs says otherwise', () => {

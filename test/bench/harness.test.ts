@@ -89,7 +89,7 @@ describe('npm run bench', () => {
       const file = join(dir, 'out.json');
       const { code, stdout, stderr } = await bench(['--quick', '--runs', '1', '--json', file], { SLUICE_BENCH_SCENARIO_DIR: fixtures });
       assert.equal(code, 1);
-      assert.match(stderr, /CHECK FAILED in selftest\/wrong-sum run 1 \(warm-up\): sum of item\.value expected 10, got 9/);
+      assert.match(stderr, /CHECK FAILED in selftest\/wrong-sum warm-up 1: sum of item\.value expected 10, got 9/);
       assert.match(stdout, /\*\*FAILED\*\* wrong-sum/);
       const out = JSON.parse(readFileSync(file, 'utf8'));
       assert.deepEqual(out.results.map((r: { contender: string }) => r.contender), ['honest']);
@@ -101,7 +101,7 @@ describe('npm run bench', () => {
   it('run.ts --passes - pools the runs of every pass into one row per contender', { timeout: 30_000 }, () =>
     withTmpDir(async (dir) => {
       const file = join(dir, 'out.json');
-      const { code, stderr } = await bench(['--contender', 'honest', '--runs', '2', '--passes', '2', '--json', file], { SLUICE_BENCH_SCENARIO_DIR: fixtures });
+      const { code, stderr } = await bench(['--contender', 'honest', '--warmup', '1', '--runs', '2', '--passes', '2', '--json', file], { SLUICE_BENCH_SCENARIO_DIR: fixtures });
       assert.equal(code, 0, stderr);
       assert.match(stderr, /selftest\/honest \(pass 2\/2\)/);
       const out = JSON.parse(readFileSync(file, 'utf8'));
