@@ -154,3 +154,58 @@ export const syncCeiling: Contender = async ({ n }) => {
   }
   return summed(n, sum, count);
 };
+
+/**
+ * The synchronous ceiling's ring, but filled by an async producer and drained
+ * by an async consumer that hand over with one promise each way per 1024
+ * items, and no channel object at all: the closest any asynchronous hand-off
+ * of these objects can come to `sync-ceiling`.
+ */
+export const asyncCeiling: Contender = async ({ n }) => {
+  const slots = new Array<Item | undefined>(CAPACITY);
+  const mask = CAPACITY - 1;
+  let head = 0;
+  let length = 0;
+  let done = false;
+  let wakeProducer: (() => void) | undefined;
+  let wakeConsumer: (() => void) | undefined;
+  const wake = (w: (() => void) | undefined) => w?.();
+  const produce = async () => {
+    for (let i = 0; i < n; i++) {
+      if (length === CAPACITY) {
+        const w = wakeConsumer;
+        wakeConsumer = undefined;
+        wake(w);
+        await new Promise<void>((resolve) => (wakeProducer = resolve));
+      }
+      slots[(head + length) & mask] = makeItem(i);
+      length++;
+    }
+    done = true;
+    const w = wakeConsumer;
+    wakeConsumer = undefined;
+    wake(w);
+  };
+  const consume = async () => {
+    let sum = 0;
+    let count = 0;
+    for (;;) {
+      if (length === 0) {
+        if (done) return [sum, count] as const;
+        const w = wakeProducer;
+        wakeProducer = undefined;
+        wake(w);
+        await new Promise<void>((resolve) => (wakeConsumer = resolve));
+        continue;
+      }
+      const item = slots[head]!;
+      slots[head] = undefined;
+      head = (head + 1) & mask;
+      length--;
+      sum += item.value;
+      count++;
+    }
+  };
+  const [, [sum, count]] = await Promise.all([produce(), consume()]);
+  return summed(n, sum, count);
+};

@@ -292,7 +292,10 @@ export abstract class ChannelCore<T> {
     }
     if (this.isClosed && this.ring.length === 0 && !this.backlogged()) this.finish();
     this.refreshFastPath();
-    this.updateSignals();
+    // Inside the quiet band nothing listeners or pressure care about moved. Closing
+    // changes the state at any size; a spill's backlog empties the band itself.
+    const size = this.ring.length;
+    if (this.isClosed || size < this.quietMin || size > this.quietMax) this.updateSignals();
   }
 
   protected hasRoomForWaiter(): boolean {
