@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs ?? 5);
   const warmup = Number(values.warmup ?? 1);
   const n = values.n === undefined ? (quick ? scenario.quickN : scenario.defaultN) : Number(values.n);
-  const collectGarbage = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
+  const collectGarbage = (globalThis as { gc?: (options?: { type: 'minor' }) => void }).gc;
 
   await contender.prepare?.();
   let checksPassed = 0;
@@ -64,10 +64,12 @@ async function main(): Promise<void> {
 
   async function timedRun(label: string): Promise<RunSample> {
     // A minor GC clears the previous run's young garbage so it is not billed to
-    // this run. Not a full one: a full GC also drops the hidden-class
-    // transitions of objects no longer alive, which throws away the code the
-    // warm-up optimized, so every run would start cold again.
-    collectGarbage?.({ type: 'minor' });
+    // this run. Not a full one (unless the scenario measures memory): a full GC
+    // also drops the hidden-class transitions of objects no longer alive, which
+    // throws away the code the warm-up optimized, so every run would start cold.
+    // (`gc()` without options is the full collection; Node 20's `{ type: 'major' }` collects nothing.)
+    if (scenario.fullGcBetweenRuns === true) collectGarbage?.();
+    else collectGarbage?.({ type: 'minor' });
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
     const outcome = await contender!({ n, quick });

@@ -72,6 +72,15 @@ export interface Scenario {
   nLabel?: string;
   /** Metrics shown as extra table columns, in order: metric key → column header. */
   metricColumns?: Readonly<Record<string, string>>;
+  /**
+   * Collect the whole heap before every run, not just the young generation.
+   * For scenarios that measure memory: with only minor GCs, what one run
+   * promoted (millions of buffered items) would still be in the heap during
+   * the next and inflate its peak RSS. Throughput scenarios leave it off,
+   * because a full GC also throws away the warm-up's optimized code.
+   * @default false
+   */
+  fullGcBetweenRuns?: boolean;
   /** Targets printed (met or missed) under the table; they never fail the run. */
   expectations?: readonly Expectation[];
   /** One-line remarks per contender, copied into the JSON as `notes`. */

@@ -403,8 +403,6 @@ export default defineScenario({
       { contender: c, reference: BASELINE, atLeast: TARGET },
       { contender: `${c}-try`, reference: BASELINE, atLeast: TARGET },
     ]),
-    // The same target sync against sync: limiter's tryRemoveTokens() is the peers' fastest path.
-    { contender: 'sluice-bucket-try', reference: 'limiter-bucket-try', atLeast: TARGET },
   ],
   notes: Object.fromEntries(table.map(([name, , note]) => [name, note])),
   contenders: Object.fromEntries(table.map(([name, contender]) => [name, contender])),

@@ -16,6 +16,7 @@ export default defineScenario({
   quickN: 200_000,
   nLabel: 'cap on buffered items for the unbounded contenders',
   metricColumns: { buffered: 'buffered at end', maxBuffered: 'max buffered', produced: 'produced', dropped: 'dropped' },
+  fullGcBetweenRuns: true,
   notes: {
     'sluice-block': "Channel capacity 1024, overflow 'block': the producer waits",
     'sluice-drop-newest': "Channel capacity 1024, overflow 'drop-newest': the excess is dropped and counted",
