@@ -45,13 +45,13 @@ export class Channel<T> extends SpillCore<T> {
   private views: { sender: Sender<T>; receiver: Receiver<T> } | undefined;
 
   get size(): number {
-    return this.ring.length + this.outside;
+    return this.ringLength + this.outside;
   }
   get closed(): boolean {
     return this.isClosed;
   }
   get state(): ChannelState {
-    return this.signals.stateAt(this.ring.length, this.isClosed, this.outside !== 0);
+    return this.signals.stateAt(this.ringLength, this.isClosed, this.outside !== 0);
   }
   /** On from the high watermark until utilization falls back to the low watermark (and, with spill, nothing is outside memory). */
   get pressured(): boolean {
@@ -59,7 +59,7 @@ export class Channel<T> extends SpillCore<T> {
   }
   /** Fill level of memory: with spill, stored items do not count. */
   get utilization(): number {
-    return this.ring.length / this.capacity;
+    return this.ringLength / this.capacity;
   }
 
   /**
@@ -72,12 +72,12 @@ export class Channel<T> extends SpillCore<T> {
    * @throws ChannelClosedError once closed (counted, reason `'closed'`).
    */
   trySend(item: T): boolean {
-    const ring = this.ring;
-    // Hot path: one comparison (see sendQuietBelow). Kept this small so it
-    // inlines into the caller's loop; everything else is in trySendSlow().
-    if (ring.length < this.sendQuietBelow && item !== undefined) {
-      ring.push(item);
-      this.acceptedCount++;
+    // Hot path: one comparison (see sendQuietBelow), one slot, one index. Kept
+    // this small so it inlines into the caller's loop; the rest is in trySendSlow().
+    const write = this.write;
+    if (write - this.read < this.sendQuietBelow && item !== undefined) {
+      this.slots[write & this.slotMask] = item;
+      this.write = write + 1;
       return true;
     }
     return this.trySendSlow(item);
@@ -85,19 +85,19 @@ export class Channel<T> extends SpillCore<T> {
 
   private trySendSlow(item: T): boolean {
     if (item === undefined) throw new InvalidItemError();
-    if (this.ring.length < this.fastLimit) {
-      this.ring.push(item);
-      this.acceptedCount++;
-      if (this.ring.length > this.quietMax) this.updateSignals();
+    if (this.ringLength < this.fastLimit) {
+      this.ringPush(item); // may grow the ring, which moves sendQuietBelow up
+      if (this.ringLength > this.quietMax) this.updateSignals();
+      else this.syncHotLimits();
       return true;
     }
     if (this.isClosed) throw this.closedDrop();
     if (this.store !== undefined) return this.trySpill(item);
-    if (this.ring.length < this.policy.admitBelow && this.senders.size === 0) {
+    if (this.ringLength < this.policy.admitBelow && this.senders.size === 0) {
       this.accept(item);
       return true;
     }
-    switch (this.policy.admit(this.ring.length)) {
+    switch (this.policy.admit(this.ringLength)) {
       case Admit.accept:
         this.accept(item);
         return true;
@@ -137,10 +137,10 @@ export class Channel<T> extends SpillCore<T> {
    * and the promise settles with the append, since a commit cannot be taken back.
    */
   send(item: T, options?: SendOptions): Promise<boolean> {
-    const ring = this.ring;
-    if (ring.length < this.sendQuietBelow && item !== undefined && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
-      ring.push(item);
-      this.acceptedCount++;
+    const write = this.write;
+    if (write - this.read < this.sendQuietBelow && item !== undefined && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
+      this.slots[write & this.slotMask] = item;
+      this.write = write + 1;
       return RESOLVED_TRUE;
     }
     return this.sendSlow(item, options);
@@ -148,22 +148,22 @@ export class Channel<T> extends SpillCore<T> {
 
   private sendSlow(item: T, options: SendOptions | undefined): Promise<boolean> {
     if (item === undefined) return Promise.reject(new InvalidItemError());
-    if (this.ring.length < this.fastLimit && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
-      this.ring.push(item);
-      this.acceptedCount++;
-      if (this.ring.length > this.quietMax) this.updateSignals();
+    if (this.ringLength < this.fastLimit && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
+      this.ringPush(item); // may grow the ring, which moves sendQuietBelow up
+      if (this.ringLength > this.quietMax) this.updateSignals();
+      else this.syncHotLimits();
       return RESOLVED_TRUE;
     }
     if (this.isClosed) return Promise.reject(this.closedDrop());
     if (this.store !== undefined) return this.sendSpill(item, options);
-    if (this.ring.length < this.policy.admitBelow && this.senders.size === 0) {
+    if (this.ringLength < this.policy.admitBelow && this.senders.size === 0) {
       if (options?.signal?.aborted) return this.abortedDrop(options.signal);
       this.accept(item);
       return RESOLVED_TRUE;
     }
     const signal = options?.signal;
     if (signal?.aborted) return this.abortedDrop(signal);
-    switch (this.policy.admit(this.ring.length)) {
+    switch (this.policy.admit(this.ringLength)) {
       case Admit.accept:
         this.accept(item);
         return RESOLVED_TRUE;
@@ -186,10 +186,13 @@ export class Channel<T> extends SpillCore<T> {
 
   /** Takes the oldest item if there is one; never waits. */
   tryReceive(): T | undefined {
-    const ring = this.ring;
-    if (ring.length === 0) return undefined;
-    const item = ring.shift();
-    if (ring.length < this.receiveQuietFrom) this.afterTake();
+    const read = this.read;
+    if (read === this.write) return undefined;
+    const i = read & this.slotMask;
+    const item = this.slots[i];
+    this.slots[i] = undefined; // release for GC
+    this.read = read + 1;
+    if (this.write - read - 1 < this.receiveQuietFrom) this.afterTake();
     return item;
   }
 
@@ -200,7 +203,7 @@ export class Channel<T> extends SpillCore<T> {
    * Abort safety: an abort while waiting rejects with `signal.reason` and takes no item.
    */
   receive(options?: ReceiveOptions): Promise<T | undefined> {
-    if (this.ring.length !== 0) return Promise.resolve(this.tryReceive());
+    if (this.ringLength !== 0) return Promise.resolve(this.tryReceive());
     if (this.isClosed && !this.backlogged()) return RESOLVED_UNDEFINED;
     return this.waitForItems(0, 1, 0, options?.signal) as Promise<T | undefined>;
   }
@@ -222,7 +225,7 @@ export class Channel<T> extends SpillCore<T> {
     if (!(maxWaitMs >= 0) || !Number.isFinite(maxWaitMs)) {
       return Promise.reject(new InvalidArgumentError(`receiveBatch(): maxWaitMs must be a finite number >= 0, got ${String(maxWaitMs)}`));
     }
-    const size = this.ring.length;
+    const size = this.ringLength;
     if (size !== 0 && (maxWaitMs === 0 || size >= max || size >= this.capacity || this.isClosed)) {
       return Promise.resolve(this.takeBatch(max));
     }
@@ -235,7 +238,7 @@ export class Channel<T> extends SpillCore<T> {
     const self = this; // eslint-disable-line @typescript-eslint/no-this-alias -- the iterator object needs the channel
     return {
       next(): Promise<IteratorResult<T>> {
-        if (self.ring.length !== 0) return Promise.resolve({ value: self.tryReceive() as T, done: false });
+        if (self.ringLength !== 0) return Promise.resolve({ value: self.tryReceive() as T, done: false });
         return self.receive().then((value) => (value === undefined ? { value: undefined, done: true } : { value, done: false }));
       },
       return(): Promise<IteratorResult<T>> {
@@ -264,7 +267,7 @@ export class Channel<T> extends SpillCore<T> {
    * Abort safety: an abort rejects with `signal.reason`; the channel is unaffected.
    */
   drained(options?: { signal?: AbortSignal }): Promise<void> {
-    if (this.isClosed && this.ring.length === 0 && !this.backlogged()) return Promise.resolve();
+    if (this.isClosed && this.ringLength === 0 && !this.backlogged()) return Promise.resolve();
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
@@ -309,9 +312,9 @@ export class Channel<T> extends SpillCore<T> {
     const dropped = this.droppedTotal();
     return this.spillStats({
       capacity: this.capacity,
-      size: this.ring.length + this.outside,
+      size: this.ringLength + this.outside,
       waiting: this.senders.size,
-      utilization: this.ring.length / this.capacity,
+      utilization: this.ringLength / this.capacity,
       state: this.state,
       pressured: this.signals.pressured,
       offered: this.acceptedCount + this.refusedCount,

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/index.js';
 import { ChannelClosedError } from '../errors/index.js';
-import { RingBuffer } from '../internal/ring-buffer.js';
+import { RingState } from '../internal/ring-buffer.js';
 import { WaiterList } from '../internal/waiter-list.js';
 import { BlockedProducers, producerGaveUp } from '../internal/blocked-producers.js';
 import { createPolicy, type BufferPolicy } from './policy.js';
@@ -13,18 +13,18 @@ export const RESOLVED_FALSE = Promise.resolve(false);
 export const RESOLVED_UNDEFINED = Promise.resolve(undefined);
 
 /**
- * The machinery under {@link Channel}: the buffer, the waiting producers and
+ * The machinery under {@link Channel}: the buffer (a ring held in the
+ * channel's own fields, see {@link RingState}), the waiting producers and
  * consumers, the counters, and the pump that moves items between them.
  * Not public API; `Channel` adds the user-facing methods on top.
  */
-export abstract class ChannelCore<T> {
+export abstract class ChannelCore<T> extends RingState<T> {
   readonly capacity: number;
   readonly overflow: OverflowStrategy;
   readonly highWatermark: number;
   readonly lowWatermark: number;
   readonly name: string;
 
-  protected readonly ring: RingBuffer<T>;
   protected readonly policy: BufferPolicy;
   protected readonly clock: Clock;
   protected readonly maxBlockMs: number | undefined;
@@ -65,13 +65,22 @@ export abstract class ChannelCore<T> {
   protected drainWaiters: (() => void)[] | undefined;
 
   /**
-   * `offered` and `delivered` are not counters of their own, so the hot path
-   * bumps one number per item instead of three: `offered` is `acceptedCount +
-   * refusedCount`, and every accepted item is either still held (`size`),
-   * dropped after acceptance (evicted, or lost with a failed spill append) or
-   * delivered. See {@link deliveredCount}.
+   * The hot path keeps no counter of its own: the ring's `write` index counts
+   * every item that entered memory, so `accepted` is that plus the items
+   * accepted elsewhere (into a spill's write batch or store, or found in the
+   * store at start). `offered` is `accepted + refusedCount`, and every
+   * accepted item is either still held (`size`), dropped after acceptance
+   * (evicted, or lost with a failed spill append) or delivered: see
+   * {@link deliveredCount}.
    */
-  protected acceptedCount = 0;
+  protected get acceptedCount(): number {
+    return this.write + this.acceptedOffRing;
+  }
+  /**
+   * Items accepted without entering the ring (a spill's write batch, the store),
+   * less the ring pushes that were no new acceptance (such items moving into memory).
+   */
+  protected acceptedOffRing = 0;
   /** Items dropped at the moment they were offered (every reason but eviction and spill failure). */
   protected refusedCount = 0;
   protected readonly droppedBy: Record<DropReason, number> = {
@@ -87,9 +96,9 @@ export abstract class ChannelCore<T> {
 
   constructor(options?: ChannelOptions) {
     const o = resolveChannelOptions(options);
-    this.capacity = o.capacity;
     // Up to 1024 slots up front: typical channels never grow on the hot path; large ones grow by doubling.
-    this.ring = new RingBuffer<T>(Math.min(o.capacity, 1024));
+    super(Math.min(o.capacity, 1024));
+    this.capacity = o.capacity;
     this.overflow = o.overflow;
     this.highWatermark = o.highWatermark;
     this.lowWatermark = o.lowWatermark;
@@ -113,7 +122,7 @@ export abstract class ChannelCore<T> {
   /** Recomputes state and pressure (telling listeners) and the quiet band. */
   protected updateSignals(): void {
     const signals = this.signals;
-    signals.update(this.ring.length, this.isClosed, this.outside !== 0);
+    signals.update(this.ringLength, this.isClosed, this.outside !== 0);
     this.quietMin = signals.quietMin;
     this.quietMax = signals.quietMax;
     this.syncHotLimits();
@@ -127,15 +136,18 @@ export abstract class ChannelCore<T> {
   }
 
   protected syncHotLimits(): void {
-    // Below quietMax (not at it): the size after the push must still be in the band.
-    this.sendQuietBelow = this.fastLimit < this.quietMax ? this.fastLimit : this.quietMax;
+    // Below quietMax (not at it): the size after the push must still be in the
+    // band. And below the ring's slot count: the hot path stores without growing it.
+    const below = this.fastLimit < this.quietMax ? this.fastLimit : this.quietMax;
+    const slots = this.slotMask + 1;
+    this.sendQuietBelow = below < slots ? below : slots;
     this.receiveQuietFrom = this.fastLimit < 0 ? NEVER : this.quietMin;
   }
 
   /** After items were taken: lets waiting producers in, or updates the signals if the size left the band. */
   protected afterTake(): void {
     if (this.fastLimit < 0) this.pump(); // producers waiting for the freed slots, or closed
-    else if (this.ring.length < this.quietMin) this.updateSignals();
+    else if (this.ringLength < this.quietMin) this.updateSignals();
   }
 
   /** True while items may be held outside memory, so an empty ring does not mean an empty channel. */
@@ -144,14 +156,14 @@ export abstract class ChannelCore<T> {
   }
 
   protected accept(item: T): void {
-    this.ring.push(item);
-    this.acceptedCount++;
+    this.ringPush(item);
     if (this.receivers.size !== 0 || this.collectors.size !== 0) this.pump();
-    else if (this.ring.length > this.quietMax) this.updateSignals();
+    else if (this.ringLength > this.quietMax) this.updateSignals();
+    else this.syncHotLimits(); // the push may have grown the ring
   }
 
   protected evictOldest(item: T): void {
-    this.ring.shift();
+    this.ringShift();
     this.droppedBy['drop-oldest']++;
     this.accept(item);
   }
@@ -174,7 +186,7 @@ export abstract class ChannelCore<T> {
   /** Accepted items that are neither held any more nor dropped after acceptance. */
   protected get deliveredCount(): number {
     const d = this.droppedBy;
-    return this.acceptedCount - this.ring.length - this.outside - d['drop-oldest'] - d['spill-failed'];
+    return this.acceptedCount - this.ringLength - this.outside - d['drop-oldest'] - d['spill-failed'];
   }
 
   protected droppedTotal(): number {
@@ -184,8 +196,8 @@ export abstract class ChannelCore<T> {
 
   protected takeBatch(max: number): T[] {
     const out: T[] = [];
-    this.ring.drainInto(out, max);
-    if (this.ring.length < this.receiveQuietFrom) this.afterTake();
+    this.ringDrainInto(out, max);
+    if (this.ringLength < this.receiveQuietFrom) this.afterTake();
     return out;
   }
 
@@ -224,7 +236,7 @@ export abstract class ChannelCore<T> {
         };
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
-      if (this.ring.length !== 0) this.startCollecting(w); // first item already here
+      if (this.ringLength !== 0) this.startCollecting(w); // first item already here
       else this.receivers.push(w);
       this.fastLimit = -1;
       this.syncHotLimits();
@@ -242,7 +254,7 @@ export abstract class ChannelCore<T> {
     w.timer = this.clock.schedule(w.maxWaitMs, () => {
       w.timer = undefined;
       this.collectors.remove(w);
-      if (this.ring.length === 0 && (!this.isClosed || this.backlogged())) {
+      if (this.ringLength === 0 && (!this.isClosed || this.backlogged())) {
         this.receivers.push(w); // another consumer took the items (or they are still spilled): wait for a first item again
         return;
       }
@@ -263,49 +275,48 @@ export abstract class ChannelCore<T> {
         this.admitWaiter(this.senders.shift()!);
         continue;
       }
-      if (this.receivers.size !== 0 && this.ring.length !== 0) {
+      if (this.receivers.size !== 0 && this.ringLength !== 0) {
         const w = this.receivers.shift()!;
         if (w.kind === 0) {
           this.settleReceiver(w);
-          w.resolve(this.ring.shift());
-        } else if (w.maxWaitMs > 0 && !this.isClosed && this.ring.length < Math.min(w.max, this.capacity)) {
+          w.resolve(this.ringShift());
+        } else if (w.maxWaitMs > 0 && !this.isClosed && this.ringLength < Math.min(w.max, this.capacity)) {
           this.startCollecting(w);
         } else {
           this.settleReceiver(w);
           const out: T[] = [];
-          this.ring.drainInto(out, w.max);
+          this.ringDrainInto(out, w.max);
           w.resolve(out);
         }
         continue;
       }
       const c = this.collectors.head;
       // Once closed a collector takes what memory has, unless only spilled items are left to wait for.
-      if (c && (this.isClosed ? this.ring.length !== 0 || !this.backlogged() : this.ring.length >= Math.min(c.max, this.capacity))) {
+      if (c && (this.isClosed ? this.ringLength !== 0 || !this.backlogged() : this.ringLength >= Math.min(c.max, this.capacity))) {
         this.collectors.remove(c);
         this.settleReceiver(c);
         const out: T[] = [];
-        this.ring.drainInto(out, c.max);
+        this.ringDrainInto(out, c.max);
         c.resolve(out);
         continue;
       }
       break;
     }
-    if (this.isClosed && this.ring.length === 0 && !this.backlogged()) this.finish();
+    if (this.isClosed && this.ringLength === 0 && !this.backlogged()) this.finish();
     this.refreshFastPath();
     // Inside the quiet band nothing listeners or pressure care about moved. Closing
     // changes the state at any size; a spill's backlog empties the band itself.
-    const size = this.ring.length;
+    const size = this.ringLength;
     if (this.isClosed || size < this.quietMin || size > this.quietMax) this.updateSignals();
   }
 
   protected hasRoomForWaiter(): boolean {
-    return this.ring.length < this.capacity;
+    return this.ringLength < this.capacity;
   }
 
   /** Takes a waiting producer's item; the producer is already off the list. */
   protected admitWaiter(w: SendWaiter<T>): void {
-    this.ring.push(w.item);
-    this.acceptedCount++;
+    this.ringPush(w.item);
     w.resolve(true);
   }
 

@@ -504,6 +504,28 @@ describe('Channel views', () => {
 });
 
 describe('Channel regressions', () => {
+  it('trySend() - a capacity above the initial 1024 slots grows the ring without overwriting items', async () => {
+    for (const overflow of ['block', 'drop-newest', 'sample'] as const) {
+      const ch = new Channel<number>({ capacity: 5000, overflow });
+      let kept = 0;
+      for (let i = 0; i < 5000; i++) if (ch.trySend(i)) kept++;
+      const got: number[] = [];
+      for (let v = ch.tryReceive(); v !== undefined; v = ch.tryReceive()) got.push(v);
+      assert.equal(got.length, kept, overflow);
+      for (let i = 1; i < got.length; i++) assert.ok(got[i - 1]! < got[i]!, `${overflow}: order kept`);
+      if (overflow !== 'sample') assert.deepEqual(got, Array.from({ length: 5000 }, (_, i) => i));
+      // Interleaved: the ring wraps while it grows.
+      for (let i = 0; i < 3000; i++) ch.trySend(i);
+      for (let i = 0; i < 1500; i++) ch.tryReceive();
+      for (let i = 3000; i < 6500; i++) ch.trySend(i);
+      const rest: number[] = [];
+      for (let v = ch.tryReceive(); v !== undefined; v = ch.tryReceive()) rest.push(v);
+      for (let i = 1; i < rest.length; i++) assert.ok(rest[i - 1]! < rest[i]!, `${overflow}: order kept across wrap and growth`);
+      if (overflow === 'block') assert.deepEqual(rest, Array.from({ length: 5000 }, (_, i) => i + 1500));
+      invariant(ch.stats());
+    }
+  });
+
   it('receiveBatch() - aborting a collecting batch leaves other waiting receivers intact (found by fast-check)', async () => {
     const clock = new VirtualClock();
     const ch = new Channel<number>({ capacity: 2, clock, overflow: 'drop-oldest' });

@@ -168,7 +168,7 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
 
   protected spillStats(stats: ChannelStats): ChannelStats {
     if (this.store === undefined) return stats;
-    stats.inMemory = this.ring.length;
+    stats.inMemory = this.ringLength;
     stats.spilled = this.stored;
     stats.spillWriting = this.writing.length + this.appending;
     stats.spilling = this.backlogged();
@@ -176,7 +176,7 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
   }
 
   private fitsInMemory(): boolean {
-    return !this.backlogged() && this.ring.length < this.spillAt;
+    return !this.backlogged() && this.ringLength < this.spillAt;
   }
 
   /** The batch being collected holds at most `capacity` items, so memory use stays bounded while the store is slow. */
@@ -187,7 +187,7 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
   private enqueueWrite(item: T, writer: Writer | undefined): void {
     this.writing.push(item);
     this.writers.push(writer);
-    this.acceptedCount++;
+    this.acceptedOffRing++;
     this.outside++;
     if (this.outside === 1) this.syncSpillMode();
     if (!this.flushQueued && this.appending === 0) {
@@ -237,13 +237,13 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
   }
 
   private wantsRefill(): boolean {
-    return this.ring.length <= this.refillAt || this.receivers.size !== 0;
+    return this.ringLength <= this.refillAt || this.receivers.size !== 0;
   }
 
   /** Brings items back into memory when it runs low: from the store, or straight from the write batch when nothing is stored. */
   private refill(): void {
     if (this.leasing || this.retryTimer !== undefined || this.counting || !this.wantsRefill()) return;
-    const room = this.capacity - this.ring.length;
+    const room = this.capacity - this.ringLength;
     if (room <= 0) return;
     if (this.stored > 0) {
       this.leasing = true;
@@ -269,9 +269,10 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
     const ids: string[] = this.unacked;
     this.unacked = [];
     for (const l of leased) {
-      this.ring.push(l.item);
+      this.ringPush(l.item);
       ids.push(l.id);
     }
+    this.acceptedOffRing -= count; // counted when they were accepted into the store
     this.stored -= count;
     this.outside -= count;
     if (count === 0) {
@@ -292,13 +293,14 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
   }
 
   private moveWritesToMemory(): void {
-    const n = Math.min(this.capacity - this.ring.length, this.writing.length);
+    const n = Math.min(this.capacity - this.ringLength, this.writing.length);
     if (n <= 0) return;
     const writers = this.writers;
     for (let i = 0; i < n; i++) {
-      this.ring.push(this.writing[i]!);
+      this.ringPush(this.writing[i]!);
       writers[i]?.resolve(true);
     }
+    this.acceptedOffRing -= n; // counted when they joined the write batch
     this.writing.splice(0, n);
     writers.splice(0, n);
     this.outside -= n;
@@ -317,7 +319,7 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
   private recover(count: number): void {
     this.stored += count;
     this.outside += count;
-    this.acceptedCount += count;
+    this.acceptedOffRing += count;
     this.spillCounters.recovered += count;
   }
 

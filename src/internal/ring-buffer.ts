@@ -1,74 +1,119 @@
 /**
- * FIFO ring buffer over a power-of-two array, growing by doubling up to a
- * logical capacity. Once grown, push and shift allocate nothing, unlike
- * `Array#shift()` which is O(n) for large arrays.
+ * A FIFO ring over a power-of-two array, growing by doubling. Once grown,
+ * pushing and shifting allocate nothing, unlike `Array#shift()`, which is
+ * O(n) for large arrays.
+ *
+ * `read` and `write` only ever grow (an item's slot is `index & mask`), so a
+ * push or a shift updates one field, and the two double as counters of every
+ * item ever pushed and taken. They stay exact up to 2^53 items; past 2^31 V8
+ * keeps them as doubles, slower but still correct, since `&` keeps the low bits.
+ *
+ * `RingState` holds the ring in the subclass's own fields, so a class on a hot
+ * path (`Channel`) reaches its items without a second object in between;
+ * {@link RingBuffer} is the same ring as a standalone object.
  */
-export class RingBuffer<T> {
-  private items: (T | undefined)[];
-  private mask: number;
-  private head = 0;
-  length = 0;
+export abstract class RingState<T> {
+  protected slots: (T | undefined)[];
+  protected slotMask: number;
+  /** Items ever taken; the oldest item is at `read & slotMask`. */
+  protected read = 0;
+  /** Items ever pushed; the next one goes to `write & slotMask`. */
+  protected write = 0;
 
-  constructor(initialSlots = 16) {
+  constructor(initialSlots: number) {
     let slots = 1;
     while (slots < initialSlots) slots <<= 1;
-    this.items = new Array(slots);
-    this.mask = slots - 1;
+    this.slots = new Array<T | undefined>(slots);
+    this.slotMask = slots - 1;
   }
 
-  push(item: T): void {
-    if (this.length > this.mask) this.grow();
-    this.items[(this.head + this.length) & this.mask] = item;
-    this.length++;
+  protected get ringLength(): number {
+    return this.write - this.read;
   }
 
-  /** Removes and returns the oldest item; the caller checks `length` first. */
-  shift(): T {
-    const i = this.head;
-    const item = this.items[i] as T;
-    this.items[i] = undefined; // release for GC
-    this.head = (i + 1) & this.mask;
-    this.length--;
+  protected ringPush(item: T): void {
+    const write = this.write;
+    if (write - this.read > this.slotMask) this.ringGrow();
+    this.slots[write & this.slotMask] = item;
+    this.write = write + 1;
+  }
+
+  /** Removes and returns the oldest item; the caller checks the length first. */
+  protected ringShift(): T {
+    const read = this.read;
+    const i = read & this.slotMask;
+    const item = this.slots[i] as T;
+    this.slots[i] = undefined; // release for GC
+    this.read = read + 1;
     return item;
   }
 
-  peek(): T | undefined {
-    return this.length === 0 ? undefined : this.items[this.head];
+  protected ringPeek(): T | undefined {
+    return this.write === this.read ? undefined : this.slots[this.read & this.slotMask];
   }
 
   /** Moves up to `max` items into `out` (appending), oldest first. */
-  drainInto(out: T[], max: number): void {
-    const n = max < this.length ? max : this.length;
-    const items = this.items;
-    const mask = this.mask;
-    let i = this.head;
-    this.length -= n;
+  protected ringDrainInto(out: T[], max: number): void {
+    const length = this.write - this.read;
+    const n = max < length ? max : length;
+    const slots = this.slots;
+    const mask = this.slotMask;
+    let i = this.read & mask;
+    this.read += n;
     let k = out.length;
     const end = k + n;
     out.length = end; // size once rather than growing through push()
     for (; k < end; k++) {
-      out[k] = items[i] as T;
-      items[i] = undefined;
+      out[k] = slots[i] as T;
+      slots[i] = undefined;
       i = (i + 1) & mask;
     }
-    this.head = i;
+  }
+
+  private ringGrow(): void {
+    const old = this.slots;
+    const oldMask = this.slotMask;
+    const next = new Array<T | undefined>((oldMask + 1) * 2);
+    const mask = next.length - 1;
+    // Every item keeps its index; only the slot the index maps to changes.
+    for (let k = this.read; k < this.write; k++) next[k & mask] = old[k & oldMask];
+    this.slots = next;
+    this.slotMask = mask;
+  }
+}
+
+/** The ring as an object of its own. */
+export class RingBuffer<T> extends RingState<T> {
+  constructor(initialSlots = 16) {
+    super(initialSlots);
+  }
+
+  get length(): number {
+    return this.write - this.read;
+  }
+
+  push(item: T): void {
+    this.ringPush(item);
+  }
+
+  /** Removes and returns the oldest item; the caller checks `length` first. */
+  shift(): T {
+    return this.ringShift();
+  }
+
+  peek(): T | undefined {
+    return this.ringPeek();
+  }
+
+  /** Moves up to `max` items into `out` (appending), oldest first. */
+  drainInto(out: T[], max: number): void {
+    this.ringDrainInto(out, max);
   }
 
   /** Removes everything, returning the items oldest first. */
   clear(): T[] {
     const out: T[] = [];
-    this.drainInto(out, this.length);
-    this.head = 0;
+    this.ringDrainInto(out, this.write - this.read);
     return out;
-  }
-
-  private grow(): void {
-    const old = this.items;
-    const oldSlots = this.mask + 1;
-    const next = new Array<T | undefined>(oldSlots * 2);
-    for (let k = 0; k < this.length; k++) next[k] = old[(this.head + k) & this.mask];
-    this.items = next;
-    this.head = 0;
-    this.mask = oldSlots * 2 - 1;
   }
 }
