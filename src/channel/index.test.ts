@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Channel, type ChannelState, type ChannelStats } from './index.js';
+import { Channel, type ChannelStats } from './index.js';
 import { VirtualClock, flushMicrotasks } from '../testing/index.js';
 
 function invariant(stats: ChannelStats): void {
@@ -17,58 +17,6 @@ function settled<T>(p: Promise<T>): { done: boolean; value?: T; error?: unknown 
   );
   return s;
 }
-
-describe('Channel options', () => {
-  it('constructor - uses the documented defaults', () => {
-    const ch = new Channel();
-    assert.equal(ch.capacity, 1000);
-    assert.equal(ch.overflow, 'block');
-    assert.equal(ch.highWatermark, 0.8);
-    assert.equal(ch.lowWatermark, 0.2);
-    assert.equal(ch.state, 'normal');
-    assert.equal(ch.pressured, false);
-  });
-
-  const bad: [string, object, string][] = [
-    ['capacity 0', { capacity: 0 }, 'capacity'],
-    ['negative capacity', { capacity: -5 }, 'capacity'],
-    ['fractional capacity', { capacity: 1.5 }, 'capacity'],
-    ['NaN capacity', { capacity: NaN }, 'capacity'],
-    ['Infinity capacity', { capacity: Infinity }, 'capacity'],
-    ['unknown overflow', { overflow: 'blok' }, 'overflow'],
-    ['highWatermark above 1', { highWatermark: 1.5 }, 'highWatermark'],
-    ['negative lowWatermark', { lowWatermark: -0.1 }, 'lowWatermark'],
-    ['low above high', { highWatermark: 0.5, lowWatermark: 0.6 }, 'lowWatermark'],
-    ['sampleEvery 0', { overflow: 'sample', sampleEvery: 0 }, 'sampleEvery'],
-    ['maxBlockMs with drop-newest', { overflow: 'drop-newest', maxBlockMs: 10 }, 'maxBlockMs'],
-    ['negative maxBlockMs', { maxBlockMs: -1 }, 'maxBlockMs'],
-  ];
-  for (const [label, options, field] of bad) {
-    it(`constructor - rejects ${label} naming the field, value and what is allowed`, () => {
-      assert.throws(
-        () => new Channel(options as never),
-        (error: Error & { code?: string; field?: string }) => {
-          assert.equal(error.code, 'ERR_SLUICE_INVALID_OPTION');
-          assert.equal(error.field, field);
-          assert.match(error.message, new RegExp(`"${field}"`));
-          assert.match(error.message, /expected/);
-          return true;
-        },
-      );
-    });
-  }
-
-  it('constructor - the overflow error lists every allowed strategy', () => {
-    assert.throws(() => new Channel({ overflow: 'blok' as never }), /one of block, drop-newest, drop-oldest, sample, reject/);
-  });
-
-  it('send() and trySend() - refuse undefined with a clear error', async () => {
-    const ch = new Channel<number | undefined>();
-    assert.throws(() => ch.trySend(undefined), { code: 'ERR_SLUICE_INVALID_ITEM' });
-    await assert.rejects(ch.send(undefined), { code: 'ERR_SLUICE_INVALID_ITEM' });
-    assert.equal(ch.stats().offered, 0);
-  });
-});
 
 describe('Channel overflow strategies', () => {
   it('trySend() - block: refuses when full without counting the item', () => {
@@ -374,118 +322,6 @@ describe('Channel close and drain', () => {
     ch.close();
     ch.close();
     assert.equal(ch.state, 'closed');
-  });
-});
-
-describe('Channel state and pressure', () => {
-  it('state - moves through normal, elevated, critical, blocked and back', () => {
-    const ch = new Channel<number>({ capacity: 10, highWatermark: 0.8, lowWatermark: 0.2 });
-    const seen: [ChannelState, ChannelState][] = [];
-    ch.onStateChange((s, prev) => seen.push([s, prev]));
-    for (let i = 0; i < 10; i++) ch.trySend(i);
-    for (let i = 0; i < 10; i++) ch.tryReceive();
-    ch.close();
-    assert.deepEqual(seen, [
-      ['elevated', 'normal'],
-      ['critical', 'elevated'],
-      ['blocked', 'critical'],
-      ['critical', 'blocked'],
-      ['elevated', 'critical'],
-      ['normal', 'elevated'],
-      ['closed', 'normal'],
-    ]);
-  });
-
-  it('state - reports the size at each transition boundary', () => {
-    const ch = new Channel<number>({ capacity: 10 });
-    const at: Record<string, number> = {};
-    ch.onStateChange((s) => (at[s] ??= ch.size));
-    for (let i = 0; i < 10; i++) ch.trySend(i);
-    assert.deepEqual(at, { elevated: 2, critical: 8, blocked: 10 });
-  });
-
-  it('pressured - turns on at the high watermark and off only at the low watermark', () => {
-    const ch = new Channel<number>({ capacity: 10, highWatermark: 0.8, lowWatermark: 0.2 });
-    const events: boolean[] = [];
-    const off = ch.onPressureChange((p) => events.push(p));
-    for (let i = 0; i < 7; i++) ch.trySend(i);
-    assert.equal(ch.pressured, false);
-    ch.trySend(7);
-    assert.equal(ch.pressured, true, 'on at 8 of 10');
-    for (let i = 0; i < 5; i++) ch.tryReceive();
-    assert.equal(ch.size, 3);
-    assert.equal(ch.pressured, true, 'still on between the watermarks');
-    ch.trySend(99);
-    ch.tryReceive();
-    ch.tryReceive();
-    assert.equal(ch.size, 2);
-    assert.equal(ch.pressured, false, 'off at 2 of 10');
-    assert.deepEqual(events, [true, false]);
-    assert.equal(ch.stats().pressureEvents, 1);
-    off();
-    for (let i = 0; i < 8; i++) ch.trySend(i);
-    assert.deepEqual(events, [true, false], 'unsubscribed listener is not called');
-    assert.equal(ch.stats().pressureEvents, 2);
-  });
-
-  it('state - is current without any listener, at every size on the way up and down', () => {
-    const ch = new Channel<number>({ capacity: 10, highWatermark: 0.75, lowWatermark: 0.25 });
-    const expected = (size: number): ChannelState =>
-      size >= 10 ? 'blocked' : size >= 7.5 ? 'critical' : size >= 2.5 ? 'elevated' : 'normal';
-    for (let i = 0; i < 10; i++) {
-      assert.equal(ch.state, expected(ch.size), `at size ${ch.size} going up`);
-      ch.trySend(i);
-    }
-    for (let i = 0; i < 10; i++) {
-      assert.equal(ch.state, expected(ch.size), `at size ${ch.size} going down`);
-      assert.equal(ch.stats().state, ch.state);
-      ch.tryReceive();
-    }
-    ch.trySend(1);
-    ch.close();
-    assert.equal(ch.state, 'draining');
-    ch.tryReceive();
-    assert.equal(ch.state, 'closed');
-  });
-
-  it('onStateChange() - a listener added mid-way hears the next change with the right previous state', () => {
-    const ch = new Channel<number>({ capacity: 10, highWatermark: 0.8, lowWatermark: 0.2 });
-    for (let i = 0; i < 5; i++) ch.trySend(i); // elevated, untracked so far
-    const seen: [ChannelState, ChannelState][] = [];
-    const off = ch.onStateChange((s, prev) => seen.push([s, prev]));
-    assert.deepEqual(seen, [], 'subscribing reports nothing');
-    for (let i = 0; i < 3; i++) ch.trySend(i);
-    assert.deepEqual(seen, [['critical', 'elevated']]);
-    off();
-    for (let i = 0; i < 8; i++) ch.tryReceive(); // down to normal while nobody listens
-    const later: [ChannelState, ChannelState][] = [];
-    ch.onStateChange((s, prev) => later.push([s, prev]));
-    ch.trySend(1);
-    ch.trySend(2);
-    assert.deepEqual(later, [['elevated', 'normal']], 'a new listener starts from the current state, not a stale one');
-    assert.equal(seen.length, 1, 'the unsubscribed listener heard nothing more');
-  });
-
-  it('onStateChange() - a throwing listener does not corrupt the channel', async () => {
-    const ch = new Channel<number>({ capacity: 2 });
-    ch.onStateChange(() => {
-      throw new Error('listener bug');
-    });
-    const errors: unknown[] = [];
-    const original = process.listeners('uncaughtException');
-    process.removeAllListeners('uncaughtException');
-    process.on('uncaughtException', (e) => errors.push(e));
-    try {
-      ch.trySend(1);
-      ch.trySend(2);
-      await flushMicrotasks();
-    } finally {
-      process.removeAllListeners('uncaughtException');
-      for (const l of original) process.on('uncaughtException', l);
-    }
-    assert.equal(ch.size, 2);
-    assert.ok(errors.length >= 1);
-    invariant(ch.stats());
   });
 });
 
