@@ -153,3 +153,47 @@ describe('Channel properties (fast-check)', () => {
     });
   }
 });
+
+// Large capacities start with 1024 ring slots and grow while the hot path
+// stores without growing: bursts of synchronous sends and receives against a
+// plain array model check that no item is overwritten, lost or reordered.
+describe('Channel properties above the initial ring size (fast-check)', () => {
+  const burstArb = fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 2500 })), { minLength: 1, maxLength: 12 });
+  for (const strategy of overflowStrategies) {
+    it(`${strategy} - bursts of trySend/tryReceive match an array model`, () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1025, max: 3000 }), burstArb, (capacity, bursts) => {
+          const ch = new Channel<number>({ capacity, overflow: strategy });
+          const model: number[] = [];
+          let next = 0;
+          let droppedAtOffer = 0;
+          for (const [sending, count] of bursts) {
+            for (let k = 0; k < count; k++) {
+              if (sending) {
+                const item = next++;
+                const full = model.length >= capacity;
+                const kept = ch.trySend(item);
+                if (kept) {
+                  if (full) model.shift(); // drop-oldest evicted the oldest
+                  model.push(item);
+                } else if (strategy !== 'block') droppedAtOffer++;
+              } else {
+                const got = ch.tryReceive();
+                assert.equal(got, model.shift());
+              }
+              assert.equal(ch.size, model.length);
+            }
+          }
+          const s = ch.stats();
+          assert.ok(s.size <= capacity);
+          assert.equal(s.offered, s.delivered + s.size + s.dropped);
+          assert.equal(s.dropped - s.droppedBy['drop-oldest'], droppedAtOffer);
+          const rest: number[] = [];
+          for (let v = ch.tryReceive(); v !== undefined; v = ch.tryReceive()) rest.push(v);
+          assert.deepEqual(rest, model);
+        }),
+        { numRuns: 40, endOnFailure: true },
+      );
+    });
+  }
+});
