@@ -15,7 +15,7 @@ import {
   type BatchWriterWriteOptions,
 } from './options.js';
 import { retryDelay, type ResolvedRetryOptions } from './retry.js';
-import { SettleWaiters } from './settle-waiters.js';
+import { SettleWaiters } from '../internal/settle-waiters.js';
 import { AdaptiveInterval } from './interval.js';
 
 /**

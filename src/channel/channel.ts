@@ -8,6 +8,8 @@ import { Receiver, Sender } from './views.js';
 export type { ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
 export type { ChannelInit, SpillOptions } from './spill-options.js';
 
+const noop = (): void => {};
+
 /**
  * A bounded, asynchronous hand-off between producers and consumers.
  *
@@ -270,18 +272,7 @@ export class Channel<T> extends SpillCore<T> {
     if (this.isClosed && this.ringLength === 0 && !this.backlogged()) return Promise.resolve();
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.drainWaiters = this.drainWaiters?.filter((r) => r !== done);
-        reject(signal!.reason);
-      };
-      const done = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      (this.drainWaiters ??= []).push(done);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.drainWaiters.wait(undefined, signal).then(noop);
   }
 
   /** Calls `listener(state, previous)` on every state change. Returns an unsubscribe function. */

@@ -3,9 +3,10 @@ import { ChannelClosedError } from '../errors/index.js';
 import { RingState } from '../internal/ring-buffer.js';
 import { WaiterList } from '../internal/waiter-list.js';
 import { BlockedProducers, producerGaveUp } from '../internal/blocked-producers.js';
+import { SettleWaiters } from '../internal/settle-waiters.js';
 import { createPolicy, type BufferPolicy } from './policy.js';
 import { ChannelSignals, NEVER } from './signals.js';
-import { resolveChannelOptions, type ChannelOptions, type DropReason, type OverflowStrategy } from './options.js';
+import { newDropCounts, resolveChannelOptions, type ChannelOptions, type DropReason, type OverflowStrategy } from './options.js';
 import type { ReceiveWaiter, SendWaiter } from './waiters.js';
 
 export const RESOLVED_TRUE = Promise.resolve(true);
@@ -62,7 +63,8 @@ export abstract class ChannelCore<T> extends RingState<T> {
    */
   protected sendQuietBelow = -1;
   protected receiveQuietFrom = NEVER;
-  protected drainWaiters: (() => void)[] | undefined;
+  /** Callers of `drained()`. */
+  protected readonly drainWaiters: SettleWaiters;
 
   /**
    * The hot path keeps no counter of its own: the ring's `write` index counts
@@ -83,16 +85,7 @@ export abstract class ChannelCore<T> extends RingState<T> {
   protected acceptedOffRing = 0;
   /** Items dropped at the moment they were offered (every reason but eviction and spill failure). */
   protected refusedCount = 0;
-  protected readonly droppedBy: Record<DropReason, number> = {
-    'drop-newest': 0,
-    'drop-oldest': 0,
-    sample: 0,
-    rejected: 0,
-    timeout: 0,
-    aborted: 0,
-    closed: 0,
-    'spill-failed': 0,
-  };
+  protected readonly droppedBy: Record<DropReason, number> = newDropCounts();
 
   constructor(options?: ChannelOptions) {
     const o = resolveChannelOptions(options);
@@ -105,6 +98,7 @@ export abstract class ChannelCore<T> extends RingState<T> {
     this.name = o.name;
     this.clock = o.clock;
     this.senders = new BlockedProducers<T>(o.clock, this);
+    this.drainWaiters = new SettleWaiters(o.clock);
     this.maxBlockMs = o.maxBlockMs;
     this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
     this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
@@ -325,9 +319,7 @@ export abstract class ChannelCore<T> extends RingState<T> {
       this.settleReceiver(w);
       w.resolve(w.kind === 0 ? undefined : []);
     }
-    const waiters = this.drainWaiters;
-    this.drainWaiters = undefined;
-    if (waiters) for (const done of waiters) done();
+    this.drainWaiters.resolveAll();
   }
 }
 

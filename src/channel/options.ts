@@ -26,6 +26,11 @@ export type ChannelState = 'normal' | 'elevated' | 'critical' | 'blocked' | 'dra
 export type DropReason = 'drop-newest' | 'drop-oldest' | 'sample' | 'rejected' | 'timeout' | 'aborted' | 'closed' | 'spill-failed';
 export const dropReasons: readonly DropReason[] = ['drop-newest', 'drop-oldest', 'sample', 'rejected', 'timeout', 'aborted', 'closed', 'spill-failed'];
 
+/** A zero count per drop reason (a literal, so every channel's counters share one hidden class). */
+export function newDropCounts(): Record<DropReason, number> {
+  return { 'drop-newest': 0, 'drop-oldest': 0, sample: 0, rejected: 0, timeout: 0, aborted: 0, closed: 0, 'spill-failed': 0 };
+}
+
 export interface ChannelOptions {
   /**
    * Most items the channel buffers. Producers beyond it meet the overflow strategy.

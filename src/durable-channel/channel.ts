@@ -6,6 +6,8 @@ import type { DurableReceiveWaiter } from './waiters.js';
 import type { DurableChannelOptions, DurableChannelStats, DurableReceiveOptions, DurableSendOptions } from './options.js';
 import type { LeasedItem } from './store.js';
 
+const noop = (): void => {};
+
 const RESOLVED_FALSE = Promise.resolve(false);
 
 /**
@@ -224,24 +226,7 @@ export class DurableChannel<T> extends DurableCore<T> {
     if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.drainWaiters = this.drainWaiters?.filter((w) => w !== waiter);
-        reject(signal!.reason);
-      };
-      const waiter = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (error: unknown) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      (this.drainWaiters ??= []).push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.drainWaiters.wait(undefined, signal).then(noop);
   }
 
   /**
@@ -272,9 +257,7 @@ export class DurableChannel<T> extends DurableCore<T> {
       this.settleReceiver(w);
       w.reject(error());
     }
-    const waiters = this.drainWaiters;
-    this.drainWaiters = undefined;
-    if (waiters) for (const w of waiters) w.reject(error());
+    this.drainWaiters.rejectAll(error());
   }
 
   /** Iterates leases until the channel is closed and every item is acked. Ack each one. */

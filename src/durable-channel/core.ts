@@ -1,11 +1,12 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
 import type { DurableReceiveWaiter } from './waiters.js';
 import { BlockedProducers, producerGaveUp } from '../internal/blocked-producers.js';
+import { SettleWaiters } from '../internal/settle-waiters.js';
 import { ChannelClosedError } from '../errors/index.js';
 import { WaiterList } from '../internal/waiter-list.js';
 import { createPolicy, type BufferPolicy } from '../channel/policy.js';
 import { ChannelSignals } from '../channel/signals.js';
-import type { DropReason, OverflowStrategy } from '../channel/options.js';
+import { newDropCounts, type DropReason, type OverflowStrategy } from '../channel/options.js';
 import { resolveDurableOptions, type DurableChannelOptions } from './options.js';
 import type { DurableStore, LeasedItem } from './store.js';
 
@@ -39,7 +40,8 @@ export abstract class DurableCore<T> {
   protected isOpen = false;
   protected isClosed = false;
   protected isDetached = false;
-  protected drainWaiters: { resolve(): void; reject(error: unknown): void }[] | undefined;
+  /** Callers of `drained()`. */
+  protected readonly drainWaiters: SettleWaiters;
 
   /** Committed, unacked items (the store's size, tracked locally). */
   protected stored = 0;
@@ -74,16 +76,7 @@ export abstract class DurableCore<T> {
   protected commitCount = 0;
   protected ackCommitCount = 0;
   protected leaseCount = 0;
-  protected readonly droppedBy: Record<DropReason, number> = {
-    'drop-newest': 0,
-    'drop-oldest': 0,
-    sample: 0,
-    rejected: 0,
-    timeout: 0,
-    aborted: 0,
-    closed: 0,
-    'spill-failed': 0,
-  };
+  protected readonly droppedBy: Record<DropReason, number> = newDropCounts();
 
   constructor(options: DurableChannelOptions<T>) {
     const o = resolveDurableOptions(options);
@@ -97,6 +90,7 @@ export abstract class DurableCore<T> {
     this.store = o.store;
     this.clock = o.clock;
     this.senders = new BlockedProducers<T>(o.clock, this);
+    this.drainWaiters = new SettleWaiters(o.clock);
     this.maxBlockMs = o.maxBlockMs;
     this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
     this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
@@ -368,9 +362,7 @@ export abstract class DurableCore<T> {
       this.settleReceiver(w);
       w.resolve(w.single ? undefined : []);
     }
-    const waiters = this.drainWaiters;
-    this.drainWaiters = undefined;
-    if (waiters) for (const w of waiters) w.resolve();
+    this.drainWaiters.resolveAll();
   }
 }
 

@@ -1,14 +1,19 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
-import { WaiterList, type ListNode } from '../internal/waiter-list.js';
+import { WaiterList, type ListNode } from './waiter-list.js';
 
 interface SettleWaiter extends ListNode<SettleWaiter> {
   resolve(settled: boolean): void;
+  reject(error: unknown): void;
   timer: TimerHandle | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
-/** Callers of `drained()` and `drain()` waiting for the writer to settle, each with its own timeout and signal. */
+/**
+ * Callers waiting for something to settle (a channel's or a writer's
+ * `drained()`, a writer's `drain()`), each with its own timeout and signal,
+ * all settled together by the owner.
+ */
 export class SettleWaiters {
   private readonly list = new WaiterList<SettleWaiter>();
 
@@ -20,7 +25,7 @@ export class SettleWaiters {
    */
   wait(timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      const w: SettleWaiter = { prev: undefined, next: undefined, linked: false, resolve, timer: undefined, signal, onAbort: undefined };
+      const w: SettleWaiter = { prev: undefined, next: undefined, linked: false, resolve, reject, timer: undefined, signal, onAbort: undefined };
       if (timeoutMs !== undefined) {
         w.timer = this.clock.schedule(timeoutMs, () => {
           w.timer = undefined;
@@ -41,10 +46,21 @@ export class SettleWaiters {
     });
   }
 
+  get size(): number {
+    return this.list.size;
+  }
+
   resolveAll(): void {
     for (let w = this.list.shift(); w; w = this.list.shift()) {
       this.release(w);
       w.resolve(true);
+    }
+  }
+
+  rejectAll(error: unknown): void {
+    for (let w = this.list.shift(); w; w = this.list.shift()) {
+      this.release(w);
+      w.reject(error);
     }
   }
 
