@@ -74,12 +74,11 @@ export class Channel<T> extends SpillCore<T> {
    * @throws ChannelClosedError once closed (counted, reason `'closed'`).
    */
   trySend(item: T): boolean {
-    // Hot path: one comparison (see sendQuietBelow), one slot, one index. Kept
-    // this small so it inlines into the caller's loop; the rest is in trySendSlow().
-    const write = this.write;
-    if (write - this.read < this.sendQuietBelow && item !== undefined) {
-      this.slots[write & this.slotMask] = item;
-      this.write = write + 1;
+    // Hot path: one comparison (see sendQuietBelow; it is never above the slot
+    // count, so no growth check). Kept small so it inlines into the caller's
+    // loop; everything else is in trySendSlow().
+    if (this.ringLength < this.sendQuietBelow && item !== undefined) {
+      this.ringPushFree(item);
       return true;
     }
     return this.trySendSlow(item);
@@ -88,9 +87,7 @@ export class Channel<T> extends SpillCore<T> {
   private trySendSlow(item: T): boolean {
     if (item === undefined) throw new InvalidItemError();
     if (this.ringLength < this.fastLimit) {
-      this.ringPush(item); // may grow the ring, which moves sendQuietBelow up
-      if (this.ringLength > this.quietMax) this.updateSignals();
-      else this.syncHotLimits();
+      this.accept(item); // open and nobody waiting: at the band's edge or the ring's
       return true;
     }
     if (this.isClosed) throw this.closedDrop();
@@ -139,10 +136,8 @@ export class Channel<T> extends SpillCore<T> {
    * and the promise settles with the append, since a commit cannot be taken back.
    */
   send(item: T, options?: SendOptions): Promise<boolean> {
-    const write = this.write;
-    if (write - this.read < this.sendQuietBelow && item !== undefined && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
-      this.slots[write & this.slotMask] = item;
-      this.write = write + 1;
+    if (this.ringLength < this.sendQuietBelow && item !== undefined && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
+      this.ringPushFree(item);
       return RESOLVED_TRUE;
     }
     return this.sendSlow(item, options);
@@ -151,9 +146,7 @@ export class Channel<T> extends SpillCore<T> {
   private sendSlow(item: T, options: SendOptions | undefined): Promise<boolean> {
     if (item === undefined) return Promise.reject(new InvalidItemError());
     if (this.ringLength < this.fastLimit && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
-      this.ringPush(item); // may grow the ring, which moves sendQuietBelow up
-      if (this.ringLength > this.quietMax) this.updateSignals();
-      else this.syncHotLimits();
+      this.accept(item);
       return RESOLVED_TRUE;
     }
     if (this.isClosed) return Promise.reject(this.closedDrop());
@@ -188,13 +181,9 @@ export class Channel<T> extends SpillCore<T> {
 
   /** Takes the oldest item if there is one; never waits. */
   tryReceive(): T | undefined {
-    const read = this.read;
-    if (read === this.write) return undefined;
-    const i = read & this.slotMask;
-    const item = this.slots[i];
-    this.slots[i] = undefined; // release for GC
-    this.read = read + 1;
-    if (this.write - read - 1 < this.receiveQuietFrom) this.afterTake();
+    if (this.ringLength === 0) return undefined;
+    const item = this.ringShift();
+    if (this.ringLength < this.receiveQuietFrom) this.afterTake();
     return item;
   }
 

@@ -124,9 +124,12 @@ export abstract class ChannelCore<T> extends RingState<T> {
 
   /** Call after any change to the waiter lists or to `isClosed`. */
   protected refreshFastPath(): void {
-    this.fastLimit =
-      this.isClosed || this.senders.size !== 0 || this.receivers.size !== 0 || this.collectors.size !== 0 ? -1 : this.fastCeiling;
+    this.fastLimit = this.currentFastLimit();
     this.syncHotLimits();
+  }
+
+  private currentFastLimit(): number {
+    return this.isClosed || this.senders.size !== 0 || this.receivers.size !== 0 || this.collectors.size !== 0 ? -1 : this.fastCeiling;
   }
 
   protected syncHotLimits(): void {
@@ -153,7 +156,7 @@ export abstract class ChannelCore<T> extends RingState<T> {
     this.ringPush(item);
     if (this.receivers.size !== 0 || this.collectors.size !== 0) this.pump();
     else if (this.ringLength > this.quietMax) this.updateSignals();
-    else this.syncHotLimits(); // the push may have grown the ring
+    else this.syncHotLimits(); // the push may have grown the ring, raising sendQuietBelow
   }
 
   protected evictOldest(item: T): void {
@@ -297,11 +300,12 @@ export abstract class ChannelCore<T> extends RingState<T> {
       break;
     }
     if (this.isClosed && this.ringLength === 0 && !this.backlogged()) this.finish();
-    this.refreshFastPath();
+    this.fastLimit = this.currentFastLimit();
     // Inside the quiet band nothing listeners or pressure care about moved. Closing
     // changes the state at any size; a spill's backlog empties the band itself.
     const size = this.ringLength;
     if (this.isClosed || size < this.quietMin || size > this.quietMax) this.updateSignals();
+    else this.syncHotLimits();
   }
 
   protected hasRoomForWaiter(): boolean {

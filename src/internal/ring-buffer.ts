@@ -32,8 +32,13 @@ export abstract class RingState<T> {
   }
 
   protected ringPush(item: T): void {
+    if (this.write - this.read > this.slotMask) this.ringGrow();
+    this.ringPushFree(item);
+  }
+
+  /** Pushes without the growth check: the caller knows a slot is free (length < slot count). */
+  protected ringPushFree(item: T): void {
     const write = this.write;
-    if (write - this.read > this.slotMask) this.ringGrow();
     this.slots[write & this.slotMask] = item;
     this.write = write + 1;
   }
