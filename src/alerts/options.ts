@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../clock/index.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { resolveClock } from '../internal/acquire-queue.js';
 import * as v from '../internal/validate.js';
+import { describeNonSource, isStatsSource } from '../metrics/collect.js';
 
 /** The three things an {@link AlertMonitor} watches. */
 export type AlertRule = 'queue_depth' | 'drop_rate' | 'blocked_time';
@@ -132,8 +133,10 @@ export function resolveAlertOptions(options: AlertMonitorOptions): ResolvedAlert
   const names: string[] = [];
   const sources: StatsSource[] = [];
   for (const [name, source] of Object.entries(components)) {
-    if (source === null || typeof source !== 'object' || typeof source.stats !== 'function') {
-      throw new InvalidOptionError(`components.${name}`, source, 'an object with a stats() method');
+    if (!isStatsSource(source)) {
+      // The value is described briefly here: the error's own rendering would
+      // print a large object whole.
+      throw new InvalidOptionError(`components.${name}`, describeNonSource(source), 'an object or function with a stats() method');
     }
     names.push(name);
     sources.push(source);
