@@ -76,6 +76,45 @@ describe('loadShed() adapters on real servers', () => {
     }
   });
 
+  it('node() / express / fastify - a pressure reading that throws is answered by the handler (fail-open), not an uncaughtException', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    const throwing = () => loadShed({
+      pressure: () => {
+        throw new Error('probe broke');
+      },
+    });
+    const nodeShed = throwing();
+    const expressShed = throwing();
+    const fastifyShed = throwing();
+    const nodeServer = createServer(nodeShed.node((_req, res) => res.end('node ok')));
+    const app = express();
+    app.use(expressShed.express);
+    app.get('/hello', (_req, res) => void res.send('express ok'));
+    const expressServer = createServer(app);
+    const fastify = Fastify();
+    fastify.addHook('onRequest', fastifyShed.fastify);
+    fastify.get('/hello', async () => 'fastify ok');
+    try {
+      await expectServed(await listen(nodeServer), 'node ok');
+      await expectServed(await listen(expressServer), 'express ok');
+      await expectServed(await fastify.listen({ host: '127.0.0.1', port: 0 }), 'fastify ok');
+      for (const shed of [nodeShed, expressShed, fastifyShed]) {
+        assert.deepEqual(
+          { served: shed.stats().served, readErrors: shed.stats().readErrors, lastReadError: shed.stats().lastReadError },
+          { served: 1, readErrors: 1, lastReadError: 'Error: probe broke' },
+        );
+      }
+      assert.deepEqual(uncaught, []);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await closeServer(nodeServer);
+      await closeServer(expressServer);
+      await fastify.close();
+    }
+  });
+
   it('node() - a shed request with an unread body leaves the keep-alive connection usable', async () => {
     const { shed, setPressure, reached } = controlledShed();
     const server = createServer(

@@ -55,6 +55,42 @@ describe('loadShed() threshold mode', () => {
     assert.equal(decisions(shed, [5, NaN, NaN, 0.95], (r) => (reading = r)), 'XSSS');
   });
 
+  it('admit() - a reading that throws fails open: served, counted, last message kept, shedding ended', () => {
+    let reading: number | Error = 5;
+    const shed = loadShed({
+      pressure: () => {
+        if (reading instanceof Error) throw reading;
+        return reading;
+      },
+    });
+    assert.equal(shed.admit(), false); // 5: shedding
+    reading = new RangeError('probe closed');
+    assert.equal(shed.admit(), true);
+    assert.equal(shed.admit(), true);
+    reading = 0.5;
+    assert.equal(shed.admit(), true);
+    const stats = shed.stats();
+    assert.deepEqual(
+      { served: stats.served, shed: stats.shed, shedding: stats.shedding, pressure: stats.pressure, readErrors: stats.readErrors, lastReadError: stats.lastReadError },
+      { served: 3, shed: 1, shedding: false, pressure: 0.5, readErrors: 2, lastReadError: 'RangeError: probe closed' },
+    );
+  });
+
+  it('admit() - a thrown non-Error or a huge message is kept short', () => {
+    let thrown: unknown = 'x'.repeat(10_000);
+    const shed = loadShed({
+      pressure: () => {
+        throw thrown;
+      },
+    });
+    assert.equal(shed.admit(), true);
+    assert.equal(shed.stats().lastReadError!.length, 200);
+    thrown = { toString: () => { throw new Error('nope'); } };
+    assert.equal(shed.admit(), true);
+    assert.equal(shed.stats().lastReadError, 'unprintable error');
+    assert.equal(shed.stats().readErrors, 2);
+  });
+
   it('stats() - counts served, shed and shedding episodes, and shows the last reading', () => {
     let reading = 0;
     const shed = loadShed({ pressure: () => reading });
@@ -68,6 +104,8 @@ describe('loadShed() threshold mode', () => {
       mode: 'threshold',
       threshold: 1,
       resumeBelow: 0.9,
+      readErrors: 0,
+      lastReadError: undefined,
     });
     reading = 2;
     shed.admit();

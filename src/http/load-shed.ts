@@ -12,6 +12,11 @@ export interface LoadShedOptions {
    * `limiterPressure`, or a `pressureLevels(...)` hierarchy, which is itself a
    * Pressure) or a plain `() => number`. Read once per request. You own it:
    * close probes yourself when the server stops. A NaN reading counts as no pressure.
+   * A reading that throws fails open: the request is served as if the reading
+   * were NaN (threshold mode stops shedding), and the error is counted in
+   * `stats().readErrors` / `stats().lastReadError`. A broken probe must not
+   * take the service down, and an answer is always sent: the shedder protects
+   * the service, it is not a reason to refuse it.
    * @default none (required)
    * @example loadShed({ pressure: eventLoopStall({ thresholdMs: 10 }) })
    */
@@ -64,8 +69,12 @@ export interface LoadShedStats {
   shedding: boolean;
   /** Times shedding switched on (mode `'threshold'`). */
   shedEvents: number;
-  /** Reading taken for the last request. */
+  /** Last successful reading (a reading that threw leaves it as it was). */
   pressure: number;
+  /** Readings that threw; each of those requests was served (fail-open). */
+  readErrors: number;
+  /** Message of the last reading that threw (at most 200 characters), or undefined if none has. */
+  lastReadError: string | undefined;
   mode: ShedMode;
   threshold: number;
   resumeBelow: number;
@@ -131,6 +140,8 @@ export class LoadShedder {
   private shedCount = 0;
   private shedEvents = 0;
   private lastPressure = 0;
+  private readErrors = 0;
+  private lastReadError: string | undefined;
 
   constructor(options: LoadShedOptions) {
     const o = v.optionsObject(options, 'loadShed');
@@ -159,8 +170,16 @@ export class LoadShedder {
    * koa.use((ctx, next) => (shed.admit() ? next() : ((ctx.status = 503), (ctx.body = shed.body))));
    */
   admit(): boolean {
-    const reading = this.pressure.read();
-    this.lastPressure = reading;
+    let reading: number;
+    try {
+      reading = this.pressure.read();
+      this.lastPressure = reading;
+    } catch (error) {
+      // Fail open, like a NaN reading: see LoadShedOptions.pressure.
+      this.readErrors++;
+      this.lastReadError = briefMessage(error);
+      reading = NaN;
+    }
     if (this.shouldShed(reading)) {
       this.shedCount++;
       return false;
@@ -252,6 +271,8 @@ export class LoadShedder {
       mode: this.mode,
       threshold: this.threshold,
       resumeBelow: this.resumeBelow,
+      readErrors: this.readErrors,
+      lastReadError: this.lastReadError,
     };
   }
 
@@ -273,6 +294,16 @@ export class LoadShedder {
     }
     return false;
   }
+}
+
+function briefMessage(error: unknown): string {
+  let message: string;
+  try {
+    message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    message = 'unprintable error';
+  }
+  return message.length > 200 ? `${message.slice(0, 199)}…` : message;
 }
 
 /**
