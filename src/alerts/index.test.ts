@@ -2,12 +2,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Channel } from '../channel/index.js';
 import { Credits } from '../credits/index.js';
+import { TokenBucket } from '../token-bucket/index.js';
+import { CongestionWindow } from '../congestion-window/index.js';
 import { VirtualClock } from '../testing/index.js';
 import { AlertMonitor, formatAlert, type AlertEvent, type AlertMonitorOptions } from './index.js';
 
-function setup(options: Partial<AlertMonitorOptions> & { capacity?: number } = {}) {
+function setup({ capacity, ...options }: Partial<AlertMonitorOptions> & { capacity?: number } = {}) {
   const clock = new VirtualClock();
-  const channel = new Channel<number>({ capacity: options.capacity ?? 10, overflow: 'drop-newest', clock });
+  const channel = new Channel<number>({ capacity: capacity ?? 10, overflow: 'drop-newest', clock });
   const lines: string[] = [];
   const monitor = new AlertMonitor({
     components: { jobs: channel },
@@ -142,23 +144,70 @@ describe('AlertMonitor', () => {
     assert.equal(events[1]!.state, 'resolved');
   });
 
-  it('evaluate() - blocked_time reads blocked ms per second of clock time', async () => {
+  it('evaluate() - blocked_time: one producer blocked 20 s fires a 5 s alert, with the age of its block', async () => {
     const clock = new VirtualClock();
     const channel = new Channel<number>({ capacity: 1, clock });
     const events: AlertEvent[] = [];
-    const monitor = new AlertMonitor({ components: { jobs: channel }, thresholds: { blockedTime: 500 }, log: false, clock, windowMs: 1000 });
+    const monitor = new AlertMonitor({ components: { jobs: channel }, thresholds: { blockedTime: 5000 }, log: false, clock, windowMs: 60_000 });
     monitor.onAlert((e) => events.push(e));
     monitor.start();
     channel.trySend(1);
-    const pending = channel.send(2); // blocked from 0 ms
+    clock.advance(10_000); // 10 s of nothing blocked: no alert, however long the window
+    const pending = channel.send(2); // blocked from 10 s
+    clock.advance(4000);
+    assert.deepEqual(events, [], 'blocked 4 s so far');
     clock.advance(1000);
-    assert.equal(events.length, 1);
-    assert.equal(events[0]!.value, 1000);
-    assert.equal(events[0]!.unit, 'ms/s');
+    assert.deepEqual(events, [{ component: 'jobs', rule: 'blocked_time', state: 'firing', value: 5000, threshold: 5000, unit: 'ms', at: 15_000 }]);
+    clock.advance(15_000);
+    assert.deepEqual(monitor.active(), [{ component: 'jobs', rule: 'blocked_time', value: 20_000, threshold: 5000, since: 15_000 }]);
     channel.tryReceive();
     await pending;
-    clock.advance(2000);
-    assert.equal(events[1]!.state, 'resolved');
+    clock.advance(1000);
+    assert.deepEqual(events.map((e) => [e.state, e.value]), [['firing', 5000], ['resolved', 0]]);
+  });
+
+  it('evaluate() - blocked_time reads the current longest block, not a sum: ten 2 s blocks in a row do not fire a 5 s alert', async () => {
+    const clock = new VirtualClock();
+    const channel = new Channel<number>({ capacity: 1, clock });
+    const monitor = new AlertMonitor({ components: { jobs: channel }, thresholds: { blockedTime: 5000 }, log: false, clock });
+    const events: AlertEvent[] = [];
+    monitor.onAlert((e) => events.push(e));
+    monitor.start();
+    channel.trySend(0);
+    for (let i = 1; i <= 10; i++) {
+      const send = channel.send(i);
+      clock.advance(2000);
+      assert.equal(channel.stats().longestBlockedMs, 2000);
+      channel.tryReceive();
+      await send;
+      assert.equal(channel.stats().longestBlockedMs, 0);
+    }
+    assert.equal(channel.stats().blockedMs, 20_000);
+    assert.deepEqual(events, []);
+  });
+
+  it('evaluate() - blocked_time reads a TokenBucket, Credits and a CongestionWindow: longestBlockedMs of the queue head', async () => {
+    const clock = new VirtualClock();
+    const bucket = new TokenBucket({ ratePerSecond: 0.01, burst: 1, clock });
+    bucket.tryAcquire();
+    const credits = new Credits({ initial: 0, clock });
+    const window = new CongestionWindow({ initialWindow: 1, clock });
+    window.tryAcquire();
+    const monitor = new AlertMonitor({ components: { bucket, credits, window }, thresholds: { blockedTime: 5000 }, log: false, clock });
+    const events: AlertEvent[] = [];
+    monitor.onAlert((e) => events.push(e));
+    monitor.start();
+    clock.advance(3000);
+    const controller = new AbortController();
+    const waits = [bucket.acquire(1, { signal: controller.signal }), credits.acquire(1, { signal: controller.signal }), window.acquire({ signal: controller.signal })];
+    clock.advance(5000);
+    assert.deepEqual(events.map((e) => [e.component, e.rule, e.value]), [
+      ['bucket', 'blocked_time', 5000],
+      ['credits', 'blocked_time', 5000],
+      ['window', 'blocked_time', 5000],
+    ]);
+    controller.abort(new Error('done'));
+    await Promise.allSettled(waits);
   });
 
   it('evaluate() - reads limiter stats: rejected over acquired + rejected, starvationMs as blocked', () => {
@@ -217,10 +266,10 @@ describe('AlertMonitor', () => {
     assert.equal(monitor.stats().fired, 1);
   });
 
-  it('formatAlert() - words ms/s and items', () => {
+  it('formatAlert() - words ms and items', () => {
     assert.equal(
-      formatAlert({ component: 'a', rule: 'blocked_time', state: 'firing', value: 612.345, threshold: 500, unit: 'ms/s', at: 1500 }),
-      'sluice alert FIRING blocked_time on a: ms/s 612.3 >= 500 at 1.5s',
+      formatAlert({ component: 'a', rule: 'blocked_time', state: 'firing', value: 20_000.4, threshold: 5000, unit: 'ms', at: 1500 }),
+      'sluice alert FIRING blocked_time on a: ms 20000 >= 5000 at 1.5s',
     );
   });
 

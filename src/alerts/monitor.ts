@@ -12,7 +12,7 @@ export interface AlertEvent {
   value: number;
   threshold: number;
   /** What `value` and `threshold` measure. */
-  unit: 'utilization' | 'items' | 'fraction' | 'ms/s';
+  unit: 'utilization' | 'items' | 'fraction' | 'ms';
   /** Clock time of the evaluation. */
   at: number;
 }
@@ -45,7 +45,7 @@ interface Readings {
   items: number | undefined;
   offered: number | undefined;
   dropped: number | undefined;
-  blockedMs: number | undefined;
+  longestBlockedMs: number | undefined;
 }
 
 const RULE_COUNT = 3;
@@ -69,7 +69,7 @@ const MAX_HISTORY = 10_000;
  * @example
  * const monitor = new AlertMonitor({
  *   components: { jobs: channel },
- *   thresholds: { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 500 },
+ *   thresholds: { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 5000 },
  *   forMs: 30_000,
  * });
  * monitor.onAlert((e) => pager.notify(`${e.component} ${e.rule} ${e.state}`));
@@ -97,7 +97,6 @@ export class AlertMonitor {
   private readonly histAt: Float64Array;
   private readonly histOffered: Float64Array;
   private readonly histDropped: Float64Array;
-  private readonly histBlocked: Float64Array;
   private histCount = 0;
   private histNext = 0;
   private listeners: ((event: AlertEvent) => void)[] = [];
@@ -133,7 +132,6 @@ export class AlertMonitor {
     this.histAt = new Float64Array(this.historySize);
     this.histOffered = new Float64Array(n);
     this.histDropped = new Float64Array(n);
-    this.histBlocked = new Float64Array(n);
   }
 
   /** Component names, in the order given. */
@@ -183,18 +181,17 @@ export class AlertMonitor {
       const depth = this.depthInItems ? r.items : r.utilization;
       this.check(c, QUEUE_DEPTH, depth, now, events);
       let dropRate: number | undefined;
-      let blockedPerSecond: number | undefined;
       if (base >= 0) {
         const k = base * this.names.length + c;
-        const elapsedS = (now - this.histAt[base]!) / 1000;
         if (r.offered !== undefined && r.dropped !== undefined) {
           const offered = r.offered - this.histOffered[k]!;
           dropRate = offered > 0 ? (r.dropped - this.histDropped[k]!) / offered : 0;
         }
-        if (r.blockedMs !== undefined && elapsedS > 0) blockedPerSecond = (r.blockedMs - this.histBlocked[k]!) / elapsedS;
       }
       this.check(c, DROP_RATE, dropRate, now, events);
-      this.check(c, BLOCKED_TIME, blockedPerSecond, now, events);
+      // A current value, not a window: one producer stuck for 20 s is what a
+      // `blockedTime: 5000` reader means, however short the other waits were.
+      this.check(c, BLOCKED_TIME, r.longestBlockedMs, now, events);
       this.record(c, r);
     }
     this.commitSample(now);
@@ -242,7 +239,7 @@ export class AlertMonitor {
       this.firedCount++;
       this.firedAt[i] = now;
     }
-    const unit = rule === QUEUE_DEPTH ? (this.depthInItems ? 'items' : 'utilization') : rule === DROP_RATE ? 'fraction' : 'ms/s';
+    const unit = rule === QUEUE_DEPTH ? (this.depthInItems ? 'items' : 'utilization') : rule === DROP_RATE ? 'fraction' : 'ms';
     events.push({ component: this.names[c]!, rule: RULE_NAMES[rule]!, state: firing ? 'resolved' : 'firing', value, threshold, unit, at: now });
   }
 
@@ -272,7 +269,6 @@ export class AlertMonitor {
     const k = this.histNext * this.names.length + c;
     this.histOffered[k] = r.offered ?? 0;
     this.histDropped[k] = r.dropped ?? 0;
-    this.histBlocked[k] = r.blockedMs ?? 0;
   }
 
   private commitSample(now: number): void {
@@ -308,8 +304,7 @@ function readings(s: Record<string, unknown>): Readings {
       offered = dropped = undefined;
     }
   }
-  const blockedMs = num(s.blockedMs) ?? num(s.waitedMs) ?? num(s.starvationMs);
-  return { utilization, items: size, offered, dropped, blockedMs };
+  return { utilization, items: size, offered, dropped, longestBlockedMs: num(s.longestBlockedMs) };
 }
 
 /** The log line for one transition, e.g. `sluice alert FIRING queue_depth on jobs: utilization 0.95 >= 0.9 at 12.5s`. */
@@ -323,7 +318,7 @@ export function formatAlert(e: AlertEvent, resolveRatio = 0.9): string {
 
 function show(value: number, unit: AlertEvent['unit']): string {
   if (unit === 'items') return String(Math.round(value));
-  if (unit === 'ms/s') return String(Math.round(value * 10) / 10);
+  if (unit === 'ms') return String(Math.round(value));
   return String(Math.round(value * 10_000) / 10_000);
 }
 

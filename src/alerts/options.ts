@@ -35,12 +35,15 @@ export interface AlertThresholds {
    */
   dropRate?: number;
   /**
-   * Fires when producers spent at least this many ms blocked per second of
-   * clock time over the last `windowMs`, summed over producers (two producers
-   * blocked the whole second read 2000). Reads `stats().blockedMs` (Channel),
-   * `waitedMs` (TokenBucket) or `starvationMs` (Credits).
+   * Fires when a producer has been blocked for at least this many ms: the
+   * value is the longest current block, the age of the oldest producer (or
+   * caller) still waiting, read from `stats().longestBlockedMs` (Channel,
+   * DurableChannel, TokenBucket, Credits, CongestionWindow). It is 0 when
+   * nobody waits, so the alert resolves once the queue moves again. Components
+   * without the field are not checked. (Sluice 0.1.0 read blocked ms per
+   * second summed over producers, which a single long block never reached.)
    * @default undefined (not checked)
-   * @example new AlertMonitor({ components: { jobs }, thresholds: { blockedTime: 500 } }) // half of every second
+   * @example new AlertMonitor({ components: { jobs }, thresholds: { blockedTime: 5000 } }) // a producer stuck 5 s
    */
   blockedTime?: number;
 }
@@ -55,7 +58,7 @@ export interface AlertMonitorOptions {
   /**
    * The rules and their thresholds. Give at least one.
    * @default none (required)
-   * @example { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 500 }
+   * @example { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 5000 }
    */
   thresholds: AlertThresholds;
   /**
@@ -66,7 +69,7 @@ export interface AlertMonitorOptions {
    */
   intervalMs?: number;
   /**
-   * Span over which `drop_rate` and `blocked_time` are averaged. Until that much
+   * Span over which `drop_rate` is computed (`blocked_time` is a current value). Until that much
    * time has passed since `start()`, they cover the time since `start()`.
    * @default 60000
    * @example new AlertMonitor({ components, thresholds, windowMs: 10_000 })

@@ -303,6 +303,7 @@ export class Channel<T> extends SpillCore<T> {
       dropped,
       droppedBy: { ...this.droppedBy },
       blockedMs: this.senders.blockedMs(),
+      longestBlockedMs: this.senders.longestBlockedMs(),
       pressureEvents: this.signals.pressureEvents,
     });
   }

@@ -158,6 +158,8 @@ export interface ChannelStats {
   droppedBy: Record<DropReason, number>;
   /** Sum over producers of the time each spent waiting for room. */
   blockedMs: number;
+  /** How long the producer waiting longest for room has been waiting now, 0 when none waits. */
+  longestBlockedMs: number;
   /** Times `pressured` turned on. */
   pressureEvents: number;
   /** With `spill` only: items in the in-memory buffer (what `utilization` and `state` measure). */

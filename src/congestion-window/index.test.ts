@@ -189,6 +189,7 @@ describe('CongestionWindow', () => {
       losses: 1,
       waiting: 0,
       waitedMs: 0,
+      longestBlockedMs: 0,
       rejected: 3,
     });
   });

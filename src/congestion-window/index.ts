@@ -57,6 +57,8 @@ export interface CongestionWindowStats {
   waiting: number;
   /** Total ms `acquire()` callers spent waiting, including waits still running. */
   waitedMs: number;
+  /** How long the caller waiting longest for a slot has been waiting now, 0 when none waits. */
+  longestBlockedMs: number;
   /** `tryAcquire()` calls that returned false. */
   rejected: number;
 }
@@ -240,6 +242,7 @@ export class CongestionWindow {
       losses: this.lossCount,
       waiting: this.queue.size,
       waitedMs: this.queue.waitedMs(),
+      longestBlockedMs: this.queue.longestWaitMs(),
       rejected: this.rejectedCount,
     };
   }

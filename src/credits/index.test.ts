@@ -107,6 +107,7 @@ describe('Credits', () => {
       waiting: 0,
       starvationEvents: 2,
       starvationMs: 100 + 110,
+      longestBlockedMs: 0,
       rejected: 0,
     });
   });

@@ -48,6 +48,8 @@ export interface CreditsStats {
   starvationEvents: number;
   /** Total ms producers spent waiting for credits, including waits still running. */
   starvationMs: number;
+  /** How long the producer waiting longest for credits has been waiting now, 0 when none waits. */
+  longestBlockedMs: number;
   /** `tryAcquire()` calls that returned false. */
   rejected: number;
 }
@@ -198,6 +200,7 @@ export class Credits {
       waiting: this.queue.size,
       starvationEvents: this.queue.waitsStarted,
       starvationMs: this.queue.waitedMs(),
+      longestBlockedMs: this.queue.longestWaitMs(),
       rejected: this.rejectedCount,
     };
   }

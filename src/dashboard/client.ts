@@ -313,6 +313,7 @@ export const clientScript = String.raw`(function () {
 
   function fmtValue(x, unit) {
     if (unit === 'utilization' || unit === 'fraction') return (x * 100).toFixed(x < 0.1 ? 1 : 0) + '%';
+    if (unit === 'ms') return fmtMs(x);
     if (unit === 'ms/s') return fmt(x) + ' ms/s';
     return fmt(x);
   }

@@ -300,6 +300,7 @@ export class DurableChannel<T> extends DurableCore<T> {
       ackCommits: this.ackCommitCount,
       leases: this.leaseCount,
       blockedMs: this.senders.blockedMs(),
+      longestBlockedMs: this.senders.longestBlockedMs(),
       pressureEvents: this.signals.pressureEvents,
     };
   }

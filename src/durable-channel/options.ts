@@ -106,6 +106,8 @@ export interface DurableChannelStats {
   leases: number;
   /** Sum over producers of the time each spent waiting for room. */
   blockedMs: number;
+  /** How long the producer waiting longest for room has been waiting now, 0 when none waits. */
+  longestBlockedMs: number;
   /** Times `pressured` turned on. */
   pressureEvents: number;
 }

@@ -99,6 +99,15 @@ export class AcquireQueue {
     return sum;
   }
 
+  /**
+   * How long the caller waiting longest has been waiting, 0 when none is.
+   * O(1): the queue is FIFO and a waiter's start time is fixed, so the head is the oldest.
+   */
+  longestWaitMs(): number {
+    const head = this.list.head;
+    return head ? this.clock.now() - head.since : 0;
+  }
+
   private settle(w: AcquireWaiter): void {
     this.settledWaitMs += this.clock.now() - w.since;
     if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);

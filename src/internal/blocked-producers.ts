@@ -112,6 +112,15 @@ export class BlockedProducers<T> {
     return sum;
   }
 
+  /**
+   * How long the producer waiting longest has been waiting, 0 when none is.
+   * O(1): the queue is FIFO and a waiter's start time is fixed, so the head is the oldest.
+   */
+  longestBlockedMs(): number {
+    const head = this.waiters.head;
+    return head ? this.clock.now() - head.since : 0;
+  }
+
   private giveUp(w: SendWaiter<T>, reason: 'timeout' | 'aborted'): void {
     this.waiters.remove(w);
     this.release(w);

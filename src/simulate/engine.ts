@@ -204,7 +204,7 @@ export function runQueue(q: SimulatedQueue, phases: readonly Phase[], options: Q
       stats: () => {
         const s = channel.stats();
         const blockedNow = backlog.length > 0 ? clock.now() - headSince : 0;
-        return { ...s, blockedMs: blockedMs + blockedNow, offered: s.offered + timeouts, dropped: s.dropped + timeouts };
+        return { ...s, blockedMs: blockedMs + blockedNow, longestBlockedMs: blockedNow, offered: s.offered + timeouts, dropped: s.dropped + timeouts };
       },
     };
     monitor = new AlertMonitor({ ...options.alerts, components: { [queue.name]: source }, clock, log: false });

@@ -248,10 +248,10 @@ describe('TokenBucket', () => {
     const second = bucket.acquire(1);
     bucket.tryAcquire();
     clock.advance(50);
-    assert.deepEqual(bucket.stats(), { ratePerSecond: 10, burst: 5, available: 0.5, acquired: 5, waiting: 2, waitedMs: 100, rejected: 1 });
+    assert.deepEqual(bucket.stats(), { ratePerSecond: 10, burst: 5, available: 0.5, acquired: 5, waiting: 2, waitedMs: 100, longestBlockedMs: 50, rejected: 1 });
     await clock.advanceAsync(150);
     await Promise.all([first, second]);
     // first waited 100 ms, second 200 ms
-    assert.deepEqual(bucket.stats(), { ratePerSecond: 10, burst: 5, available: 0, acquired: 7, waiting: 0, waitedMs: 300, rejected: 1 });
+    assert.deepEqual(bucket.stats(), { ratePerSecond: 10, burst: 5, available: 0, acquired: 7, waiting: 0, waitedMs: 300, longestBlockedMs: 0, rejected: 1 });
   });
 });

@@ -43,6 +43,8 @@ export interface TokenBucketStats {
   waiting: number;
   /** Total ms `acquire()` callers spent waiting, including waits still running. */
   waitedMs: number;
+  /** How long the caller waiting longest for tokens has been waiting now, 0 when none waits. */
+  longestBlockedMs: number;
   /** `tryAcquire()` calls that returned false. */
   rejected: number;
 }
@@ -210,6 +212,7 @@ export class TokenBucket {
       acquired: this.acquiredCount,
       waiting: this.queue.size,
       waitedMs: this.queue.waitedMs(),
+      longestBlockedMs: this.queue.longestWaitMs(),
       rejected: this.rejectedCount,
     };
   }
