@@ -142,7 +142,8 @@ export async function run(argv: string[], io: CliIo, deps: CliDeps = {}): Promis
       io.stderr(`sluice: ${error.message}\n`);
       return EXIT.usage;
     }
-    io.stderr(`sluice: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // Never a stack trace: the user gets the one-line message (and the error code, when Sluice threw it).
+    io.stderr(`sluice: ${error instanceof SluiceError ? `${error.code}: ` : ''}${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
     return EXIT.failed;
   }
 }

@@ -1,6 +1,7 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError, parseConfig, toSimulation } from '../config/index.js';
+import { readConfigFile } from '../config/load.js';
 import { formatDuration, formatPercent, type Burst } from '../internal/config-units.js';
 import { renderReport, simulate, type ScenarioName } from '../simulate/index.js';
 import { progressReporter, table, type CliIo } from './format.js';
@@ -31,9 +32,9 @@ export interface SimulateFlags {
 export async function simulateCommand(flags: SimulateFlags, io: CliIo): Promise<number> {
   let text: string;
   try {
-    text = await readFile(flags.config, 'utf8');
+    text = await readConfigFile(flags.config);
   } catch (error) {
-    io.stderr(`${flags.config}: cannot read: ${(error as Error).message}\n`);
+    io.stderr(error instanceof ConfigError ? `${error.message}\n` : `${flags.config}: cannot read: ${(error as Error).message}\n`);
     return 2;
   }
   let plan: ReturnType<typeof toSimulation>;

@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { componentSpecs, ConfigError, fromConfig, parseConfig, type AlertSpec } from '../config/index.js';
+import { MAX_LISTED_ISSUES } from '../config/errors.js';
+import { readConfigFile } from '../config/load.js';
 import { formatDuration, formatPercent } from '../internal/config-units.js';
 import { VirtualClock } from '../testing/index.js';
 import { settings, table, type CliIo } from './format.js';
@@ -16,8 +17,9 @@ export interface ValidateFlags {
 export async function validateCommand(file: string, flags: ValidateFlags, io: CliIo): Promise<number> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readConfigFile(file);
   } catch (error) {
+    if (error instanceof ConfigError) return fail(io, flags, file, error.issues.map((i) => i.message), error.message);
     return fail(io, flags, file, [`${file}: cannot read: ${(error as Error).message}`]);
   }
   try {
@@ -43,7 +45,8 @@ export async function validateCommand(file: string, flags: ValidateFlags, io: Cl
 }
 
 function fail(io: CliIo, flags: ValidateFlags, file: string, issues: string[], message?: string): number {
-  if (flags.json) io.stdout(`${JSON.stringify({ ok: false, file, issues }, null, 2)}\n`);
+  // Like the text message, the JSON lists the first problems only (junk input can have tens of thousands).
+  if (flags.json) io.stdout(`${JSON.stringify({ ok: false, file, issues: issues.slice(0, MAX_LISTED_ISSUES), issueCount: issues.length }, null, 2)}\n`);
   else io.stderr(`${message ?? issues.join('\n')}\n`);
   return 2;
 }

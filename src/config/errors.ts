@@ -9,11 +9,26 @@ export interface ConfigIssue {
   message: string;
 }
 
+/** The message lists at most this many problems, then how many more there are. */
+export const MAX_LISTED_ISSUES = 20;
+/** Values and keys from the file are echoed at most this long, so junk input is not printed back. */
+export const MAX_ECHO_CHARS = 80;
+
+/**
+ * `text`, cut to `max` characters with a marker saying how much was left out,
+ * and with control characters escaped (a binary file's bytes must not reach the terminal raw).
+ */
+export function clip(text: string, max = MAX_ECHO_CHARS): string {
+  const cut = text.length <= max ? text : `${text.slice(0, max - 1)}…(${text.length} chars)`;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return cut.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /**
  * A configuration failed validation. Nothing was built. `issues` lists every
  * problem found, each naming its path, the value and what is allowed; the
- * message holds them one per line. Code `ERR_SLUICE_INVALID_OPTION`, like any
- * other invalid option.
+ * message holds the first {@link MAX_LISTED_ISSUES} one per line, then a
+ * count of the rest. Code `ERR_SLUICE_INVALID_OPTION`, like any other invalid option.
  */
 export class ConfigError extends SluiceError {
   readonly issues: ConfigIssue[];
@@ -21,18 +36,20 @@ export class ConfigError extends SluiceError {
   readonly source: string | undefined;
   constructor(issues: ConfigIssue[], source?: string) {
     const head = `${source ? `${source}: ` : ''}invalid configuration (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'})`;
-    super(ErrorCode.invalidOption, [head, ...issues.map((i) => `  ${i.message}`)].join('\n'));
+    const listed = issues.slice(0, MAX_LISTED_ISSUES).map((i) => `  ${i.message}`);
+    if (issues.length > MAX_LISTED_ISSUES) listed.push(`  ... and ${issues.length - MAX_LISTED_ISSUES} more`);
+    super(ErrorCode.invalidOption, [head, ...listed].join('\n'));
     this.issues = issues;
     this.source = source;
   }
 }
 
 export function joinPath(path: readonly PropertyKey[]): string {
-  return path.length === 0 ? '(root)' : path.map(String).join('.');
+  return path.length === 0 ? '(root)' : clip(path.map(String).join('.'));
 }
 
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(clip(value));
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   let text: string;
   try {
@@ -40,7 +57,7 @@ export function describeValue(value: unknown): string {
   } catch {
     text = Object.prototype.toString.call(value);
   }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return clip(text);
 }
 
 /** Turns zod issues into path-named lines: `<path>: <value> is not <allowed>`. */

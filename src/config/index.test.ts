@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VirtualClock } from '../testing/index.js';
 import { ConfigError, componentSpecs, configJsonSchema, fromConfig, loadConfig, parseConfig, toSimulation } from './index.js';
+import { MAX_CONFIG_BYTES } from './load.js';
 
 const example = fileURLToPath(new URL('../../examples/sluice.yaml', import.meta.url));
 const schemaFile = fileURLToPath(new URL('../../schema/sluice.config.schema.json', import.meta.url));
@@ -160,10 +161,63 @@ monitoring: { alert_thresholds: { queue_depth: 5, drop_rate: "150%", blocked_tim
     assert.equal(config.simulation!.serviceTimeMs, 500);
   });
 
-  it('parseConfig() - an empty document is an empty configuration', () => {
-    const config = parseConfig('');
-    assert.deepEqual(config.queues, {});
-    assert.deepEqual(componentSpecs(config), { components: [], alerts: undefined });
+  it('parseConfig() - an empty document (or only comments) is refused, not an empty configuration', () => {
+    for (const text of ['', '# nothing yet\n', 'null']) {
+      assert.deepEqual(problems(text), ['(root): empty; expected a configuration (a mapping with queues, flow_control, adaptive, rate_limits, credits, concurrency, monitoring or simulation)']);
+    }
+    assert.deepEqual(componentSpecs(parseConfig({})), { components: [], alerts: undefined }, 'an explicit empty object is still a (trivial) configuration');
+  });
+
+  it('parseConfig() - an alias bomb is one line, not a ReferenceError', () => {
+    const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [prev, next] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f'], ['f', 'g'], ['g', 'h'], ['h', 'i']]) laughs.push(`${next}: &${next} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    assert.deepEqual(problems(laughs.join('\n')), ['(root): not acceptable YAML: its aliases expand more than 100 times (an alias bomb?)']);
+    // A handful of aliases, as a real file might use, is fine.
+    assert.equal(parseConfig('defaults: &q { capacity: 5 }\n'.replace('defaults', 'queues:\n  a') + '  b: *q\n').queues.b!.capacity, 5);
+  });
+
+  it('parseConfig() - text over MAX_CONFIG_BYTES is refused before parsing', () => {
+    assert.deepEqual(problems(`# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`), ['(root): too large (1.0 MiB); a configuration may be at most 1.0 MiB']);
+  });
+
+  it('parseConfig() - echoes at most 80 characters of a value and lists at most 20 problems', () => {
+    const error = (() => {
+      try {
+        parseConfig({ queues: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`q${i}`, { capacity: 1, strategy: 'z'.repeat(10_000) }])) });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      assert.fail('expected a ConfigError');
+    })();
+    assert.equal(error.issues.length, 500, 'issues keeps every problem for programs');
+    const lines = error.message.split('\n');
+    assert.equal(lines[0], 'invalid configuration (500 problems)');
+    assert.equal(lines.length, 1 + 20 + 1);
+    assert.equal(lines.at(-1), '  ... and 480 more');
+    assert.match(lines[1]!, /^ {2}queues\.q0\.strategy: "z{79}…\(10000 chars\)" is not one of block/);
+    assert.ok(error.message.length < 5000, `message is ${error.message.length} chars`);
+  });
+
+  it('parseConfig() - a .json source is parsed strictly, with line and column', () => {
+    const text = '{\n  "queues": {\n    "q": { "capacity": 1 },\n  }\n}\n';
+    assert.equal(parseConfig(text).queues.q!.capacity, 1, 'YAML (the default) tolerates the trailing comma');
+    assert.throws(
+      () => parseConfig(text, { source: 'sluice.json' }),
+      (e: ConfigError) => e.message === 'sluice.json: invalid configuration (1 problem)\n  (root): not valid JSON: unexpected "}" at line 4, column 3',
+    );
+    const firstProblem = (text: string) => {
+      try {
+        parseConfig(text, { format: 'json' });
+      } catch (e) {
+        return (e as ConfigError).issues[0]!.message;
+      }
+      return 'accepted';
+    };
+    assert.equal(firstProblem('queues: {}'), '(root): not valid JSON: unexpected "q" at line 1, column 1');
+    assert.equal(firstProblem('{"queues": {"q": {"capacity": 1}}'), '(root): not valid JSON: unexpected end of input at line 1, column 34');
+    assert.equal(firstProblem('{"queues": {"q": {"capacity": 01}}}'), '(root): not valid JSON: unexpected "1" at line 1, column 32');
+    assert.equal(firstProblem('// comment\n{}'), '(root): not valid JSON: unexpected "/" at line 1, column 1');
+    assert.deepEqual(Object.keys(parseConfig(JSON.stringify({ queues: { q: { capacity: 2 } } }), { source: 'x.JSON' }).queues), ['q']);
   });
 
   it('parseConfig() - queue_depth in items', () => {
