@@ -128,3 +128,33 @@ describe('sluice validate and simulate on hostile input', () => {
     assert.equal(stderr, 'sluice: RangeError: went wrong\n');
   });
 });
+
+describe('sluice plan --memory-budget', () => {
+  it('plan - a budget that cannot hold one item is bad usage: exit 2, one line naming the flag', async () => {
+    const { code, stdout, stderr } = await cli(['plan', '--arrival-rate', '1000/s', '--service-time', '0.8ms', '--memory-budget', '1']);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.equal(stderr, 'error: --memory-budget 1 B cannot hold one item of 1 KiB (--item-bytes); give at least 1 KiB\n');
+    const fits = await cli(['plan', '--arrival-rate', '1000/s', '--service-time', '0.8ms', '--memory-budget', '512', '--item-bytes', '512', '--json']);
+    assert.equal(JSON.parse(fits.stdout).capacity, 1, 'exactly one item fits: allowed, though it is an issue');
+  });
+
+  it('plan - a budget smaller than the plan needs is an issue: reported, exit 1', async () => {
+    const { code, stdout } = await cli(['plan', '--arrival-rate', '1000/s', '--service-time', '0.8ms', '--memory-budget', '3KiB']);
+    assert.equal(code, 1);
+    assert.match(stdout, /Budgets not met\n {2}- Memory budget 3 KiB holds 3 items of 1 KiB, but keeping producers blocked under 1 % of arrivals needs 13 \(13 KiB\)\./);
+    assert.doesNotMatch(stdout, /Warnings\n.*memory budget allows/, 'not repeated as a warning');
+    const json = JSON.parse((await cli(['plan', '--arrival-rate', '1000/s', '--service-time', '0.8ms', '--memory-budget', '3KiB', '--json'])).stdout);
+    assert.equal(json.ok, false);
+    assert.equal(json.issues.length, 1);
+    const burst = await cli(['plan', '--arrival-rate', '1000/s', '--service-time', '2ms', '--burst', '10x:10s', '--can-lose', '--loss-budget', '50%', '--memory-budget', '10KiB']);
+    assert.equal(burst.code, 1);
+    assert.match(burst.stdout, /- Memory budget 10 KiB holds 10 items of 1 KiB, but absorbing the burst needs \d+/);
+  });
+
+  it('plan - a budget the plan fits in changes nothing (exit 0)', async () => {
+    const { code, stdout } = await cli(['plan', '--arrival-rate', '1000/s', '--service-time', '0.8ms', '--memory-budget', '1MiB']);
+    assert.equal(code, 0);
+    assert.doesNotMatch(stdout, /Budgets not met/);
+  });
+});
