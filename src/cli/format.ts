@@ -14,26 +14,44 @@ export interface CliIo {
   stderrIsTTY: boolean;
 }
 
+/** How often a non-terminal progress log gets a line even between 10 % steps, ms of wall time. */
+export const PROGRESS_LOG_EVERY_MS = 5000;
+/** Least time between two rewrites of the terminal progress line, ms. */
+const PROGRESS_REDRAW_MS = 100;
+
 /**
- * Progress on stderr: a `\r`-rewritten percentage on a terminal, one line per
- * 10 % otherwise (so CI logs stay readable).
+ * Progress on stderr: a `\r`-rewritten percentage with one decimal on a
+ * terminal (so a long run visibly moves), one line per 10 % otherwise (so CI
+ * logs stay readable) plus one every {@link PROGRESS_LOG_EVERY_MS} while it advances.
+ * `now` is the wall clock, for tests.
  */
-export function progressReporter(io: CliIo, label: string): { update: (fraction: number) => void; done: () => void } {
-  let lastShown = -1;
+export function progressReporter(io: CliIo, label: string, now: () => number = () => performance.now()): { update: (fraction: number) => void; done: () => void } {
+  let lastText = '';
+  let lastStep = -1;
+  let lastAt = -Infinity;
+  let shown = false;
   return {
     update(fraction) {
-      const pct = Math.floor(fraction * 100);
+      const permille = Math.floor(Math.min(1, Math.max(0, fraction)) * 1000);
+      const text = `${(permille / 10).toFixed(1)}%`;
+      if (text === lastText) return;
+      const t = now();
       if (io.stderrIsTTY) {
-        if (pct !== lastShown) io.stderr(`\r${label} ${pct}%`);
-        lastShown = pct;
+        if (permille < 1000 && permille > 0 && t - lastAt < PROGRESS_REDRAW_MS) return;
+        io.stderr(`\r${label} ${text}`);
       } else {
-        const step = Math.floor(pct / 10) * 10;
-        if (step > lastShown) io.stderr(`${label} ${step}%\n`);
-        lastShown = Math.max(lastShown, step);
+        const step = Math.floor(permille / 100) * 10;
+        if (step > lastStep) io.stderr(`${label} ${step}%\n`);
+        else if (t - lastAt >= PROGRESS_LOG_EVERY_MS) io.stderr(`${label} ${text}\n`);
+        else return;
+        lastStep = Math.max(lastStep, step);
       }
+      lastText = text;
+      lastAt = t;
+      shown = true;
     },
     done() {
-      if (io.stderrIsTTY && lastShown >= 0) io.stderr('\n');
+      if (io.stderrIsTTY && shown) io.stderr('\n');
     },
   };
 }

@@ -191,8 +191,8 @@ describe('sluice simulate', () => {
 
   it('simulate - --progress reports on stderr in 10 % steps when not a terminal', async () => {
     const { stderr } = await cli(['simulate', '--config', small, '--progress']);
-    assert.match(stderr, /simulating normal 0%\n/);
-    assert.match(stderr, /simulating normal 100%\n/);
+    assert.match(stderr, /simulating normal \(~192,000 events\) 0%\n/);
+    assert.match(stderr, /simulating normal \(~192,000 events\) 100%\n/);
     const quiet = await cli(['simulate', '--config', small]);
     assert.equal(quiet.stderr, '', 'no progress by default when stderr is not a terminal');
   });

@@ -5,7 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/index.js';
+import { progressReporter } from './format.js';
 import { run } from './index.js';
+import { estimateArrivals } from './simulate.js';
 
 // Hostile and degenerate input to validate and simulate: junk, alias bombs,
 // oversized, empty and not-quite-JSON files. Each must end in exit 2 and a
@@ -156,5 +158,83 @@ describe('sluice plan --memory-budget', () => {
     const { code, stdout } = await cli(['plan', '--arrival-rate', '1000/s', '--service-time', '0.8ms', '--memory-budget', '1MiB']);
     assert.equal(code, 0);
     assert.doesNotMatch(stdout, /Budgets not met/);
+  });
+});
+
+describe('sluice simulate work estimate and progress', () => {
+  const small = file(
+    'small.yaml',
+    'queues:\n  jobs: { capacity: 50, strategy: drop_newest }\n  orders: { capacity: 50 }\nsimulation: { arrival_rate: 800/s, service_time: 1ms, duration: 2m }\n',
+  );
+
+  it('simulate - a run above --max-events is refused before it starts, naming the estimate and the flag', async () => {
+    const huge = await cli(['simulate', '--config', small, '--duration', '100000h', '--progress']);
+    assert.equal(huge.code, 2);
+    assert.equal(huge.stdout, '');
+    assert.equal(
+      huge.stderr,
+      'error: this run would simulate about 576 billion events (arrivals over 100000h of normal, summed over 2 queues), more than --max-events 50 million; shorten --duration, lower the arrival rate, or raise --max-events\n',
+    );
+    const fast = await cli(['simulate', '--config', small, '--arrival-rate', '1000000/s', '--duration', '1h']);
+    assert.equal(fast.code, 2);
+    assert.match(fast.stderr, /about 7\.2 billion events .* more than --max-events 50 million/);
+    const lowered = await cli(['simulate', '--config', small, '--max-events', '100000']);
+    assert.equal(lowered.code, 2);
+    assert.match(lowered.stderr, /about 192,000 events .* more than --max-events 100,000;/);
+    assert.equal((await cli(['simulate', '--config', small, '--max-events', '192000'])).code, 0, 'at the bound it runs');
+  });
+
+  it('estimateArrivals() - sums rate × time over every phase and queue', () => {
+    const q = { name: 'q', capacity: 10, strategy: 'block' as const, arrivalRate: 800, serviceTimeMs: 1 };
+    assert.equal(estimateArrivals([q], { scenario: 'normal', durationMs: 120_000 }), 96_000);
+    // Four bursts of min(20 s, 2 min / 8) = 15 s at 10x: 60 s at 8000/s and 60 s at 800/s.
+    assert.equal(estimateArrivals([q, { ...q, name: 'r' }], { scenario: 'burst', durationMs: 120_000 }), 2 * (60 * 8000 + 60 * 800));
+    // Overload runs at 1.5 × the service rate (1000/s) for the middle two thirds.
+    assert.equal(Math.round(estimateArrivals([q], { scenario: 'sustained-overload', durationMs: 60_000 })), 20 * 800 + 40 * 1500);
+  });
+
+  it('progressReporter() - on a terminal it moves in 0.1 % steps, at most every 100 ms', () => {
+    let out = '';
+    let t = 0;
+    const p = progressReporter({ stdout: () => {}, stderr: (s) => void (out += s), stderrIsTTY: true }, 'sim', () => t);
+    p.update(0);
+    t += 150;
+    p.update(0.0012);
+    t += 50;
+    p.update(0.0023); // too soon after the last redraw
+    t += 100;
+    p.update(0.0034);
+    p.update(1);
+    p.done();
+    assert.equal(out, '\rsim 0.0%\rsim 0.1%\rsim 0.3%\rsim 100.0%\n');
+  });
+
+  it('progressReporter() - in a log: a line per 10 % and one every 5 s of wall time while it advances', () => {
+    const lines: string[] = [];
+    let t = 0;
+    const p = progressReporter({ stdout: () => {}, stderr: (s) => void lines.push(s), stderrIsTTY: false }, 'sim', () => t);
+    p.update(0);
+    t = 1000;
+    p.update(0.004);
+    t = 5000;
+    p.update(0.008);
+    t = 9000;
+    p.update(0.008); // no progress, no line
+    t = 11_000;
+    p.update(0.013);
+    p.update(0.25);
+    p.update(1);
+    p.done();
+    assert.deepEqual(lines, ['sim 0%\n', 'sim 0.8%\n', 'sim 1.3%\n', 'sim 20%\n', 'sim 100%\n']);
+  });
+
+  it('simulate --progress - the reported percentages advance through the run', async () => {
+    const { code, stderr } = await cli(['simulate', '--config', small, '--progress']);
+    assert.equal(code, 0);
+    const percents = [...stderr.matchAll(/\(~192,000 events\) ([\d.]+)%/g)].map((m) => Number(m[1]));
+    assert.ok(percents.length >= 4, stderr);
+    assert.equal(percents[0], 0);
+    assert.equal(percents.at(-1), 100);
+    for (let i = 1; i < percents.length; i++) assert.ok(percents[i]! > percents[i - 1]!, `not increasing: ${percents.join(', ')}`);
   });
 });

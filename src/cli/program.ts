@@ -108,6 +108,7 @@ export async function run(argv: string[], io: CliIo, deps: CliDeps = {}): Promis
     .description('The log-processing meltdown from the seed, live: a bounded channel under a 100x spike, with a dashboard.')
     .option('--duration <duration>', 'how long the fleet emits, e.g. 30s', durationArg)
     .addOption(new Option('--strategy <strategy>', 'overflow strategy of the bounded channel').choices(overflowStrategies).default('block'))
+    .option('--max-events <n>', 'refuse a run expected to simulate more arrivals than this (default 50000000, under a minute)', integerArg(1, Number.MAX_SAFE_INTEGER))
     .option('--port <port>', 'dashboard port on 127.0.0.1 (0 picks a free one)', integerArg(0, 65_535), 0)
     .option('--no-dashboard', 'do not serve the dashboard')
     .option('--no-contrast', 'do not run the unbounded queue beside it')

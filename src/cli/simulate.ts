@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { ConfigError, parseConfig, toSimulation } from '../config/index.js';
 import { readConfigFile } from '../config/load.js';
 import { formatDuration, formatPercent, type Burst } from '../internal/config-units.js';
-import { renderReport, simulate, type ScenarioName } from '../simulate/index.js';
+import { renderReport, scenarioPhases, simulate, type ScenarioName, type SimulatedQueue } from '../simulate/index.js';
 import { progressReporter, table, type CliIo } from './format.js';
 
 export interface SimulateFlags {
@@ -23,6 +23,46 @@ export interface SimulateFlags {
   progress?: boolean;
   failOnAlert?: boolean;
   maxLoss?: number;
+  /** Refuse to run when more arrivals than this are expected. */
+  maxEvents?: number;
+}
+
+/**
+ * Default bound of `--max-events`: expected arrivals over all queues. The
+ * engine handles a few million arrivals per second of wall time, so this is
+ * well under a minute; a typo such as `--duration 100000h` is refused at once
+ * instead of running for days.
+ */
+export const DEFAULT_MAX_EVENTS = 50_000_000;
+
+/**
+ * Expected arrivals of a run (the bulk of the engine's events): each queue's
+ * arrival rate over each phase of the scenario, summed. Costs nothing to
+ * compute, so the CLI can refuse an absurd run before starting it.
+ */
+export function estimateArrivals(queues: readonly SimulatedQueue[], o: { scenario: ScenarioName; durationMs: number; burst?: Burst; overloadFactor?: number }): number {
+  let total = 0;
+  for (const q of queues) {
+    const serviceRate = ((q.consumers ?? 1) * 1000) / q.serviceTimeMs;
+    const phases = scenarioPhases(o.scenario, {
+      durationMs: o.durationMs,
+      arrivalRate: q.arrivalRate,
+      serviceRate,
+      ...(o.burst ? { burst: o.burst } : {}),
+      ...(o.overloadFactor !== undefined ? { overloadFactor: o.overloadFactor } : {}),
+    });
+    for (const p of phases) total += (p.arrivalRate * (p.to - p.from)) / 1000;
+  }
+  return total;
+}
+
+/** 1234 → "1,234"; 3.6e9 → "3.6 billion". */
+export function formatCount(n: number): string {
+  if (n >= 1e15) return n.toExponential(2);
+  if (n >= 1e12) return `${Number((n / 1e12).toPrecision(3))} trillion`;
+  if (n >= 1e9) return `${Number((n / 1e9).toPrecision(3))} billion`;
+  if (n >= 1e6) return `${Number((n / 1e6).toPrecision(3))} million`;
+  return Math.round(n).toLocaleString('en-US');
 }
 
 /**
@@ -54,8 +94,22 @@ export async function simulateCommand(flags: SimulateFlags, io: CliIo): Promise<
     return 2;
   }
 
+  const expected = estimateArrivals(plan.queues, {
+    scenario: flags.scenario,
+    durationMs: plan.durationMs,
+    ...(flags.burst ? { burst: flags.burst } : {}),
+    ...(flags.overloadFactor !== undefined ? { overloadFactor: flags.overloadFactor } : {}),
+  });
+  const maxEvents = flags.maxEvents ?? DEFAULT_MAX_EVENTS;
+  if (!(expected <= maxEvents)) {
+    io.stderr(
+      `error: this run would simulate about ${formatCount(expected)} events (arrivals over ${formatDuration(plan.durationMs)} of ${flags.scenario}, summed over ${plan.queues.length} ${plan.queues.length === 1 ? 'queue' : 'queues'}), ` +
+        `more than --max-events ${formatCount(maxEvents)}; shorten --duration, lower the arrival rate, or raise --max-events\n`,
+    );
+    return 2;
+  }
   const showProgress = flags.progress ?? io.stderrIsTTY;
-  const progress = showProgress ? progressReporter(io, `simulating ${flags.scenario}`) : undefined;
+  const progress = showProgress ? progressReporter(io, `simulating ${flags.scenario} (~${formatCount(expected)} events)`) : undefined;
   progress?.update(0);
   const started = performance.now();
   const result = simulate({
