@@ -126,7 +126,10 @@ export class AdaptiveRate {
   private downCount = 0;
 
   constructor(options: AdaptiveRateOptions) {
-    const o = v.optionsObject(options, 'AdaptiveRate');
+    const o = v.optionsObject(options, 'AdaptiveRate', {
+      targetLatencyMs: true, minRate: true, maxRate: true, initialRate: true, increase: true, decrease: true,
+      window: true, burst: true, clock: true,
+    });
     this.targetLatencyMs = v.requiredNumber('targetLatencyMs', o.targetLatencyMs, { min: 0, minExclusive: true });
     this.minRate = v.requiredNumber('minRate', o.minRate, { min: 0, minExclusive: true });
     this.maxRate = v.requiredNumber('maxRate', o.maxRate, { min: 0, minExclusive: true });

@@ -128,7 +128,10 @@ export interface ResolvedAlertOptions {
 }
 
 export function resolveAlertOptions(options: AlertMonitorOptions): ResolvedAlertOptions {
-  const o = v.optionsObject(options, 'AlertMonitor');
+  const o = v.optionsObject(options, 'AlertMonitor', {
+    components: true, thresholds: true, intervalMs: true, windowMs: true, forMs: true, resolveRatio: true,
+    resolveForMs: true, log: true, clock: true,
+  });
   const components = o.components;
   if (components === null || typeof components !== 'object') {
     throw new InvalidOptionError('components', components, 'an object of named components, e.g. { jobs: channel }');

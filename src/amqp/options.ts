@@ -126,7 +126,10 @@ export interface ResolvedConsumeOptions<M extends AmqpMessage> {
 }
 
 export function resolveConsumeOptions<M extends AmqpMessage>(options: AmqpConsumeOptions<M> | undefined): ResolvedConsumeOptions<M> {
-  const o = v.optionsObject(options, 'consume');
+  const o = v.optionsObject(options, 'consume', {
+    prefetch: true, limiter: true, pressure: true, resumeBelow: true, checkIntervalMs: true, qosChangeRatio: true,
+    requeue: true, deadLetterExchange: true, onError: true, signal: true, clock: true,
+  });
   const limiter = resolveLimiter('limiter', o.limiter);
   if (limiter !== undefined && o.prefetch !== undefined) {
     throw new InvalidOptionError('prefetch', o.prefetch, 'no value when limiter is given', 'the window follows limiter.limit');

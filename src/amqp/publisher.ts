@@ -183,7 +183,7 @@ export class AmqpPublisher {
     if (channel === null || typeof channel !== 'object' || typeof channel.publish !== 'function' || typeof channel.on !== 'function') {
       throw new InvalidArgumentError('publisher(channel): channel must be an amqplib ConfirmChannel (connection.createConfirmChannel())');
     }
-    const o = v.optionsObject(options, 'publisher');
+    const o = v.optionsObject(options, 'publisher', { maxInFlight: true });
     this.maxInFlight = v.integer('maxInFlight', o.maxInFlight, 1000, { min: 1 });
     this.channel = channel;
     this.gate = drainGateFor(channel);

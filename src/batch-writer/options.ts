@@ -223,9 +223,13 @@ export interface ResolvedWriterOptions<T> {
 }
 
 export function resolveWriterOptions<T>(options: BatchWriterOptions<T>): ResolvedWriterOptions<T> {
-  const o = v.optionsObject(options, 'BatchWriter');
+  const o = v.optionsObject(options, 'BatchWriter', {
+    flush: true, capacity: true, overflow: true, batchSize: true, minFlushIntervalMs: true, maxFlushIntervalMs: true,
+    targetLatencyMs: true, retry: true, breaker: true, deadLetter: true, clock: true, name: true, highWatermark: true,
+    lowWatermark: true, sampleEvery: true, maxBlockMs: true,
+  });
   const flush = v.requiredFunction<BatchFlushFunction<T>>('flush', o.flush);
-  const channel = resolveChannelOptions({ ...o, name: o.name ?? 'batch-writer' });
+  const channel = resolveChannelOptions({ ...o, name: o.name ?? 'batch-writer' }, null);
   const batchSize = v.integer('batchSize', o.batchSize, Math.min(100, channel.capacity), { min: 1 });
   if (batchSize > channel.capacity) {
     // A batch that can never fill would leave every flush to the timer.

@@ -69,7 +69,7 @@ export function shutdownOn(
   if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string' || !(s in constants.signals))) {
     throw new InvalidArgumentError(`shutdownOn(signals): expected a non-empty array of signal names such as 'SIGTERM', got ${String(signals)}`);
   }
-  const o = v.optionsObject(options, 'shutdownOn');
+  const o = v.optionsObject(options, 'shutdownOn', { timeoutMs: true, exit: true, log: true });
   const timeoutMs = v.number('timeoutMs', o.timeoutMs, 10_000, { min: 0 });
   const exit = v.boolean('exit', o.exit, true);
   const log = v.optionalFunction<(message: string) => void>('log', o.log) ?? ((message: string) => console.error(message));

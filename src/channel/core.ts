@@ -6,6 +6,7 @@ import { BlockedProducers, producerGaveUp } from '../internal/blocked-producers.
 import { SettleWaiters } from '../internal/settle-waiters.js';
 import { createPolicy, type BufferPolicy } from './policy.js';
 import { ChannelSignals, NEVER } from './signals.js';
+import { channelInitKeys } from './spill-options.js';
 import { newDropCounts, resolveChannelOptions, type ChannelOptions, type DropReason, type OverflowStrategy } from './options.js';
 import type { ReceiveWaiter, SendWaiter } from './waiters.js';
 
@@ -88,7 +89,7 @@ export abstract class ChannelCore<T> extends RingState<T> {
   protected readonly droppedBy: Record<DropReason, number> = newDropCounts();
 
   constructor(options?: ChannelOptions) {
-    const o = resolveChannelOptions(options);
+    const o = resolveChannelOptions(options, channelInitKeys);
     // Up to 1024 slots up front: typical channels never grow on the hot path; large ones grow by doubling.
     super(Math.min(o.capacity, 1024));
     this.capacity = o.capacity;

@@ -99,8 +99,17 @@ export interface ResolvedChannelOptions {
   name: string;
 }
 
-export function resolveChannelOptions(options: ChannelOptions | undefined, prefix = ''): ResolvedChannelOptions {
-  const o = v.optionsObject(options, 'Channel');
+/** The keys of {@link ChannelOptions}, for the unknown-key check. */
+export const channelOptionKeys: v.KnownKeys<ChannelOptions> = {
+  capacity: true, overflow: true, highWatermark: true, lowWatermark: true, sampleEvery: true, maxBlockMs: true, clock: true, name: true,
+};
+
+/**
+ * `known` lists the keys the caller's whole options object may have (a
+ * superset of the channel's own), or is null when the caller checked them.
+ */
+export function resolveChannelOptions(options: ChannelOptions | undefined, known: object | null, prefix = ''): ResolvedChannelOptions {
+  const o = v.optionsObject(options, 'Channel', known as v.KnownKeys<ChannelOptions> | null);
   const f = (name: string) => prefix + name;
   const capacity = v.integer(f('capacity'), o.capacity, 1000, { min: 1 });
   const overflow = v.oneOf(f('overflow'), o.overflow, overflowStrategies, 'block');

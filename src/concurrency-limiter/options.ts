@@ -207,7 +207,11 @@ const algorithmOnly: Record<string, readonly LimitAlgorithmName[]> = {
 const DEFAULT_INITIAL_LIMIT = 20;
 
 export function resolveLimiterOptions(options: ConcurrencyLimiterOptions | undefined): ResolvedLimiterOptions {
-  const o = v.optionsObject(options, 'ConcurrencyLimiter') as Record<string, unknown>;
+  const o = v.optionsObject(options, 'ConcurrencyLimiter', {
+    algorithm: true, initialLimit: true, minLimit: true, maxLimit: true, whenFull: true, isDropped: true, clock: true,
+    name: true, backoffRatio: true, timeoutMs: true, probeMultiplier: true, smoothing: true, longWindow: true,
+    tolerance: true, queueSize: true,
+  }) as Record<string, unknown>;
   const algorithm = v.oneOf('algorithm', o.algorithm, limitAlgorithms, 'fixed');
   for (const [field, owners] of Object.entries(algorithmOnly)) {
     if (o[field] !== undefined && !owners.includes(algorithm)) {

@@ -97,7 +97,7 @@ export class CongestionWindow {
   private rejectedCount = 0;
 
   constructor(options?: CongestionWindowOptions) {
-    const o = v.optionsObject(options, 'CongestionWindow');
+    const o = v.optionsObject(options, 'CongestionWindow', { initialWindow: true, ssthresh: true, maxWindow: true, clock: true });
     this.initialWindow = v.integer('initialWindow', o.initialWindow, 1, { min: 1 });
     this.threshold = v.integer('ssthresh', o.ssthresh, 64, { min: 1 });
     if (o.maxWindow === undefined || o.maxWindow === Infinity) {

@@ -83,7 +83,7 @@ export class Credits {
   private rejectedCount = 0;
 
   constructor(options: CreditsOptions) {
-    const o = v.optionsObject(options, 'Credits');
+    const o = v.optionsObject(options, 'Credits', { initial: true, max: true, clock: true });
     this.balance = v.requiredInteger('initial', o.initial, { min: 0 });
     if (o.max === undefined || o.max === Infinity) {
       this.max = Infinity;

@@ -131,7 +131,10 @@ export interface ResolvedDashboardOptions {
 }
 
 export function resolveDashboardOptions(options: DashboardOptions | undefined): ResolvedDashboardOptions {
-  const o = v.optionsObject(options, 'dashboardHandler');
+  const o = v.optionsObject(options, 'dashboardHandler', {
+    basePath: true, intervalMs: true, alerts: true, latency: true, latencyWindowMs: true, historySize: true,
+    maxClients: true, title: true, subtitle: true, clock: true,
+  });
   let basePath = o.basePath ?? '/';
   if (typeof basePath !== 'string' || !basePath.startsWith('/') || /[?#\s]/.test(basePath)) {
     throw new InvalidOptionError('basePath', basePath, "a URL path starting with '/', without query, fragment or spaces");

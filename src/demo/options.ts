@@ -162,7 +162,12 @@ export interface ResolvedDemoOptions {
 }
 
 export function resolveDemoOptions(options: DemoOptions | undefined): ResolvedDemoOptions {
-  const o = v.optionsObject(options, 'runDemo');
+  const o = v.optionsObject(options, 'runDemo', {
+    durationMs: true, strategy: true, port: true, dashboard: true, json: true, unboundedContrast: true,
+    unboundedHeapCapMb: true, keepOpen: true, servers: true, linesPerServerPerSecond: true, spikeMultiplier: true,
+    spikeAtMs: true, sinkRowsPerSecond: true, capacity: true, maxBlockMs: true, roi: true, print: true, onReady: true,
+    signal: true, clock: true,
+  });
   const durationMs = v.number('durationMs', o.durationMs, 20_000, { min: 100, max: 24 * 3600_000 });
   const strategy = v.oneOf('strategy', o.strategy, overflowStrategies, 'block');
   const port = v.integer('port', o.port, 0, { min: 0, max: 65_535 });

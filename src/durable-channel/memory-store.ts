@@ -54,7 +54,7 @@ export class MemoryStore<T> implements DurableStore<T> {
   private readonly counters = { commits: 0, appended: 0, leased: 0, acked: 0, nacked: 0, dropped: 0 };
 
   constructor(options?: MemoryStoreOptions<T>) {
-    const o = v.optionsObject(options, 'MemoryStore');
+    const o = v.optionsObject(options, 'MemoryStore', { clock: true, serializer: true });
     const clock = o.clock ?? systemClock;
     if (typeof clock.now !== 'function') throw new InvalidOptionError('clock', clock, 'a Clock with now()');
     this.clock = clock;

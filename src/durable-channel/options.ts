@@ -39,12 +39,15 @@ export interface ResolvedDurableOptions<T> extends ResolvedChannelOptions {
 const storeMethods = ['append', 'lease', 'ack', 'nack', 'size', 'close'] as const;
 
 export function resolveDurableOptions<T>(options: DurableChannelOptions<T>): ResolvedDurableOptions<T> {
-  const o = v.optionsObject(options, 'DurableChannel');
+  const o = v.optionsObject(options, 'DurableChannel', {
+    store: true, visibilityTimeoutMs: true, pollIntervalMs: true, capacity: true, overflow: true, highWatermark: true,
+    lowWatermark: true, sampleEvery: true, maxBlockMs: true, clock: true, name: true,
+  });
   const store = o.store;
   if (store === null || typeof store !== 'object' || storeMethods.some((m) => typeof store[m] !== 'function')) {
     throw new InvalidOptionError('store', store, `a DurableStore with ${storeMethods.join('(), ')}()`);
   }
-  const channel = resolveChannelOptions({ ...o, name: o.name ?? 'durable-channel' });
+  const channel = resolveChannelOptions({ ...o, name: o.name ?? 'durable-channel' }, null);
   if (channel.overflow === 'drop-oldest' && typeof store.dropOldest !== 'function') {
     throw new InvalidOptionError('overflow', channel.overflow, 'a strategy other than drop-oldest for this store', 'the store has no dropOldest()');
   }

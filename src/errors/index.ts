@@ -1,3 +1,5 @@
+import { describe } from '../internal/describe.js';
+
 /** Stable error codes. Match on `error.code`, never on the message. */
 export const ErrorCode = {
   overflow: 'ERR_SLUICE_OVERFLOW',
@@ -48,10 +50,11 @@ export class InvalidOptionError extends SluiceError {
   readonly field: string;
   readonly value: unknown;
   readonly allowed: string;
-  constructor(field: string, value: unknown, allowed: string, detail?: string) {
+  /** `message` replaces the generated "Invalid option …" text (used for unknown keys). */
+  constructor(field: string, value: unknown, allowed: string, detail?: string, message?: string) {
     super(
       ErrorCode.invalidOption,
-      `Invalid option "${field}": got ${describe(value)}; expected ${allowed}${detail ? ` (${detail})` : ''}`,
+      message ?? `Invalid option "${field}": got ${describe(value)}; expected ${allowed}${detail ? ` (${detail})` : ''}`,
     );
     this.field = field;
     this.value = value;
@@ -73,16 +76,5 @@ export class InvalidItemError extends SluiceError {
       ErrorCode.invalidItem,
       'undefined cannot be sent: receive() uses undefined to mean "closed and empty"; send null or wrap the value',
     );
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (typeof value === 'function') return 'a function';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
   }
 }

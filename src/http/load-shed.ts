@@ -144,7 +144,9 @@ export class LoadShedder {
   private lastReadError: string | undefined;
 
   constructor(options: LoadShedOptions) {
-    const o = v.optionsObject(options, 'loadShed');
+    const o = v.optionsObject(options, 'loadShed', {
+      pressure: true, threshold: true, mode: true, resumeBelow: true, retryAfterSeconds: true, random: true,
+    });
     this.pressure = resolvePressure('pressure', o.pressure);
     this.threshold = v.number('threshold', o.threshold, 1, { min: 0, minExclusive: true });
     this.mode = v.oneOf('mode', o.mode, modes, 'threshold');

@@ -44,7 +44,7 @@ export function resolveCollectOptions(
   options: CollectMetricsOptions | undefined,
   component: string,
 ): { prefix: string; latency: LatencyRecorder | undefined } {
-  const o = v.optionsObject(options, component);
+  const o = v.optionsObject(options, component, { prefix: true, latency: true });
   const prefix = o.prefix ?? 'sluice_';
   if (!isValidMetricPrefix(prefix)) {
     throw new InvalidOptionError('prefix', prefix, "a string of letters, digits, '_' and ':' not starting with a digit (or '')");

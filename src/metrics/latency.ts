@@ -66,7 +66,7 @@ export class LatencyHistogram {
 
   /** Prefer {@link LatencyRecorder.histogram}, which names the histogram for export. */
   constructor(options?: LatencyRecorderOptions) {
-    this.bucketsMs = resolveBuckets(v.optionsObject(options, 'LatencyHistogram').bucketsMs);
+    this.bucketsMs = resolveBuckets(v.optionsObject(options, 'LatencyHistogram', { bucketsMs: true }).bucketsMs);
     this.bounds = Float64Array.from(this.bucketsMs);
     this.counts = new Float64Array(this.bucketsMs.length + 1);
   }
@@ -136,7 +136,7 @@ export class LatencyRecorder {
   private readonly histograms = new Map<string, LatencyHistogram>();
 
   constructor(options?: LatencyRecorderOptions) {
-    this.bucketsMs = resolveBuckets(v.optionsObject(options, 'LatencyRecorder').bucketsMs);
+    this.bucketsMs = resolveBuckets(v.optionsObject(options, 'LatencyRecorder', { bucketsMs: true }).bucketsMs);
   }
 
   /**

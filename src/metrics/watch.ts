@@ -130,7 +130,9 @@ function warn(error: unknown): void {
 export function watchComponents(components: MetricsSources, sink: MetricsSink, options?: WatchComponentsOptions): MetricsWatcher {
   checkSink(sink, 'watchComponents()');
   checkSources(components, 'watchComponents()');
-  const o = v.optionsObject(options, 'watchComponents');
+  const o = v.optionsObject(options, 'watchComponents', {
+    intervalMs: true, clock: true, signal: true, onError: true, prefix: true, latency: true,
+  });
   const collector = new MetricsCollector(components, { prefix: o.prefix, latency: o.latency });
   const intervalMs = v.number('intervalMs', o.intervalMs, 10_000, { min: 0, minExclusive: true });
   const clock = o.clock ?? systemClock;

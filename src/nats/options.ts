@@ -149,7 +149,11 @@ export interface ResolvedJetStreamOptions<M extends JetStreamMessage> {
 export function resolveJetStreamOptions<M extends JetStreamMessage>(
   options: JetStreamConsumeOptions<M> | undefined,
 ): ResolvedJetStreamOptions<M> {
-  const o = v.optionsObject(options, 'consumeJetStream');
+  const o = v.optionsObject(options, 'consumeJetStream', {
+    limiter: true, concurrency: true, pollSizer: true, maxAckPending: true, expiresMs: true, heartbeatMs: true,
+    pressure: true, resumeBelow: true, checkIntervalMs: true, requeue: true, nakDelayMs: true, retryDelayMs: true,
+    onError: true, signal: true, clock: true,
+  });
   const limiter = resolveLimiter('limiter', o.limiter);
   if (limiter !== undefined && o.concurrency !== undefined) {
     throw new InvalidOptionError('concurrency', o.concurrency, 'no value when limiter is given', 'the limiter sets the concurrency');

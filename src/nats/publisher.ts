@@ -72,7 +72,7 @@ export class JetStreamPublisher<A = unknown, O = unknown> {
     if (js === null || typeof js !== 'object' || typeof js.publish !== 'function') {
       throw new InvalidArgumentError('jetStreamPublisher(js): js must be a nats JetStreamClient (nc.jetstream())');
     }
-    const o = v.optionsObject(options, 'jetStreamPublisher');
+    const o = v.optionsObject(options, 'jetStreamPublisher', { maxInFlight: true });
     this.maxInFlight = v.integer('maxInFlight', o.maxInFlight, 256, { min: 1 });
     this.js = js;
     this.slots = new Slots(this.maxInFlight);

@@ -259,7 +259,7 @@ export type BatchStage<T> = Stage<T, T[]> & { stats(): BatchStageStats };
  * @example pipeline(rows, batch({ size: 500, maxWaitMs: 50 }), (rows) => db.insertMany(rows))
  */
 export function batch<T>(options: BatchOptions): BatchStage<T> {
-  const o = v.optionsObject(options, 'batch');
+  const o = v.optionsObject(options, 'batch', { size: true, maxWaitMs: true, clock: true });
   const size = v.requiredInteger('size', o.size, { min: 1 });
   const maxWaitMs = v.optionalNumber('maxWaitMs', o.maxWaitMs, { min: 0 });
   const clock = o.clock ?? systemClock;

@@ -63,7 +63,7 @@ function requireFunction(where: string, fn: unknown): void {
 }
 
 function resolveMapOptions(options: MapOptions | undefined, where: string): { concurrency: number; ordered: boolean } {
-  const o = v.optionsObject(options, where);
+  const o = v.optionsObject(options, where, { concurrency: true, ordered: true });
   return {
     concurrency: v.integer('concurrency', o.concurrency, 1, { min: 1 }),
     ordered: v.boolean('ordered', o.ordered, true),
@@ -175,7 +175,7 @@ export function limit<A, B>(
     throw new InvalidArgumentError('limit(limiter, fn): limiter must have an acquire() method (a ConcurrencyLimiter)');
   }
   requireFunction('limit(limiter, fn)', fn);
-  const o = v.optionsObject(options, 'limit');
+  const o = v.optionsObject(options, 'limit', { concurrency: true, isDropped: true, ordered: true });
   const concurrency = v.integer('concurrency', o.concurrency, 64, { min: 1 });
   const ordered = v.boolean('ordered', o.ordered, true);
   const isDropped = v.optionalFunction<(error: unknown) => boolean>('isDropped', o.isDropped);

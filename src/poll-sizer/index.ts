@@ -74,7 +74,7 @@ export class PollSizer {
   private lastResult = 0;
 
   constructor(options?: PollSizerOptions) {
-    const o = v.optionsObject(options, 'PollSizer');
+    const o = v.optionsObject(options, 'PollSizer', { maxPollRecords: true, maxPollIntervalMs: true, safety: true, window: true });
     this.maxPollRecords = v.integer('maxPollRecords', o.maxPollRecords, 500, { min: 1 });
     this.maxPollIntervalMs = v.number('maxPollIntervalMs', o.maxPollIntervalMs, 300_000, { min: 0, minExclusive: true });
     this.safety = v.number('safety', o.safety, 0.8, { min: 0, minExclusive: true, max: 1 });

@@ -129,7 +129,10 @@ function quote(name: string): string {
 }
 
 export function resolvePostgresSinkOptions<T>(options: PostgresSinkOptions<T>): ResolvedPostgresSinkOptions<T> {
-  const o = v.optionsObject(options, 'postgresSink');
+  const o = v.optionsObject(options, 'postgresSink', {
+    table: true, columns: true, method: true, onConflict: true, toRow: true, copyFormat: true, rowsPerStatement: true,
+    isolateFailures: true, preparedStatements: true,
+  });
   if (typeof o.table !== 'string') throw new InvalidOptionError('table', o.table, 'a table name or schema.table');
   const tableParts = splitQualifiedName(o.table);
   if (typeof tableParts === 'string') throw new InvalidOptionError('table', o.table, tableParts);

@@ -100,13 +100,14 @@ export class PressureLevels implements Pressure {
   private overChecks = 0;
 
   constructor(levels: PressureLevelsOptions, name = 'levels') {
-    const o = v.optionsObject(levels, 'pressureLevels');
+    const o = v.optionsObject(levels, 'pressureLevels', null); // keys are level names
     const names: string[] = [];
     for (const [level, spec] of Object.entries(o)) {
       if (spec === undefined) continue;
       if (spec === null || typeof spec !== 'object') {
         throw new v.InvalidOptionError(level, spec, 'an object { threshold?, source }');
       }
+      v.optionsObject(spec, `pressureLevels level "${level}"`, { threshold: true, source: true });
       this.thresholds.push(v.number(`${level}.threshold`, spec.threshold, 1, { min: 0, minExclusive: true }));
       this.sources.push(resolvePressure(`${level}.source`, spec.source));
       this.current.push(0);

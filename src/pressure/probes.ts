@@ -167,7 +167,9 @@ const statistics: readonly DelayStatistic[] = ['mean', 'p50', 'p90', 'p99', 'max
  * lag.close();
  */
 export function eventLoopDelay(options: EventLoopDelayOptions): PressureProbe {
-  const o = v.optionsObject(options, 'eventLoopDelay');
+  const o = v.optionsObject(options, 'eventLoopDelay', {
+    thresholdMs: true, statistic: true, resolutionMs: true, sampleIntervalMs: true, clock: true, name: true,
+  });
   const thresholdMs = v.requiredNumber('thresholdMs', o.thresholdMs, { min: 0, minExclusive: true });
   const statistic = v.oneOf('statistic', o.statistic, statistics, 'p99');
   const resolutionMs = v.integer('resolutionMs', o.resolutionMs, 10, { min: 1 });
@@ -223,7 +225,7 @@ export interface EventLoopUtilizationOptions extends ProbeOptions {
  * const busy = eventLoopUtilization({ threshold: 0.9 });
  */
 export function eventLoopUtilization(options: EventLoopUtilizationOptions): PressureProbe {
-  const o = v.optionsObject(options, 'eventLoopUtilization');
+  const o = v.optionsObject(options, 'eventLoopUtilization', { threshold: true, sampleIntervalMs: true, clock: true, name: true });
   const threshold = v.requiredNumber('threshold', o.threshold, { min: 0, minExclusive: true, max: 1 });
   const c = common(o, 'eventLoopUtilization', 500);
   let last = performance.eventLoopUtilization();
@@ -253,7 +255,7 @@ export interface MemoryProbeOptions extends ProbeOptions {
  * const heap = heapUsed({ thresholdBytes: 1.5e9 });
  */
 export function heapUsed(options: MemoryProbeOptions): PressureProbe {
-  const o = v.optionsObject(options, 'heapUsed');
+  const o = v.optionsObject(options, 'heapUsed', { thresholdBytes: true, sampleIntervalMs: true, clock: true, name: true });
   const thresholdBytes = v.requiredNumber('thresholdBytes', o.thresholdBytes, { min: 0, minExclusive: true });
   return new SampledProbe(common(o, 'heapUsed', 1000), thresholdBytes, () => process.memoryUsage().heapUsed, true);
 }
@@ -266,7 +268,7 @@ export function heapUsed(options: MemoryProbeOptions): PressureProbe {
  * const memory = rss({ thresholdBytes: 2e9 });
  */
 export function rss(options: MemoryProbeOptions): PressureProbe {
-  const o = v.optionsObject(options, 'rss');
+  const o = v.optionsObject(options, 'rss', { thresholdBytes: true, sampleIntervalMs: true, clock: true, name: true });
   const thresholdBytes = v.requiredNumber('thresholdBytes', o.thresholdBytes, { min: 0, minExclusive: true });
   return new SampledProbe(common(o, 'rss', 1000), thresholdBytes, () => process.memoryUsage.rss(), true);
 }

@@ -45,7 +45,7 @@ export interface EventLoopStallOptions {
  * const shed = loadShed({ pressure: eventLoopStall({ thresholdMs: 10 }) }); // from 'sluice/http'
  */
 export function eventLoopStall(options: EventLoopStallOptions): PressureProbe {
-  const o = v.optionsObject(options, 'eventLoopStall');
+  const o = v.optionsObject(options, 'eventLoopStall', { thresholdMs: true, clock: true, name: true });
   const thresholdMs = v.requiredNumber('thresholdMs', o.thresholdMs, { min: 0, minExclusive: true });
   const clock = (o.clock ?? systemClock) as Clock;
   if (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.schedule !== 'function' || typeof clock.cancel !== 'function') {

@@ -147,7 +147,7 @@ export function registerSluiceMetrics(
   options?: RegisterSluiceMetricsOptions,
 ): () => void {
   const r = checkRegistry(registry);
-  const o = v.optionsObject(options, 'registerSluiceMetrics');
+  const o = v.optionsObject(options, 'registerSluiceMetrics', { prefix: true, latency: true });
   const collector = new MetricsCollector(components, { prefix: o.prefix, latency: o.latency });
 
   // prom-client asks each family in turn, synchronously, within one scrape:

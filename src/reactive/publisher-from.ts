@@ -64,7 +64,7 @@ export class SourcePublisher<T> implements Publisher<T> {
     options?: PublisherFromOptions,
   ) {
     this.kind = sourceKind(source);
-    const o = v.optionsObject(options, 'publisherFrom');
+    const o = v.optionsObject(options, 'publisherFrom', { onDroppedError: true });
     const onDroppedError = v.optionalFunction<(error: unknown) => void>('onDroppedError', o.onDroppedError) ?? rethrowLater;
     this.dropError = (error) => {
       this.counters.droppedErrors++;

@@ -94,7 +94,7 @@ export class PublisherIterator<T> implements AsyncIterableIterator<T> {
     if (publisher === null || (typeof publisher !== 'object' && typeof publisher !== 'function') || typeof publisher.subscribe !== 'function') {
       throw new InvalidArgumentError('toAsyncIterable(publisher): publisher must have a subscribe() method');
     }
-    const o = v.optionsObject(options, 'toAsyncIterable');
+    const o = v.optionsObject(options, 'toAsyncIterable', { prefetch: true, lowTide: true, signal: true });
     this.prefetch = v.integer('prefetch', o.prefetch, 256, { min: 1 });
     this.lowTide = v.integer('lowTide', o.lowTide, this.prefetch - Math.floor(this.prefetch / 4), { min: 1, max: this.prefetch });
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {

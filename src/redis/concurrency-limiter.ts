@@ -69,7 +69,10 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
   private readonly counters = { acquired: 0, acquiredLocally: 0, rejected: 0, refused: 0, released: 0, lost: 0, extended: 0, attempts: 0 };
 
   constructor(options: RedisConcurrencyLimiterOptions) {
-    const o = v.optionsObject(options, 'RedisConcurrencyLimiter');
+    const o = v.optionsObject(options, 'RedisConcurrencyLimiter', {
+      key: true, limit: true, leaseMs: true, retryIntervalMs: true, subscriber: true, fallback: true, redis: true,
+      timeoutMs: true, probeIntervalMs: true, clock: true,
+    });
     this.conn = resolveConnection(o);
     this.key = resolveKey('key', o.key);
     this.limit = v.requiredInteger('limit', o.limit, { min: 1 });

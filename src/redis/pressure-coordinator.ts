@@ -165,7 +165,10 @@ export class PressureCoordinator {
   private readonly counters = { reports: 0, failedReports: 0, sourceErrors: 0, accepted: 0, declined: 0, decidedLocally: 0 };
 
   constructor(options: PressureCoordinatorOptions) {
-    const o = v.optionsObject(options, 'PressureCoordinator');
+    const o = v.optionsObject(options, 'PressureCoordinator', {
+      nodeId: true, ttlMs: true, key: true, source: true, reportIntervalMs: true, tolerance: true, subscriber: true,
+      fallback: true, redis: true, timeoutMs: true, probeIntervalMs: true, clock: true,
+    });
     this.conn = resolveConnection(o);
     if (typeof o.nodeId !== 'string' || o.nodeId.length === 0) throw new InvalidOptionError('nodeId', o.nodeId, 'a non-empty string');
     this.nodeId = o.nodeId;

@@ -66,7 +66,11 @@ class StreamConsumerLoop implements StreamConsumer {
   private readonly counters = { fetched: 0, claimed: 0, processed: 0, failed: 0, acked: 0, ackFailures: 0, maxInFlight: 0, maxRunning: 0, reads: 0, lastCount: 0, readErrors: 0 };
 
   constructor(options: ConsumeStreamOptions) {
-    const o = v.optionsObject(options, 'consumeStream');
+    const o = v.optionsObject(options, 'consumeStream', {
+      stream: true, group: true, consumer: true, handler: true, maxInFlight: true, pollSizer: true, limiter: true,
+      blockMs: true, visibilityTimeoutMs: true, claimIntervalMs: true, startId: true, onError: true, redis: true,
+      timeoutMs: true, probeIntervalMs: true, clock: true,
+    });
     const conn = resolveConnection(o);
     this.redis = conn.redis;
     this.clock = conn.clock;

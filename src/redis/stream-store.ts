@@ -105,7 +105,10 @@ export class RedisStreamStore<T> implements DurableStore<T> {
   private readonly counters = { commits: 0, appended: 0, leased: 0, redelivered: 0, acked: 0, nacked: 0, dropped: 0 };
 
   constructor(options: RedisStreamStoreOptions<T>) {
-    const o = v.optionsObject(options, 'RedisStreamStore');
+    const o = v.optionsObject(options, 'RedisStreamStore', {
+      key: true, group: true, consumer: true, serializer: true, now: true, redis: true, timeoutMs: true,
+      probeIntervalMs: true, clock: true,
+    });
     this.conn = resolveConnection(o);
     this.key = resolveKey('key', o.key);
     this.group = nonEmpty('group', o.group, 'sluice');

@@ -174,7 +174,10 @@ export class RedisTokenBucket {
   private readonly counters = { acquired: 0, acquiredLocally: 0, rejected: 0, refused: 0, waitedMs: 0, refunded: 0 };
 
   constructor(options: RedisTokenBucketOptions) {
-    const o = v.optionsObject(options, 'RedisTokenBucket');
+    const o = v.optionsObject(options, 'RedisTokenBucket', {
+      key: true, ratePerSecond: true, burst: true, fallback: true, redis: true, timeoutMs: true, probeIntervalMs: true,
+      clock: true,
+    });
     this.conn = resolveConnection(o);
     this.key = resolveKey('key', o.key);
     this.ratePerSecond = v.requiredNumber('ratePerSecond', o.ratePerSecond, { min: 0, minExclusive: true });

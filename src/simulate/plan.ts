@@ -133,7 +133,10 @@ const LATENCY_SAFETY = 0.8;
  * // plan.strategy === 'drop-oldest', plan.capacity === 23 (K = 24), plan.figures.loss ≈ 0.00095
  */
 export function planCapacity(input: PlanInput): CapacityPlan {
-  const o = v.optionsObject(input, 'planCapacity');
+  const o = v.optionsObject(input, 'planCapacity', {
+    arrivalRate: true, serviceTimeMs: true, latencyBudgetMs: true, lossBudget: true, burst: true, itemBytes: true,
+    memoryBudgetBytes: true, canLose: true, criticality: true, latencySensitive: true,
+  });
   const lambda = v.requiredNumber('arrivalRate', o.arrivalRate, { min: 0, minExclusive: true });
   const serviceMs = v.requiredNumber('serviceTimeMs', o.serviceTimeMs, { min: 0, minExclusive: true });
   const latencyBudget = v.optionalNumber('latencyBudgetMs', o.latencyBudgetMs, { min: 0, minExclusive: true });

@@ -89,7 +89,10 @@ export interface SimulationResult {
  * console.log(result.queues[0].totals.lossFraction);
  */
 export function simulate(options: SimulationOptions): SimulationResult {
-  const o = v.optionsObject(options, 'simulate');
+  const o = v.optionsObject(options, 'simulate', {
+    queues: true, scenario: true, durationMs: true, seed: true, samplePoints: true, burst: true, overloadFactor: true,
+    alerts: true, onProgress: true,
+  });
   const scenario = v.oneOf('scenario', o.scenario, scenarioNames, 'normal');
   const durationMs = v.number('durationMs', o.durationMs, 3_600_000, { min: 0, minExclusive: true });
   const seed = v.integer('seed', o.seed, 1, { min: 0, max: 2 ** 32 - 1 });

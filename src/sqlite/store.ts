@@ -119,7 +119,9 @@ export class SqliteStore<T> implements DurableStore<T> {
   private readonly counters = { commits: 0, appendCalls: 0, appended: 0, leased: 0, acked: 0, nacked: 0, dropped: 0, released: 0 };
 
   constructor(options: SqliteStoreOptions<T>) {
-    const o = v.optionsObject(options, 'SqliteStore');
+    const o = v.optionsObject(options, 'SqliteStore', {
+      path: true, fsync: true, serializer: true, table: true, now: true, releaseLeasesOnOpen: true,
+    });
     if (typeof o.path !== 'string' || o.path.length === 0) throw new InvalidOptionError('path', o.path, 'a non-empty file path or ":memory:"');
     this.path = o.path;
     this.fsync = v.oneOf('fsync', o.fsync, fsyncModes, 'batch');

@@ -91,7 +91,10 @@ export interface ResolvedStreamPolicyOptions {
 }
 
 export function resolveStreamPolicyOptions(options: StreamPolicyOptions | undefined): ResolvedStreamPolicyOptions {
-  const o = v.optionsObject(options, 'streamPolicy');
+  const o = v.optionsObject(options, 'streamPolicy', {
+    strategy: true, bufferSize: true, highWaterMark: true, lowWaterMark: true, maxItemsPerSecond: true, clock: true,
+    name: true,
+  });
   const spelled = o.strategy === undefined ? 'Buffer' : o.strategy;
   if (typeof spelled !== 'string' || !Object.hasOwn(strategyNames, spelled)) {
     throw new InvalidOptionError('strategy', spelled, `one of ${Object.keys(strategyNames).join(', ')}`);

@@ -88,7 +88,7 @@ export class TokenBucket {
   private rejectedCount = 0;
 
   constructor(options: TokenBucketOptions) {
-    const o = v.optionsObject(options, 'TokenBucket');
+    const o = v.optionsObject(options, 'TokenBucket', { ratePerSecond: true, burst: true, clock: true });
     this.rate = v.requiredNumber('ratePerSecond', o.ratePerSecond, { min: 0, minExclusive: true });
     this.burst = v.number('burst', o.burst, Math.max(1, this.rate), { min: 1 });
     this.clock = resolveClock('clock', o.clock, systemClock);

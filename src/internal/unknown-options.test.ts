@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import {
+  AdaptiveRate,
+  AlertMonitor,
+  BatchWriter,
+  batch,
+  buffer,
+  Channel,
+  collectMetrics,
+  ConcurrencyLimiter,
+  CongestionWindow,
+  Credits,
+  DurableChannel,
+  eventLoopDelay,
+  eventLoopStall,
+  eventLoopUtilization,
+  heapUsed,
+  LatencyHistogram,
+  LatencyRecorder,
+  limit,
+  map,
+  MemoryStore,
+  MetricsCollector,
+  PollSizer,
+  PressureLevels,
+  publisherFrom,
+  rss,
+  shutdownOn,
+  streamPolicy,
+  toAsyncIterable,
+  TokenBucket,
+  watchComponents,
+} from '../index.js';
+import { consume, publisher } from '../amqp/index.js';
+import { dashboardHandler } from '../dashboard/index.js';
+import { loadShed } from '../http/index.js';
+import { consumeJetStream, jetStreamPublisher } from '../nats/index.js';
+import { postgresSink } from '../postgres/index.js';
+import { registerSluiceMetrics } from '../prometheus/index.js';
+import { consumeStream, PressureCoordinator, RedisConcurrencyLimiter, RedisStreamStore, RedisTokenBucket } from '../redis/index.js';
+import { planCapacity, simulate } from '../simulate/index.js';
+import { SqliteStore } from '../sqlite/index.js';
+
+// Stand-ins that pass each factory's argument checks, which run before the
+// options are read; nothing is connected or started.
+const noop = (): void => {};
+const amqpChannel = { consume: noop, prefetch: noop, publish: noop, on: noop };
+const js = { consumers: { get: noop }, publish: noop };
+const pool = { query: noop, connect: noop };
+const sink = { gauge: noop, counter: noop };
+const limiterLike = { acquire: noop };
+const aPublisher = { subscribe: noop };
+
+/** Each public component or factory, called with `options` as its options argument. */
+const table: [name: string, typo: string, expected: string | undefined, build: (options: object) => unknown][] = [
+  ['Channel', 'capcity', 'capacity', (o) => new Channel(o)],
+  ['TokenBucket', 'brust', 'burst', (o) => new TokenBucket(o as never)],
+  ['Credits', 'intial', 'initial', (o) => new Credits(o as never)],
+  ['AdaptiveRate', 'minrate', 'minRate', (o) => new AdaptiveRate(o as never)],
+  ['CongestionWindow', 'maxWindw', 'maxWindow', (o) => new CongestionWindow(o)],
+  ['PollSizer', 'saftey', 'safety', (o) => new PollSizer(o)],
+  ['ConcurrencyLimiter', 'limit', undefined, (o) => new ConcurrencyLimiter(o)],
+  ['ConcurrencyLimiter', 'initalLimit', 'initialLimit', (o) => new ConcurrencyLimiter(o)],
+  ['publisherFrom', 'onDropedError', 'onDroppedError', (o) => publisherFrom([1], o)],
+  ['toAsyncIterable', 'prefech', 'prefetch', (o) => toAsyncIterable(aPublisher as never, o)],
+  ['eventLoopDelay', 'tresholdMs', 'thresholdMs', (o) => eventLoopDelay(o as never)],
+  ['eventLoopUtilization', 'treshold', 'threshold', (o) => eventLoopUtilization(o as never)],
+  ['heapUsed', 'thresholdByte', 'thresholdBytes', (o) => heapUsed(o as never)],
+  ['rss', 'thresholdByte', 'thresholdBytes', (o) => rss(o as never)],
+  ['eventLoopStall', 'tresholdMs', 'thresholdMs', (o) => eventLoopStall(o as never)],
+  ['PressureLevels (a level)', 'treshold', 'threshold', (o) => new PressureLevels({ application: o as never })],
+  ['LatencyHistogram', 'bucketMs', 'bucketsMs', (o) => new LatencyHistogram(o)],
+  ['LatencyRecorder', 'bucketMs', 'bucketsMs', (o) => new LatencyRecorder(o)],
+  ['collectMetrics', 'prefx', 'prefix', (o) => collectMetrics({}, o)],
+  ['MetricsCollector', 'prefx', 'prefix', (o) => new MetricsCollector({}, o)],
+  ['watchComponents', 'intervallMs', 'intervalMs', (o) => watchComponents({}, sink, o)],
+  ['BatchWriter', 'batchSzie', 'batchSize', (o) => new BatchWriter({ flush: noop, ...o })],
+  ['shutdownOn', 'timeOutMs', 'timeoutMs', (o) => shutdownOn({ drain: noop as never }, ['SIGTERM'], o)],
+  ['AlertMonitor', 'intervalMS', 'intervalMs', (o) => new AlertMonitor(o as never)],
+  ['map', 'concurency', 'concurrency', (o) => map(noop, o)],
+  ['limit', 'orderd', 'ordered', (o) => limit(limiterLike as never, noop, o)],
+  ['batch', 'szie', 'size', (o) => batch(o as never)],
+  ['buffer', 'capcity', 'capacity', (o) => buffer(o)],
+  ['streamPolicy', 'strategie', 'strategy', (o) => streamPolicy(o)],
+  ['DurableChannel', 'stor', 'store', (o) => new DurableChannel(o as never)],
+  ['MemoryStore', 'serialiser', 'serializer', (o) => new MemoryStore(o)],
+  ['amqp consume', 'prefech', 'prefetch', (o) => consume(amqpChannel as never, 'q', noop, o)],
+  ['amqp publisher', 'maxInflight', 'maxInFlight', (o) => publisher(amqpChannel as never, o)],
+  ['consumeJetStream', 'maxAckPendng', 'maxAckPending', (o) => consumeJetStream(js as never, 's', 'c', noop, o)],
+  ['jetStreamPublisher', 'maxInflight', 'maxInFlight', (o) => jetStreamPublisher(js as never, o)],
+  ['SqliteStore', 'pth', 'path', (o) => new SqliteStore(o as never)],
+  ['postgresSink', 'tabel', 'table', (o) => postgresSink(pool as never, o as never)],
+  ['dashboardHandler', 'basepath', 'basePath', (o) => dashboardHandler({}, o)],
+  ['runDemo', 'durationMS', 'durationMs', (o) => import('../demo/index.js').then((m) => m.runDemo(o))],
+  ['simulate', 'scenaro', 'scenario', (o) => simulate(o as never)],
+  ['planCapacity', 'arrivalRat', 'arrivalRate', (o) => planCapacity(o as never)],
+  ['loadShed', 'treshold', 'threshold', (o) => loadShed(o as never)],
+  ['registerSluiceMetrics', 'prefx', 'prefix', (o) => registerSluiceMetrics(new Registry(), {}, o)],
+  ['RedisTokenBucket', 'ratePerSec', 'ratePerSecond', (o) => new RedisTokenBucket(o as never)],
+  ['RedisConcurrencyLimiter', 'leasMs', 'leaseMs', (o) => new RedisConcurrencyLimiter(o as never)],
+  ['PressureCoordinator', 'nodeID', 'nodeId', (o) => new PressureCoordinator(o as never)],
+  ['RedisStreamStore', 'grup', 'group', (o) => new RedisStreamStore(o as never)],
+  ['consumeStream', 'handlr', 'handler', (o) => consumeStream(o as never)],
+];
+
+/** Calls `build` and returns what it threw or rejected with. */
+async function failure(build: () => unknown): Promise<unknown> {
+  try {
+    await build();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('unknown option keys', () => {
+  for (const [name, typo, expected, build] of table) {
+    it(`${name} – a misspelled key "${typo}" is rejected with ERR_SLUICE_INVALID_OPTION naming it${expected ? ` and suggesting "${expected}"` : ''}`, async () => {
+      const error = (await failure(() => build({ [typo]: 1 }))) as { code?: string; field?: string; message?: string } | undefined;
+      assert.equal(error?.code, 'ERR_SLUICE_INVALID_OPTION', `got ${String(error)}`);
+      assert.equal(error.field, typo);
+      assert.match(error.message!, new RegExp(`Unknown option "${typo}"`));
+      if (expected === undefined) assert.doesNotMatch(error.message!, /did you mean/);
+      else assert.match(error.message!, new RegExp(`did you mean "${expected}"\\?`));
+    });
+  }
+});
