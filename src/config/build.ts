@@ -6,6 +6,7 @@ import { ConcurrencyLimiter } from '../concurrency-limiter/index.js';
 import { Credits } from '../credits/index.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { TokenBucket } from '../token-bucket/index.js';
+import { IntervalAdaptiveRate, TimedCredits } from './components.js';
 import { ConfigError, describeValue } from './errors.js';
 import type { SluiceConfig } from './types.js';
 
@@ -17,7 +18,12 @@ export interface ComponentSpec {
   kind: ComponentKind;
   /** Where in the file it is defined, e.g. `queues.input_queue`. */
   path: string;
-  /** The constructor options (without `clock`), exactly as they will be passed. */
+  /**
+   * The constructor options (without `clock`), exactly as they will be passed.
+   * `acquireTimeoutMs` (Credits) and `adjustmentIntervalMs` (AdaptiveRate)
+   * come from the seed's credit_timeout and adjustment_interval; with them the
+   * component is built as the {@link TimedCredits} or {@link IntervalAdaptiveRate} subclass.
+   */
   options: Record<string, unknown>;
 }
 
@@ -63,10 +69,20 @@ const KEYS: Record<ComponentKind, Record<string, string>> = {
   Channel: { capacity: 'capacity', overflow: 'strategy', highWatermark: 'high_watermark', lowWatermark: 'low_watermark', sampleEvery: 'sample_every', maxBlockMs: 'timeout' },
   TokenBucket: { ratePerSecond: 'rate', burst: 'burst' },
   Credits: { initial: 'initial', max: 'max' },
-  AdaptiveRate: { targetLatencyMs: 'target_latency_ms', minRate: 'min_rate', maxRate: 'max_rate', initialRate: 'initial_rate', increase: 'increase_rate', decrease: 'decrease_rate', window: 'window', burst: 'burst' },
+  AdaptiveRate: {
+    targetLatencyMs: 'target_latency_ms',
+    minRate: 'min_rate',
+    maxRate: 'max_rate',
+    initialRate: 'initial_rate',
+    increase: 'increase_rate',
+    decrease: 'decrease_rate',
+    window: 'window',
+    burst: 'burst',
+    adjustmentIntervalMs: 'adjustment_interval',
+  },
   ConcurrencyLimiter: { algorithm: 'algorithm', initialLimit: 'initial_limit', minLimit: 'min_limit', maxLimit: 'max_limit', whenFull: 'when_full', backoffRatio: 'backoff_ratio', timeoutMs: 'timeout' },
 };
-const FLOW_CREDIT_KEYS: Record<string, string> = { initial: 'initial_credits', max: 'max_credits' };
+const FLOW_CREDIT_KEYS: Record<string, string> = { initial: 'initial_credits', max: 'max_credits', acquireTimeoutMs: 'credit_timeout' };
 const ALERT_KEYS: Record<string, string> = {
   intervalMs: 'metrics_interval',
   windowMs: 'alert_window',
@@ -95,9 +111,19 @@ export function componentSpecs(config: SluiceConfig): { components: ComponentSpe
     });
   }
   const adaptiveOptions = (a: NonNullable<SluiceConfig['adaptive']>) =>
-    defined({ targetLatencyMs: a.targetLatencyMs, minRate: a.minRate, maxRate: a.maxRate, initialRate: a.initialRate, increase: a.increase, decrease: a.decrease, window: a.window, burst: a.burst });
+    defined({
+      targetLatencyMs: a.targetLatencyMs,
+      minRate: a.minRate,
+      maxRate: a.maxRate,
+      initialRate: a.initialRate,
+      increase: a.increase,
+      decrease: a.decrease,
+      window: a.window,
+      burst: a.burst,
+      adjustmentIntervalMs: a.adjustmentIntervalMs,
+    });
   const f = config.flowControl;
-  if (f?.type === 'credit-based') out.push({ name: 'flow_control', kind: 'Credits', path: 'flow_control', options: defined({ initial: f.initialCredits, max: f.maxCredits }) });
+  if (f?.type === 'credit-based') out.push({ name: 'flow_control', kind: 'Credits', path: 'flow_control', options: defined({ initial: f.initialCredits, max: f.maxCredits, acquireTimeoutMs: f.creditTimeoutMs }) });
   if (f?.type === 'rate-based') out.push({ name: 'flow_control', kind: 'TokenBucket', path: 'flow_control', options: defined({ ratePerSecond: f.ratePerSecond, burst: f.burst }) });
   if (f?.type === 'adaptive' && config.adaptive) out.push({ name: 'flow_control', kind: 'AdaptiveRate', path: 'adaptive', options: adaptiveOptions(config.adaptive) });
   if (config.adaptive && f?.type !== 'adaptive') out.push({ name: 'adaptive', kind: 'AdaptiveRate', path: 'adaptive', options: adaptiveOptions(config.adaptive) });
@@ -158,10 +184,10 @@ export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOpti
           built.components[spec.name] = built.tokenBuckets[spec.name] = new TokenBucket(o as never);
           break;
         case 'Credits':
-          built.components[spec.name] = built.credits[spec.name] = new Credits(o as never);
+          built.components[spec.name] = built.credits[spec.name] = 'acquireTimeoutMs' in o ? new TimedCredits(o as never) : new Credits(o as never);
           break;
         case 'AdaptiveRate':
-          built.components[spec.name] = built.adaptiveRates[spec.name] = new AdaptiveRate(o as never);
+          built.components[spec.name] = built.adaptiveRates[spec.name] = 'adjustmentIntervalMs' in o ? new IntervalAdaptiveRate(o as never) : new AdaptiveRate(o as never);
           break;
         case 'ConcurrencyLimiter':
           built.components[spec.name] = built.concurrencyLimiters[spec.name] = new ConcurrencyLimiter(o as never);

@@ -9,38 +9,12 @@ import { MAX_CONFIG_BYTES } from './load.js';
 const example = fileURLToPath(new URL('../../examples/sluice.yaml', import.meta.url));
 const schemaFile = fileURLToPath(new URL('../../schema/sluice.config.schema.json', import.meta.url));
 
-// The seed 001 template, verbatim apart from indentation, plus the two rates an AdaptiveRate cannot do without.
-const seedTemplate = `
-backpressure:
-  queues:
-    input_queue:
-      size: 10000
-      strategy: block # block, drop_newest, drop_oldest
-      timeout: 5s
-    processing_queue:
-      size: 5000
-      strategy: drop_oldest
-      high_watermark: 0.8 # Apply backpressure at 80%
-      low_watermark: 0.6 # Release at 60%
-  flow_control:
-    type: credit_based # credit_based, rate_based, adaptive
-    initial_credits: 1000
-    credit_timeout: 30s
-    min_credits: 100
-  adaptive:
-    target_latency_ms: 100
-    adjustment_interval: 10s
-    increase_rate: 1.1
-    decrease_rate: 0.9
-    min_rate: 10/s
-    max_rate: 1000/s
-  monitoring:
-    metrics_interval: 10s
-    alert_thresholds:
-      queue_depth: 0.9
-      drop_rate: 0.01
-      blocked_time: 5s
-`;
+// The configuration template of the design notes (seed 001), copied verbatim
+// except for its indentation, which the notes lost (flat, its keys collide).
+const seedTemplateFile = fileURLToPath(new URL('./fixtures/seed-template.yaml', import.meta.url));
+const seedTemplate = readFileSync(seedTemplateFile, 'utf8');
+// The template without the one key Sluice refuses (min_credits: Credits has no minimum).
+const seedTemplateUsable = seedTemplate.replace(/^ *min_credits: 100\n/m, '');
 
 function problems(input: string | object): string[] {
   try {
@@ -54,14 +28,31 @@ function problems(input: string | object): string[] {
 }
 
 describe('parseConfig()', () => {
-  it('parseConfig() - maps the seed template onto Sluice names and units', () => {
-    const config = parseConfig(seedTemplate);
+  it('parseConfig() - the seed template verbatim: every key but min_credits is accepted, min_credits is refused saying why', () => {
+    assert.deepEqual(problems(seedTemplate), [
+      'backpressure.flow_control.min_credits: 100 is not supported: Credits has no minimum credit level (a producer waits only when it has none); remove the key',
+    ]);
+    assert.notEqual(seedTemplateUsable, seedTemplate);
+  });
+
+  it('parseConfig() - maps the seed template onto Sluice names, units and documented defaults', () => {
+    const config = parseConfig(seedTemplateUsable);
     assert.deepEqual(config.queues, {
       input_queue: { capacity: 10000, strategy: 'block', highWatermark: 0.8, lowWatermark: 0.2, sampleEvery: 10, maxBlockMs: 5000 },
       processing_queue: { capacity: 5000, strategy: 'drop-oldest', highWatermark: 0.8, lowWatermark: 0.6, sampleEvery: 10, maxBlockMs: undefined },
     });
-    assert.deepEqual(config.flowControl, { type: 'credit-based', initialCredits: 1000, maxCredits: undefined });
-    assert.deepEqual(config.adaptive, { targetLatencyMs: 100, minRate: 10, maxRate: 1000, initialRate: undefined, increase: 1.1, decrease: 0.9, window: undefined, burst: undefined });
+    assert.deepEqual(config.flowControl, { type: 'credit-based', initialCredits: 1000, maxCredits: undefined, creditTimeoutMs: 30_000 });
+    assert.deepEqual(config.adaptive, {
+      targetLatencyMs: 100,
+      minRate: 1,
+      maxRate: 1000,
+      adjustmentIntervalMs: 10_000,
+      initialRate: undefined,
+      increase: 1.1,
+      decrease: 0.9,
+      window: undefined,
+      burst: undefined,
+    });
     assert.deepEqual(config.monitoring, {
       intervalMs: 10_000,
       thresholds: { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 5000 },
@@ -69,14 +60,18 @@ describe('parseConfig()', () => {
       windowMs: undefined,
       resolveRatio: undefined,
     });
+    assert.deepEqual(config.warnings, ['backpressure.adaptive.min_rate: not given; using 1/s', 'backpressure.adaptive.max_rate: not given; using 1000/s']);
   });
 
-  it('parseConfig() - warns about seed keys that have no effect', () => {
-    assert.deepEqual(parseConfig(seedTemplate).warnings, [
-      'backpressure.flow_control.min_credits: accepted for the seed template but has no effect (Credits has no minimum; the producer waits at 0 credits)',
-      'backpressure.flow_control.credit_timeout: accepted for the seed template but has no effect (Credits.acquire() has no timeout; pass an AbortSignal (e.g. AbortSignal.timeout(30_000)))',
-      'backpressure.adaptive.adjustment_interval: accepted for the seed template but has no effect (AdaptiveRate adjusts on every record() over its window, not on a timer)',
-    ]);
+  it('parseConfig() - a default rate never conflicts with the rate the file gives', () => {
+    const rates = (adaptive: object) => {
+      const a = parseConfig({ adaptive: { target_latency_ms: 10, ...adaptive } }).adaptive!;
+      return [a.minRate, a.maxRate];
+    };
+    assert.deepEqual(rates({ max_rate: '0.5/s' }), [0.5, 0.5]);
+    assert.deepEqual(rates({ min_rate: '5000/s' }), [5000, 5000]);
+    assert.deepEqual(rates({ min_rate: '10/s', max_rate: '20/s' }), [10, 20]);
+    assert.deepEqual(problems({ adaptive: { target_latency_ms: 10, initial_rate: '2000/s' } }), ['adaptive.initial_rate: 2000 is not a rate within min_rate and max_rate (1/s to 1000/s)']);
   });
 
   it('parseConfig() - names path, value and allowed values for a bad strategy', () => {

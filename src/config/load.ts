@@ -33,13 +33,6 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
  */
 export const MAX_ALIAS_COUNT = 100;
 
-// Keys of the seed template Sluice accepts but has no use for; each gets a warning.
-const NO_EFFECT: [section: string, key: string, why: string][] = [
-  ['flow_control', 'min_credits', 'Credits has no minimum; the producer waits at 0 credits'],
-  ['flow_control', 'credit_timeout', 'Credits.acquire() has no timeout; pass an AbortSignal (e.g. AbortSignal.timeout(30_000))'],
-  ['adaptive', 'adjustment_interval', 'AdaptiveRate adjusts on every record() over its window, not on a timer'],
-];
-
 /**
  * Validates a configuration, given as YAML or JSON text or as an already
  * parsed object, before anything is built. Keys follow the seed template
@@ -65,10 +58,13 @@ export function parseConfig(input: string | object, options: ParseConfigOptions 
   const result = configSchema.safeParse(body, { reportInput: true });
   if (!result.success) throw new ConfigError(issuesFromZod(result.error.issues, prefix), options.source);
   const c = result.data;
-  const raw = body as Record<string, Record<string, unknown> | undefined>;
-  const warnings = NO_EFFECT.filter(([section, key]) => raw[section]?.[key] !== undefined).map(
-    ([section, key, why]) => `${[...prefix, section, key].join('.')}: accepted for the seed template but has no effect (${why})`,
-  );
+  const rawAdaptive = (body as { adaptive?: Record<string, unknown> }).adaptive;
+  const warnings: string[] = [];
+  if (c.adaptive) {
+    for (const [key, value] of [['min_rate', c.adaptive.minRate], ['max_rate', c.adaptive.maxRate]] as const) {
+      if (rawAdaptive?.[key] === undefined) warnings.push(`${[...prefix, 'adaptive', key].join('.')}: not given; using ${value}/s`);
+    }
+  }
   return {
     queues: c.queues ?? {},
     flowControl: c.flow_control,

@@ -151,15 +151,15 @@ export const queueSchema = section(
   );
 
 const flowTypes = ['credit-based', 'rate-based', 'adaptive'] as const;
-const flowOnly: Record<string, (typeof flowTypes)[number]> = { initial_credits: 'credit-based', max_credits: 'credit-based', min_credits: 'credit-based', credit_timeout: 'credit-based', rate: 'rate-based', burst: 'rate-based' };
+const flowOnly: Record<string, (typeof flowTypes)[number]> = { initial_credits: 'credit-based', max_credits: 'credit-based', credit_timeout: 'credit-based', rate: 'rate-based', burst: 'rate-based' };
 
 export const flowControlSchema = section(
   {
     type: spelledEnum(flowTypes),
     initial_credits: integer('an integer >= 0', 0).optional(),
     max_credits: integer('an integer >= 1', 1).optional(),
-    min_credits: integer('an integer >= 0', 0).optional().meta({ description: 'Accepted from the seed template; no effect (warning).' }),
-    credit_timeout: duration(true).optional().meta({ description: 'Accepted from the seed template; no effect (warning).' }),
+    min_credits: z.unknown().optional().meta({ description: 'In the seed template, but refused: Credits has no minimum credit level (a producer waits only when it has none).' }),
+    credit_timeout: duration(true).optional().meta({ description: 'Longest an acquire() waits for credits before it rejects with a TimeoutError (default: no limit).' }),
     rate: rate().optional(),
     burst: number('a number >= 1', { min: 1 }).optional(),
   },
@@ -170,6 +170,9 @@ export const flowControlSchema = section(
       const value = (f as Record<string, unknown>)[key];
       if (value !== undefined && f.type !== owner) ctx.addIssue({ code: 'custom', path: [key], input: value, message: `allowed with type ${f.type} (only with ${owner})` });
     }
+    if (f.min_credits !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['min_credits'], input: f.min_credits, message: 'supported: Credits has no minimum credit level (a producer waits only when it has none); remove the key' });
+    }
     if (f.type === 'credit-based' && f.initial_credits === undefined) ctx.addIssue({ code: 'custom', path: ['initial_credits'], input: undefined, message: 'an integer >= 0 (required with type credit_based)' });
     if (f.type === 'rate-based' && f.rate === undefined) ctx.addIssue({ code: 'custom', path: ['rate'], input: undefined, message: `${RATE_HINT} (required with type rate_based)` });
     if (f.max_credits !== undefined && f.initial_credits !== undefined && f.max_credits < f.initial_credits) {
@@ -177,23 +180,35 @@ export const flowControlSchema = section(
     }
   })
   .transform((f): FlowControlConfig => {
-    if (f.type === 'credit-based') return { type: f.type, initialCredits: f.initial_credits!, maxCredits: f.max_credits };
+    if (f.type === 'credit-based') return { type: f.type, initialCredits: f.initial_credits!, maxCredits: f.max_credits, creditTimeoutMs: f.credit_timeout };
     if (f.type === 'rate-based') return { type: f.type, ratePerSecond: f.rate!, burst: f.burst };
     return { type: 'adaptive' };
   });
+
+/** Rates an adaptive section without min_rate or max_rate gets (the seed template has neither). */
+export const DEFAULT_MIN_RATE = 1;
+export const DEFAULT_MAX_RATE = 1000;
+
+/** min_rate and max_rate with their defaults; a default never conflicts with the other, given, rate. */
+function adaptiveRates(a: { min_rate?: number | undefined; max_rate?: number | undefined }): { minRate: number; maxRate: number } {
+  return {
+    minRate: a.min_rate ?? Math.min(DEFAULT_MIN_RATE, a.max_rate ?? DEFAULT_MIN_RATE),
+    maxRate: a.max_rate ?? Math.max(DEFAULT_MAX_RATE, a.min_rate ?? DEFAULT_MAX_RATE),
+  };
+}
 
 export const adaptiveSchema = section(
   {
     target_latency_ms: number('a number of milliseconds > 0', { gt: 0 }).optional(),
     target_latency: duration(true).optional(),
-    min_rate: rate(),
-    max_rate: rate(),
+    min_rate: rate().optional().meta({ description: `Slowest pace (default ${DEFAULT_MIN_RATE}/s, or max_rate if lower).` }),
+    max_rate: rate().optional().meta({ description: `Fastest pace (default ${DEFAULT_MAX_RATE}/s, or min_rate if higher).` }),
     initial_rate: rate().optional(),
     increase_rate: number('a number > 1', { gt: 1 }).optional(),
     decrease_rate: number('a number > 0 and < 1', { gt: 0, lt: 1 }).optional(),
     window: integer('an integer >= 1', 1).optional(),
     burst: number('a number >= 1', { min: 1 }).optional(),
-    adjustment_interval: duration(true).optional().meta({ description: 'Accepted from the seed template; no effect (warning).' }),
+    adjustment_interval: duration(true).optional().meta({ description: 'Adjust the rate once per interval, from the mean latency recorded in it (default: on every record()).' }),
   },
   'An AdaptiveRate (named adaptive, or flow_control when flow_control.type is adaptive).',
 )
@@ -204,15 +219,16 @@ export const adaptiveSchema = section(
     if (a.target_latency_ms !== undefined && a.target_latency !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['target_latency'], input: a.target_latency, message: 'allowed together with target_latency_ms' });
     }
-    if (a.min_rate > a.max_rate) ctx.addIssue({ code: 'custom', path: ['min_rate'], input: a.min_rate, message: `a rate <= max_rate (${a.max_rate}/s)` });
-    if (a.initial_rate !== undefined && (a.initial_rate < a.min_rate || a.initial_rate > a.max_rate)) {
-      ctx.addIssue({ code: 'custom', path: ['initial_rate'], input: a.initial_rate, message: `a rate within min_rate and max_rate (${a.min_rate}/s to ${a.max_rate}/s)` });
+    const { minRate, maxRate } = adaptiveRates(a);
+    if (minRate > maxRate) ctx.addIssue({ code: 'custom', path: ['min_rate'], input: a.min_rate, message: `a rate <= max_rate (${maxRate}/s)` });
+    if (a.initial_rate !== undefined && (a.initial_rate < minRate || a.initial_rate > maxRate)) {
+      ctx.addIssue({ code: 'custom', path: ['initial_rate'], input: a.initial_rate, message: `a rate within min_rate and max_rate (${minRate}/s to ${maxRate}/s)` });
     }
   })
   .transform((a) => ({
     targetLatencyMs: (a.target_latency_ms ?? a.target_latency)!,
-    minRate: a.min_rate,
-    maxRate: a.max_rate,
+    ...adaptiveRates(a),
+    adjustmentIntervalMs: a.adjustment_interval,
     initialRate: a.initial_rate,
     increase: a.increase_rate,
     decrease: a.decrease_rate,

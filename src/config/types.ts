@@ -60,6 +60,14 @@ export type FlowControlConfig =
       initialCredits: number;
       /** Key `max_credits`. @default Infinity @example max_credits: 1000 */
       maxCredits: number | undefined;
+      /**
+       * Key `credit_timeout` (seed): longest `acquire()` waits for credits, then
+       * it rejects with a `TimeoutError` DOMException and takes nothing.
+       * The seed's `min_credits` is refused: Credits has no minimum credit level.
+       * @default undefined (waits until credits arrive, the signal aborts or it is closed)
+       * @example credit_timeout: 30s
+       */
+      creditTimeoutMs: number | undefined;
     }
   | {
       /**
@@ -85,10 +93,18 @@ export type FlowControlConfig =
 export interface AdaptiveConfig {
   /** Key `target_latency_ms` (seed) or `target_latency` (a duration). Required. @default none @example target_latency_ms: 100 */
   targetLatencyMs: number;
-  /** Key `min_rate`. Required. @default none @example min_rate: 10/s */
+  /** Key `min_rate`: slowest pace. @default 1/s (or max_rate, if that is lower) @example min_rate: 10/s */
   minRate: number;
-  /** Key `max_rate`. Required. @default none @example max_rate: 1000/s */
+  /** Key `max_rate`: fastest pace. @default 1000/s (or min_rate, if that is higher) @example max_rate: 1000/s */
   maxRate: number;
+  /**
+   * Key `adjustment_interval` (seed): adjust the rate once per interval, from
+   * the mean latency recorded during it, instead of on every `record()`;
+   * `window` then counts intervals.
+   * @default undefined (adjusts on every record())
+   * @example adjustment_interval: 10s
+   */
+  adjustmentIntervalMs: number | undefined;
   /** Key `initial_rate`. @default (min_rate + max_rate) / 2 @example initial_rate: 200/s */
   initialRate: number | undefined;
   /** Key `increase_rate` (seed): factor when latency is low, > 1. @default 1.1 @example increase_rate: 1.1 */
@@ -186,6 +202,6 @@ export interface SluiceConfig {
   concurrency: Record<string, ConcurrencyConfig>;
   monitoring: MonitoringConfig | undefined;
   simulation: SimulationConfig | undefined;
-  /** Keys that were accepted (the seed template has them) but have no effect in Sluice, one sentence each. */
+  /** Things worth knowing that are not errors, one sentence each: e.g. a default used for a rate the file left out. */
   warnings: string[];
 }
