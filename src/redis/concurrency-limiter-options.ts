@@ -35,7 +35,7 @@ export interface RedisConcurrencyLimiterOptions extends RedisConnectionOptions {
    * dropped connection is noticed at once). Retries are spread over the last
    * 10% of the interval so processes do not ask in step.
    * @default 500
-   * @example new RedisConcurrencyLimiter({ ..., retryIntervalMs: 250 })
+   * @example new RedisConcurrencyLimiter({ redis, key: 'db-writers', limit: 20, retryIntervalMs: 250 })
    */
   retryIntervalMs?: number;
   /**
@@ -43,7 +43,7 @@ export interface RedisConcurrencyLimiterOptions extends RedisConnectionOptions {
    * limiter `duplicate()`s `redis` the first time a caller finds the limit
    * reached, and closes it in `close()`. Yours is left open.
    * @default undefined (a duplicate of `redis`)
-   * @example new RedisConcurrencyLimiter({ ..., subscriber: redis.duplicate() })
+   * @example new RedisConcurrencyLimiter({ redis, key: 'db-writers', limit: 20, subscriber: redis.duplicate() })
    */
   subscriber?: RedisSubscriber;
   /**
@@ -51,7 +51,7 @@ export interface RedisConcurrencyLimiterOptions extends RedisConnectionOptions {
    * `'local'`, a local fixed ConcurrencyLimiter of
    * `max(1, floor(limit × fraction))` permits.
    * @default { mode: 'local', fraction: 0.5 }
-   * @example new RedisConcurrencyLimiter({ ..., fallback: 'fail-closed' })
+   * @example new RedisConcurrencyLimiter({ redis, key: 'db-writers', limit: 20, fallback: 'fail-closed' })
    */
   fallback?: FallbackOption;
 }
@@ -83,6 +83,12 @@ export interface RedisConcurrencyLimiterStats {
   refused: number;
   /** `release()` calls that removed their lease from Redis. */
   released: number;
+  /**
+   * Leases removed after the fact, once Redis answered again: granted to an
+   * acquire whose reply came after the limiter stopped waiting, or held by a
+   * permit whose `release()` could not reach Redis.
+   */
+  releasedLater: number;
   /** `release()` or `extend()` calls that found their lease already gone (expired, purged). */
   lost: number;
   /** `extend()` calls that extended their lease. */

@@ -34,6 +34,11 @@ interface LeaseWaiter extends ListNode<LeaseWaiter> {
  *
  * Redis down or slower than `timeoutMs`: calls are served by the `fallback`,
  * with the same `'degraded'` / `'recovered'` events as the other Redis components.
+ * No lease is left behind by an outage: an acquire the limiter stopped waiting
+ * for may still run once Redis answers (a frozen server, a command ioredis
+ * resends after reconnecting), so its lease id is released as soon as a late
+ * grant arrives, and again when Redis recovers; likewise for permits released
+ * while Redis was unavailable. Releasing an id Redis does not hold is a no-op.
  *
  * @example
  * const writers = new RedisConcurrencyLimiter({ redis, key: 'db-writers', limit: 20, leaseMs: 10_000 });
@@ -66,7 +71,14 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
   private retryTimer: TimerHandle | undefined;
   private isClosed = false;
   private heldCount = 0;
-  private readonly counters = { acquired: 0, acquiredLocally: 0, rejected: 0, refused: 0, released: 0, lost: 0, extended: 0, attempts: 0 };
+  /**
+   * Lease ids that may be in Redis with no holder: acquires whose reply was
+   * abandoned or failed, and permits whose release did not reach Redis. Each
+   * is released on recovery (and at once when a late grant arrives) until a
+   * release gets an answer.
+   */
+  private readonly unreleased = new Set<string>();
+  private readonly counters = { acquired: 0, acquiredLocally: 0, rejected: 0, refused: 0, released: 0, releasedLater: 0, lost: 0, extended: 0, attempts: 0 };
 
   constructor(options: RedisConcurrencyLimiterOptions) {
     const o = v.optionsObject(options, 'RedisConcurrencyLimiter', {
@@ -86,6 +98,8 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
     this.link = new Connectivity(redis, { timeoutMs, probeIntervalMs, clock, component: 'RedisConcurrencyLimiter', key: this.key, fallback: this.fallback.mode });
     // Waiters between retries send nothing, so they learn of an outage from the link.
     this.link.on('degraded', () => this.moveWaitersToFallback());
+    // Registered first, so these releases go out before any acquire made by a 'recovered' listener.
+    this.link.on('recovered', () => this.releaseUnreleased());
     this.subscription = new ChannelSubscription(redis, subscriber, this.channel, this.onReleased, this.onReleased);
     if (this.fallback.mode === 'local') {
       const localLimit = Math.max(1, Math.floor(this.limit * this.fallback.fraction));
@@ -125,7 +139,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
       return Promise.resolve(undefined);
     }
     const id = randomUUID();
-    return this.link.run(() => ACQUIRE.run(this.conn.redis, this.leasesKey, this.limit, this.leaseMs, id)).then(
+    return this.sendAcquire(id).then(
       (reply) => {
         if (toNumber((reply as unknown[])[0]) !== 1) {
           this.counters.rejected++;
@@ -137,7 +151,10 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
         }
         return this.grantRedis(id);
       },
-      () => this.tryFallback(),
+      () => {
+        this.unreleased.add(id);
+        return this.tryFallback();
+      },
     );
   }
 
@@ -184,12 +201,14 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
    * Rejects waiting `acquire()` calls with ChannelClosedError, refuses new
    * calls, stops probing and drops the release subscription (closing the
    * connection it opened for it). Permits already granted stay valid until
-   * released or expired. Idempotent.
+   * released or expired. Leases left over by an outage are released one last
+   * time unless Redis is still unavailable (then they expire after `leaseMs`). Idempotent.
    */
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
     this.cancelRetry();
+    if (!this.link.degraded) this.releaseUnreleased();
     this.link.close();
     this.subscription.close();
     for (let w = this.waiters.head; w; w = this.waiters.head) {
@@ -212,6 +231,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
       rejected: c.rejected,
       refused: c.refused,
       released: c.released,
+      releasedLater: c.releasedLater,
       lost: c.lost,
       extended: c.extended,
       attempts: c.attempts,
@@ -228,7 +248,10 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
       localPermit?.ignore();
       return Promise.resolve(true);
     }
-    if (this.link.degraded) return Promise.resolve(false);
+    if (this.link.degraded) {
+      this.unreleased.add(id);
+      return Promise.resolve(false);
+    }
     return this.link.run(() => RELEASE.run(this.conn.redis, this.leasesKey, id, this.channel)).then(
       (reply) => {
         if (toNumber(reply) === 1) {
@@ -238,7 +261,10 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
         this.counters.lost++;
         return false;
       },
-      () => false,
+      () => {
+        this.unreleased.add(id);
+        return false;
+      },
     );
   }
 
@@ -276,10 +302,11 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
       this.notified = false;
       this.counters.attempts++;
       const id = randomUUID();
-      this.link.run(() => ACQUIRE.run(this.conn.redis, this.leasesKey, this.limit, this.leaseMs, id)).then(
+      this.sendAcquire(id).then(
         (reply) => this.onAttempt(id, reply as unknown[]),
         () => {
           this.attempts--;
+          this.unreleased.add(id);
           this.moveWaitersToFallback();
         },
       );
@@ -338,7 +365,42 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
   }
 
   private sendRelease(id: string): void {
-    this.link.run(() => RELEASE.run(this.conn.redis, this.leasesKey, id, this.channel)).catch(() => undefined);
+    this.link.run(() => RELEASE.run(this.conn.redis, this.leasesKey, id, this.channel)).catch(() => this.unreleased.add(id));
+  }
+
+  /**
+   * One acquire script for lease `id`. If the limiter stops waiting for the
+   * reply, Redis may still grant the lease later: then it is released the
+   * moment the grant arrives (a late error leaves it in doubt, so released too).
+   */
+  private sendAcquire(id: string): Promise<unknown> {
+    return this.link.run(
+      () => ACQUIRE.run(this.conn.redis, this.leasesKey, this.limit, this.leaseMs, id),
+      (late) =>
+        late.then(
+          (reply) => {
+            if (toNumber((reply as unknown[])[0]) === 1) this.releaseLater(id);
+            else this.unreleased.delete(id);
+          },
+          () => this.releaseLater(id),
+        ),
+    );
+  }
+
+  /** Releases a lease nobody holds (or may hold). Sent even while degraded: called when Redis has just answered, or has recovered. */
+  private releaseLater(id: string): void {
+    this.unreleased.add(id);
+    this.link.run(() => RELEASE.run(this.conn.redis, this.leasesKey, id, this.channel)).then(
+      (reply) => {
+        this.unreleased.delete(id);
+        if (toNumber(reply) === 1) this.counters.releasedLater++;
+      },
+      () => undefined,
+    );
+  }
+
+  private releaseUnreleased(): void {
+    for (const id of this.unreleased) this.releaseLater(id);
   }
 
   private settle(w: LeaseWaiter): void {

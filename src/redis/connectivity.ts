@@ -53,6 +53,8 @@ export interface RedisHealthStats {
 interface PendingCommand extends ListNode<PendingCommand> {
   deadline: number;
   fail: (error: unknown) => void;
+  /** Hands the reply, still on its way, to the caller that asked for it when {@link Connectivity.run} gives up. */
+  abandon: (() => void) | undefined;
 }
 
 type Listener<E extends keyof RedisHealthEvents> = (event: RedisHealthEvents[E]) => void;
@@ -116,6 +118,7 @@ export class Connectivity {
     for (let head = this.pending.head; head; head = this.pending.head) {
       this.pending.remove(head);
       head.fail(error);
+      head.abandon?.();
     }
   }
 
@@ -132,9 +135,14 @@ export class Connectivity {
    * Sends `command` and resolves with its reply. Rejects with a
    * {@link RedisUnavailableError} (a {@link RedisTimeoutError} after
    * `timeoutMs`) and turns degraded when Redis is down, errs or is late.
-   * A reply arriving after the timeout is ignored.
+   *
+   * When it stops waiting for a command already handed to the client (timeout,
+   * connection closed), Redis may still run it later: ioredis keeps it queued
+   * or resends it after a reconnect. `abandoned`, if given, then receives the
+   * reply promise, so a command with side effects can be undone once it lands;
+   * otherwise the late reply is ignored.
    */
-  run<T>(command: () => Promise<T>): Promise<T> {
+  run<T>(command: () => Promise<T>, abandoned?: (reply: Promise<T>) => void): Promise<T> {
     const status = this.client.status;
     if (status !== undefined && DOWN.has(status)) {
       const error = new RedisUnavailableError(`Redis connection is ${status}`);
@@ -143,10 +151,17 @@ export class Connectivity {
       return Promise.reject(error);
     }
     return new Promise<T>((resolve, reject) => {
-      const node: PendingCommand = { prev: undefined, next: undefined, linked: false, deadline: this.settings.clock.now() + this.settings.timeoutMs, fail: reject };
+      let reply: Promise<T> | undefined;
+      const node: PendingCommand = {
+        prev: undefined,
+        next: undefined,
+        linked: false,
+        deadline: this.settings.clock.now() + this.settings.timeoutMs,
+        fail: reject,
+        abandon: abandoned && (() => abandoned(reply!)),
+      };
       this.pending.push(node);
       if (this.watchdog === undefined) this.armWatchdog();
-      let reply: Promise<T>;
       try {
         reply = command();
       } catch (error) {
@@ -260,6 +275,7 @@ export class Connectivity {
       timeout ??= new RedisTimeoutError(this.settings.timeoutMs);
       this.degrade(timeout);
       head.fail(timeout);
+      head.abandon?.();
     }
     this.armWatchdog();
   };

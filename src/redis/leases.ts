@@ -77,11 +77,12 @@ export class LeasePermit {
    * announces the release to waiters in every process.
    * @returns true when the lease was still held and is now free; false when
    * it had already expired (someone else may hold the slot now), when Redis did
-   * not answer (the lease then expires by itself after `leaseMs`), or when
-   * the permit was already released. Local and fail-open permits resolve true.
+   * not answer (the limiter then releases it once Redis answers again, or it
+   * expires by itself after `leaseMs`), or when the permit was already
+   * released. Local and fail-open permits resolve true.
    *
    * Abort safety: takes no signal; the round trip is bounded by `timeoutMs`
-   * and, if it fails, the lease simply expires.
+   * and, if it fails, the release is retried when Redis recovers.
    */
   release(): Promise<boolean> {
     if (this.isReleased) return Promise.resolve(false);

@@ -42,8 +42,8 @@ export interface RedisTokenBucketOptions extends RedisConnectionOptions {
    * The switch happens on the first failed or late command; the way back on
    * the first answered probe.
    * @default { mode: 'local', fraction: 0.5 }
-   * @example new RedisTokenBucket({ ..., fallback: { mode: 'local', fraction: 0.25 } })
-   * @example new RedisTokenBucket({ ..., fallback: 'fail-closed' })
+   * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 100, fallback: { mode: 'local', fraction: 0.25 } })
+   * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 100, fallback: 'fail-closed' })
    */
   fallback?: FallbackOption;
 }
@@ -149,12 +149,13 @@ interface Pending extends ListNode<Pending> {
  * the call is served by the `fallback` and the bucket turns degraded (event
  * `'degraded'`); it probes Redis every `probeIntervalMs` and goes back to it
  * on the first answer (event `'recovered'`). No call waits on Redis longer
- * than `timeoutMs`.
+ * than `timeoutMs`; tokens Redis reserves for a call after it stopped waiting
+ * are handed back when that late reply arrives.
  *
  * @example
  * const bucket = new RedisTokenBucket({ redis, key: 'partner-api', ratePerSecond: 300, burst: 10 });
  * bucket.on('degraded', (e) => log.warn('rate limit is local now', e.cause));
- * for (const job of jobs) {
+ * for await (const job of jobs) {
  *   await bucket.acquire();
  *   await callPartner(job);
  * }
@@ -220,7 +221,10 @@ export class RedisTokenBucket {
     }
     if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
     if (this.link.degraded) return Promise.resolve(this.tryFallback(n));
-    return this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'try')).then(
+    return this.link.run(
+      () => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'try'),
+      (late) => late.then((reply) => toNumber((reply as unknown[])[0]) === 1 && this.refund(n, true), noop),
+    ).then(
       (reply) => {
         if (toNumber((reply as unknown[])[0]) === 1) {
           this.counters.acquired += n;
@@ -265,7 +269,11 @@ export class RedisTokenBucket {
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
       this.pending.push(p);
-      this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'reserve')).then(
+      // A reservation Redis makes after the call stopped waiting for it (and was served by the fallback) is handed back.
+      this.link.run(
+        () => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'reserve'),
+        (late) => late.then(() => this.refund(n, true), noop),
+      ).then(
         (reply) => this.onReserved(p, reply as unknown[]),
         () => this.onReserveFailed(p),
       );
@@ -359,9 +367,13 @@ export class RedisTokenBucket {
     p.onAbort = undefined;
   }
 
-  /** Hands unused reserved tokens back. Best effort: if Redis is down they are gone, which only errs on the safe side. */
-  private refund(n: number): void {
-    if (this.link.degraded) return;
+  /**
+   * Hands unused reserved tokens back. Best effort: if Redis is down they are
+   * gone, which only errs on the safe side. `late`: Redis has just answered
+   * (a reply the call had stopped waiting for), so send even while degraded.
+   */
+  private refund(n: number, late = false): void {
+    if (this.link.degraded && !late) return;
     this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'refund')).then(
       () => void (this.counters.refunded += n),
       () => undefined,
@@ -400,3 +412,5 @@ export class RedisTokenBucket {
     }
   }
 }
+
+function noop(): void {}

@@ -135,6 +135,24 @@ describe('Redis components when Redis fails', () => {
     bucket.close();
   });
 
+  it('RedisTokenBucket - Redis frozen: a reservation Redis makes after the call gave up on it is handed back when the late reply arrives', async () => {
+    await ensureUp();
+    // Refill is negligible (0.01/s), so the balance shows whether the late reservation was refunded.
+    const bucket = closeLater(new RedisTokenBucket({ redis, key: 'failover-late-reserve', ratePerSecond: 0.01, burst: 5, timeoutMs: 300, probeIntervalMs: 100 }));
+    await bucket.acquire(2);
+    server.pause();
+    try {
+      await bucket.acquire(2); // times out and is served locally; the frozen Redis still holds the command
+      assert.equal(bucket.stats().acquiredLocally, 2);
+    } finally {
+      server.resume();
+    }
+    await waitFor(() => bucket.stats().refunded === 2, 3000, 'the late reservation to be handed back');
+    const tokens = Number(await redis.hget('{failover-late-reserve}:tokens', 'tokens'));
+    assert.ok(tokens > 2.9 && tokens < 3.2, `tokens ${tokens}: 5 - 2 taken from Redis, the late 2 given back`);
+    bucket.close();
+  });
+
   it("RedisTokenBucket - 'fail-closed' refuses and 'fail-open' allows while Redis is down", async () => {
     await ensureUp();
     const closed = closeLater(new RedisTokenBucket({ redis, key: 'failover-closed', ratePerSecond: 10, fallback: 'fail-closed', timeoutMs: 300 }));

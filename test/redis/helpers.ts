@@ -64,12 +64,16 @@ export class PrivateRedis {
   private constructor(readonly port: number) {}
 
   static async start(): Promise<PrivateRedis> {
+    const server = await PrivateRedis.reserve();
+    await server.restart();
+    return server;
+  }
+
+  /** A free port with no server on it yet (Redis unreachable until {@link restart}). */
+  static async reserve(): Promise<PrivateRedis> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const port = 20000 + Math.floor(Math.random() * 10000);
-      if (!(await portIsFree(port))) continue;
-      const server = new PrivateRedis(port);
-      await server.restart();
-      return server;
+      if (await portIsFree(port)) return new PrivateRedis(port);
     }
     throw new Error('PrivateRedis: no free port found');
   }
@@ -117,9 +121,15 @@ export class PrivateRedis {
   }
 
   async client(options: RedisOptions = {}): Promise<Redis> {
+    const redis = this.connecting(options);
+    if (redis.status !== 'ready') await once(redis, 'ready');
+    return redis;
+  }
+
+  /** A client that keeps trying to connect every 50 ms, returned without waiting for it to succeed. */
+  connecting(options: RedisOptions = {}): Redis {
     const redis = new Redis({ host: '127.0.0.1', port: this.port, retryStrategy: () => 50, ...options });
     redis.on('error', () => undefined);
-    if (redis.status !== 'ready') await once(redis, 'ready');
     return redis;
   }
 }
