@@ -373,6 +373,8 @@ export const clientScript = String.raw`(function () {
       render();
     });
     es.onmessage = function (e) { if (accept(JSON.parse(e.data))) render(); };
+    // The server gave this page's slot to a newer viewer: reconnecting would take it back.
+    es.addEventListener('evicted', function () { es.close(); setConn('ended', 'replaced by another viewer: reload to reconnect'); });
     es.onopen = function () { setConn('live', 'live'); };
     es.onerror = function () {
       if (es.readyState === EventSource.CLOSED) setConn('ended', 'stopped');

@@ -23,8 +23,13 @@ export interface DashboardStats {
   requests: number;
   /** Requests for a path the dashboard does not serve (answered 404, or passed to `next`). */
   notFound: number;
-  /** `/events` requests refused because `maxClients` pages were streaming. */
-  refused: number;
+  /**
+   * Streams ended to make room for a new page when `maxClients` were streaming:
+   * the stalest one goes (see {@link DashboardOptions.maxClients}).
+   */
+  evicted: number;
+  /** Streams dropped because their connection accepted nothing for `clientStallTimeoutMs`. */
+  stalled: number;
   closed: boolean;
 }
 
@@ -115,7 +120,7 @@ export class DashboardServer {
   private timer: TimerHandle | undefined;
   private nextAt: number;
   private latest: DashboardSnapshot | undefined;
-  private counts = { snapshots: 0, sent: 0, skipped: 0, requests: 0, notFound: 0, refused: 0 };
+  private counts = { snapshots: 0, sent: 0, skipped: 0, requests: 0, notFound: 0, evicted: 0, stalled: 0 };
   private isClosed = false;
 
   constructor(components: DashboardSources, options?: DashboardOptions) {
@@ -127,6 +132,8 @@ export class DashboardServer {
     this.nextAt = this.options.clock.now();
     this.tick();
   }
+
+  private readonly now = (): number => this.options.clock.now();
 
   private readonly tick = (): void => {
     this.timer = undefined;
@@ -146,9 +153,40 @@ export class DashboardServer {
     else this.history[this.historyNext] = json;
     this.historyNext = (this.historyNext + 1) % this.options.historySize;
     const chunk = `data: ${json}\n\n`;
-    for (let c = this.clients.head; c; c = c.next) {
+    const now = this.options.clock.now();
+    for (let c = this.clients.head, next: SseClient | undefined; c; c = next) {
+      next = c.next;
       if (c.send(chunk)) this.counts.sent++;
       else this.counts.skipped++;
+      // A page that has taken nothing for this long is not reading (a stalled
+      // or idle client): its slot is worth more to a page that will.
+      if (now - c.stalledSince >= this.options.clientStallTimeoutMs) {
+        this.clients.remove(c);
+        c.destroy();
+        this.counts.stalled++;
+      }
+    }
+  }
+
+  /**
+   * Frees a slot for a new page: the stalest stream goes. That is the one
+   * stalled longest, else the one with the most bytes waiting, else the one
+   * connected longest. A page that is still reading is told why (event
+   * `evicted`) so it does not reconnect and take the slot back.
+   */
+  private evictStalest(): void {
+    let victim: SseClient | undefined;
+    for (let c = this.clients.head; c; c = c.next) {
+      if (victim === undefined || stalerThan(c, victim)) victim = c;
+    }
+    if (victim === undefined) return;
+    this.clients.remove(victim);
+    this.counts.evicted++;
+    if (Number.isNaN(victim.stalledSince) && victim.pendingBytes() === 0) {
+      victim.send('event: evicted\ndata: "another viewer took this slot (maxClients)"\n\n');
+      victim.end();
+    } else {
+      victim.destroy();
     }
   }
 
@@ -208,10 +246,7 @@ export class DashboardServer {
     if (method !== 'GET') return 405;
     // 204 tells an EventSource to stop reconnecting: the dashboard is gone for good.
     if (this.isClosed) return 204;
-    if (this.clients.size >= this.options.maxClients) {
-      this.counts.refused++;
-      return 503;
-    }
+    if (this.clients.size >= this.options.maxClients) this.evictStalest();
     return undefined;
   }
 
@@ -251,7 +286,7 @@ export class DashboardServer {
       res.writeHead(refused, refused === 405 ? { allow: 'GET' } : {}).end();
       return;
     }
-    const client = new NodeSseClient(res);
+    const client = new NodeSseClient(res, this.now);
     res.writeHead(200, sseHeaders);
     req.socket.setNoDelay(true);
     client.send(this.streamPreamble());
@@ -277,7 +312,7 @@ export class DashboardServer {
     if (route.kind === 'events') {
       const refused = this.refuseEvents(request.method);
       if (refused !== undefined) return new Response(null, { status: refused });
-      const client = new FetchSseClient((c) => this.clients.remove(c));
+      const client = new FetchSseClient((c) => this.clients.remove(c), this.now);
       client.send(this.streamPreamble());
       this.clients.push(client);
       request.signal?.addEventListener(
@@ -316,6 +351,15 @@ export class DashboardServer {
   stats(): DashboardStats {
     return { clients: this.clients.size, ...this.counts, closed: this.isClosed };
   }
+}
+
+/** True when `a` should be evicted before `b`; the list is in connection order, so ties keep the older one first. */
+function stalerThan(a: SseClient, b: SseClient): boolean {
+  const aStalled = !Number.isNaN(a.stalledSince);
+  const bStalled = !Number.isNaN(b.stalledSince);
+  if (aStalled !== bStalled) return aStalled;
+  if (aStalled) return a.stalledSince < b.stalledSince;
+  return a.pendingBytes() > b.pendingBytes();
 }
 
 /** What {@link dashboardHandler} returns: a request listener with the dashboard's methods and adapters. */

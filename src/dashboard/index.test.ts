@@ -204,14 +204,16 @@ describe('dashboardHandler() over node:http', () => {
     assert.equal(d.dashboard.stats().sent, 0);
   });
 
-  it('GET /events - refuses a client beyond maxClients with 503', async () => {
+  it('GET /events - a client beyond maxClients is served; the stalest stream makes room', async () => {
     await using d = await serve({ maxClients: 1 });
     const first = await openEvents(`${d.base}/events`);
     await until(() => d.dashboard.stats().clients === 1, 'the first client');
-    const second = await fetch(`${d.base}/events`);
-    assert.equal(second.status, 503);
-    assert.equal(d.dashboard.stats().refused, 1);
+    const second = await openEvents(`${d.base}/events`);
+    assert.equal(second.res.statusCode, 200);
+    await until(() => first.messages.some((m) => m.event === 'evicted'), 'the first page to be told');
+    assert.deepEqual({ clients: d.dashboard.stats().clients, evicted: d.dashboard.stats().evicted }, { clients: 1, evicted: 1 });
     first.close();
+    second.close();
   });
 
   it('close() - stops the timer, ends every stream, then answers /events with 204', async () => {

@@ -92,11 +92,22 @@ export interface DashboardOptions {
    */
   historySize?: number;
   /**
-   * Most pages streaming at once; one more gets `503`. Bounds the server's per-client state.
+   * Most pages streaming at once. Bounds the server's per-client state. A new
+   * page always gets a slot: when all are taken, the stalest stream is ended
+   * (one whose connection stopped accepting data first, else the one with
+   * the most unsent bytes, else the oldest), so idle clients cannot lock viewers out.
    * @default 32
    * @example dashboardHandler({ jobs }, { maxClients: 4 })
    */
   maxClients?: number;
+  /**
+   * A page whose connection accepts nothing for this long (its send buffer
+   * stays full: the client does not read) is disconnected, freeing its slot
+   * and its buffered bytes. Checked at every snapshot.
+   * @default 15000
+   * @example dashboardHandler({ jobs }, { clientStallTimeoutMs: 5000 })
+   */
+  clientStallTimeoutMs?: number;
   /**
    * Title of the page.
    * @default 'Sluice'
@@ -125,6 +136,7 @@ export interface ResolvedDashboardOptions {
   latencyWindowMs: number;
   historySize: number;
   maxClients: number;
+  clientStallTimeoutMs: number;
   title: string;
   subtitle: string;
   clock: Clock;
@@ -133,7 +145,7 @@ export interface ResolvedDashboardOptions {
 export function resolveDashboardOptions(options: DashboardOptions | undefined): ResolvedDashboardOptions {
   const o = v.optionsObject(options, 'dashboardHandler', {
     basePath: true, intervalMs: true, alerts: true, latency: true, latencyWindowMs: true, historySize: true,
-    maxClients: true, title: true, subtitle: true, clock: true,
+    maxClients: true, clientStallTimeoutMs: true, title: true, subtitle: true, clock: true,
   });
   let basePath = o.basePath ?? '/';
   if (typeof basePath !== 'string' || !basePath.startsWith('/') || /[?#\s]/.test(basePath)) {
@@ -152,10 +164,11 @@ export function resolveDashboardOptions(options: DashboardOptions | undefined): 
   const latencyWindowMs = v.number('latencyWindowMs', o.latencyWindowMs, 5000, { min: intervalMs });
   const historySize = v.integer('historySize', o.historySize, 240, { min: 2, max: 100_000 });
   const maxClients = v.integer('maxClients', o.maxClients, 32, { min: 1 });
+  const clientStallTimeoutMs = v.number('clientStallTimeoutMs', o.clientStallTimeoutMs, 15_000, { min: 0, minExclusive: true });
   const title = o.title ?? 'Sluice';
   if (typeof title !== 'string') throw new InvalidOptionError('title', title, 'a string');
   const subtitle = o.subtitle ?? '';
   if (typeof subtitle !== 'string') throw new InvalidOptionError('subtitle', subtitle, 'a string');
   const clock = resolveClock('clock', o.clock, systemClock);
-  return { basePath, intervalMs, alerts, latency, latencyWindowMs, historySize, maxClients, title, subtitle, clock };
+  return { basePath, intervalMs, alerts, latency, latencyWindowMs, historySize, maxClients, clientStallTimeoutMs, title, subtitle, clock };
 }

@@ -206,30 +206,46 @@ describe('event stream clients', () => {
 
   it('send() - skips messages while the connection is full, resumes after drain', () => {
     const res = new FakeResponse();
-    const client = new NodeSseClient(res as unknown as ServerResponse);
+    let now = 1000;
+    const client = new NodeSseClient(res as unknown as ServerResponse, () => now);
+    assert.equal(client.send('0'), true);
+    assert.ok(Number.isNaN(client.stalledSince));
     res.accept = false;
+    res.writes.length = 0;
     assert.equal(client.send('a'), true, 'the write that fills the buffer still goes out');
+    assert.equal(client.stalledSince, 1000, 'stalled from the write that filled it');
+    now = 2000;
     assert.equal(client.send('b'), false);
+    assert.equal(client.stalledSince, 1000);
     assert.equal(client.send('c'), false);
     assert.deepEqual(res.writes, ['a']);
     assert.equal(client.skipped, 2);
     res.accept = true;
     res.emit('drain');
+    assert.ok(Number.isNaN(client.stalledSince), 'a drain ends the stall');
     assert.equal(client.send('d'), true);
     assert.deepEqual(res.writes, ['a', 'd']);
   });
 
-  it('dashboard - counts skipped snapshots for a stalled page', async () => {
+  it('dashboard - counts skipped snapshots for a stalled fetch page, then drops it after clientStallTimeoutMs', async () => {
     const clock = new VirtualClock();
-    const dashboard = dashboardHandler({ jobs: new Channel({ clock }) }, { clock });
+    const dashboard = dashboardHandler({ jobs: new Channel({ clock }) }, { clock, clientStallTimeoutMs: 60_000 });
     const response = await dashboard.fetch(new Request('http://localhost/events'));
     // Nobody reads the body: after 64 KiB the stream is full and snapshots are skipped.
-    for (let i = 0; i < 400; i++) clock.advance(500);
-    const stats = dashboard.stats();
-    assert.ok(stats.skipped > 0, `skipped ${stats.skipped}`);
-    assert.ok(stats.sent < 400);
-    await response.body!.cancel();
-    assert.equal(dashboard.stats().clients, 0);
+    let firstSkipAt = NaN;
+    for (let i = 0; i < 400 && Number.isNaN(firstSkipAt); i++) {
+      clock.advance(500);
+      if (dashboard.stats().skipped > 0) firstSkipAt = clock.now();
+    }
+    assert.ok(dashboard.stats().skipped > 0, 'the stream filled up');
+    assert.ok(dashboard.stats().sent < 400);
+    assert.equal(dashboard.stats().clients, 1);
+    // Stalled since the first refused snapshot; dropped 60 s later.
+    clock.advance(59_500);
+    assert.equal(dashboard.stats().clients, 1);
+    clock.advance(500);
+    assert.deepEqual({ clients: dashboard.stats().clients, stalled: dashboard.stats().stalled }, { clients: 0, stalled: 1 });
+    await assert.rejects(response.body!.getReader().read(), /client evicted/);
     dashboard.close();
   });
 });
