@@ -58,7 +58,7 @@ export interface AlertMonitorOptions {
   /**
    * The rules and their thresholds. Give at least one.
    * @default none (required)
-   * @example { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 5000 }
+   * @example const thresholds: AlertThresholds = { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 5000 };
    */
   thresholds: AlertThresholds;
   /**

@@ -22,7 +22,7 @@ import type { AmqpChannel, MessageOf } from './types.js';
  * const channel = await connection.createChannel();
  * const consumer = await consume(channel, 'jobs', async (msg) => {
  *   await handle(JSON.parse(msg.content.toString()));
- * }, { limiter: new ConcurrencyLimiter({ algorithm: 'gradient2' }), pressure: eventLoopDelay() });
+ * }, { limiter: new ConcurrencyLimiter({ algorithm: 'gradient2' }), pressure: eventLoopDelay({ thresholdMs: 100 }) });
  * // later
  * await consumer.stop();
  */

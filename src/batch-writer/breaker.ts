@@ -15,14 +15,14 @@ export interface BatchWriterBreakerOptions {
    * throws or rejects; a partial failure (`{ failed }`) means the sink answered
    * and counts as a success. An integer >= 1.
    * @default 5
-   * @example { breaker: { failureThreshold: 3 } }
+   * @example new BatchWriter({ flush, breaker: { failureThreshold: 3 } })
    */
   failureThreshold?: number;
   /**
    * How long the breaker stays open before it lets one probe batch through
    * (half-open). Counted from the failure that opened it. Must be > 0.
    * @default 30000
-   * @example { breaker: { resetAfterMs: 5_000 } }
+   * @example new BatchWriter({ flush, breaker: { resetAfterMs: 5_000 } })
    */
   resetAfterMs?: number;
 }

@@ -11,20 +11,20 @@ export interface BatchWriterRetryOptions {
    * `deadLetter`. 0 means no retry. Every sink call that fails costs the items
    * in it one attempt; time spent waiting for an open breaker costs nothing.
    * @default 3
-   * @example { retry: { attempts: 5 } }
+   * @example new BatchWriter({ flush, retry: { attempts: 5 } })
    */
   attempts?: number;
   /**
    * Cap of the first retry's delay. Retry `n` (from 1) is capped at
    * `min(maxDelayMs, initialDelayMs * 2 ** (n - 1))`.
    * @default 100
-   * @example { retry: { initialDelayMs: 250 } }
+   * @example new BatchWriter({ flush, retry: { initialDelayMs: 250 } })
    */
   initialDelayMs?: number;
   /**
    * Largest delay cap, reached after enough doublings. Must be >= `initialDelayMs`.
    * @default 10000
-   * @example { retry: { maxDelayMs: 60_000 } }
+   * @example new BatchWriter({ flush, retry: { maxDelayMs: 60_000 } })
    */
   maxDelayMs?: number;
   /**
@@ -32,14 +32,14 @@ export interface BatchWriterRetryOptions {
    * - `'equal'`: uniform in [cap / 2, cap): spread, but never much sooner than the cap.
    * - `'none'`: exactly the cap.
    * @default 'full'
-   * @example { retry: { jitter: 'none' } } // predictable delays
+   * @example new BatchWriter({ flush, retry: { jitter: 'none' } }) // predictable delays
    */
   jitter?: BatchWriterRetryJitter;
   /**
    * Source of randomness for the jitter, returning a number in [0, 1).
    * Inject a seeded one to make delays reproducible.
    * @default Math.random
-   * @example { retry: { random: () => 0.5 } }
+   * @example new BatchWriter({ flush, retry: { random: () => 0.5 } })
    */
   random?: () => number;
 }

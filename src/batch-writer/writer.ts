@@ -46,7 +46,7 @@ import { AdaptiveInterval } from './interval.js';
  * At every moment `written === flushed + buffered + inFlight + dropped + deadLettered`.
  *
  * @example
- * const writer = new BatchWriter<Event>({
+ * const writer = new BatchWriter<Row>({
  *   flush: (events) => db.insert('events', events),
  *   capacity: 10_000,
  *   retry: { attempts: 5 },

@@ -69,7 +69,7 @@ export interface ConcurrencyLimiterBaseOptions {
    * sample). Called once per error, after the call finished. If it throws,
    * the call counts as dropped.
    * @default undefined (every error counts as dropped)
-   * @example new ConcurrencyLimiter({ algorithm: 'aimd', isDropped: (e) => e instanceof TimeoutError || e?.status === 503 })
+   * @example new ConcurrencyLimiter({ algorithm: 'aimd', isDropped: (e) => (e as Error).name === 'TimeoutError' || (e as { status?: number }).status === 503 })
    */
   isDropped?: (error: unknown) => boolean;
   /**

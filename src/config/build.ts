@@ -155,7 +155,7 @@ export function componentSpecs(config: SluiceConfig): { components: ComponentSpe
  * @example
  * const { channels, alerts } = fromConfig(await loadConfig('sluice.yaml'));
  * alerts?.start();
- * await channels.input_queue.send(job);
+ * await channels.input_queue?.send(job);
  */
 export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOptions = {}): BuiltComponents<T> {
   const { components: specs, alerts: alertSpec } = componentSpecs(config);

@@ -4,17 +4,17 @@ import type { SluiceConfig } from './types.js';
 
 /** Values that win over the file's `simulation` section, e.g. from CLI flags. */
 export interface SimulationOverrides {
-  /** @default the file's simulation.arrival_rate @example { arrivalRate: 2000 } */
+  /** @default the file's simulation.arrival_rate @example toSimulation(config, { arrivalRate: 2000 }) */
   arrivalRate?: number;
-  /** @default the file's simulation.service_time @example { serviceTimeMs: 0.5 } */
+  /** @default the file's simulation.service_time @example toSimulation(config, { serviceTimeMs: 0.5 }) */
   serviceTimeMs?: number;
-  /** @default the file's simulation.service_distribution, else 'exponential' @example { serviceDistribution: 'fixed' } */
+  /** @default the file's simulation.service_distribution, else 'exponential' @example toSimulation(config, { serviceDistribution: 'fixed' }) */
   serviceDistribution?: 'exponential' | 'fixed';
-  /** @default the file's simulation.consumers, else 1 @example { consumers: 4 } */
+  /** @default the file's simulation.consumers, else 1 @example toSimulation(config, { consumers: 4 }) */
   consumers?: number;
-  /** @default the file's simulation.seed, else 1 @example { seed: 42 } */
+  /** @default the file's simulation.seed, else 1 @example toSimulation(config, { seed: 42 }) */
   seed?: number;
-  /** @default the file's simulation.duration, else one hour @example { durationMs: 600_000 } */
+  /** @default the file's simulation.duration, else one hour @example toSimulation(config, { durationMs: 600_000 }) */
   durationMs?: number;
 }
 
@@ -32,7 +32,7 @@ export interface SimulationPlan {
  * `simulation.queues.<name>`, then the `simulation` defaults.
  * @throws ConfigError when a queue ends up without an arrival rate or a service time, or there are no queues.
  * @example
- * const plan = toSimulation(await loadConfig('sluice.yaml'), { seed: 7 });
+ * const plan = toSimulation(await loadConfig('sluice.yaml'), { seed: 7, durationMs: 600_000 }); // 10 simulated minutes
  * const result = simulate({ ...plan, scenario: 'burst' });
  */
 export function toSimulation(config: SluiceConfig, overrides: SimulationOverrides = {}): SimulationPlan {

@@ -125,7 +125,7 @@ export interface LatencyRecorderStats {
  * @example
  * const latency = new LatencyRecorder();
  * const writes = latency.histogram('orders-writer');
- * const sink = async (batch) => {
+ * const sink = async (batch: Row[]) => {
  *   const startedAt = clock.now();
  *   try { await db.insert(batch); } finally { writes.record(clock.now() - startedAt); }
  * };

@@ -146,7 +146,7 @@ async function fill(pull: Pull<unknown>, run: RunContext, readable: Readable): P
  * `highWaterMark`. `cancel()` closes the sources; an error in the chain
  * errors the stream with that error.
  * @throws InvalidArgumentError for a bad source or arguments.
- * @example return new Response(toReadableStream(rows, map(toJsonLine), map((s) => encoder.encode(s))))
+ * @example const body = new Response(toReadableStream(rows, map((row) => `${JSON.stringify(row)}\n`), map((s: string) => new TextEncoder().encode(s))))
  */
 export function toReadableStream<A>(source: PipelineSource<A>, options?: Opts): ReadableStream<A>;
 export function toReadableStream<A, B>(source: PipelineSource<A>, s1: Stage<A, B>, options?: Opts): ReadableStream<B>;

@@ -82,7 +82,8 @@ type Result = Promise<PipelineResult>;
  * counting them in its stats).
  *
  * @example
- * const { items } = await pipeline(
+ * // `items` counts what the sink took: here batches of up to 100 rows, not lines.
+ * const { items: batches } = await pipeline(
  *   readLines(file),
  *   map((line) => JSON.parse(line)),
  *   map((row, { signal }) => enrich(row, { signal }), { concurrency: 4 }),

@@ -145,7 +145,7 @@ export interface LimitOptions extends MapOptions {
    * not (`ignore()`). A call stopped because the pipeline failed or was
    * aborted is always released with `ignore()`.
    * @default undefined (every error counts as dropped, like `ConcurrencyLimiter.run()`)
-   * @example limit(limiter, callApi, { isDropped: (e) => e?.status === 503 })
+   * @example limit(limiter, callApi, { isDropped: (e) => (e as { status?: number }).status === 503 })
    */
   isDropped?: (error: unknown) => boolean;
 }

@@ -8,14 +8,14 @@ export interface PressureLevel {
    * With a raw utilization source (0..1) use a fraction such as 0.8; with a
    * Sluice {@link Pressure} source (already 1 at its own threshold) keep 1.
    * @default 1
-   * @example { threshold: 0.8, source: () => pool.busy / pool.size }
+   * @example pressureLevels({ service: { threshold: 0.8, source: () => pool.busy / pool.size } })
    */
   threshold?: number;
   /**
    * Where the level's reading comes from: a {@link Pressure} or a `() => number`.
    * Read on every `check()` and `read()`. A reading of NaN counts as not over.
    * @default none (required)
-   * @example { source: channelPressure(jobs) }
+   * @example pressureLevels({ application: { source: channelPressure(jobs) } })
    */
   source: PressureLike;
 }

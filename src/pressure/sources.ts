@@ -24,7 +24,7 @@ export type PressureLike = Pressure | (() => number);
  * Wraps a function as a {@link Pressure}. The function is called on every `read()`.
  * @throws InvalidArgumentError when `fn` is not a function.
  * @example
- * const backlog = fromFunction(() => jobs.waiting / 500, 'jobs');
+ * const backlog = fromFunction(() => queue.length / 500, 'jobs');
  */
 export function fromFunction(fn: () => number, name = 'function'): Pressure {
   if (typeof fn !== 'function') {

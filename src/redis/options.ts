@@ -41,21 +41,21 @@ export interface RedisConnectionOptions {
    * ioredis queues commands during a reconnect. Keep it under 1000 so callers
    * notice an outage within a second.
    * @default 500
-   * @example new RedisTokenBucket({ ..., timeoutMs: 200 })
+   * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 100, timeoutMs: 200 })
    */
   timeoutMs?: number;
   /**
    * While degraded, how often Redis is probed (one PING at a time, only when
    * the client reports its link up); the first answer ends the degradation.
    * @default 1000
-   * @example new RedisTokenBucket({ ..., probeIntervalMs: 250 })
+   * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 100, probeIntervalMs: 250 })
    */
   probeIntervalMs?: number;
   /**
    * Time source for timeouts, probes and local waits. Token accrual in Redis
    * uses the Redis server's clock instead, the same for every process.
    * @default systemClock
-   * @example new RedisTokenBucket({ ..., clock: new VirtualClock() }) // from 'sluice/testing'
+   * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 100, clock: new VirtualClock() }) // from 'sluice/testing'
    */
   clock?: Clock;
 }

@@ -19,14 +19,14 @@ export interface ConsumeStreamOptions extends RedisConnectionOptions {
   /**
    * Consumer group; created (with MKSTREAM) at `startId` if it does not exist.
    * @default none (required)
-   * @example consumeStream({ ..., group: 'billing' })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', consumer: 'b-1', handler })
    */
   group: string;
   /**
    * This consumer's name in the group. Reusing the name after a restart makes
    * the consumer first re-process what it had read but not acked.
    * @default none (required)
-   * @example consumeStream({ ..., consumer: `${hostname()}-${process.pid}` })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', handler, consumer: `${hostname()}-${process.pid}` })
    */
   consumer: string;
   /**
@@ -35,7 +35,7 @@ export interface ConsumeStreamOptions extends RedisConnectionOptions {
    * and is delivered again (to this or another consumer) once it has been
    * idle for `visibilityTimeoutMs`. Delivery is at-least-once.
    * @default none (required)
-   * @example consumeStream({ ..., handler: async (entry) => { await bill(JSON.parse(entry.fields.order)); } })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', consumer: 'b-1', handler: async (entry) => { await bill(JSON.parse(entry.fields.order ?? 'null')); } })
    */
   handler: (entry: StreamEntry) => unknown;
   /**
@@ -44,7 +44,7 @@ export interface ConsumeStreamOptions extends RedisConnectionOptions {
    * the free slots, so memory stays bounded however fast entries arrive.
    * Ignored when `limiter` is given (its limit is the bound).
    * @default 100
-   * @example consumeStream({ ..., maxInFlight: 32 })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', consumer: 'b-1', handler, maxInFlight: 32 })
    */
   maxInFlight?: number;
   /**
@@ -56,7 +56,7 @@ export interface ConsumeStreamOptions extends RedisConnectionOptions {
    * handlers (prefer `limiter` for those). Give it
    * `maxPollIntervalMs` ≈ `visibilityTimeoutMs`.
    * @default undefined (COUNT = free slots)
-   * @example consumeStream({ ..., pollSizer: new PollSizer({ maxPollIntervalMs: 30_000 }) })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', consumer: 'b-1', handler, pollSizer: new PollSizer({ maxPollIntervalMs: 30_000 }) })
    */
   pollSizer?: PollSizer;
   /**
@@ -65,14 +65,14 @@ export interface ConsumeStreamOptions extends RedisConnectionOptions {
    * permit, released with `success()` or `dropped()` (handler failed), so an
    * AIMD/Vegas/Gradient2 limit follows the handler's latency.
    * @default undefined
-   * @example consumeStream({ ..., limiter: new ConcurrencyLimiter({ algorithm: 'vegas', maxLimit: 200 }) })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', consumer: 'b-1', handler, limiter: new ConcurrencyLimiter({ algorithm: 'vegas', maxLimit: 200 }) })
    */
   limiter?: ConcurrencyLimiter;
   /**
    * How long one read blocks waiting for new entries (XREADGROUP BLOCK).
    * Also the longest between two checks for idle entries of dead consumers.
    * @default 1000
-   * @example consumeStream({ ..., blockMs: 5000 })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', consumer: 'b-1', handler, blockMs: 5000 })
    */
   blockMs?: number;
   /**
@@ -80,27 +80,27 @@ export interface ConsumeStreamOptions extends RedisConnectionOptions {
    * of the group may claim it (XAUTOCLAIM): the redelivery delay after a
    * consumer dies or a handler fails. Keep it above the slowest handler run.
    * @default 30000
-   * @example consumeStream({ ..., visibilityTimeoutMs: 60_000 })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', consumer: 'b-1', handler, visibilityTimeoutMs: 60_000 })
    */
   visibilityTimeoutMs?: number;
   /**
    * How often the consumer looks for entries idle longer than
    * `visibilityTimeoutMs` and claims them.
    * @default Math.min(visibilityTimeoutMs / 2, 5000)
-   * @example consumeStream({ ..., claimIntervalMs: 1000 })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', consumer: 'b-1', handler, claimIntervalMs: 1000 })
    */
   claimIntervalMs?: number;
   /**
    * Where a newly created group starts: `'0'` (everything in the stream) or
    * `'$'` (only entries added from now on).
    * @default '0'
-   * @example consumeStream({ ..., startId: '$' })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', consumer: 'b-1', handler, startId: '$' })
    */
   startId?: string;
   /**
    * Called when a handler throws or rejects, after the failure is counted. The entry will be redelivered.
    * @default undefined
-   * @example consumeStream({ ..., onError: (error, entry) => log.warn({ error, id: entry.id }) })
+   * @example consumeStream({ redis, stream: 'orders', group: 'billing', consumer: 'b-1', handler, onError: (error, entry) => log.warn({ error, id: entry.id }) })
    */
   onError?: (error: unknown, entry: StreamEntry) => void;
 }

@@ -84,9 +84,9 @@ export interface SimulationResult {
  * const result = simulate({
  *   queues: [{ name: 'jobs', capacity: 1000, strategy: 'drop-oldest', arrivalRate: 900, serviceTimeMs: 1 }],
  *   scenario: 'burst',
- *   durationMs: 3_600_000,
+ *   durationMs: 600_000, // 10 simulated minutes
  * });
- * console.log(result.queues[0].totals.lossFraction);
+ * console.log(result.queues[0]?.totals.lossFraction);
  */
 export function simulate(options: SimulationOptions): SimulationResult {
   const o = v.optionsObject(options, 'simulate', {
