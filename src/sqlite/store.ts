@@ -1,8 +1,10 @@
-import Database from 'better-sqlite3';
 import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
 import { jsonSerializer, type DurableStore, type LeasedItem, type Serializer } from '../durable-channel/store.js';
 import { checkLeaseArguments } from '../durable-channel/memory-store.js';
+import { openConnection, sqliteDrivers, type Connection, type SqliteDriver } from './driver.js';
+
+export type { SqliteDriver } from './driver.js';
 
 /**
  * When a commit reaches the disk.
@@ -67,10 +69,21 @@ export interface SqliteStoreOptions<T> {
    * @example new SqliteStore({ path, releaseLeasesOnOpen: true })
    */
   releaseLeasesOnOpen?: boolean;
+  /**
+   * The SQLite library. `'node:sqlite'` is built into Node (>= 22.13): nothing
+   * to install or compile. `'better-sqlite3'` is the optional peer dependency
+   * (`npm install better-sqlite3`); see the sqlite benchmark for how the two
+   * compare. Either is loaded only when a store asks for it. Both write the
+   * same file format, so a file written with one opens with the other.
+   * @default 'node:sqlite'
+   * @example new SqliteStore({ path: 'jobs.db', driver: 'better-sqlite3' })
+   */
+  driver?: SqliteDriver;
 }
 
 export interface SqliteStoreStats {
   fsync: SqliteFsync;
+  driver: SqliteDriver;
   /** Transactions that appended items; under `'batch'` many append calls share one. */
   commits: number;
   /** `append` calls. */
@@ -87,29 +100,34 @@ export interface SqliteStoreStats {
 const tableName = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const numericId = /^[1-9][0-9]{0,15}$/;
 
-type Row = { id: number; payload: string | Buffer; deliveries: number };
+type Row = { id: number; payload: string | Uint8Array; deliveries: number };
 type PendingAppend = { data: (string | Buffer)[]; resolve(ids: string[]): void; reject(error: unknown): void };
 
 /**
- * A {@link DurableStore} in one SQLite table (better-sqlite3, WAL mode).
+ * A {@link DurableStore} in one SQLite table, WAL mode, on Node's built-in
+ * `node:sqlite` or on better-sqlite3 (option `driver`).
  * Rows are `(id, payload, visible_at, deliveries)`; `id` is
  * `INTEGER PRIMARY KEY AUTOINCREMENT`, so ids are never reused and give the
  * delivery order. A lease sets `visible_at` to its deadline, stored as
  * wall-clock ms, so leases of a crashed process expire after a restart like
  * any other (or at once, with `releaseLeasesOnOpen`).
  *
- * better-sqlite3 is synchronous: each call blocks the event loop for its
+ * Both drivers are synchronous: each call blocks the event loop for its
  * transaction (and fsync). Group commit is what keeps that cheap per item.
  *
  * @example
  * import { SqliteStore } from 'sluice/sqlite';
- * const store = new SqliteStore<Job>({ path: 'jobs.db', fsync: 'batch' });
+ * const store = new SqliteStore<Job>({ path: 'jobs.db', fsync: 'batch' }); // node:sqlite
  * const channel = new DurableChannel({ store, capacity: 100_000 });
+ * @example
+ * // better-sqlite3 instead (npm install better-sqlite3)
+ * const store = new SqliteStore<Job>({ path: 'jobs.db', driver: 'better-sqlite3' });
  */
 export class SqliteStore<T> implements DurableStore<T> {
   readonly fsync: SqliteFsync;
   readonly path: string;
-  private readonly db: Database.Database;
+  readonly driver: SqliteDriver;
+  private readonly db: Connection;
   private readonly serializer: Serializer<T>;
   private readonly now: () => number;
   private readonly sql: ReturnType<typeof prepare>;
@@ -120,7 +138,7 @@ export class SqliteStore<T> implements DurableStore<T> {
 
   constructor(options: SqliteStoreOptions<T>) {
     const o = v.optionsObject(options, 'SqliteStore', {
-      path: true, fsync: true, serializer: true, table: true, now: true, releaseLeasesOnOpen: true,
+      path: true, fsync: true, serializer: true, table: true, now: true, releaseLeasesOnOpen: true, driver: true,
     });
     if (typeof o.path !== 'string' || o.path.length === 0) throw new InvalidOptionError('path', o.path, 'a non-empty file path or ":memory:"');
     this.path = o.path;
@@ -134,12 +152,13 @@ export class SqliteStore<T> implements DurableStore<T> {
     this.serializer = serializer;
     this.now = v.optionalFunction<() => number>('now', o.now) ?? Date.now;
     const release = v.boolean('releaseLeasesOnOpen', o.releaseLeasesOnOpen, false);
+    this.driver = v.oneOf('driver', o.driver, sqliteDrivers, 'node:sqlite');
 
-    this.db = new Database(o.path);
+    this.db = openConnection(this.driver, o.path);
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${this.fsync === 'os' ? 'NORMAL' : 'FULL'}`);
-      this.db.pragma('busy_timeout = 5000');
+      this.db.exec('PRAGMA journal_mode = WAL');
+      this.db.exec(`PRAGMA synchronous = ${this.fsync === 'os' ? 'NORMAL' : 'FULL'}`);
+      this.db.exec('PRAGMA busy_timeout = 5000');
       this.db.exec(
         `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, payload NOT NULL, ` +
           `visible_at INTEGER NOT NULL DEFAULT 0, deliveries INTEGER NOT NULL DEFAULT 0);` +
@@ -147,7 +166,7 @@ export class SqliteStore<T> implements DurableStore<T> {
           `CREATE INDEX IF NOT EXISTS ${table}_invisible ON ${table} (visible_at) WHERE visible_at > 0;`,
       );
       this.sql = prepare(this.db, table);
-      if (release) this.counters.released = this.sql.releaseAll.run().changes;
+      if (release) this.counters.released = Number(this.sql.releaseAll.run().changes);
     } catch (error) {
       this.db.close();
       throw error;
@@ -198,7 +217,7 @@ export class SqliteStore<T> implements DurableStore<T> {
     const rows = this.relaxed(() => this.sql.lease.all({ now, until: Math.ceil(now + visibilityTimeoutMs), max }) as Row[]);
     rows.sort((a, b) => a.id - b.id); // RETURNING does not promise an order
     this.counters.leased += rows.length;
-    return rows.map((row) => ({ id: String(row.id), item: this.serializer.deserialize(row.payload), deliveries: row.deliveries }));
+    return rows.map((row) => ({ id: String(row.id), item: this.serializer.deserialize(fromSqlValue(row.payload)), deliveries: row.deliveries }));
   }
 
   /** Abort safety: takes no signal; acking again is a no-op. */
@@ -220,7 +239,7 @@ export class SqliteStore<T> implements DurableStore<T> {
     }
     if (!numericId.test(id)) return;
     const at = delayMs === 0 ? 0 : Math.ceil(this.now() + delayMs);
-    this.counters.nacked += this.relaxed(() => this.sql.nack.run({ id: Number(id), at }).changes);
+    this.counters.nacked += Number(this.relaxed(() => this.sql.nack.run({ id: Number(id), at }).changes));
   }
 
   /**
@@ -266,11 +285,11 @@ export class SqliteStore<T> implements DurableStore<T> {
   /** `PRAGMA integrity_check` result: `'ok'` for a sound file. */
   integrityCheck(): string {
     this.assertOpen();
-    return (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    return (this.sql.integrityCheck.all() as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
   }
 
   stats(): SqliteStoreStats {
-    return { fsync: this.fsync, ...this.counters };
+    return { fsync: this.fsync, driver: this.driver, ...this.counters };
   }
 
   private flush(): void {
@@ -318,11 +337,23 @@ function closedError(): ChannelClosedError {
 
 function toSqlValue(data: string | Uint8Array): string | Buffer {
   if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof Uint8Array) return asBuffer(data);
   throw new TypeError('SqliteStore: serializer.serialize() must return a string or a Uint8Array');
 }
 
-function prepare(db: Database.Database, table: string) {
+/**
+ * BLOBs come back as a Buffer from better-sqlite3 and as a plain Uint8Array
+ * from node:sqlite; deserializers always get a Buffer (no copy), whichever driver.
+ */
+function fromSqlValue(data: string | Uint8Array): string | Buffer {
+  return typeof data === 'string' || Buffer.isBuffer(data) ? data : asBuffer(data);
+}
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function prepare(db: Connection, table: string) {
   const insert = db.prepare(`INSERT INTO ${table} (payload) VALUES (?)`);
   const ack = db.prepare(`DELETE FROM ${table} WHERE id = ?`);
   return {
@@ -331,7 +362,7 @@ function prepare(db: Database.Database, table: string) {
     ),
     ackAll: db.transaction((ids: string[]): number => {
       let removed = 0;
-      for (const id of ids) removed += ack.run(Number(id)).changes;
+      for (const id of ids) removed += Number(ack.run(Number(id)).changes);
       return removed;
     }),
     lease: db.prepare(
@@ -347,5 +378,6 @@ function prepare(db: Database.Database, table: string) {
     releaseAll: db.prepare(`UPDATE ${table} SET visible_at = 0 WHERE visible_at > 0`),
     syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
     syncFull: db.prepare('PRAGMA synchronous = FULL'),
+    integrityCheck: db.prepare('PRAGMA integrity_check'),
   };
 }
