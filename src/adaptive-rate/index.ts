@@ -199,9 +199,12 @@ export class AdaptiveRate {
    * served in order; a rate change re-times the wait of the one at the head.
    * Rejects with ChannelClosedError after or during {@link close}.
    *
-   * Abort safety: if `signal` fires while waiting, the call leaves the queue,
-   * takes nothing and rejects with `signal.reason`; the others keep their
-   * places. An abort after the promise resolved changes nothing.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and takes nothing, even when the pace allows an item now. Options
+   * of the wrong type or with an unknown key reject with
+   * `ERR_SLUICE_INVALID_OPTION`. If `signal` fires while waiting, the call
+   * leaves the queue, takes nothing and rejects with `signal.reason`; the
+   * others keep their places. An abort after the promise resolved changes nothing.
    */
   acquire(options?: AdaptiveRateAcquireOptions): Promise<void> {
     return this.bucket.acquire(1, options);

@@ -99,10 +99,11 @@ describe('BatchWriter close and drain', () => {
     assert.deepEqual(await report, { flushed: 1, deadLettered: 0, dropped: 0, remaining: 0, timedOut: false });
   });
 
-  it('drain() - rejects a bad timeoutMs with InvalidArgumentError and does not close', async () => {
+  it('drain() - rejects a bad timeoutMs or an unknown option with ERR_SLUICE_INVALID_OPTION and does not close', async () => {
     const { writer } = setup();
-    await assert.rejects(writer.drain({ timeoutMs: -1 }), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
-    await assert.rejects(writer.drain({ timeoutMs: NaN }), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+    await assert.rejects(writer.drain({ timeoutMs: -1 }), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'timeoutMs' });
+    await assert.rejects(writer.drain({ timeoutMs: NaN }), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'timeoutMs' });
+    await assert.rejects(writer.drain({ timeout: 5 } as never), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'timeout', message: /did you mean "timeoutMs"/ });
     assert.equal(writer.closed, false);
   });
 

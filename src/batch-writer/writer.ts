@@ -1,6 +1,5 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
 import type { ChannelState, OverflowStrategy } from '../channel/options.js';
-import { InvalidArgumentError } from '../errors/index.js';
 import { Breaker, type BatchWriterBreakerState } from './breaker.js';
 import { WriterBuffer } from './buffer.js';
 import { readFailures, wholeBatchFailed, type Failures } from './failures.js';
@@ -17,6 +16,11 @@ import {
 import { retryDelay, type ResolvedRetryOptions } from './retry.js';
 import { SettleWaiters } from '../internal/settle-waiters.js';
 import { AdaptiveInterval } from './interval.js';
+import * as v from '../internal/validate.js';
+
+const writeSpec: v.CallOptionSpec<BatchWriterWriteOptions> = { signal: 'signal', timeoutMs: 'ms' };
+const drainedSpec: v.CallOptionSpec<{ signal?: AbortSignal }> = { signal: 'signal' };
+const drainSpec: v.CallOptionSpec<BatchWriterDrainOptions> = { signal: 'signal', timeoutMs: 'maxMs' };
 
 /**
  * Batches items in front of a slow sink (a database, an HTTP API) with
@@ -142,11 +146,18 @@ export class BatchWriter<T> {
    * @returns true when buffered; false when dropped by the strategy or when the wait timed out.
    * @throws (rejects) OverflowError under `'reject'` when full; ChannelClosedError once closed.
    *
-   * Abort safety: if `signal` fires while the call waits for room, the item is
-   * not buffered, is counted as dropped (reason `'aborted'`) and the promise
-   * rejects with `signal.reason`. An item already buffered is never taken back.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason, even with room: the item is not buffered and is counted as
+   * dropped (reason `'aborted'`). If `signal` fires while the call waits for
+   * room, the same. An item already buffered is never taken back. Options of
+   * the wrong type or with an unknown key reject with
+   * `ERR_SLUICE_INVALID_OPTION`; the item is not counted.
    */
   write(item: T, options?: BatchWriterWriteOptions): Promise<boolean> {
+    if (options !== undefined) {
+      const invalid = v.callOptionsError(options, 'write()', writeSpec);
+      if (invalid !== undefined) return Promise.reject(invalid);
+    }
     const result = this.buffer.send(item, options);
     if (!this.busy) this.pump();
     return result;
@@ -181,9 +192,13 @@ export class BatchWriter<T> {
    * Resolves once the writer is closed and every item has been flushed,
    * dead-lettered or dropped with a reason. Does not close the writer.
    *
-   * Abort safety: an abort rejects with `signal.reason`; the writer is unaffected.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason, even when everything is settled; an abort while waiting rejects
+   * with `signal.reason`. The writer is unaffected either way.
    */
   async drained(options?: { signal?: AbortSignal }): Promise<void> {
+    const invalid = v.callOptionsError(options, 'drained()', drainedSpec);
+    if (invalid !== undefined) throw invalid;
     await this.waitSettled(undefined, options?.signal);
   }
 
@@ -192,16 +207,18 @@ export class BatchWriter<T> {
    * settled. Items not flushed in time are not discarded: they stay counted as
    * `buffered` or `inFlight`, the writer keeps working on them, and the report's
    * `remaining` says how many there are. Call {@link abort} to give up on them.
-   * @throws (rejects) InvalidArgumentError when `timeoutMs` is not a number >= 0.
+   * @throws (rejects) InvalidOptionError when `timeoutMs` is not a number >= 0
+   * or an option is unknown; the writer is then not closed.
    *
-   * Abort safety: an abort rejects with `signal.reason`. The writer stays closed
-   * and keeps flushing; nothing buffered is lost.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and does not close the writer. An abort while waiting rejects with
+   * `signal.reason`; the writer stays closed and keeps flushing; nothing
+   * buffered is lost.
    */
   async drain(options?: BatchWriterDrainOptions): Promise<BatchWriterDrainReport> {
+    const invalid = v.callOptionsError(options, 'drain()', drainSpec);
+    if (invalid !== undefined) throw invalid;
     const timeoutMs = options?.timeoutMs;
-    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
-      throw new InvalidArgumentError(`drain(): timeoutMs must be a number >= 0, got ${String(timeoutMs)}`);
-    }
     const signal = options?.signal;
     if (signal?.aborted) throw signal.reason;
     const flushed = this.flushedCount;

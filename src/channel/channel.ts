@@ -1,5 +1,7 @@
 import { ChannelClosedError, InvalidArgumentError, InvalidItemError, OverflowError } from '../errors/index.js';
+import { describe } from '../internal/describe.js';
 import { RESOLVED_FALSE, RESOLVED_TRUE, RESOLVED_UNDEFINED } from './core.js';
+import * as v from '../internal/validate.js';
 import { Admit } from './policy.js';
 import type { ChannelState, ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
 import { SpillCore } from './spill.js';
@@ -9,6 +11,12 @@ export type { ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } f
 export type { ChannelInit, SpillOptions } from './spill-options.js';
 
 const noop = (): void => {};
+
+// Per-call options: checked (keys and types) on the slow path only, before any effect.
+const sendSpec: v.CallOptionSpec<SendOptions> = { signal: 'signal', timeoutMs: 'ms' };
+const receiveSpec: v.CallOptionSpec<ReceiveOptions> = { signal: 'signal' };
+const receiveBatchSpec: v.CallOptionSpec<ReceiveBatchOptions> = { signal: 'signal', maxWaitMs: 'ms' };
+const drainedSpec: v.CallOptionSpec<{ signal?: AbortSignal }> = { signal: 'signal' };
 
 /**
  * A bounded, asynchronous hand-off between producers and consumers.
@@ -129,14 +137,22 @@ export class Channel<T> extends SpillCore<T> {
    * (the item is counted as dropped, reason `'spill-failed'`). `timeoutMs`
    * bounds only the wait for room, not the commit.
    *
-   * Abort safety: if `signal` fires while waiting, the item is not buffered,
-   * is counted as dropped (reason `'aborted'`) and the promise rejects with
-   * `signal.reason`. An item already buffered is never taken back; with spill,
-   * an item already in a write batch is not either: the abort is then ignored
-   * and the promise settles with the append, since a commit cannot be taken back.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason, even when there is room: the item is not buffered and is counted
+   * as dropped (reason `'aborted'`), as any aborted offer. If `signal` fires
+   * while waiting, the same: the item is not buffered, is counted as dropped
+   * (reason `'aborted'`) and the promise rejects with `signal.reason`. An
+   * item already buffered is never taken back; with spill, an item already in
+   * a write batch is not either: the abort is then ignored and the promise
+   * settles with the append, since a commit cannot be taken back.
+   *
+   * Bad input (`undefined` as item, options of the wrong type or with an
+   * unknown key: `ERR_SLUICE_INVALID_OPTION`) rejects before the signal is
+   * looked at, and the item is not counted.
    */
   send(item: T, options?: SendOptions): Promise<boolean> {
-    if (this.ringLength < this.sendQuietBelow && item !== undefined && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
+    // Hot path: with options the call takes the slow path, which checks them.
+    if (this.ringLength < this.sendQuietBelow && item !== undefined && options === undefined) {
       this.ringPushFree(item);
       return RESOLVED_TRUE;
     }
@@ -145,19 +161,23 @@ export class Channel<T> extends SpillCore<T> {
 
   private sendSlow(item: T, options: SendOptions | undefined): Promise<boolean> {
     if (item === undefined) return Promise.reject(new InvalidItemError());
-    if (this.ringLength < this.fastLimit && (options === undefined || options.signal === undefined || !options.signal.aborted)) {
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const invalid = v.callOptionsError(options, 'send()', sendSpec);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      signal = options.signal;
+      if (signal?.aborted) return this.abortedDrop(signal);
+    }
+    if (this.ringLength < this.fastLimit) {
       this.accept(item);
       return RESOLVED_TRUE;
     }
     if (this.isClosed) return Promise.reject(this.closedDrop());
     if (this.store !== undefined) return this.sendSpill(item, options);
     if (this.ringLength < this.policy.admitBelow && this.senders.size === 0) {
-      if (options?.signal?.aborted) return this.abortedDrop(options.signal);
       this.accept(item);
       return RESOLVED_TRUE;
     }
-    const signal = options?.signal;
-    if (signal?.aborted) return this.abortedDrop(signal);
     switch (this.policy.admit(this.ringLength)) {
       case Admit.accept:
         this.accept(item);
@@ -191,12 +211,22 @@ export class Channel<T> extends SpillCore<T> {
    * Takes the oldest item, waiting for one if the channel is empty.
    * @returns `undefined` only once the channel is closed and empty.
    *
-   * Abort safety: an abort while waiting rejects with `signal.reason` and takes no item.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and takes no item, even when one is buffered. An abort while
+   * waiting rejects with `signal.reason` and takes no item. Options of the
+   * wrong type or with an unknown key reject with `ERR_SLUICE_INVALID_OPTION`.
    */
   receive(options?: ReceiveOptions): Promise<T | undefined> {
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const invalid = v.callOptionsError(options, 'receive()', receiveSpec);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      signal = options.signal;
+      if (signal?.aborted) return Promise.reject(signal.reason);
+    }
     if (this.ringLength !== 0) return Promise.resolve(this.tryReceive());
     if (this.isClosed && !this.backlogged()) return RESOLVED_UNDEFINED;
-    return this.waitForItems(0, 1, 0, options?.signal) as Promise<T | undefined>;
+    return this.waitForItems(0, 1, 0, signal) as Promise<T | undefined>;
   }
 
   /**
@@ -205,23 +235,31 @@ export class Channel<T> extends SpillCore<T> {
    * batch to fill (the items stay buffered, and counted in `size`, meanwhile).
    * @returns at most `max` items, oldest first; `[]` only once closed and empty.
    *
-   * Abort safety: an abort rejects with `signal.reason`; items that arrived
-   * meanwhile stay buffered for the next receiver.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and takes nothing, even when items are buffered. An abort while
+   * waiting rejects with `signal.reason`; items that arrived meanwhile stay
+   * buffered for the next receiver. A bad `max` rejects with
+   * `ERR_SLUICE_INVALID_ARGUMENT`, bad options with `ERR_SLUICE_INVALID_OPTION`.
    */
   receiveBatch(max: number, options?: ReceiveBatchOptions): Promise<T[]> {
     if (!Number.isSafeInteger(max) || max < 1) {
-      return Promise.reject(new InvalidArgumentError(`receiveBatch(max): max must be an integer >= 1, got ${String(max)}`));
+      return Promise.reject(new InvalidArgumentError(`receiveBatch(max): max must be an integer >= 1, got ${describe(max)}`));
     }
-    const maxWaitMs = options?.maxWaitMs ?? 0;
-    if (!(maxWaitMs >= 0) || !Number.isFinite(maxWaitMs)) {
-      return Promise.reject(new InvalidArgumentError(`receiveBatch(): maxWaitMs must be a finite number >= 0, got ${String(maxWaitMs)}`));
+    let maxWaitMs = 0;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const invalid = v.callOptionsError(options, 'receiveBatch()', receiveBatchSpec);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      signal = options.signal;
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      maxWaitMs = options.maxWaitMs ?? 0;
     }
     const size = this.ringLength;
     if (size !== 0 && (maxWaitMs === 0 || size >= max || size >= this.capacity || this.isClosed)) {
       return Promise.resolve(this.takeBatch(max));
     }
     if (size === 0 && this.isClosed && !this.backlogged()) return Promise.resolve([]);
-    return this.waitForItems(1, max, maxWaitMs, options?.signal) as Promise<T[]>;
+    return this.waitForItems(1, max, maxWaitMs, signal) as Promise<T[]>;
   }
 
   /** Iterates until the channel is closed and empty. Breaking out does not close the channel. */
@@ -255,12 +293,16 @@ export class Channel<T> extends SpillCore<T> {
   /**
    * Resolves once the channel is closed and empty.
    *
-   * Abort safety: an abort rejects with `signal.reason`; the channel is unaffected.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason, even when the channel is already drained; an abort while waiting
+   * rejects with `signal.reason`. The channel is unaffected either way.
    */
   drained(options?: { signal?: AbortSignal }): Promise<void> {
-    if (this.isClosed && this.ringLength === 0 && !this.backlogged()) return Promise.resolve();
+    const invalid = v.callOptionsError(options, 'drained()', drainedSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.isClosed && this.ringLength === 0 && !this.backlogged()) return Promise.resolve();
     return this.drainWaiters.wait(undefined, signal).then(noop);
   }
 

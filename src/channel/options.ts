@@ -133,14 +133,17 @@ export function resolveChannelOptions(options: ChannelOptions | undefined, known
 }
 
 export interface SendOptions {
-  /** Aborting drops the item (reason `'aborted'`) and rejects with the signal's reason. */
+  /**
+   * Aborting, or a signal already aborted when `send()` is called, drops the
+   * item (reason `'aborted'`) and rejects with the signal's reason.
+   */
   signal?: AbortSignal;
   /** Under `'block'`: overrides `maxBlockMs` for this call. `0` means "do not wait". */
   timeoutMs?: number;
 }
 
 export interface ReceiveOptions {
-  /** Aborting rejects with the signal's reason; no item is taken. */
+  /** Aborting, or a signal already aborted at the call, rejects with the signal's reason; no item is taken. */
   signal?: AbortSignal;
 }
 

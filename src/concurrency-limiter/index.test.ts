@@ -186,8 +186,8 @@ describe('ConcurrencyLimiter admission', () => {
     assert.equal(limiter.inflight, 0);
   });
 
-  it('acquire() - rejects a signal that is not an AbortSignal with InvalidArgumentError', async () => {
-    await assert.rejects(fixed(1).acquire({ signal: {} as AbortSignal }), InvalidArgumentError);
+  it('acquire() - rejects a signal that is not an AbortSignal with ERR_SLUICE_INVALID_OPTION naming signal', async () => {
+    await assert.rejects(fixed(1).acquire({ signal: {} as AbortSignal }), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'signal' });
   });
 
   it('acquire() - waiters are admitted when the limit grows, and held back while it is below inflight', async () => {

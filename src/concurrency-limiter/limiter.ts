@@ -1,5 +1,6 @@
 import type { Clock } from '../clock/index.js';
 import { ChannelClosedError, InvalidArgumentError, LimitExceededError } from '../errors/index.js';
+import * as v from '../internal/validate.js';
 import { WaiterList, type ListNode } from '../internal/waiter-list.js';
 import { AimdLimit } from './algorithms/aimd.js';
 import { FixedLimit } from './algorithms/fixed.js';
@@ -18,6 +19,8 @@ export interface ConcurrencyLimiterAcquireOptions {
   /** Aborting while waiting for a permit rejects with the signal's reason; no permit is taken. */
   signal?: AbortSignal;
 }
+
+const acquireSpec: v.CallOptionSpec<ConcurrencyLimiterAcquireOptions> = { signal: 'signal' };
 
 export interface ConcurrencyLimiterStats {
   algorithm: LimitAlgorithmName;
@@ -217,22 +220,24 @@ export class ConcurrencyLimiter {
    * callers until a permit is released or the limit grows; under `'reject'`,
    * rejects with `LimitExceededError`.
    *
-   * Abort safety: a signal that has already fired rejects with its reason
-   * even if a permit is free. If it fires while waiting, the caller leaves
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and takes nothing, even if a permit is free (and before a closed
+   * limiter is reported); it is counted in `aborted`. Options of the wrong
+   * type or with an unknown key reject with `ERR_SLUICE_INVALID_OPTION`.
+   * If it fires while waiting, the caller leaves
    * the queue, holds no permit and the promise rejects with `signal.reason`.
    * Once the promise has resolved the permit is yours: aborting afterwards
    * does not release it.
    */
   acquire(options?: ConcurrencyLimiterAcquireOptions): Promise<Permit> {
+    const invalid = v.callOptionsError(options, 'acquire()', acquireSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
-    if (signal !== undefined && !isAbortSignal(signal)) {
-      return Promise.reject(new InvalidArgumentError(`acquire(): signal must be an AbortSignal, got ${typeof signal}`));
-    }
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('ConcurrencyLimiter is closed'));
     if (signal?.aborted) {
       this.abortedCount++;
       return Promise.reject(signal.reason);
     }
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('ConcurrencyLimiter is closed'));
     if (this.inflightCount < this.current && this.waiters.size === 0) return Promise.resolve(this.grant());
     if (this.whenFull === 'reject') {
       this.rejectedCount++;
@@ -393,13 +398,4 @@ function createAlgorithm(o: ResolvedLimiterOptions): LimitAlgorithm {
     default:
       return new FixedLimit(o);
   }
-}
-
-function isAbortSignal(value: unknown): value is AbortSignal {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function'
-  );
 }

@@ -3,6 +3,8 @@ import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '..
 import { AcquireQueue, resolveClock, RESOLVED_VOID } from '../internal/acquire-queue.js';
 import * as v from '../internal/validate.js';
 
+const acquireSpec: v.CallOptionSpec<CongestionAcquireOptions> = { signal: 'signal' };
+
 /**
  * - `'slow-start'`: the window grows by one per ack, doubling every round trip.
  * - `'congestion-avoidance'`: the window grows by one per window's worth of acks.
@@ -163,15 +165,20 @@ export class CongestionWindow {
    * and resolves inside the `onAck()`/`onLoss()` call that makes room.
    * Rejects with ChannelClosedError after or during {@link close}.
    *
-   * Abort safety: if `signal` fires while waiting, the call leaves the queue,
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and takes nothing, even when a slot is free (and before a closed
+   * CongestionWindow is reported). Options of the wrong type or with an unknown key reject
+   * with `ERR_SLUICE_INVALID_OPTION`. If `signal` fires while waiting, the call leaves the queue,
    * takes no slot and rejects with `signal.reason`; the waiters behind it move
    * up. An abort after the promise resolved changes nothing: the slot is taken
    * and must still be completed with `onAck()` or `onLoss()`.
    */
   acquire(options?: CongestionAcquireOptions): Promise<void> {
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('CongestionWindow is closed'));
+    const invalid = v.callOptionsError(options, 'acquire()', acquireSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('CongestionWindow is closed'));
     if (this.queue.size === 0 && this.inFlight < this.cwnd) {
       this.inFlight++;
       return RESOLVED_VOID;

@@ -3,6 +3,8 @@ import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '..
 import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../internal/acquire-queue.js';
 import * as v from '../internal/validate.js';
 
+const acquireSpec: v.CallOptionSpec<CreditsAcquireOptions> = { signal: 'signal' };
+
 export interface CreditsOptions {
   /**
    * Credits the producer holds at the start: how many items it may send before
@@ -140,7 +142,10 @@ export class Credits {
    * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
    * `max`, and with ChannelClosedError after or during {@link close}.
    *
-   * Abort safety: if `signal` fires while waiting, the call leaves the queue,
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and takes nothing, even when credits are free (and before a closed
+   * Credits is reported). Options of the wrong type or with an unknown key reject
+   * with `ERR_SLUICE_INVALID_OPTION`. If `signal` fires while waiting, the call leaves the queue,
    * spends nothing and rejects with `signal.reason`; if it was the head, the
    * waiters behind it are served at once if the balance covers them. An abort
    * after the promise resolved changes nothing: the credits stay spent.
@@ -150,9 +155,11 @@ export class Credits {
       const bad = checkAmount('acquire(n)', n, this.max, 'max');
       if (bad) return Promise.reject(bad);
     }
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('Credits is closed'));
+    const invalid = v.callOptionsError(options, 'acquire()', acquireSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('Credits is closed'));
     if (this.queue.size === 0 && this.balance >= n) {
       this.balance -= n;
       this.acquiredCount += n;

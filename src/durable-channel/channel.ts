@@ -1,5 +1,7 @@
 import { ChannelClosedError, InvalidArgumentError, InvalidItemError, OverflowError } from '../errors/index.js';
+import { describe } from '../internal/describe.js';
 import { Admit } from '../channel/policy.js';
+import * as v from '../internal/validate.js';
 import type { ChannelState } from '../channel/options.js';
 import { DurableCore, attempt } from './core.js';
 import type { DurableReceiveWaiter } from './waiters.js';
@@ -7,6 +9,11 @@ import type { DurableChannelOptions, DurableChannelStats, DurableReceiveOptions,
 import type { LeasedItem } from './store.js';
 
 const noop = (): void => {};
+
+// Per-call options: checked before anything else happens.
+const sendSpec: v.CallOptionSpec<DurableSendOptions> = { signal: 'signal', timeoutMs: 'ms' };
+const receiveSpec: v.CallOptionSpec<DurableReceiveOptions> = { signal: 'signal' };
+const nackSpec: v.CallOptionSpec<{ delayMs?: number }> = { delayMs: 'ms' };
 
 const RESOLVED_FALSE = Promise.resolve(false);
 
@@ -97,18 +104,22 @@ export class DurableChannel<T> extends DurableCore<T> {
    * closed or detached; the store's error when the commit failed (the item was
    * not stored and is not counted as offered).
    *
-   * Abort safety: if `signal` fires while the send waits for room, the item is
-   * not stored, is counted as dropped (reason `'aborted'`) and the promise
-   * rejects with `signal.reason`. Once the item has joined a commit the abort is
-   * ignored and the send settles with the commit's outcome, since a commit
-   * cannot be taken back.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason, even with room: the item is not stored and is counted as dropped
+   * (reason `'aborted'`). If `signal` fires while the send waits for room
+   * (or for the store to open), the same. Once the item has joined a commit
+   * the abort is ignored and the send settles with the commit's outcome,
+   * since a commit cannot be taken back. Options of the wrong type or with an
+   * unknown key reject with `ERR_SLUICE_INVALID_OPTION`; the item is not counted.
    */
   send(item: T, options?: DurableSendOptions): Promise<boolean> {
     if (item === undefined) return Promise.reject(new InvalidItemError());
-    if (this.isClosed) return Promise.reject(this.closedDrop());
-    if (!this.isOpen) return this.opening.then(() => this.send(item, options));
+    const invalid = v.callOptionsError(options, 'send()', sendSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return this.abortedDrop(signal);
+    if (this.isClosed) return Promise.reject(this.closedDrop());
+    if (!this.isOpen) return this.opening.then(() => this.send(item, options));
     if (this.occupied < this.policy.admitBelow && this.senders.size === 0) return this.enqueue(item, false);
     switch (this.policy.admit(this.occupied)) {
       case Admit.accept:
@@ -135,10 +146,15 @@ export class DurableChannel<T> extends DurableCore<T> {
    * `undefined` once the channel is closed and every item is acked.
    * @throws ChannelClosedError once detached; the store's error if leasing fails.
    *
-   * Abort safety: an abort while waiting rejects with `signal.reason`; an item
-   * leased for this call at that moment goes straight back to the store.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and leases nothing, even when an item is visible. An abort while
+   * waiting rejects with `signal.reason`; an item leased for this call at that
+   * moment goes straight back to the store. Options of the wrong type or with
+   * an unknown key reject with `ERR_SLUICE_INVALID_OPTION`.
    */
   receive(options?: DurableReceiveOptions): Promise<LeasedItem<T> | undefined> {
+    const invalid = v.callOptionsError(options, 'receive()', receiveSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     return this.waitForLease(true, 1, options?.signal) as Promise<LeasedItem<T> | undefined>;
   }
 
@@ -147,13 +163,17 @@ export class DurableChannel<T> extends DurableCore<T> {
    * is visible; it returns what is visible then and does not wait to fill up.
    * @returns `[]` only once the channel is closed and every item is acked.
    *
-   * Abort safety: an abort while waiting rejects with `signal.reason`; items
-   * leased for this call at that moment go straight back to the store.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and leases nothing. An abort while waiting rejects with
+   * `signal.reason`; items leased for this call at that moment go straight
+   * back to the store. Bad options reject with `ERR_SLUICE_INVALID_OPTION`.
    */
   receiveBatch(max: number, options?: DurableReceiveOptions): Promise<LeasedItem<T>[]> {
     if (!Number.isSafeInteger(max) || max < 1) {
-      return Promise.reject(new InvalidArgumentError(`receiveBatch(max): max must be an integer >= 1, got ${String(max)}`));
+      return Promise.reject(new InvalidArgumentError(`receiveBatch(max): max must be an integer >= 1, got ${describe(max)}`));
     }
+    const invalid = v.callOptionsError(options, 'receiveBatch()', receiveSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     return this.waitForLease(false, max, options?.signal) as Promise<LeasedItem<T>[]>;
   }
 
@@ -179,7 +199,8 @@ export class DurableChannel<T> extends DurableCore<T> {
    * Gives a leased item back: it becomes visible again after `delayMs`
    * (default 0), ahead of younger items, and its next delivery counts as a
    * redelivery. Use it for a transient failure; `delayMs` is the retry backoff.
-   * @throws InvalidArgumentError for a bad id or delay; ChannelClosedError once detached.
+   * @throws InvalidArgumentError for a bad id; InvalidOptionError for a bad
+   * `delayMs` or an unknown option; ChannelClosedError once detached.
    *
    * Abort safety: takes no signal; once called the nack is written. Repeating
    * it only restarts the delay.
@@ -188,10 +209,9 @@ export class DurableChannel<T> extends DurableCore<T> {
     if (typeof id !== 'string' || id.length === 0) {
       return Promise.reject(new InvalidArgumentError(`nack(id): id must be a non-empty string from a lease, got ${String(id)}`));
     }
+    const invalid = v.callOptionsError(options, 'nack()', nackSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const delayMs = options?.delayMs ?? 0;
-    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-      return Promise.reject(new InvalidArgumentError(`nack(): delayMs must be a finite number >= 0, got ${String(delayMs)}`));
-    }
     if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
     if (!this.isOpen) return this.opening.then(() => this.nack(id, options));
     return this.track(attempt(() => this.store.nack(id, { delayMs }))).then(() => {
@@ -219,13 +239,17 @@ export class DurableChannel<T> extends DurableCore<T> {
    * Resolves once the channel is closed and every item is acked.
    * @throws ChannelClosedError if the channel is detached first.
    *
-   * Abort safety: an abort rejects with `signal.reason`; the channel is unaffected.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason, even when the channel is already drained; an abort while waiting
+   * rejects with `signal.reason`. The channel is unaffected either way.
    */
   drained(options?: { signal?: AbortSignal }): Promise<void> {
-    if (this.isClosed && this.isOpen && this.occupied === 0) return Promise.resolve();
-    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    const invalid = v.callOptionsError(options, 'drained()', receiveSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.isClosed && this.isOpen && this.occupied === 0) return Promise.resolve();
+    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
     return this.drainWaiters.wait(undefined, signal).then(noop);
   }
 
@@ -315,8 +339,8 @@ export class DurableChannel<T> extends DurableCore<T> {
   }
 
   private waitForLease(single: boolean, max: number, signal: AbortSignal | undefined): Promise<unknown> {
-    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
     if (!this.isOpen) return this.opening.then(() => this.waitForLease(single, max, signal));
     if (this.isClosed && this.occupied === 0) return Promise.resolve(single ? undefined : []);
     return new Promise((resolve, reject) => {

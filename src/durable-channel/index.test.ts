@@ -238,9 +238,9 @@ describe('DurableChannel', () => {
       assert.equal(got, 1);
     });
 
-    it('nack() - rejects a negative delay with ERR_SLUICE_INVALID_ARGUMENT', async () => {
+    it('nack() - rejects a negative delay with ERR_SLUICE_INVALID_OPTION naming delayMs', async () => {
       const { channel } = setup();
-      await assert.rejects(channel.nack('1', { delayMs: -1 }), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+      await assert.rejects(channel.nack('1', { delayMs: -1 }), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'delayMs' });
     });
   });
 

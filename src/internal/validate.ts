@@ -164,7 +164,7 @@ function editDistance(a: string, b: string, cap: number): number {
 }
 
 /** What a per-call option must be. */
-export type CallOptionKind = 'signal' | 'ms' | 'boolean';
+export type CallOptionKind = 'signal' | 'ms' | 'maxMs' | 'boolean';
 
 /** `{ signal: 'signal', timeoutMs: 'ms' }`: each key a per-call options object may have, and its kind. */
 export type CallOptionSpec<T> = { readonly [K in AllKeys<T> & string]-?: CallOptionKind };
@@ -182,6 +182,7 @@ function isSignal(value: unknown): value is AbortSignal {
 const callKindText: Record<CallOptionKind, string> = {
   signal: 'an AbortSignal',
   ms: 'a finite number >= 0 (milliseconds)',
+  maxMs: 'a number >= 0 (milliseconds; Infinity for no limit)',
   boolean: 'true or false',
 };
 
@@ -194,13 +195,19 @@ const callKindText: Record<CallOptionKind, string> = {
 export function callOptionsError<T extends object>(value: T | undefined, where: string, spec: CallOptionSpec<T>): InvalidOptionError | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object') return new InvalidOptionError(`${where} options`, value, 'an object');
-  for (const key of Object.keys(value)) {
+  // for-in over an options literal walks V8's enum cache: no key array per call.
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
     const kind = Object.hasOwn(spec, key) ? (spec as Record<string, CallOptionKind>)[key] : undefined;
     const given = (value as Record<string, unknown>)[key];
     if (kind === undefined) return unknownOptionError(where, key, given, Object.keys(spec));
     if (given === undefined) continue;
     const ok =
-      kind === 'signal' ? isSignal(given) : kind === 'ms' ? typeof given === 'number' && Number.isFinite(given) && given >= 0 : typeof given === 'boolean';
+      kind === 'signal'
+        ? isSignal(given)
+        : kind === 'boolean'
+          ? typeof given === 'boolean'
+          : typeof given === 'number' && given >= 0 && (kind === 'maxMs' || given !== Infinity); // NaN fails >= 0
     if (!ok) return new InvalidOptionError(key, given, callKindText[kind], `in ${where}`);
   }
   return undefined;

@@ -6,7 +6,7 @@ import * as v from '../internal/validate.js';
 import { WaiterList, type ListNode } from '../internal/waiter-list.js';
 import { tagged, toNumber } from './client.js';
 import type { RedisConcurrencyLimiterAcquireOptions, RedisConcurrencyLimiterOptions, RedisConcurrencyLimiterStats } from './concurrency-limiter-options.js';
-import { Connectivity, type RedisHealthEvents } from './connectivity.js';
+import { Connectivity, nextTurn, type RedisHealthEvents } from './connectivity.js';
 import { RedisUnavailableError } from './errors.js';
 import { ACQUIRE, EXTEND, extendLease, LeasePermit, RELEASE, releaseLease, type LeaseOwner, type LeaseSource } from './leases.js';
 import { resolveConnection, resolveFallback, resolveKey, resolveSubscriber, type ResolvedConnection, type ResolvedFallback } from './options.js';
@@ -39,6 +39,8 @@ interface LeaseWaiter extends ListNode<LeaseWaiter> {
  * resends after reconnecting), so its lease id is released as soon as a late
  * grant arrives, and again when Redis recovers; likewise for permits released
  * while Redis was unavailable. Releasing an id Redis does not hold is a no-op.
+ * Answers given without Redis come after one turn of the event loop, so a
+ * tight acquire loop still lets timers, I/O and the recovery probe run.
  *
  * @example
  * const writers = new RedisConcurrencyLimiter({ redis, key: 'db-writers', limit: 20, leaseMs: 10_000 });
@@ -133,7 +135,10 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
    */
   tryAcquire(): Promise<LeasePermit | undefined> {
     if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisConcurrencyLimiter is closed'));
-    if (this.link.degraded) return Promise.resolve(this.tryFallback());
+    if (this.link.degraded) {
+      const permit = this.tryFallback();
+      return nextTurn().then(() => permit);
+    }
     if (this.waiters.size !== 0) {
       this.counters.rejected++;
       return Promise.resolve(undefined);
@@ -177,7 +182,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
     if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisConcurrencyLimiter is closed'));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.link.degraded) return this.acquireFallback(signal);
+    if (this.link.degraded) return nextTurn().then(() => this.acquireFallback(signal));
     return new Promise<LeasePermit>((resolve, reject) => {
       const w: LeaseWaiter = { prev: undefined, next: undefined, linked: false, resolve, reject, signal, onAbort: undefined };
       if (signal) {
@@ -250,7 +255,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
     }
     if (this.link.degraded) {
       this.unreleased.add(id);
-      return Promise.resolve(false);
+      return nextTurn().then(() => false);
     }
     return this.link.run(() => RELEASE.run(this.conn.redis, this.leasesKey, id, this.channel)).then(
       (reply) => {
@@ -270,7 +275,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
 
   /** @internal */
   [extendLease](id: string, leaseMs: number | undefined): Promise<boolean> {
-    if (this.link.degraded) return Promise.resolve(false);
+    if (this.link.degraded) return nextTurn().then(() => false);
     return this.link.run(() => EXTEND.run(this.conn.redis, this.leasesKey, id, leaseMs ?? this.leaseMs)).then(
       (reply) => {
         if (toNumber(reply) === 1) {

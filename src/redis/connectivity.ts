@@ -57,6 +57,26 @@ interface PendingCommand extends ListNode<PendingCommand> {
   abandon: (() => void) | undefined;
 }
 
+let turn: Promise<void> | undefined;
+
+/**
+ * Resolves once the event loop has gone round (setImmediate, so timers and
+ * I/O run first). Every answer Redis components give without a reply from
+ * Redis (fallbacks, refusals, failures) waits for it: a caller that loops on
+ * such answers would otherwise run on microtasks alone and starve the timers,
+ * the reconnect and the very probe that ends the degradation. All calls made
+ * in one turn share one immediate.
+ */
+export function nextTurn(): Promise<void> {
+  turn ??= new Promise<void>((resolve) =>
+    setImmediate(() => {
+      turn = undefined;
+      resolve();
+    }),
+  );
+  return turn;
+}
+
 type Listener<E extends keyof RedisHealthEvents> = (event: RedisHealthEvents[E]) => void;
 
 // Statuses in which ioredis would only queue a command (offline queue) or
@@ -134,7 +154,8 @@ export class Connectivity {
   /**
    * Sends `command` and resolves with its reply. Rejects with a
    * {@link RedisUnavailableError} (a {@link RedisTimeoutError} after
-   * `timeoutMs`) and turns degraded when Redis is down, errs or is late.
+   * `timeoutMs`) and turns degraded when Redis is down, errs or is late;
+   * a failure is reported only after the event loop has turned ({@link nextTurn}).
    *
    * When it stops waiting for a command already handed to the client (timeout,
    * connection closed), Redis may still run it later: ioredis keeps it queued
@@ -148,7 +169,7 @@ export class Connectivity {
       const error = new RedisUnavailableError(`Redis connection is ${status}`);
       this.counters.errors++;
       this.degrade(error);
-      return Promise.reject(error);
+      return nextTurn().then(() => Promise.reject(error));
     }
     return new Promise<T>((resolve, reject) => {
       let reply: Promise<T> | undefined;
@@ -179,7 +200,7 @@ export class Connectivity {
           this.counters.errors++;
           const failure = error instanceof RedisUnavailableError ? error : new RedisUnavailableError(`Redis command failed: ${message(error)}`, error);
           this.degrade(failure);
-          reject(failure);
+          void nextTurn().then(() => reject(failure));
         },
       );
     });

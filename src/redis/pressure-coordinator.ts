@@ -3,7 +3,7 @@ import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '..
 import * as v from '../internal/validate.js';
 import type { Pressure, PressureLike } from '../pressure/index.js';
 import { LUA_NOW_MS, LuaScript, tagged, type RedisSubscriber } from './client.js';
-import { Connectivity, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
+import { Connectivity, nextTurn, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
 import { RedisUnavailableError } from './errors.js';
 import { resolveConnection, resolveFallback, resolveKey, resolveSubscriber, type FallbackOption, type RedisConnectionOptions, type ResolvedConnection, type ResolvedFallback } from './options.js';
 import { ChannelSubscription } from './subscription.js';
@@ -42,7 +42,7 @@ export interface PressureCoordinatorOptions extends RedisConnectionOptions {
   /**
    * With `source`: time between automatic reports.
    * @default ttlMs / 3
-   * @example new PressureCoordinator({ redis, nodeId, ttlMs: 10_000, source, reportIntervalMs: 1000 })
+   * @example new PressureCoordinator({ ..., source, reportIntervalMs: 1000 })
    */
   reportIntervalMs?: number;
   /**
@@ -50,14 +50,14 @@ export interface PressureCoordinatorOptions extends RedisConnectionOptions {
    * `least × (1 + tolerance)`, where `least` is the lowest pressure of any
    * live node. 0.1 means "within 10% of the least loaded node".
    * @default 0.1
-   * @example new PressureCoordinator({ redis, nodeId, ttlMs: 10_000, tolerance: 0.25 })
+   * @example new PressureCoordinator({ ..., tolerance: 0.25 })
    */
   tolerance?: number;
   /**
    * A dedicated connection for `onChange()`. Without one, the coordinator
    * `duplicate()`s `redis` on the first `onChange()` and closes it in `close()`.
    * @default undefined (a duplicate of `redis`, opened on demand)
-   * @example new PressureCoordinator({ redis, nodeId, ttlMs: 10_000, subscriber: redis.duplicate() })
+   * @example new PressureCoordinator({ ..., subscriber: redis.duplicate() })
    */
   subscriber?: RedisSubscriber;
   /**
@@ -65,7 +65,7 @@ export interface PressureCoordinatorOptions extends RedisConnectionOptions {
    * `'local'`: true while this node's own last pressure is below 1;
    * `'fail-open'`: true; `'fail-closed'`: false. (`fraction` does not apply here.)
    * @default 'local'
-   * @example new PressureCoordinator({ redis, nodeId, ttlMs: 10_000, fallback: 'fail-open' })
+   * @example new PressureCoordinator({ ..., fallback: 'fail-open' })
    */
   fallback?: FallbackOption;
 }
@@ -141,6 +141,10 @@ return 1
  * server's clock, so a crashed node disappears by itself. Membership is a
  * sorted set scored by expiry: no KEYS, no SCAN.
  *
+ * While Redis is unavailable, answers (the fallback's, `false`, rejections)
+ * come after one turn of the event loop, so a caller polling in a tight loop
+ * still lets timers, I/O and the recovery probe run.
+ *
  * @example
  * const coordinator = new PressureCoordinator({ redis, nodeId: os.hostname(), ttlMs: 10_000, source: channelPressure(jobs) });
  * if (await coordinator.shouldAcceptWork()) takeJob();
@@ -210,7 +214,7 @@ export class PressureCoordinator {
     this.lastPressure = pressure;
     if (this.link.degraded) {
       this.counters.failedReports++;
-      return Promise.resolve(false);
+      return nextTurn().then(() => false);
     }
     const [nodes, values] = this.keys;
     return this.link.run(() => REPORT.run(this.conn.redis, nodes, values, this.nodeId, String(pressure), this.ttlMs, this.channel)).then(
@@ -236,7 +240,8 @@ export class PressureCoordinator {
   globalPressure(): Promise<Record<string, number>> {
     if (this.isClosed) return Promise.reject(new ChannelClosedError('PressureCoordinator is closed'));
     if (this.link.degraded) {
-      return Promise.reject(new RedisUnavailableError(`PressureCoordinator "${this.key}": Redis is unavailable`, this.link.lastFailure));
+      const error = new RedisUnavailableError(`PressureCoordinator "${this.key}": Redis is unavailable`, this.link.lastFailure);
+      return nextTurn().then(() => Promise.reject(error));
     }
     const [nodes, values] = this.keys;
     return this.link.run(() => READ.run(this.conn.redis, nodes, values)).then((reply) => {
@@ -265,7 +270,10 @@ export class PressureCoordinator {
    */
   shouldAcceptWork(): Promise<boolean> {
     if (this.isClosed) return Promise.reject(new ChannelClosedError('PressureCoordinator is closed'));
-    if (this.link.degraded) return Promise.resolve(this.decideLocally());
+    if (this.link.degraded) {
+      const accept = this.decideLocally();
+      return nextTurn().then(() => accept);
+    }
     return this.globalPressure().then(
       (all) => {
         const mine = this.lastPressure ?? all[this.nodeId] ?? 0;

@@ -5,7 +5,7 @@ import * as v from '../internal/validate.js';
 import { WaiterList, type ListNode } from '../internal/waiter-list.js';
 import { TokenBucket, type TokenBucketStats } from '../token-bucket/index.js';
 import { LUA_NOW_MS, LuaScript, tagged, toNumber } from './client.js';
-import { Connectivity, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
+import { Connectivity, nextTurn, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
 import { RedisUnavailableError } from './errors.js';
 import { resolveConnection, resolveFallback, resolveKey, type FallbackOption, type RedisConnectionOptions, type ResolvedConnection, type ResolvedFallback } from './options.js';
 
@@ -150,7 +150,9 @@ interface Pending extends ListNode<Pending> {
  * `'degraded'`); it probes Redis every `probeIntervalMs` and goes back to it
  * on the first answer (event `'recovered'`). No call waits on Redis longer
  * than `timeoutMs`; tokens Redis reserves for a call after it stopped waiting
- * are handed back when that late reply arrives.
+ * are handed back when that late reply arrives. Answers given without Redis
+ * (fallback, refusal) come after one turn of the event loop, so even a tight
+ * `while (…) await bucket.acquire()` lets timers, I/O and the probe run.
  *
  * @example
  * const bucket = new RedisTokenBucket({ redis, key: 'partner-api', ratePerSecond: 300, burst: 10 });
@@ -220,7 +222,10 @@ export class RedisTokenBucket {
       if (bad) return Promise.reject(bad);
     }
     if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
-    if (this.link.degraded) return Promise.resolve(this.tryFallback(n));
+    if (this.link.degraded) {
+      const ok = this.tryFallback(n);
+      return nextTurn().then(() => ok);
+    }
     return this.link.run(
       () => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'try'),
       (late) => late.then((reply) => toNumber((reply as unknown[])[0]) === 1 && this.refund(n, true), noop),
@@ -261,7 +266,7 @@ export class RedisTokenBucket {
     if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.link.degraded) return this.acquireFallback(n, signal);
+    if (this.link.degraded) return nextTurn().then(() => this.acquireFallback(n, signal));
     return new Promise<void>((resolve, reject) => {
       const p: Pending = { prev: undefined, next: undefined, linked: false, n, phase: SENDING, sleptFrom: 0, timer: undefined, resolve, reject, signal, onAbort: undefined };
       if (signal) {

@@ -3,6 +3,8 @@ import { ChannelClosedError, InvalidArgumentError } from '../errors/index.js';
 import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../internal/acquire-queue.js';
 import * as v from '../internal/validate.js';
 
+const acquireSpec: v.CallOptionSpec<AcquireOptions> = { signal: 'signal' };
+
 export interface TokenBucketOptions {
   /**
    * Tokens added per second. Refill is continuous: at any instant the bucket
@@ -153,7 +155,10 @@ export class TokenBucket {
    * `burst` (such a request could never be met), and with ChannelClosedError
    * after or during {@link close}.
    *
-   * Abort safety: if `signal` fires while waiting, the call leaves the queue,
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and takes nothing, even when tokens are free (and before a closed
+   * TokenBucket is reported). Options of the wrong type or with an unknown key reject
+   * with `ERR_SLUICE_INVALID_OPTION`. If `signal` fires while waiting, the call leaves the queue,
    * takes no tokens and rejects with `signal.reason`; the waiters behind it
    * move up and the wake-up timer is re-set for the new head. An abort after
    * the promise resolved changes nothing: the tokens stay taken.
@@ -163,9 +168,11 @@ export class TokenBucket {
       const bad = checkAmount('acquire(n)', n, this.burst, 'burst');
       if (bad) return Promise.reject(bad);
     }
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('TokenBucket is closed'));
+    const invalid = v.callOptionsError(options, 'acquire()', acquireSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('TokenBucket is closed'));
     if (this.queue.size === 0) {
       this.refill();
       if (this.tokens >= n) {
