@@ -20,9 +20,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { BatchWriter, shutdownOn } from '../src/batch-writer/index.js';
-import { loadShed } from '../src/http/index.js';
-import { postgresSink, quoteIdentifier } from '../src/postgres/index.js';
+import { BatchWriter, shutdownOn } from 'sluice';
+import { loadShed } from 'sluice/http';
+import { postgresSink, quoteIdentifier } from 'sluice/postgres';
 
 interface LogLine {
   level: string | null;

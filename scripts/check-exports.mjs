@@ -12,6 +12,12 @@ const notPublic = new Set(['internal', 'demo', 'cli']);
 
 for (const [key, target] of Object.entries(pkg.exports)) {
   if (key === '.' || key === './package.json') continue;
+  if (key.endsWith('.json')) {
+    // Data files shipped as is (./schema.json: the config JSON Schema).
+    if (typeof target !== 'string' || !existsSync(target)) errors.push(`exports["${key}"] must name an existing file`);
+    else if (!pkg.files.some((f) => target.slice(2).startsWith(`${f}/`))) errors.push(`exports["${key}"]: ${target} is not in "files"`);
+    continue;
+  }
   if (key === './internal/*') {
     if (target !== null) errors.push('exports["./internal/*"] must be null so internals are not importable');
     continue;
@@ -48,7 +54,7 @@ console.log('check-exports: exports map and src/ folders agree');
 // Core (everything reachable from src/index.ts) has zero runtime dependencies and never imports an adapter.
 {
   const { dirname, resolve, relative } = await import('node:path');
-  const adapters = new Set(Object.keys(pkg.exports).filter((k) => k !== '.' && k.startsWith('./') && !k.includes('*') && k !== './package.json').map((k) => k.slice(2)));
+  const adapters = new Set(Object.keys(pkg.exports).filter((k) => k !== '.' && k.startsWith('./') && !k.includes('*') && !k.endsWith('.json')).map((k) => k.slice(2)));
   adapters.delete('testing');
   const seen = new Set();
   const problems = [];

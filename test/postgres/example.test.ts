@@ -27,7 +27,10 @@ async function post(url: string, body: string): Promise<{ status: number; json: 
 
 describe('examples/log-ingest.ts', { timeout: 60_000 }, () => {
   it('log-ingest - accepts JSON and NDJSON log lines over HTTP and has them all in PostgreSQL after SIGTERM', async () => {
+    // Run from the repository root: tsx reads tsconfig.json there, whose "paths"
+    // resolve the example's `import ... from 'sluice'` to src/ (no build needed).
     const child = spawn(process.execPath, ['--import', 'tsx', example], {
+      cwd: join(import.meta.dirname, '..', '..'),
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl(), LOG_TABLE: table },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
