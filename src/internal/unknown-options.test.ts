@@ -22,6 +22,7 @@ import {
   limit,
   map,
   MemoryStore,
+  pipeline,
   MetricsCollector,
   PollSizer,
   PressureLevels,
@@ -124,6 +125,22 @@ describe('unknown option keys', () => {
       assert.match(error.message!, new RegExp(`Unknown option "${typo}"`));
       if (expected === undefined) assert.doesNotMatch(error.message!, /did you mean/);
       else assert.match(error.message!, new RegExp(`did you mean "${expected}"\\?`));
+    });
+  }
+});
+
+describe('unknown keys in call options', () => {
+  const calls: [name: string, call: () => unknown, typo: string, expected: string][] = [
+    ['pipeline()', () => pipeline([1], map((x: number) => x), { sgnal: 1 } as never), 'sgnal', 'signal'],
+    ['a stage called on a source', () => map((x: number) => x)([1], { sigal: 1 } as never), 'sigal', 'signal'],
+    ['StreamPolicy.apply()', () => streamPolicy().apply([1], { nme: 'x' } as never), 'nme', 'name'],
+  ];
+  for (const [name, call, typo, expected] of calls) {
+    it(`${name} – a misspelled key "${typo}" is rejected with ERR_SLUICE_INVALID_OPTION suggesting "${expected}"`, async () => {
+      const error = (await failure(call)) as { code?: string; field?: string; message: string } | undefined;
+      assert.equal(error?.code, 'ERR_SLUICE_INVALID_OPTION', `got ${String(error)}`);
+      assert.equal(error.field, typo);
+      assert.match(error.message, new RegExp(`did you mean "${expected}"\\?`));
     });
   }
 });

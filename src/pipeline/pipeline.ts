@@ -209,7 +209,7 @@ function parseArguments(rest: unknown[]): ParsedArguments {
   let args = rest;
   let options: Opts = {};
   if (args.length !== 0 && isOptionsObject(args[args.length - 1])) {
-    options = args[args.length - 1] as Opts;
+    options = v.optionsObject(args[args.length - 1] as Opts, 'pipeline()', { signal: true, end: true });
     args = args.slice(0, -1);
   }
   const signal = checkSignal(options.signal, 'pipeline()');

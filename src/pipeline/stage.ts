@@ -1,4 +1,5 @@
 import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import * as v from '../internal/validate.js';
 import { PullIterator, RunContext, type Pull } from './pull.js';
 import { sourcePull, type PipelineSource } from './sources.js';
 
@@ -89,6 +90,7 @@ export function runStandalone(
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new InvalidArgumentError(`${where}: options must be an object, got ${String(options)}`);
   }
+  v.optionsObject(options, where, { signal: true });
   const signal = checkSignal(options?.signal, where);
   const run = new RunContext();
   const pull = buildChain(source, stages, run, where);

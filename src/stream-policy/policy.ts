@@ -1,4 +1,5 @@
 import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import * as v from '../internal/validate.js';
 import { BufferedStream } from './buffered.js';
 import { openSource, type ApplyOptions, type GovernedStream, type GovernedStreamState, type GovernedStreamStats } from './governed.js';
 import { ThrottledStream } from './throttled.js';
@@ -80,6 +81,7 @@ export class StreamPolicy {
     if (options !== undefined && (options === null || typeof options !== 'object')) {
       throw new InvalidArgumentError(`apply(source, options): options must be an object, got ${String(options)}`);
     }
+    v.optionsObject(options, 'apply()', { name: true, signal: true });
     const signal = options?.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidOptionError('signal', signal, 'an AbortSignal');
     const name = options?.name ?? `${this.name}#${this.streamCount + 1}`;
