@@ -216,7 +216,11 @@ describe('sluice simulate', () => {
 describe('sluice demo', () => {
   it('demo - passes duration, strategy, port, dashboard and json to runDemo', async () => {
     const calls: DemoOptions[] = [];
-    const runDemo = async (options: DemoOptions) => void calls.push(options);
+    // The streams and signals are the command's wiring (tested in src/demo/command.test.ts); the rest are the flags.
+    const runDemo = async ({ print, log, endSignal, signal, ...flags }: DemoOptions) => {
+      assert.ok(typeof print === 'function' && typeof log === 'function' && endSignal instanceof AbortSignal && signal instanceof AbortSignal);
+      calls.push(flags);
+    };
     const { code } = await cli(['demo', '--duration', '30s', '--strategy', 'drop-oldest', '--port', '0', '--no-dashboard', '--json'], { runDemo });
     assert.equal(code, 0);
     assert.deepEqual(calls, [{ durationMs: 30_000, strategy: 'drop-oldest', port: 0, dashboard: false, unboundedContrast: true, keepOpen: false, json: true }]);

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { overflowStrategies, type OverflowStrategy } from '../channel/index.js';
+import { overflowStrategies } from '../channel/index.js';
 import { ConfigError } from '../config/index.js';
 import { SluiceError } from '../errors/index.js';
 import { scenarioNames } from '../simulate/index.js';
+import type { DemoFlags } from '../demo/command.js';
 import type { DemoOptions } from '../demo/index.js';
 import type { CliIo } from './format.js';
 import { burstArg, durationArg, factorArg, fractionArg, integerArg, rateArg, sizeArg } from './parsers.js';
@@ -95,6 +96,7 @@ export async function run(argv: string[], io: CliIo, deps: CliDeps = {}): Promis
     .option('--no-progress', 'never show progress')
     .option('--max-loss <fraction>', 'fail (exit 1) if a queue loses more than this, e.g. 1%', fractionArg)
     .option('--fail-on-alert', 'fail (exit 1) if any alert fired')
+    .option('--max-events <n>', 'refuse a run expected to simulate more arrivals than this (default 50000000, under a minute)', integerArg(1, Number.MAX_SAFE_INTEGER))
     .addHelpText(
       'after',
       `\nScenarios:\n  normal              the configured rate throughout\n  burst               four bursts (--burst, default 10x:20s), one per quarter of the run\n  sustained-overload  arrivals at 1.5x service capacity from 1/6 to 5/6 of the run\n  consumer-failure    consumers take nothing from 1/3 to 1/2 of the run\n\nExamples:\n  sluice simulate --config sluice.yaml --scenario burst --report report.html\n  sluice simulate --config sluice.yaml --scenario consumer-failure --seed 7 --json out.json --max-loss 1%`,
@@ -105,27 +107,31 @@ export async function run(argv: string[], io: CliIo, deps: CliDeps = {}): Promis
 
   program
     .command('demo')
-    .description('The log-processing meltdown from the seed, live: a bounded channel under a 100x spike, with a dashboard.')
+    .description('The log-processing meltdown from the design notes, live: a bounded channel under a 100x spike, with a dashboard.')
     .option('--duration <duration>', 'how long the fleet emits, e.g. 30s', durationArg)
     .addOption(new Option('--strategy <strategy>', 'overflow strategy of the bounded channel').choices(overflowStrategies).default('block'))
-    .option('--max-events <n>', 'refuse a run expected to simulate more arrivals than this (default 50000000, under a minute)', integerArg(1, Number.MAX_SAFE_INTEGER))
     .option('--port <port>', 'dashboard port on 127.0.0.1 (0 picks a free one)', integerArg(0, 65_535), 0)
     .option('--no-dashboard', 'do not serve the dashboard')
     .option('--no-contrast', 'do not run the unbounded queue beside it')
     .option('--keep-open', 'keep the dashboard up after the run until Ctrl-C')
-    .option('--json', 'print one JSON object instead of the table')
-    .addHelpText('after', '\nExamples:\n  sluice demo\n  sluice demo --duration 30s --strategy drop-oldest --no-dashboard --json')
-    .action(async (flags: { duration?: number; strategy: OverflowStrategy; port: number; dashboard: boolean; contrast: boolean; keepOpen?: boolean; json?: boolean }) => {
-      const runDemo = deps.runDemo ?? (await import('../demo/index.js')).runDemo;
-      await runDemo({
-        ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
-        strategy: flags.strategy,
-        port: flags.port,
-        dashboard: flags.dashboard,
-        unboundedContrast: flags.contrast,
-        keepOpen: flags.keepOpen ?? false,
-        json: flags.json ?? false,
-      });
+    .option('--json', 'print only the summary, as one JSON object, on stdout (the rest goes to stderr)')
+    .addHelpText(
+      'after',
+      `
+Needs: Node 22.13+ or 24 (the log store is SQLite in a temp file, deleted at the end), a free
+port on 127.0.0.1 for the dashboard (--port 0 picks one), and about 750 MB of memory with the
+unbounded contrast (its heap is capped at 256 MB), 250 MB with --no-contrast.
+
+Ctrl-C stops early and prints the summary so far (exit 130); a second Ctrl-C quits at once.
+Exit 1 with one line when it cannot start (port taken, log store not loading).
+
+Examples:
+  sluice demo
+  sluice demo --duration 30s --strategy drop-oldest --no-dashboard --json`,
+    )
+    .action(async (flags: DemoFlags) => {
+      const { demoCommand } = await import('../demo/command.js');
+      code = await demoCommand(flags, io, deps.runDemo);
     });
 
   if (argv.length === 0) {

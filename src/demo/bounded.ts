@@ -19,8 +19,10 @@ export interface BoundedSideOptions extends FleetShape {
 
 /** Period of the fleet's ticks: each tick, every server ships what it has written since. */
 const TICK_MS = 10;
-const WRITER_CAPACITY = 5000;
-const BATCH_SIZE = 1000;
+/** Lines the writer buffers behind the channel. */
+export const WRITER_CAPACITY = 5000;
+/** Lines per SQLite write; one batch is in flight at a time, outside the writer's buffer. */
+export const BATCH_SIZE = 1000;
 /** End-to-end latency buckets (ms): from a line being written on its server to its row committed. */
 export const endToEndBucketsMs = [1, 2, 5, 10, 20, 50, 100, 200, 350, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000];
 

@@ -13,6 +13,9 @@ function assertAccounted(s: DemoSummary): void {
   assert.equal(s.generated, s.offered + s.heldAtSources, 'every line the servers wrote was offered or is still on its server');
 }
 
+let blockRun: DemoSummary | undefined;
+let dropOldestRun: { summary: DemoSummary; lines: string[] } | undefined;
+
 describe('runDemo()', () => {
   it("runDemo() - 'block': every offered line is written, none dropped but timeouts, and the unbounded contrast queues far more", async () => {
     const lines: string[] = [];
@@ -22,33 +25,61 @@ describe('runDemo()', () => {
     assert.deepEqual(Object.keys(s.droppedBy).filter((r) => r !== 'timeout'), [], 'block drops nothing except bounded-wait timeouts');
     assert.equal(s.buffered + s.inFlight, 0, 'the drain wrote everything');
     assert.ok(s.heldAtSources > 0, 'backpressure left lines on the servers');
-    assert.ok(s.peakQueued <= 10_000 + 5000 + 1000, `peak ${s.peakQueued} within the channel, the writer and one batch`);
+    assert.equal(s.scenario.maxHeld, 10_000 + 5000 + 1000, 'the bound counts the channel, the writer buffer and one batch');
+    assert.ok(s.peakQueued <= s.scenario.maxHeld, `peak ${s.peakQueued} within the bound`);
+    assert.ok(lines.some((l) => l.includes('at most 16,000 lines held')), 'the banner states the bound the summary measures against');
+    assert.ok(lines.some((l) => /most lines held at once\s+[\d,]+ \(of at most 16,000\)/.test(l)));
+    assert.ok(!lines.some((l) => /seed|ms\/s/.test(l)), 'no "seed 001" nor "ms/s" in what a user reads');
     assert.ok(s.unbounded, 'the contrast ran');
     assert.ok(s.unbounded.peakQueued > s.peakQueued, `unbounded peak ${s.unbounded.peakQueued} > bounded ${s.peakQueued}`);
     assert.ok(s.unbounded.bytesPerLine > 0);
     assert.ok(s.latencyMs.count === s.written);
     assert.ok(lines.some((l) => l.includes('Summary:')));
     assert.ok(lines.some((l) => l.includes('check: offered')));
-    assert.ok(lines.some((l) => l.includes('calculate_backpressure_roi')));
+    assert.ok(lines.some((l) => l.startsWith('ROI estimate')));
+    assert.equal(s.interrupted, false);
+    assert.ok(Math.abs(s.ranMs - 3000) < 500, `ran ${s.ranMs} ms`);
+    blockRun = s;
   });
 
   it("runDemo() - 'drop-oldest': the excess is dropped and counted by reason, nothing waits on the servers", async () => {
-    const s = await runDemo({ durationMs: 2000, spikeAtMs: 300, strategy: 'drop-oldest', dashboard: false, unboundedContrast: false, print: quiet });
+    const lines: string[] = [];
+    const s = await runDemo({ durationMs: 2000, spikeAtMs: 300, strategy: 'drop-oldest', dashboard: false, unboundedContrast: false, print: (l) => lines.push(l) });
     assertAccounted(s);
     assert.ok(s.droppedBy['drop-oldest']! > 0);
     assert.equal(s.heldAtSources, 0);
     assert.equal(s.unbounded, undefined);
     assert.ok(s.aggregatorLatencyMs.p99 < 5000, `aggregator p99 ${s.aggregatorLatencyMs.p99} ms stays bounded`);
+    dropOldestRun = { summary: s, lines };
   });
 
-  it('runDemo() - json: prints exactly one JSON object, the summary', async () => {
-    const lines: string[] = [];
-    const progress: string[] = [];
-    const print = (l: string) => (l.startsWith('{') ? lines : progress).push(l);
-    const s = await runDemo({ durationMs: 1200, servers: 100, json: true, dashboard: false, unboundedContrast: false, print });
-    assert.equal(lines.length, 1);
-    assert.deepEqual(JSON.parse(lines[0]!), JSON.parse(JSON.stringify(s)));
+  it("runDemo() - ROI: its inputs are what the run did, so 'drop-oldest' and 'block' differ as their drops do", () => {
+    assert.ok(blockRun && dropOldestRun, 'needs the two runs above');
+    const drop = dropOldestRun.summary;
+    for (const s of [blockRun, drop]) {
+      assert.equal(s.roi.inputs.dropRateWithBp, s.dropped / s.generated, `${s.strategy}: the share of lines Sluice dropped`);
+      assert.equal(s.roi.inputs.messagesPerSecond, s.generated / (s.ranMs / 1000), `${s.strategy}: the rate the servers wrote`);
+    }
+    assert.ok(drop.roi.inputs.dropRateWithBp! > 0.5, `drop-oldest dropped ${drop.roi.inputs.dropRateWithBp}`);
+    assert.ok(blockRun.roi.inputs.dropRateWithBp! < 0.01, `block dropped ${blockRun.roi.inputs.dropRateWithBp}`);
+    assert.ok(drop.roi.dailyBenefit < 0, 'dropping more than the assumed 5 % without backpressure is a loss');
+    assert.ok(drop.roi.droppedPrevention < 0 && blockRun.roi.droppedPrevention > 0);
+    assert.ok(blockRun.roi.roiPercentage > 0);
+    const text = dropOldestRun.lines.join('\n');
+    assert.match(text, new RegExp(`Sluice \\('drop-oldest'\\) dropped ${Number((drop.roi.inputs.dropRateWithBp! * 100).toPrecision(3))} % of them`));
+    assert.match(text, /more lines dropped per day than assumed without backpressure/);
+    assert.doesNotMatch(text, /lines saved from dropping/);
+  });
+
+  it('runDemo() - json: print gets the JSON object alone; the banner and progress go to log', async () => {
+    const out: string[] = [];
+    const log: string[] = [];
+    const s = await runDemo({ durationMs: 1200, servers: 100, json: true, dashboard: false, unboundedContrast: false, print: (l) => out.push(l), log: (l) => log.push(l) });
+    assert.equal(out.length, 1, `print got ${out.length} lines`);
+    assert.deepEqual(JSON.parse(out[0]!), JSON.parse(JSON.stringify(s)));
     assert.equal(s.scenario.servers, 100);
+    assert.match(log[0]!, /^Sluice demo: the log processing meltdown/);
+    assert.ok(log.some((l) => /^\s+1s (baseline|spike) /.test(l)), 'the progress lines went to log');
   });
 
   it('runDemo() - serves the dashboard on 127.0.0.1 while it runs and closes it after', async () => {

@@ -1,5 +1,5 @@
 /**
- * `sluice demo`: seed 001's "Log Processing Meltdown", live. A thousand
+ * `sluice demo`: the design notes' "Log Processing Meltdown", live. A thousand
  * simulated servers send logs to an aggregator; an outage multiplies their
  * volume by 100 and it stays up. Through Sluice (a bounded Channel, a
  * pipeline stage, a BatchWriter into SQLite) memory stays flat and every
@@ -13,9 +13,9 @@ import { AlertMonitor, type AlertEvent } from '../alerts/index.js';
 import type { TimerHandle } from '../clock/index.js';
 import type { HistogramSnapshot } from '../metrics/index.js';
 import { dashboardHandler, histogramPercentile, type DashboardAlertSource, type DashboardHandler } from '../dashboard/index.js';
-import { BoundedSide } from './bounded.js';
+import { BATCH_SIZE, BoundedSide, WRITER_CAPACITY } from './bounded.js';
 import { resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
-import { compact, formatSummary, scenarioLines, type DemoAlert, type DemoSummary } from './report.js';
+import { alertText, compact, formatSummary, ms, scenarioLines, type DemoAlert, type DemoSummary } from './report.js';
 import { calculateBackpressureRoi, defaultRoiInputs } from './roi.js';
 import { projectUnbounded, UnboundedContrast } from './unbounded.js';
 
@@ -23,6 +23,7 @@ export type { DemoOptions } from './options.js';
 export type { DemoAlert, DemoLatency, DemoSummary } from './report.js';
 export type { UnboundedSummary } from './unbounded.js';
 export { calculateBackpressureRoi } from './roi.js';
+export { describeDemoFailure } from './failure.js';
 export type { RoiInputs, RoiResult } from './roi.js';
 
 const MB = 1024 * 1024;
@@ -47,19 +48,23 @@ function mergeAlerts(monitors: AlertMonitor[]): DashboardAlertSource {
 /**
  * Runs the demo: starts the dashboard (unless `dashboard: false`) and the
  * unbounded contrast's worker, then the fleet; prints a progress line every
- * second; after `durationMs` stops the servers, drains the Sluice pipeline
- * into SQLite, stops the contrast, prints the summary (a table, or one JSON
- * object with `json: true`) and resolves with it. Temp databases are deleted
- * and every timer, worker and socket is released, so the process can exit by
- * itself. With `keepOpen`, the dashboard stays up after the summary until
- * SIGINT (Ctrl-C) or `signal`, then the promise resolves.
+ * second; after `durationMs` (or when `endSignal` fires) stops the servers,
+ * drains the Sluice pipeline into SQLite, stops the contrast, prints the
+ * summary (a table, or one JSON object with `json: true`) and resolves with
+ * it. Temp databases are deleted and every timer, worker and socket is
+ * released, whether the run completes, is aborted or fails, so the process can
+ * exit by itself. With `keepOpen`, the dashboard stays up after the summary
+ * until SIGINT (Ctrl-C) or `signal`, then the promise resolves.
  *
- * Abort safety: if `signal` fires during the run, everything is torn down
- * (servers stopped, worker terminated, databases deleted, dashboard closed)
- * and the promise rejects with `signal.reason`; no summary is printed. If it
- * fires while `keepOpen` holds the dashboard, the run is complete: the
- * dashboard closes and the promise resolves with the summary.
+ * Abort safety: if `signal` fires during the run or the drain, everything is
+ * torn down (servers stopped, worker terminated, databases deleted, dashboard
+ * closed) and the promise rejects with `signal.reason`; no summary is printed.
+ * If it fires while `keepOpen` holds the dashboard, the run is complete: the
+ * dashboard closes and the promise resolves with the summary. `endSignal`
+ * instead ends the run early with its summary.
  * @throws InvalidOptionError (code `ERR_SLUICE_INVALID_OPTION`) naming a bad option.
+ * @throws (rejects) the `listen` error (code `EADDRINUSE`) when `port` is taken,
+ *   before any database is created; {@link describeDemoFailure} words it in one line.
  * @example
  * const summary = await runDemo({ durationMs: 10_000, strategy: 'drop-oldest', dashboard: false });
  * console.log(summary.written, summary.droppedBy);
@@ -68,19 +73,9 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
   const o = resolveDemoOptions(options);
   o.signal?.throwIfAborted();
   const print = o.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
-  const progress = o.print ?? (o.json ? (line: string) => void process.stderr.write(`${line}\n`) : print);
+  // With json, print carries the JSON object alone so that stdout parses.
+  const info = o.json ? (o.log ?? ((line: string) => void process.stderr.write(`${line}\n`))) : print;
   const clock = o.clock;
-  const side = new BoundedSide({ ...o, clock });
-  const contrast = o.unboundedContrast
-    ? new UnboundedContrast({
-        servers: o.servers,
-        linesPerServerPerSecond: o.linesPerServerPerSecond,
-        spikeMultiplier: o.spikeMultiplier,
-        spikeAtMs: o.spikeAtMs,
-        sinkRowsPerSecond: o.sinkRowsPerSecond,
-        heapCapMb: o.unboundedHeapCapMb,
-      })
-    : undefined;
 
   let peakHeap = 0;
   let peakRss = 0;
@@ -98,27 +93,9 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
     },
   };
 
-  const monitors = [
-    new AlertMonitor({
-      components: { ingest: side.channel, 'sqlite-writer': side.writer },
-      thresholds: { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 1000 },
-      intervalMs: 500,
-      windowMs: 5000,
-      log: false,
-      clock,
-    }),
-  ];
-  if (contrast) {
-    monitors.push(new AlertMonitor({ components: { unbounded: contrast.source }, thresholds: { queueDepth: { items: 100_000 } }, intervalMs: 500, log: false, clock }));
-  }
-  const startedAt = clock.now();
-  const alerts: DemoAlert[] = [];
-  const onAlert = (e: AlertEvent) => {
-    if (alerts.length < 50) alerts.push({ component: e.component, rule: e.rule, state: e.state, atMs: Math.round(e.at - startedAt), value: e.value, threshold: e.threshold });
-    progress(`      alert: ${e.component} ${e.rule.replace(/_/g, ' ')} ${e.state} (${Number(e.value.toPrecision(3))} ${e.unit}, threshold ${e.threshold})`);
-  };
-  for (const m of monitors) m.onAlert(onAlert);
-
+  let side: BoundedSide | undefined;
+  let contrast: UnboundedContrast | undefined;
+  const monitors: AlertMonitor[] = [];
   let dashboard: DashboardHandler | undefined;
   let server: Server | undefined;
   let url: string | undefined;
@@ -126,8 +103,46 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
   let progressTimer: TimerHandle | undefined;
   let runTimer: TimerHandle | undefined;
   let onAbort: (() => void) | undefined;
+  let onEnd: (() => void) | undefined;
   try {
     if (o.dashboard) {
+      // Listen first: a taken port fails before any database or worker exists.
+      server = createServer();
+      url = await listen(server, o.port);
+    }
+    side = new BoundedSide({ ...o, clock });
+    contrast = o.unboundedContrast
+      ? new UnboundedContrast({
+          servers: o.servers,
+          linesPerServerPerSecond: o.linesPerServerPerSecond,
+          spikeMultiplier: o.spikeMultiplier,
+          spikeAtMs: o.spikeAtMs,
+          sinkRowsPerSecond: o.sinkRowsPerSecond,
+          heapCapMb: o.unboundedHeapCapMb,
+        })
+      : undefined;
+    monitors.push(
+      new AlertMonitor({
+        components: { ingest: side.channel, 'sqlite-writer': side.writer },
+        thresholds: { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 1000 },
+        intervalMs: 500,
+        windowMs: 5000,
+        log: false,
+        clock,
+      }),
+    );
+    if (contrast) {
+      monitors.push(new AlertMonitor({ components: { unbounded: contrast.source }, thresholds: { queueDepth: { items: 100_000 } }, intervalMs: 500, log: false, clock }));
+    }
+    const startedAt = clock.now();
+    const alerts: DemoAlert[] = [];
+    const onAlert = (e: AlertEvent) => {
+      if (alerts.length < 50) alerts.push({ component: e.component, rule: e.rule, state: e.state, atMs: Math.round(e.at - startedAt), value: e.value, threshold: e.threshold, unit: e.unit });
+      info(`      alert: ${alertText(e)}`);
+    };
+    for (const m of monitors) m.onAlert(onAlert);
+
+    if (server) {
       dashboard = dashboardHandler(
         {
           fleet: side.fleetSource,
@@ -144,14 +159,13 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
           clock,
         },
       );
-      server = createServer(dashboard);
-      url = await listen(server, o.port);
+      server.on('request', dashboard);
     }
     await contrast?.whenReady();
     o.signal?.throwIfAborted();
-    print(`Sluice demo: the log processing meltdown (seed 001)`);
-    for (const line of scenarioLines(scenario(o), o.strategy)) print(line);
-    if (url) print(`Dashboard: ${url}`);
+    info('Sluice demo: the log processing meltdown');
+    for (const line of scenarioLines(scenario(o), o.strategy)) info(line);
+    if (url) info(`Dashboard: ${url}`);
     o.onReady?.({ url });
 
     const memoryTick = () => {
@@ -162,35 +176,45 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
     for (const m of monitors) m.start();
     side.start();
     contrast?.start();
+    const running = side;
     let second = 0;
     const progressTick = () => {
       second++;
-      progress(progressLine(second, side, contrast));
+      info(progressLine(second, running, contrast));
       progressTimer = clock.schedule(1000, progressTick, { unref: true });
     };
     progressTimer = clock.schedule(1000, progressTick, { unref: true });
 
+    let interrupted = false;
     await new Promise<void>((resolve, reject) => {
       runTimer = clock.schedule(o.durationMs, resolve);
       onAbort = () => reject(o.signal!.reason);
+      onEnd = () => {
+        interrupted = true;
+        resolve();
+      };
       o.signal?.addEventListener('abort', onAbort, { once: true });
+      if (o.endSignal?.aborted) onEnd();
+      else o.endSignal?.addEventListener('abort', onEnd, { once: true });
     });
     if (progressTimer !== undefined) clock.cancel(progressTimer);
     side.stop();
+    const ranMs = side.elapsedMs();
     const bufferedAtStop = side.bufferedNow();
+    if (interrupted) info(`Stopped early at ${ms(ranMs)}; draining the ${compact(bufferedAtStop)} lines the pipeline holds.`);
     const drainStartedAt = clock.now();
-    const [report] = await Promise.all([contrast?.stop(), side.drain()]);
+    const [report] = await unlessAborted(Promise.all([contrast?.stop(), side.drain()]), o.signal);
     const drainMs = clock.now() - drainStartedAt;
     for (const m of monitors) m.stop();
     sampleMemory();
 
-    const summary = summarize(o, side, { bufferedAtStop, drainMs, peakHeap, peakRss, alerts, url });
-    if (contrast && report) summary.unbounded = projectUnbounded(report, o.durationMs, o.spikeAtMs, o.unboundedHeapCapMb, contrast.hasCrashed);
+    const summary = summarize(o, side, { ranMs, interrupted, bufferedAtStop, drainMs, peakHeap, peakRss, alerts, url });
+    if (contrast && report) summary.unbounded = projectUnbounded(report, ranMs, o.spikeAtMs, o.unboundedHeapCapMb, contrast.hasCrashed);
     if (o.json) print(JSON.stringify(summary));
     else for (const line of formatSummary(summary)) print(line);
 
-    if (o.keepOpen && dashboard && !o.signal?.aborted) {
-      print(`Dashboard stays up at ${url}; press Ctrl-C to exit.`);
+    if (o.keepOpen && dashboard && !interrupted && !o.signal?.aborted) {
+      info(`Dashboard stays up at ${url}; press Ctrl-C to exit.`);
       await new Promise<void>((resolve) => {
         const done = () => {
           process.off('SIGINT', done);
@@ -204,6 +228,7 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
     return summary;
   } finally {
     if (onAbort) o.signal?.removeEventListener('abort', onAbort);
+    if (onEnd) o.endSignal?.removeEventListener('abort', onEnd);
     for (const t of [memoryTimer, progressTimer, runTimer]) if (t !== undefined) clock.cancel(t);
     for (const m of monitors) m.stop();
     dashboard?.close();
@@ -212,7 +237,27 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
       server.close();
     }
     await contrast?.terminate();
-    side.close();
+    side?.close();
+  }
+}
+
+/**
+ * `work`, or a rejection with `signal.reason` as soon as the signal fires; the
+ * caller's teardown then ends `work`, whose own rejection is expected and ignored.
+ */
+async function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  work.catch(() => undefined);
+  signal.throwIfAborted();
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -228,6 +273,9 @@ function scenario(o: ResolvedDemoOptions): DemoSummary['scenario'] {
     durationMs: o.durationMs,
     sinkRowsPerSecond: o.sinkRowsPerSecond,
     capacity: o.capacity,
+    writerCapacity: WRITER_CAPACITY,
+    batchSize: BATCH_SIZE,
+    maxHeld: o.capacity + WRITER_CAPACITY + BATCH_SIZE,
     maxBlockMs: o.strategy === 'block' ? o.maxBlockMs : undefined,
   };
 }
@@ -250,7 +298,7 @@ function progressLine(second: number, side: BoundedSide, contrast: UnboundedCont
 function summarize(
   o: ResolvedDemoOptions,
   side: BoundedSide,
-  run: { bufferedAtStop: number; drainMs: number; peakHeap: number; peakRss: number; alerts: DemoAlert[]; url: string | undefined },
+  run: { ranMs: number; interrupted: boolean; bufferedAtStop: number; drainMs: number; peakHeap: number; peakRss: number; alerts: DemoAlert[]; url: string | undefined },
 ): DemoSummary {
   const c = side.channel.stats();
   const w = side.writer.stats();
@@ -263,14 +311,18 @@ function summarize(
     return { p50: p(0.5), p90: p(0.9), p99: p(0.99), count: h.count };
   };
   const generated = side.generated();
+  const dropped = c.dropped + w.dropped;
+  const ranMs = Math.round(run.ranMs);
   return {
     scenario: scenario(o),
     strategy: o.strategy,
+    ranMs,
+    interrupted: run.interrupted,
     generated,
     heldAtSources: generated - side.shippedTotal(),
     offered: c.offered,
     written: side.sink.countRows(),
-    dropped: c.dropped + w.dropped,
+    dropped,
     droppedBy,
     buffered: c.size + w.buffered,
     inFlight: w.inFlight,
@@ -283,7 +335,13 @@ function summarize(
     aggregatorLatencyMs: percentiles(side.inAggregator.snapshot()),
     alerts: run.alerts,
     unbounded: undefined,
-    roi: calculateBackpressureRoi({ ...defaultRoiInputs, ...o.roi, messagesPerSecond: o.servers * o.linesPerServerPerSecond }),
+    // What this run did, extended to a day: its rate and the share Sluice dropped.
+    roi: calculateBackpressureRoi({
+      ...defaultRoiInputs,
+      ...o.roi,
+      messagesPerSecond: generated / (Math.max(1, ranMs) / 1000),
+      dropRateWithBp: generated > 0 ? dropped / generated : 0,
+    }),
     dashboardUrl: run.url,
   };
 }

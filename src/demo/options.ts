@@ -5,6 +5,9 @@ import { resolveClock } from '../internal/acquire-queue.js';
 import * as v from '../internal/validate.js';
 import type { RoiInputs } from './roi.js';
 
+/** The ROI inputs the demo takes as given; it measures the rest. */
+export type DemoRoiAssumptions = Omit<RoiInputs, 'messagesPerSecond' | 'dropRateWithBp'>;
+
 export interface DemoOptions {
   /**
    * How long the fleet writes logs. When it has passed, the servers stop, the
@@ -35,8 +38,9 @@ export interface DemoOptions {
    */
   dashboard?: boolean;
   /**
-   * Print one JSON object (the {@link DemoSummary}) on stdout at the end instead
-   * of the table; the per-second progress lines then go to stderr.
+   * Print one JSON object (the {@link DemoSummary}) through `print` at the end
+   * instead of the table, and nothing else: the banner, the per-second
+   * progress lines and the alerts then go to `log`, so stdout parses as JSON.
    * @default false
    * @example runDemo({ json: true })
    */
@@ -107,17 +111,26 @@ export interface DemoOptions {
    */
   maxBlockMs?: number;
   /**
-   * Inputs of the seed's ROI estimate that the demo does not measure.
+   * Inputs of the ROI estimate that the demo does not measure (it measures
+   * the message rate and the share of lines Sluice dropped).
    * @default { messageValue: 0.001, infraCostPerHour: 500, dropRateWithoutBp: 0.05, crashRatePerHourWithoutBp: 0.001 }
    * @example runDemo({ roi: { messageValue: 0.0001 } })
    */
-  roi?: Partial<Omit<RoiInputs, 'messagesPerSecond'>>;
+  roi?: Partial<DemoRoiAssumptions>;
   /**
-   * Where the progress lines and the table go.
-   * @default a line on stdout (stderr for progress when `json` is set)
+   * Where the output goes: the banner, the progress lines and the summary
+   * table; with `json`, only the JSON object.
+   * @default a line on stdout
    * @example runDemo({ print: () => {} }) // silent
    */
   print?: (line: string) => void;
+  /**
+   * With `json`: where the banner, the progress lines and the alerts go
+   * instead of `print`. Unused without `json`.
+   * @default a line on stderr
+   * @example runDemo({ json: true, log: () => {} }) // only the JSON
+   */
+  log?: (line: string) => void;
   /**
    * Called once the dashboard listens (or at once when it is off), before the fleet starts.
    * @default undefined
@@ -125,11 +138,21 @@ export interface DemoOptions {
    */
   onReady?: (info: { url: string | undefined }) => void;
   /**
-   * Ends the run early. See {@link runDemo} for what happens.
+   * Ends the run early and tears everything down without a summary; the
+   * promise rejects. See {@link runDemo} for what happens.
    * @default undefined
    * @example runDemo({ signal: AbortSignal.timeout(5_000) })
    */
   signal?: AbortSignal;
+  /**
+   * Ends the run early as if `durationMs` had passed: the servers stop, the
+   * pipeline drains, and the summary of the run so far is printed, with
+   * `interrupted: true`. The CLI fires it on the first Ctrl-C (and `signal`
+   * on the second).
+   * @default undefined
+   * @example runDemo({ endSignal: AbortSignal.timeout(5_000) }) // a 5 s run with the 20 s schedule
+   */
+  endSignal?: AbortSignal;
   /**
    * Time source of the Sluice side (fleet schedule, channel waits, writer, sink cost, dashboard).
    * The worker of the unbounded contrast always runs on the system clock.
@@ -154,10 +177,12 @@ export interface ResolvedDemoOptions {
   sinkRowsPerSecond: number;
   capacity: number;
   maxBlockMs: number;
-  roi: Partial<Omit<RoiInputs, 'messagesPerSecond'>>;
+  roi: Partial<DemoRoiAssumptions>;
   print: ((line: string) => void) | undefined;
+  log: ((line: string) => void) | undefined;
   onReady: ((info: { url: string | undefined }) => void) | undefined;
   signal: AbortSignal | undefined;
+  endSignal: AbortSignal | undefined;
   clock: Clock;
 }
 
@@ -165,8 +190,8 @@ export function resolveDemoOptions(options: DemoOptions | undefined): ResolvedDe
   const o = v.optionsObject(options, 'runDemo', {
     durationMs: true, strategy: true, port: true, dashboard: true, json: true, unboundedContrast: true,
     unboundedHeapCapMb: true, keepOpen: true, servers: true, linesPerServerPerSecond: true, spikeMultiplier: true,
-    spikeAtMs: true, sinkRowsPerSecond: true, capacity: true, maxBlockMs: true, roi: true, print: true, onReady: true,
-    signal: true, clock: true,
+    spikeAtMs: true, sinkRowsPerSecond: true, capacity: true, maxBlockMs: true, roi: true, print: true, log: true, onReady: true,
+    signal: true, endSignal: true, clock: true,
   });
   const durationMs = v.number('durationMs', o.durationMs, 20_000, { min: 100, max: 24 * 3600_000 });
   const strategy = v.oneOf('strategy', o.strategy, overflowStrategies, 'block');
@@ -180,6 +205,8 @@ export function resolveDemoOptions(options: DemoOptions | undefined): ResolvedDe
   if (typeof roi !== 'object' || roi === null) throw new InvalidOptionError('roi', roi, 'an object of ROI inputs');
   const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidOptionError('signal', signal, 'an AbortSignal');
+  const endSignal = o.endSignal;
+  if (endSignal !== undefined && !(endSignal instanceof AbortSignal)) throw new InvalidOptionError('endSignal', endSignal, 'an AbortSignal');
   return {
     durationMs,
     strategy,
@@ -198,8 +225,10 @@ export function resolveDemoOptions(options: DemoOptions | undefined): ResolvedDe
     maxBlockMs,
     roi,
     print: v.optionalFunction<(line: string) => void>('print', o.print),
+    log: v.optionalFunction<(line: string) => void>('log', o.log),
     onReady: v.optionalFunction<(info: { url: string | undefined }) => void>('onReady', o.onReady),
     signal,
+    endSignal,
     clock: resolveClock('clock', o.clock, systemClock),
   };
 }

@@ -1,4 +1,5 @@
-// Terminal output of the demo: the per-second progress line and the summary table.
+// Terminal output of the demo: the banner, the alert lines and the summary table.
+import type { AlertEvent } from '../alerts/index.js';
 import type { OverflowStrategy } from '../channel/index.js';
 import type { RoiResult } from './roi.js';
 import type { UnboundedSummary } from './unbounded.js';
@@ -20,6 +21,8 @@ export interface DemoAlert {
   atMs: number;
   value: number;
   threshold: number;
+  /** Unit of `value` and `threshold`; `'ms'` (rule `blocked_time`) is how long the longest-waiting sender has waited. */
+  unit: AlertEvent['unit'];
 }
 
 /** What {@link runDemo} resolves with (and prints as JSON with `json: true`). */
@@ -33,10 +36,21 @@ export interface DemoSummary {
     spikeAtMs: number;
     durationMs: number;
     sinkRowsPerSecond: number;
+    /** Lines the ingest Channel holds. */
     capacity: number;
+    /** Lines the writer buffers behind the channel. */
+    writerCapacity: number;
+    /** Lines per SQLite write; one batch is in flight at a time, outside the writer's buffer. */
+    batchSize: number;
+    /** Most lines the Sluice side can hold at once: `capacity + writerCapacity + batchSize`. */
+    maxHeld: number;
     maxBlockMs: number | undefined;
   };
   strategy: OverflowStrategy;
+  /** How long the servers wrote: `scenario.durationMs`, or less when the run was stopped early. */
+  ranMs: number;
+  /** The run was stopped early (Ctrl-C, `endSignal`); the figures cover `ranMs`. */
+  interrupted: boolean;
   /** Lines the servers wrote during the run. */
   generated: number;
   /** Lines the servers had written but not shipped when they stopped: backpressure left them in the servers' own log files. */
@@ -55,7 +69,7 @@ export interface DemoSummary {
   /** Lines buffered or in flight when the servers stopped; the drain wrote them. */
   bufferedAtStop: number;
   drainMs: number;
-  /** Most lines held in the pipeline at once (channel, writer buffer, in flight). */
+  /** Most lines held in the pipeline at once (channel, writer buffer, in flight); at most `scenario.maxHeld`. */
   peakQueued: number;
   /** Peak V8 heap of the process running the Sluice side (the contrast has its own, in its worker). */
   peakHeapMb: number;
@@ -98,15 +112,55 @@ function reasons(droppedBy: Record<string, number>): string {
   return list.length ? list.join(', ') : 'none';
 }
 
+const percent = (f: number) => (f === 0 ? '0 %' : f < 0.001 ? '< 0.1 %' : `${Number((f * 100).toPrecision(3))} %`);
+
 export function scenarioLines(s: DemoSummary['scenario'], strategy: OverflowStrategy): string[] {
   return [
     `${int(s.servers)} servers × ${s.linesPerServerPerSecond} lines/s = ${int(s.baseLinesPerSecond)} lines/s; at ${ms(s.spikeAtMs)} an outage multiplies it by ${s.spikeMultiplier} → ${int(s.spikeLinesPerSecond)} lines/s, until the end (${ms(s.durationMs)}).`,
-    `Sink: SQLite (better-sqlite3, temp file) with a write cost that sustains ~${int(s.sinkRowsPerSecond)} rows/s. Ingest Channel: capacity ${int(s.capacity)}, strategy '${strategy}'${s.maxBlockMs !== undefined ? `, servers wait at most ${ms(s.maxBlockMs)} per line` : ''}.`,
+    `Sink: SQLite (a temp file, deleted at the end) with a write cost that sustains ~${int(s.sinkRowsPerSecond)} rows/s.`,
+    `Sluice: ingest Channel of ${int(s.capacity)} lines, strategy '${strategy}'${s.maxBlockMs !== undefined ? ` (a server waits at most ${ms(s.maxBlockMs)} per line)` : ''};` +
+      ` behind it the writer buffers ${int(s.writerCapacity)} and writes ${int(s.batchSize)} at a time: at most ${int(s.maxHeld)} lines held.`,
   ];
+}
+
+const componentNames: Record<string, string> = { ingest: 'ingest channel', unbounded: 'unbounded queue' };
+const senders: Record<string, string> = { ingest: 'servers', 'sqlite-writer': 'pipeline stages' };
+
+/** An alert transition in words a user knows, without rule names or ms/s. */
+export function alertText(e: Pick<AlertEvent, 'component' | 'rule' | 'state' | 'value' | 'threshold' | 'unit'>): string {
+  const name = componentNames[e.component] ?? e.component;
+  const firing = e.state === 'firing';
+  const show = (n: number) => (e.unit === 'utilization' || e.unit === 'fraction' ? percent(n) : e.unit === 'ms' ? ms(n) : int(n));
+  const limit = firing ? ` (alert at ${show(e.threshold)})` : '';
+  if (e.rule === 'queue_depth') {
+    const level = e.unit === 'items' ? `${show(e.value)} lines` : `${show(e.value)} full`;
+    return `${name} ${firing ? (e.unit === 'items' ? 'holds' : 'is') : 'back to'} ${level}${limit}`;
+  }
+  if (e.rule === 'drop_rate') return `${name} ${firing ? 'drops' : 'back to dropping'} ${show(e.value)} of lines${limit}`;
+  // blocked_time: how long the sender that has waited longest has been waiting.
+  const who = senders[e.component] ?? 'senders';
+  return firing
+    ? `${who} waiting for room in the ${name}, the longest for ${show(e.value)}${limit}`
+    : `${who} no longer kept waiting by the ${name} (longest wait now ${show(e.value)})`;
+}
+
+/** One alert that fired, for the summary's list. */
+function alertShort(a: DemoAlert): string {
+  const name = componentNames[a.component] ?? a.component;
+  const what =
+    a.rule === 'queue_depth'
+      ? a.unit === 'items'
+        ? `${name} over ${int(a.threshold)} lines`
+        : `${name} ${percent(a.threshold)} full`
+      : a.rule === 'drop_rate'
+        ? `${name} dropping over ${percent(a.threshold)}`
+        : `${senders[a.component] ?? 'senders'} waiting over ${ms(a.threshold)} on the ${name}`;
+  return `${what} at ${ms(a.atMs)}`;
 }
 
 export function formatSummary(d: DemoSummary): string[] {
   const u = d.unbounded;
+  const s = d.scenario;
   const lat = (l: { p50: number; p90: number; p99: number } | undefined) => (l ? `${ms(l.p50)} / ${ms(l.p90)} / ${ms(l.p99)}` : '–');
   const rows: string[][] = [
     ['', `Sluice (Channel '${d.strategy}')`, u ? 'Unbounded array queue' : ''],
@@ -116,36 +170,54 @@ export function formatSummary(d: DemoSummary): string[] {
     ['dropped', `${int(d.dropped)} (${reasons(d.droppedBy)})`, u ? `${int(u.refused)} refused after the cap` : ''],
     ['still buffered at the end', `${int(d.buffered + d.inFlight)} (${int(d.bufferedAtStop)} at stop, drained in ${ms(d.drainMs)})`, u ? `${int(u.queued)} (never written)` : ''],
     ['left on the servers (pushed back)', int(d.heldAtSources), u ? '0 (everything pushed in)' : ''],
-    ['peak queue', int(d.peakQueued), u ? int(u.peakQueued) : ''],
+    ['most lines held at once', `${int(d.peakQueued)} (of at most ${int(s.maxHeld)})`, u ? `${int(u.peakQueued)} (no bound)` : ''],
     ['peak heap', mb(d.peakHeapMb), u ? `${mb(u.peakHeapMb)} (cap ${mb(u.heapCapMb)} above ${mb(u.baselineHeapMb)})${u.crashed ? ', OUT OF MEMORY' : ''}` : ''],
     ['latency p50 / p90 / p99, end to end', lat(d.latencyMs), u ? `${lat(u.overallLatencyMs)} (rows written)` : ''],
     ['  of which in the aggregator', lat(d.aggregatorLatencyMs), u ? 'all of it' : ''],
   ];
-  const out = ['', `Summary: ${ms(d.scenario.durationMs)} of logs, strategy '${d.strategy}'`, ...table(rows.map((r) => (u ? r : r.slice(0, 2))))];
+  const length = d.interrupted ? `${ms(d.ranMs)} of logs (stopped early; ${ms(s.durationMs)} planned)` : `${ms(d.ranMs)} of logs`;
+  const out = ['', `Summary: ${length}, strategy '${d.strategy}'`, ...table(rows.map((r) => (u ? r : r.slice(0, 2))))];
   out.push(`  check: offered ${int(d.offered)} = written ${int(d.written)} + dropped ${int(d.dropped)} + buffered ${int(d.buffered)} + in flight ${int(d.inFlight)}`);
+  if (u && u.refused + u.queued > 0) {
+    out.push(
+      `  latency covers rows written only: the unbounded queue's ${int(u.refused)} lines refused after its cap and ${int(u.queued)} never written have none,`,
+      `  so its figures are those of the lines that got in first. Sluice's include the wait on the servers; without the cap the unbounded latency keeps growing.`,
+    );
+  }
   out.push(`  peak RSS of the process (both sides): ${mb(d.peakRssMb)}`);
   if (d.alerts.length) {
-    const firing = d.alerts.filter((a) => a.state === 'firing').map((a) => `${a.component} ${a.rule} at ${ms(a.atMs)}`);
+    const firing = d.alerts.filter((a) => a.state === 'firing').map(alertShort);
     out.push(`  alerts fired: ${firing.slice(0, 6).join('; ')}${firing.length > 6 ? `; +${firing.length - 6} more` : ''}`);
   }
   if (u) {
     out.push('');
-    out.push(
-      `Unbounded: the queue grew ${int(u.growthPerSecond)} lines/s during the spike at ~${Math.round(u.bytesPerLine)} B of heap per line.`,
-      `  Without the cap it would have grown to ${int(u.wouldHaveGrownTo.lines)} lines / ${mb(u.wouldHaveGrownTo.mb)} by the end of this run;`,
-      `  at this rate it fills a 4 GB heap ${u.minutesToOomAt4GbHeap.toFixed(1)} minutes into the spike, and the crash takes the ${compact(u.linesLostAtOom)} lines queued then with it`,
-      `  (the seed's aggregator lost 6 hours of logs this way). Sluice's peak: ${int(d.peakQueued)} lines, whatever the spike.`,
-    );
+    if (u.growthPerSecond > 0) {
+      out.push(
+        `Unbounded: the queue grew ${int(u.growthPerSecond)} lines/s during the spike at ~${Math.round(u.bytesPerLine)} B of heap per line.`,
+        `  Without the cap it would have grown to ${int(u.wouldHaveGrownTo.lines)} lines / ${mb(u.wouldHaveGrownTo.mb)} by the end of this run;`,
+        `  at this rate it fills a 4 GB heap ${u.minutesToOomAt4GbHeap.toFixed(1)} minutes into the spike, and the crash takes the ${compact(u.linesLostAtOom)} lines queued then with it`,
+        `  (the aggregator in the design notes lost 6 hours of logs this way). Sluice held at most ${int(d.peakQueued)} lines, whatever the spike.`,
+      );
+    } else {
+      out.push('Unbounded: the run ended before the spike, so its queue had no growth to project.');
+    }
   }
   const r = d.roi;
   const i = r.inputs;
+  const dropRate = i.dropRateWithBp ?? 0;
+  const saved =
+    r.droppedPrevention >= 0
+      ? `lines saved from dropping ${compact(r.droppedPrevention)}/day`
+      : `${compact(-r.droppedPrevention)} more lines dropped per day than assumed without backpressure`;
   out.push(
     '',
-    "ROI estimate (seed 001 calculate_backpressure_roi, the seed's formula and assumptions):",
-    `  inputs: messages_per_second ${int(i.messagesPerSecond)} (this fleet's base rate), message_value $${i.messageValue}, infra_cost_per_hour $${i.infraCostPerHour},`,
-    `          drop_rate_without_bp ${i.dropRateWithoutBp}, crash_rate_without_bp ${i.crashRatePerHourWithoutBp}/h (1 hour of messages lost per crash)`,
-    `  daily benefit $${r.dailyBenefit.toLocaleString('en-US', { maximumFractionDigits: 2 })}, annual $${Math.round(r.annualBenefit).toLocaleString('en-US')}, ROI ${r.roiPercentage.toFixed(1)}%` +
-      ` (benefit / 10 % overhead), drops prevented ${compact(r.droppedPrevention)}/day, crashes prevented ${r.crashPrevention.toFixed(3)}/day`,
+    "ROI estimate (the design notes' formula, for a day like this run):",
+    `  measured: the servers wrote ${int(i.messagesPerSecond)} lines/s; Sluice ('${d.strategy}') dropped ${percent(dropRate)} of them`,
+    `  assumed:  without backpressure ${percent(i.dropRateWithoutBp)} of lines are dropped and the aggregator crashes ${i.crashRatePerHourWithoutBp} times an hour,`,
+    `            losing 1 hour of lines each time; a line is worth $${i.messageValue}; infrastructure costs $${i.infraCostPerHour}/h and backpressure adds 10 %`,
+    `  daily benefit $${Math.round(r.dailyBenefit).toLocaleString('en-US')}, annual $${Math.round(r.annualBenefit).toLocaleString('en-US')}, ROI ${Math.round(r.roiPercentage).toLocaleString('en-US')} % (benefit / backpressure's cost);`,
+    `  ${saved}; crashes avoided ${r.crashPrevention.toFixed(3)}/day`,
   );
+  if (r.dailyBenefit < 0) out.push(`  negative: '${d.strategy}' dropped more of this run than the assumed loss without backpressure.`);
   return out;
 }

@@ -1,7 +1,8 @@
-// Seed 001's `calculate_backpressure_roi`, reimplemented formula for formula
-// (names in camelCase). Its assumptions are the seed's, not measurements:
-// a crash costs one hour of messages, backpressure cuts drops by 90 % and
-// costs 10 % of the infrastructure bill.
+// The design notes' `calculate_backpressure_roi`, reimplemented formula for
+// formula (names in camelCase). Its assumptions are the notes', not
+// measurements: a crash costs one hour of messages, backpressure costs 10 % of
+// the infrastructure bill and, unless the caller measured its own drop rate
+// (`dropRateWithBp`), cuts drops by 90 %.
 
 export interface RoiInputs {
   /** Steady message rate. The demo passes its fleet's base rate. */
@@ -13,17 +14,23 @@ export interface RoiInputs {
   dropRateWithoutBp: number;
   /** Crashes per hour without backpressure. */
   crashRatePerHourWithoutBp: number;
+  /**
+   * Share of messages lost with backpressure. The demo passes the share its
+   * run dropped, so a strategy that drops more shows a smaller (or negative) benefit.
+   * @default dropRateWithoutBp × 0.1 (the notes' assumption: 90 % fewer drops)
+   */
+  dropRateWithBp?: number;
 }
 
 export interface RoiResult {
   inputs: RoiInputs;
   dailyBenefit: number;
   annualBenefit: number;
-  /** Messages a day no longer dropped. */
+  /** Messages a day no longer dropped; negative when backpressure drops more than the assumed rate without it. */
   droppedPrevention: number;
   /** Crashes a day avoided. */
   crashPrevention: number;
-  /** `dailyBenefit / overhead cost × 100`, as the seed defines it. */
+  /** `dailyBenefit / overhead cost × 100`, as the design notes define it. */
   roiPercentage: number;
 }
 
@@ -40,21 +47,21 @@ export function calculateBackpressureRoi(inputs: RoiInputs): RoiResult {
   // Without backpressure
   const droppedMessages = messagesPerDay * dropRateWithoutBp;
   const droppedValue = droppedMessages * messageValue;
-  // Crash impact (the seed assumes one hour of recovery)
+  // Crash impact (the notes assume one hour of recovery)
   const crashesPerDay = crashRatePerHourWithoutBp * 24;
   const crashLostMessages = messagesPerSecond * 3600 * crashesPerDay;
   const crashLostValue = crashLostMessages * messageValue;
-  // With backpressure: 90 % fewer drops
-  const bpDropRate = dropRateWithoutBp * 0.1;
+  // With backpressure: the measured rate, else the notes' 90 % fewer drops
+  const bpDropRate = inputs.dropRateWithBp ?? dropRateWithoutBp * 0.1;
   const bpDroppedValue = messagesPerDay * bpDropRate * messageValue;
   // Costs: 10 % overhead
   const bpOverheadCost = infraCostPerHour * 24 * 0.1;
   const dailyBenefit = droppedValue + crashLostValue - (bpDroppedValue + bpOverheadCost);
   return {
-    inputs: { ...inputs },
+    inputs: { ...inputs, dropRateWithBp: bpDropRate },
     dailyBenefit,
     annualBenefit: dailyBenefit * 365,
-    droppedPrevention: droppedMessages * 0.9,
+    droppedPrevention: messagesPerDay * (dropRateWithoutBp - bpDropRate),
     crashPrevention: crashesPerDay,
     roiPercentage: (dailyBenefit / bpOverheadCost) * 100,
   };

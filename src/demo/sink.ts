@@ -37,10 +37,16 @@ export class SqliteLogSink {
   constructor(private readonly options: LogSinkOptions) {
     this.directory = mkdtempSync(join(tmpdir(), 'sluice-demo-'));
     this.path = join(this.directory, 'logs.db');
-    this.db = new Database(this.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec('CREATE TABLE logs (id INTEGER PRIMARY KEY, emitted_at REAL NOT NULL, server INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL)');
+    try {
+      this.db = new Database(this.path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec('CREATE TABLE logs (id INTEGER PRIMARY KEY, emitted_at REAL NOT NULL, server INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL)');
+    } catch (error) {
+      // Nobody gets a sink to close, so the directory goes now.
+      rmSync(this.directory, { recursive: true, force: true });
+      throw error;
+    }
     const insert = this.db.prepare('INSERT INTO logs (emitted_at, server, level, message) VALUES (?, ?, ?, ?)');
     this.insertMany = this.db.transaction((rows: readonly LogLine[]) => {
       for (const r of rows) insert.run(r.emittedAt, r.server, r.level, r.message);

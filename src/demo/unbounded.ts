@@ -44,7 +44,7 @@ export interface UnboundedSummary extends Omit<UnboundedReport, 'latencyMs' | 'p
   growthPerSecond: number;
   /** Heap per queued line, bytes. */
   bytesPerLine: number;
-  /** Where the queue would have been at the end of the run without the cap. */
+  /** Where the queue would have been at the end of the run without the cap (0 growth when the run ended before the spike). */
   wouldHaveGrownTo: { lines: number; mb: number };
   /** From the start of the spike, minutes until the queue alone fills a 4 GB heap. */
   minutesToOomAt4GbHeap: number;
@@ -58,8 +58,9 @@ export function projectUnbounded(r: UnboundedReport, durationMs: number, spikeAt
   const measuredUntil = r.capped && r.cappedAtMs !== undefined ? r.cappedAtMs : r.elapsedMs;
   const queuedThen = r.capped ? r.queuedAtCap : r.queued;
   const heapThen = r.capped ? r.heapAtCapMb : r.heapUsedMb;
-  const spikeSeconds = Math.max(0.001, (measuredUntil - spikeAtMs) / 1000);
-  const growthPerSecond = Math.max(0, (queuedThen - r.queuedAtSpike) / spikeSeconds);
+  // A run stopped before (or just at) the spike has no spike growth to project.
+  const spikeSeconds = (measuredUntil - spikeAtMs) / 1000;
+  const growthPerSecond = spikeSeconds > 0.1 ? Math.max(0, (queuedThen - r.queuedAtSpike) / spikeSeconds) : 0;
   const bytesPerLine = queuedThen > 0 ? (Math.max(0, heapThen - r.baselineHeapMb) * 1024 * 1024) / queuedThen : 0;
   const lines = Math.round(queuedThen + (growthPerSecond * Math.max(0, durationMs - measuredUntil)) / 1000);
   const bytesPerSecond = growthPerSecond * bytesPerLine;
@@ -87,7 +88,7 @@ export class UnboundedContrast {
   private readonly finished: Promise<UnboundedReport | undefined>;
 
   constructor(data: UnboundedWorkerData) {
-    this.source.description = `The seed's design, beside it in a worker thread: the same fleet into an array queue with no bound, same sink. Intake stops at ${data.heapCapMb} MB of heap so it cannot take the machine down.`;
+    this.source.description = `The design that ran out of memory, beside it in a worker thread: the same fleet into an array queue with no bound, same sink. Intake stops at ${data.heapCapMb} MB of heap so it cannot take the machine down.`;
     const options = { workerData: data, resourceLimits: { maxOldGenerationSizeMb: Math.round(data.heapCapMb * 2 + 128) } };
     if (import.meta.url.endsWith('.ts')) {
       // Running from source under tsx (npm start, tests): the loader flags a
