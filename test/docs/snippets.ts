@@ -406,7 +406,8 @@ if (import.meta.filename === resolve(process.argv[1] ?? '')) {
     const runs = process.argv.includes('--list') ? [] : await runSnippets(runnable.map(runItem), { cwd: dir });
     const bad = runs.filter((r) => r.code !== 0);
     for (const r of bad) console.log(`${r.id} ${r.timedOut ? 'timed out' : `exited ${r.code ?? r.signal}`}:\n${r.output}`);
-    console.log(`${snippets.length} snippets (${skipped.length} non-TypeScript blocks skipped): ${checked.length - failing.length} type-check, ${failing.length} fail; ${runs.length - bad.length}/${runs.length} run`);
+    const unchecked = checked.filter((c) => c.snippet.flags.includes('no-check')).length;
+    console.log(`${snippets.length} snippets (${skipped.length} non-TypeScript blocks skipped, ${unchecked} no-check): ${checked.length - unchecked - failing.length} type-check, ${failing.length} fail; ${runs.length - bad.length}/${runs.length} run`);
     process.exitCode = failing.length || bad.length ? 1 : 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
