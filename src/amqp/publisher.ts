@@ -16,6 +16,8 @@ export interface AmqpPublishCallOptions {
   signal?: AbortSignal;
 }
 
+const callSpec: v.CallOptionSpec<AmqpPublishCallOptions> = { signal: 'signal' };
+
 function checkPublishArguments(method: string, exchange: unknown, routingKey: unknown, content: unknown): InvalidArgumentError | undefined {
   if (typeof exchange !== 'string') return new InvalidArgumentError(`${method}: exchange must be a string ('' for the default exchange), got ${typeof exchange}`);
   if (typeof routingKey !== 'string') return new InvalidArgumentError(`${method}: routingKey must be a string, got ${typeof routingKey}`);
@@ -33,8 +35,10 @@ function checkPublishArguments(method: string, exchange: unknown, routingKey: un
  * A producer that awaits each call therefore slows to the speed of the socket
  * instead of filling memory.
  *
- * Abort safety: if `signal` fires while the call waits for `'drain'`, the
- * message is not written and the promise rejects with `signal.reason`. Once
+ * Abort safety: a signal that has already fired rejects at once with its
+ * reason and writes nothing; bad call options reject with
+ * `ERR_SLUICE_INVALID_OPTION`. If `signal` fires while the call waits for
+ * `'drain'`, the message is not written and the promise rejects with `signal.reason`. Once
  * written, the message is on its way; a later abort changes nothing.
  * Rejects with ChannelClosedError if the channel closes first.
  *
@@ -56,10 +60,12 @@ export function publish(
   }
   const bad = checkPublishArguments('publish()', exchange, routingKey, content);
   if (bad) return Promise.reject(bad);
-  const gate = drainGateFor(channel);
-  if (gate.closed) return Promise.reject(new ChannelClosedError('AMQP channel is closed'));
+  const invalid = v.callOptionsError(callOptions, 'publish() call options', callSpec);
+  if (invalid !== undefined) return Promise.reject(invalid);
   const signal = callOptions?.signal;
   if (signal?.aborted) return Promise.reject(signal.reason);
+  const gate = drainGateFor(channel);
+  if (gate.closed) return Promise.reject(new ChannelClosedError('AMQP channel is closed'));
   if (!gate.blocked) {
     try {
       gate.wrote(channel.publish(exchange, routingKey, content, options));
@@ -208,8 +214,10 @@ export class AmqpPublisher {
    * channel closes before the confirm; with ChannelClosedError after
    * {@link close} or once the channel closed; with InvalidArgumentError on bad arguments.
    *
-   * Abort safety: if `signal` fires while the call waits for a slot or for
-   * `'drain'`, the message is not published, any slot it held is freed for the
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason (before a closed publisher is reported) and publishes nothing; bad
+   * call options reject with `ERR_SLUICE_INVALID_OPTION`. If `signal` fires
+   * while the call waits for a slot or for `'drain'`, the message is not published, any slot it held is freed for the
    * next caller, and the promise rejects with `signal.reason`. Once the message
    * is written the abort is ignored and the promise settles with the confirm.
    */
@@ -222,13 +230,15 @@ export class AmqpPublisher {
   ): Promise<void> {
     const bad = checkPublishArguments('publish()', exchange, routingKey, content);
     if (bad) return Promise.reject(bad);
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('publisher is closed'));
-    if (this.gate.closed) return Promise.reject(new ChannelClosedError('AMQP channel is closed'));
+    const invalid = v.callOptionsError(callOptions, 'publish() call options', callSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = callOptions?.signal;
     if (signal?.aborted) {
       this.abortedCount++;
       return Promise.reject(signal.reason);
     }
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('publisher is closed'));
+    if (this.gate.closed) return Promise.reject(new ChannelClosedError('AMQP channel is closed'));
     return new Promise<void>((resolve, reject) => {
       const job = new PublishJob(this, exchange, routingKey, content, options, signal, resolve, reject);
       if (this.inFlightCount < this.maxInFlight && this.waiters.size === 0) {

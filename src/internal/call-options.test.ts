@@ -182,3 +182,42 @@ describe('per-call options', () => {
     assert.equal(limiter.stats().aborted, 0);
   });
 });
+
+describe('publishers: per-call options and already-aborted signals', () => {
+  const noop = (): void => {};
+  const amqpChannel = () => {
+    const published: unknown[] = [];
+    return { published, publish: (...args: unknown[]) => (published.push(args), true), on: noop, once: noop, removeListener: noop, off: noop };
+  };
+
+  it('amqp publish() – an aborted signal rejects with the reason and writes nothing; a bad signal is ERR_SLUICE_INVALID_OPTION', async () => {
+    const { publish } = await import('../amqp/index.js');
+    const channel = amqpChannel();
+    await assert.rejects(publish(channel as never, 'x', 'k', Buffer.from('a'), {}, { signal: aborted() }), isReason);
+    await assert.rejects(publish(channel as never, 'x', 'k', Buffer.from('a'), {}, { signal: 'x' as never }), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'signal' });
+    await assert.rejects(publish(channel as never, 'x', 'k', Buffer.from('a'), {}, { sigal: 1 } as never), { code: 'ERR_SLUICE_INVALID_OPTION', message: /did you mean "signal"/ });
+    assert.equal(channel.published.length, 0);
+  });
+
+  it('AmqpPublisher.publish() – an aborted signal rejects with the reason and publishes nothing, also once closed', async () => {
+    const { publisher } = await import('../amqp/index.js');
+    const channel = amqpChannel();
+    const pub = publisher(channel as never);
+    await assert.rejects(pub.publish('x', 'k', Buffer.from('a'), {}, { signal: aborted() }), isReason);
+    await assert.rejects(pub.publish('x', 'k', Buffer.from('a'), {}, { timeoutMs: 5 } as never), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'timeoutMs' });
+    assert.equal(channel.published.length, 0);
+    assert.equal(pub.stats().aborted, 1);
+    await pub.close();
+    await assert.rejects(pub.publish('x', 'k', Buffer.from('a'), {}, { signal: aborted() }), isReason);
+  });
+
+  it('JetStreamPublisher.publish() – an aborted signal rejects with the reason and publishes nothing', async () => {
+    const { jetStreamPublisher } = await import('../nats/index.js');
+    let calls = 0;
+    const pub = jetStreamPublisher({ publish: () => (calls++, Promise.resolve({})) } as never);
+    await assert.rejects(pub.publish('s', 'a', undefined, { signal: aborted() }), isReason);
+    await assert.rejects(pub.publish('s', 'a', undefined, { signal: {} as never }), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'signal' });
+    assert.equal(calls, 0);
+    assert.equal(pub.stats().aborted, 1);
+  });
+});

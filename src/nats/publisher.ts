@@ -43,6 +43,8 @@ export interface JetStreamPublisherStats {
   slotWaits: number;
 }
 
+const callSpec: v.CallOptionSpec<JetStreamPublishCallOptions> = { signal: 'signal' };
+
 /**
  * Publishes to JetStream with at most `maxInFlight` publishes awaiting their
  * PubAck. `publish()` resolves with the PubAck and rejects with the
@@ -103,7 +105,10 @@ export class JetStreamPublisher<A = unknown, O = unknown> {
    * or the ack timed out), with ChannelClosedError after {@link close}, and
    * with InvalidArgumentError when `subject` is not a non-empty string.
    *
-   * Abort safety: if `signal` fires while the call waits for a slot, it leaves
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason (before a closed publisher is reported) and publishes nothing; bad
+   * call options reject with `ERR_SLUICE_INVALID_OPTION`. If `signal` fires
+   * while the call waits for a slot, it leaves
    * the queue, nothing is published and the promise rejects with
    * `signal.reason`. Once published, the abort is ignored: the promise settles
    * with the ack.
@@ -112,12 +117,14 @@ export class JetStreamPublisher<A = unknown, O = unknown> {
     if (typeof subject !== 'string' || subject.length === 0) {
       return Promise.reject(new InvalidArgumentError(`publish(subject): subject must be a non-empty string, got ${JSON.stringify(subject)}`));
     }
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('publisher is closed'));
+    const invalid = v.callOptionsError(callOptions, 'publish() call options', callSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = callOptions?.signal;
     if (signal?.aborted) {
       this.abortedCount++;
       return Promise.reject(signal.reason);
     }
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('publisher is closed'));
     if (this.slots.tryTake()) return this.send(subject, payload, options);
     return this.slots.take(signal).then(
       () => this.send(subject, payload, options),
