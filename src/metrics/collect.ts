@@ -2,7 +2,7 @@ import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
 import { isValidMetricPrefix, MetricFamilies, sluiceMetricFamilies, type MetricFamily } from './families.js';
 import type { LatencyRecorder } from './latency.js';
-import { mapComponentStats, type StateMemory } from './mapping.js';
+import { mapComponentStats, mapPolicyRegistry, type StateMemory } from './mapping.js';
 import { SampleWriter, type MetricSample } from './samples.js';
 
 /**
@@ -144,7 +144,8 @@ export class MetricsCollector {
     const out = new SampleWriter(this.prefix);
     for (const [name, source] of this.sources) {
       const stats = source.stats();
-      if (typeof stats === 'object' && stats !== null) mapComponentStats(name, stats as Record<string, unknown>, out, this.memory);
+      if (typeof stats !== 'object' || stats === null) continue;
+      if (!mapPolicyRegistry(name, stats as Record<string, unknown>, out, this.memory)) mapComponentStats(name, stats as Record<string, unknown>, out, this.memory);
     }
     if (this.latency) {
       for (const [name, histogram] of this.latency.entries()) {

@@ -56,8 +56,15 @@ export const MetricFamilies = {
   failedBatches: family('failed_batches_total', 'counter', 'Flush calls that threw, rejected or reported failed items'),
   breakerOpens: family('breaker_opens_total', 'counter', 'Times the circuit breaker opened'),
   completed: family('completed_total', 'counter', 'Operations completed, by outcome (success, dropped, ignored)', 'outcome'),
+  longestBlocked: family('longest_blocked_seconds', 'gauge', 'How long the caller waiting longest (for room, tokens, credits or a slot) has been waiting now; 0 when none waits'),
+  streamsActive: family('streams_active', 'gauge', 'Streams a StreamPolicy governs now'),
+  streams: family('streams_total', 'counter', 'Streams a StreamPolicy was applied to'),
+  streamsEnded: family('streams_ended_total', 'counter', 'Streams of a StreamPolicy that ended, by final state', 'state'),
+  events: family('events_total', 'counter', 'Other counts a component keeps (stats() fields that only grow), by field name', 'event'),
+  durationTotal: family('duration_seconds_total', 'counter', 'Other time totals a component keeps (a *Ms counter in stats()), by field name', 'stat'),
+  duration: family('duration_seconds', 'gauge', 'Other durations a component reports (a *Ms field in stats()), by field name without Ms', 'stat'),
   processingLatency: family('processing_latency_seconds', 'histogram', 'Processing time recorded with a LatencyRecorder'),
-  stat: family('stat', 'gauge', 'Other numeric stats() fields, raw, named as in stats()', 'stat'),
+  stat: family('stat', 'gauge', 'Numeric stats() fields no other family fits (levels and flags in the unit of the component), raw, named as in stats()', 'stat'),
 } as const;
 
 /** Every family Sluice can emit, in output order. */

@@ -76,10 +76,11 @@ describe('collectMetrics', () => {
       'sluice_dropped_total{component="orders",reason="spill-failed"} 0',
       'sluice_backpressure_events_total{component="orders"} 1',
       'sluice_blocked_seconds_total{component="orders"} 0.15',
+      'sluice_longest_blocked_seconds{component="orders"} 0',
     ]);
   });
 
-  it('collectMetrics() - maps Credits: available, starvation count and seconds, acquired; leftovers go to stat', async () => {
+  it('collectMetrics() - maps Credits: available, starvation count and seconds, acquired; other counts go to events_total', async () => {
     const clock = new VirtualClock();
     const credits = new Credits({ initial: 0, max: 10, clock });
     const waiting = credits.acquire(2);
@@ -95,9 +96,10 @@ describe('collectMetrics', () => {
       'sluice_credit_starvation_seconds_total{component="upstream"} 0.25',
       'sluice_acquired_total{component="upstream"} 2',
       'sluice_rejected_total{component="upstream"} 1',
+      'sluice_longest_blocked_seconds{component="upstream"} 0',
+      'sluice_events_total{component="upstream",event="granted"} 3',
+      'sluice_events_total{component="upstream",event="discarded"} 0',
       'sluice_stat{component="upstream",stat="max"} 10',
-      'sluice_stat{component="upstream",stat="granted"} 3',
-      'sluice_stat{component="upstream",stat="discarded"} 0',
     ]);
   });
 
@@ -139,6 +141,7 @@ describe('collectMetrics', () => {
       'sluice_blocked_seconds_total{component="api"} 0',
       'sluice_acquired_total{component="api"} 2',
       'sluice_rejected_total{component="api"} 1',
+      'sluice_longest_blocked_seconds{component="api"} 0',
       'sluice_stat{component="api",stat="burst"} 2',
     ]);
   });
@@ -179,7 +182,8 @@ describe('collectMetrics', () => {
       'sluice_pressure{component="door"} 0.1',
       'sluice_dropped_total{component="door",reason="shed"} 1',
       'sluice_backpressure_events_total{component="door"} 1',
-      'sluice_stat{component="door",stat="served"} 1',
+      'sluice_events_total{component="door",event="served"} 1',
+      'sluice_events_total{component="door",event="readErrors"} 0',
     ]) {
       assert.ok(got.includes(line), `missing ${line} in\n${got.join('\n')}`);
     }

@@ -70,7 +70,7 @@ class FieldReader {
     return value;
   }
 
-  has(key: string, type: 'number' | 'boolean' | 'object'): boolean {
+  has(key: string, type: 'number' | 'boolean' | 'object' | 'string'): boolean {
     const value = this.stats[key];
     return typeof value === type && value !== null;
   }
@@ -137,8 +137,52 @@ export function mapComponentStats(component: string, stats: Stats, out: SampleWr
   emit(F.lastFlushLatency, seconds(r.num('lastFlushLatencyMs')));
   emit(F.flushInterval, seconds(r.num('flushIntervalMs')));
   emit(F.breakerOpens, r.nested('breaker', 'opens'));
+  emit(F.longestBlocked, seconds(r.num('longestBlockedMs')));
+  streamPolicy(component, r, out);
 
   generic(component, r, out);
+}
+
+/**
+ * A `policyRegistry()`: stats() is a record of StreamPolicy stats by policy
+ * name. Each policy reports as component `<component>.<policy>`.
+ * @returns true when `stats` had that shape (and was mapped).
+ */
+export function mapPolicyRegistry(component: string, stats: Stats, out: SampleWriter, memory: StateMemory): boolean {
+  const entries = Object.entries(stats);
+  if (entries.length === 0) return false;
+  for (const [, value] of entries) {
+    if (typeof value !== 'object' || value === null || typeof (value as Stats).totalStreams !== 'number' || typeof (value as Stats).strategy !== 'string') return false;
+  }
+  for (const [name, value] of entries) mapComponentStats(`${component}.${name}`, value as Stats, out, memory);
+  return true;
+}
+
+/** StreamPolicy and its governed streams: the seed's `mediator_stream_*` fields under Sluice names. */
+function streamPolicy(component: string, r: FieldReader, out: SampleWriter): void {
+  if (!r.has('strategy', 'string') || !r.has('droppedItems', 'number')) return;
+  const labels = { component };
+  const emit = (family: MetricFamily, value: number | undefined) => {
+    if (value !== undefined) out.scalar(family, labels, value);
+  };
+  r.str('strategy');
+  emit(F.bufferCapacity, r.num('bufferCapacity') ?? r.num('bufferSize'));
+  emit(F.bufferUtilization, r.num('bufferUsage'));
+  emit(F.backpressureEvents, r.num('backpressureEvents'));
+  emit(F.offered, r.num('received'));
+  // Two reasons: a full buffer under 'Drop', and items thrown away when a stream was cancelled or failed.
+  out.scalar(F.dropped, { component, reason: 'overflow' }, r.num('droppedItems')!);
+  const discarded = r.num('discarded');
+  if (discarded !== undefined) out.scalar(F.dropped, { component, reason: 'discarded' }, discarded);
+  emit(F.streamsActive, r.num('activeStreams'));
+  emit(F.streams, r.num('totalStreams'));
+  const ended = r.stats.ended;
+  if (typeof ended === 'object' && ended !== null) {
+    r.used.add('ended');
+    for (const [state, count] of Object.entries(ended as Stats)) {
+      if (typeof count === 'number') out.scalar(F.streamsEnded, { component, state }, count);
+    }
+  }
 }
 
 function seconds(ms: number | undefined): number | undefined {
@@ -218,18 +262,64 @@ function outcomes(component: string, r: FieldReader, out: SampleWriter): void {
   }
 }
 
+// Fields that only grow: counts of events. Each goes to `events_total{event}`
+// (a Prometheus counter) unless a family of its own claimed it first.
+const counterFields = new Set([
+  // channels, stores, writers
+  'recovered', 'redelivered', 'acked', 'nacked', 'commits', 'ackCommits', 'leases', 'appended', 'appendCalls', 'leased', 'released',
+  'spilled', 'refilled', 'spills', 'refills',
+  // limiters and rates
+  'granted', 'discarded', 'aborted', 'limitChanges', 'adjustmentsUp', 'adjustmentsDown', 'acquiredLocally', 'refused', 'refunded',
+  // probes, pollers, load shedding
+  'samples', 'polls', 'checks', 'overChecks', 'served', 'readErrors',
+  // reactive
+  'subscriptions', 'requested', 'emitted', 'completed', 'errored', 'cancelled', 'droppedErrors', 'requestCalls', 'received',
+  // pipeline stages
+  'runs', 'items', 'timedOut',
+  // monitoring: alerts, dashboard, metrics
+  'evaluations', 'fired', 'resolved', 'snapshots', 'sent', 'skipped', 'requests', 'notFound', 'evicted', 'stalled',
+  'collections', 'reports', 'failedReports', 'observations',
+  // adapters
+  'sourceErrors', 'declined', 'decidedLocally', 'changesReceived', 'fetched', 'claimed', 'processed', 'failed', 'ackFailures', 'reads',
+  'degradations', 'recoveries', 'timeouts', 'errors', 'probes', 'published', 'confirmed', 'slotWaits', 'drainWaits',
+  'statements', 'rowsWritten', 'rowsSkipped', 'rowsFailed', 'isolations', 'batchesFailed',
+]);
+
+// Time totals in ms that only grow: `duration_seconds_total{stat}`.
+const timeCounterFields = new Set(['degradedMs', 'downMs', 'waitedMs', 'blockedMs', 'starvationMs']);
+
+// Durations in ms that are current values or settings: `duration_seconds{stat}`, stat without "Ms".
+const msGauge = /Ms$/;
+const msPerItem = new Set(['averageMsPerItem']);
+
+// Process-relative timestamps (clock.now() of an event): meaningless outside
+// the process and on a virtual clock, so not exported.
+const timestamp = /At$/;
+
 /** Unclaimed numbers and booleans, and those one object level down as `parent.child`. */
 function generic(component: string, r: FieldReader, out: SampleWriter): void {
   for (const [key, value] of Object.entries(r.stats)) {
     if (r.used.has(key)) continue;
     if (typeof value === 'number' || typeof value === 'boolean') {
-      out.scalar(F.stat, { component, stat: key }, Number(value));
+      leftover(component, key, key, value, out);
     } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
       for (const [child, nested] of Object.entries(value as Stats)) {
         if ((typeof nested === 'number' || typeof nested === 'boolean') && !r.used.has(`${key}.${child}`)) {
-          out.scalar(F.stat, { component, stat: `${key}.${child}` }, Number(nested));
+          leftover(component, child, `${key}.${child}`, nested, out);
         }
       }
     }
   }
+}
+
+/** One unclaimed field: a counter, a time, a timestamp (dropped), or the catch-all. */
+function leftover(component: string, field: string, label: string, value: number | boolean, out: SampleWriter): void {
+  if (typeof value === 'number') {
+    if (timestamp.test(field)) return;
+    if (counterFields.has(field)) return out.scalar(F.events, { component, event: label }, value);
+    if (timeCounterFields.has(field)) return out.scalar(F.durationTotal, { component, stat: label.slice(0, -2) }, value / 1000);
+    if (msPerItem.has(field)) return out.scalar(F.duration, { component, stat: label.replace('Ms', '') }, value / 1000);
+    if (msGauge.test(field)) return out.scalar(F.duration, { component, stat: label.slice(0, -2) }, value / 1000);
+  }
+  out.scalar(F.stat, { component, stat: label }, Number(value));
 }
