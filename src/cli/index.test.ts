@@ -47,7 +47,7 @@ describe('sluice validate', () => {
     assert.equal(lines[0], `${example}: valid; it would build 6 components`);
     assert.match(stdout, /input_queue\s+Channel\s+queues\.input_queue\s+capacity=10000 overflow=block highWatermark=0\.8 lowWatermark=0\.2 maxBlockMs=5000/);
     assert.match(stdout, /database\s+ConcurrencyLimiter\s+concurrency\.database\s+algorithm=aimd initialLimit=10 maxLimit=100 timeoutMs=250/);
-    assert.match(stdout, /Alerts: every 10s on input_queue, processing_queue, flow_control, adaptive, api_calls, database: queue_depth >= 90% full, drop_rate >= 1%, blocked_time >= 500ms per second for 30s/);
+    assert.match(stdout, /Alerts: every 10s on input_queue, processing_queue, flow_control, adaptive, api_calls, database: queue_depth >= 90% full, drop_rate >= 1%, a producer blocked >= 500ms for 30s/);
   });
 
   it('validate - exits 2 with one path-named line per problem', async () => {

@@ -56,7 +56,7 @@ export function describeAlerts(a: AlertSpec): string {
   const rules: string[] = [];
   if (t.queueDepth) rules.push('items' in t.queueDepth ? `queue_depth >= ${t.queueDepth.items} items` : `queue_depth >= ${formatPercent(t.queueDepth.utilization)} full`);
   if (t.dropRate !== undefined) rules.push(`drop_rate >= ${formatPercent(t.dropRate)}`);
-  if (t.blockedTime !== undefined) rules.push(`blocked_time >= ${formatDuration(t.blockedTime)} per second`);
+  if (t.blockedTime !== undefined) rules.push(`a producer blocked >= ${formatDuration(t.blockedTime)}`);
   const every = formatDuration(a.options.intervalMs ?? 1000);
   const forText = a.options.forMs ? ` for ${formatDuration(a.options.forMs)}` : '';
   return `every ${every} on ${a.components.join(', ')}: ${rules.join(', ')}${forText}`;

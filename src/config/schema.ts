@@ -303,7 +303,7 @@ export const monitoringSchema = section(
       {
         queue_depth: queueDepthSchema.optional(),
         drop_rate: fraction('a fraction in (0, 1]', 0, false).optional(),
-        blocked_time: duration(true).optional().meta({ description: 'Blocked time per second of clock time, summed over producers.' }),
+        blocked_time: duration(true).optional().meta({ description: 'Longest current block: alert when a producer has been waiting this long (the oldest waiter of a channel or limiter).' }),
       },
       'Alert thresholds, evaluated every metrics_interval on every queue and limiter.',
     ).optional(),

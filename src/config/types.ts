@@ -157,14 +157,14 @@ export interface MonitoringConfig {
   intervalMs: number | undefined;
   /**
    * Key `alert_thresholds` (seed): `queue_depth` (fraction, "90%" or `{ items: N }`),
-   * `drop_rate` (fraction or "1%"), `blocked_time` (a duration: blocked time per second).
+   * `drop_rate` (fraction or "1%"), `blocked_time` (a duration: the longest a producer is currently blocked).
    * @default {} (no alerts)
    * @example alert_thresholds: { queue_depth: 0.9, drop_rate: 0.01, blocked_time: 500ms }
    */
   thresholds: { queueDepth?: QueueDepthThreshold; dropRate?: number; blockedTime?: number };
   /** Key `alert_for`: how long a threshold must be crossed before firing. @default 0 @example alert_for: 30s */
   forMs: number | undefined;
-  /** Key `alert_window`: span of drop_rate and blocked_time. @default 60s @example alert_window: 5m */
+  /** Key `alert_window`: span over which drop_rate is measured. @default 60s @example alert_window: 5m */
   windowMs: number | undefined;
   /** Key `resolve_ratio`: resolve below threshold × this. @default 0.9 @example resolve_ratio: 0.8 */
   resolveRatio: number | undefined;
