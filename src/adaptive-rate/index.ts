@@ -3,6 +3,7 @@ import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import { resolveClock } from '../internal/acquire-queue.js';
 import * as v from '../internal/validate.js';
 import { TokenBucket } from '../token-bucket/index.js';
+import { describe } from '../internal/describe.js';
 
 export interface AdaptiveRateOptions {
   /**
@@ -167,7 +168,7 @@ export class AdaptiveRate {
    */
   record(latencyMs: number): void {
     if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0) {
-      throw new InvalidArgumentError(`record(latencyMs): expected a finite number >= 0, got ${String(latencyMs)}`);
+      throw new InvalidArgumentError(`record(latencyMs): expected a finite number >= 0, got ${describe(latencyMs)}`);
     }
     if (this.count === this.window) this.sum -= this.latencies[this.next]!;
     else this.count++;

@@ -10,6 +10,7 @@ import {
   type ResolvedConsumeOptions,
 } from './options.js';
 import type { AmqpChannel, AmqpMessage } from './types.js';
+import { describe } from '../internal/describe.js';
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
@@ -71,7 +72,7 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
       throw new InvalidArgumentError('consume(channel, ...): channel must be an amqplib Channel');
     }
     if (typeof queue !== 'string' || queue.length === 0) {
-      throw new InvalidArgumentError(`consume(channel, queue, ...): queue must be a non-empty string, got ${JSON.stringify(queue)}`);
+      throw new InvalidArgumentError(`consume(channel, queue, ...): queue must be a non-empty string, got ${describe(queue)}`);
     }
     if (typeof handler !== 'function') throw new InvalidArgumentError(`consume(..., handler): handler must be a function, got ${typeof handler}`);
     this.o = resolveConsumeOptions(options);

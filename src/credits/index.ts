@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../clock/index.js';
 import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../internal/acquire-queue.js';
 import * as v from '../internal/validate.js';
+import { describe } from '../internal/describe.js';
 
 const acquireSpec: v.CallOptionSpec<CreditsAcquireOptions> = { signal: 'signal' };
 
@@ -177,7 +178,7 @@ export class Credits {
    */
   grant(n: number): number {
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-      throw new InvalidArgumentError(`grant(n): n must be an integer >= 0, got ${String(n)}`);
+      throw new InvalidArgumentError(`grant(n): n must be an integer >= 0, got ${describe(n)}`);
     }
     const added = Math.min(n, this.max - this.balance);
     this.balance += added;

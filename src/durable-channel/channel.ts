@@ -188,7 +188,7 @@ export class DurableChannel<T> extends DurableCore<T> {
    */
   ack(id: string): Promise<void> {
     if (typeof id !== 'string' || id.length === 0) {
-      return Promise.reject(new InvalidArgumentError(`ack(id): id must be a non-empty string from a lease, got ${String(id)}`));
+      return Promise.reject(new InvalidArgumentError(`ack(id): id must be a non-empty string from a lease, got ${describe(id)}`));
     }
     if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
     if (!this.isOpen) return this.opening.then(() => this.ack(id));
@@ -207,7 +207,7 @@ export class DurableChannel<T> extends DurableCore<T> {
    */
   nack(id: string, options?: { delayMs?: number }): Promise<void> {
     if (typeof id !== 'string' || id.length === 0) {
-      return Promise.reject(new InvalidArgumentError(`nack(id): id must be a non-empty string from a lease, got ${String(id)}`));
+      return Promise.reject(new InvalidArgumentError(`nack(id): id must be a non-empty string from a lease, got ${describe(id)}`));
     }
     const invalid = v.callOptionsError(options, 'nack()', nackSpec);
     if (invalid !== undefined) return Promise.reject(invalid);

@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../clock/index.js';
 import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
 import { jsonSerializer, type DurableStore, type LeasedItem, type Serializer } from './store.js';
+import { describe } from '../internal/describe.js';
 
 export interface MemoryStoreOptions<T> {
   /**
@@ -110,7 +111,7 @@ export class MemoryStore<T> implements DurableStore<T> {
   async nack(id: string, options?: { delayMs?: number }): Promise<void> {
     this.assertOpen();
     const delayMs = options?.delayMs ?? 0;
-    if (!Number.isFinite(delayMs) || delayMs < 0) throw new InvalidArgumentError(`nack(): delayMs must be a finite number >= 0, got ${String(delayMs)}`);
+    if (!Number.isFinite(delayMs) || delayMs < 0) throw new InvalidArgumentError(`nack(): delayMs must be a finite number >= 0, got ${describe(delayMs)}`);
     const entry = this.entries.get(Number(id));
     if (!entry) return;
     entry.visibleAt = delayMs === 0 ? 0 : this.clock.now() + delayMs;
@@ -169,8 +170,8 @@ export class MemoryStore<T> implements DurableStore<T> {
 
 /** Shared argument checks for `lease()` implementations. */
 export function checkLeaseArguments(max: number, visibilityTimeoutMs: number): void {
-  if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`lease(max): max must be an integer >= 1, got ${String(max)}`);
+  if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`lease(max): max must be an integer >= 1, got ${describe(max)}`);
   if (typeof visibilityTimeoutMs !== 'number' || !Number.isFinite(visibilityTimeoutMs) || visibilityTimeoutMs <= 0) {
-    throw new InvalidArgumentError(`lease(): visibilityTimeoutMs must be a finite number > 0, got ${String(visibilityTimeoutMs)}`);
+    throw new InvalidArgumentError(`lease(): visibilityTimeoutMs must be a finite number > 0, got ${describe(visibilityTimeoutMs)}`);
   }
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock/index.js';
 import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import { WaiterList, type ListNode } from './waiter-list.js';
+import { describe } from './describe.js';
 
 // Shared by the limiters (TokenBucket, Credits, CongestionWindow): a FIFO of
 // callers waiting for `n` units of something. The owner decides when the head
@@ -131,7 +132,7 @@ export function resolveClock(field: string, value: unknown, fallback: Clock): Cl
  */
 export function checkAmount(method: string, n: unknown, max: number, maxName: string): InvalidArgumentError | undefined {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
-    return new InvalidArgumentError(`${method}: n must be an integer >= 1, got ${String(n)}`);
+    return new InvalidArgumentError(`${method}: n must be an integer >= 1, got ${describe(n)}`);
   }
   if (n > max) {
     return new InvalidArgumentError(`${method}: n (${n}) exceeds ${maxName} (${max}), so it could never be granted`);

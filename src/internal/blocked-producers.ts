@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { WaiterList, type ListNode } from './waiter-list.js';
+import { describe } from './describe.js';
 
 /** A producer waiting for room under `'block'`. */
 export interface SendWaiter<T> extends ListNode<SendWaiter<T>> {
@@ -55,7 +56,7 @@ export class BlockedProducers<T> {
    */
   wait(item: T, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<boolean> {
     if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
-      return Promise.reject(new InvalidArgumentError(`send(): timeoutMs must be a number >= 0, got ${String(timeoutMs)}`));
+      return Promise.reject(new InvalidArgumentError(`send(): timeoutMs must be a number >= 0, got ${describe(timeoutMs)}`));
     }
     if (timeoutMs === 0) {
       this.owner[producerGaveUp]('timeout');

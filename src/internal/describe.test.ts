@@ -86,3 +86,28 @@ describe('describe()', () => {
     assert.ok(error.message.length < 200, error.message);
   });
 });
+
+describe('argument errors quote values briefly', () => {
+  it('setRate(), grant(), receiveBatch() and apply() – a huge argument is described, not printed', async () => {
+    const { TokenBucket, Credits, Channel: Ch, streamPolicy } = await import('../index.js');
+    const huge = 'q'.repeat(100_000);
+    const errors: unknown[] = [];
+    const capture = (fn: () => unknown): void => {
+      try {
+        fn();
+      } catch (error) {
+        errors.push(error);
+      }
+    };
+    capture(() => new TokenBucket({ ratePerSecond: 1 }).setRate(huge as never));
+    capture(() => new Credits({ initial: 1 }).grant(new Array(100_000).fill(huge) as never));
+    capture(() => streamPolicy().apply([], huge as never));
+    errors.push(await new Ch<number>().receiveBatch({ a: huge } as never).catch((e: unknown) => e));
+    assert.equal(errors.length, 4);
+    for (const error of errors as Error[]) {
+      assert.equal((error as { code?: string }).code, 'ERR_SLUICE_INVALID_ARGUMENT', error.message);
+      assert.ok(error.message.length < 250, error.message);
+    }
+    assert.match((errors[1] as Error).message, /got an array of 100000 items/);
+  });
+});

@@ -11,6 +11,7 @@ import {
   type ResolvedJetStreamOptions,
 } from './options.js';
 import type { JetStreamBatch, JetStreamConsumerClient, JetStreamConsumerInfo, JetStreamMessage, JetStreamPullConsumer, PollSizerLike } from './types.js';
+import { describe } from '../internal/describe.js';
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
@@ -82,7 +83,7 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
     }
     for (const [name, value] of [['stream', stream], ['consumerName', consumerName]] as const) {
       if (typeof value !== 'string' || value.length === 0) {
-        throw new InvalidArgumentError(`consumeJetStream(): ${name} must be a non-empty string, got ${JSON.stringify(value)}`);
+        throw new InvalidArgumentError(`consumeJetStream(): ${name} must be a non-empty string, got ${describe(value)}`);
       }
     }
     if (typeof handler !== 'function') throw new InvalidArgumentError(`consumeJetStream(): handler must be a function, got ${typeof handler}`);

@@ -2,6 +2,7 @@ import { ChannelClosedError, InvalidArgumentError } from '../errors/index.js';
 import { RESOLVED_VOID, Slots } from '../internal/brokers.js';
 import * as v from '../internal/validate.js';
 import type { JetStreamPublishClient } from './types.js';
+import { describe } from '../internal/describe.js';
 
 export interface JetStreamPublisherOptions {
   /**
@@ -115,7 +116,7 @@ export class JetStreamPublisher<A = unknown, O = unknown> {
    */
   publish(subject: string, payload?: Uint8Array | string, options?: O, callOptions?: JetStreamPublishCallOptions): Promise<A> {
     if (typeof subject !== 'string' || subject.length === 0) {
-      return Promise.reject(new InvalidArgumentError(`publish(subject): subject must be a non-empty string, got ${JSON.stringify(subject)}`));
+      return Promise.reject(new InvalidArgumentError(`publish(subject): subject must be a non-empty string, got ${describe(subject)}`));
     }
     const invalid = v.callOptionsError(callOptions, 'publish() call options', callSpec);
     if (invalid !== undefined) return Promise.reject(invalid);

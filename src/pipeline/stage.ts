@@ -2,6 +2,7 @@ import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
 import { PullIterator, RunContext, type Pull } from './pull.js';
 import { sourcePull, type PipelineSource } from './sources.js';
+import { describe } from '../internal/describe.js';
 
 /** Options a stage is called with when used on its own, `map(fn)(source, { signal })`. */
 export interface StageCallOptions {
@@ -88,7 +89,7 @@ export function runStandalone(
   where: string,
 ): PullIterator<unknown> {
   if (options !== undefined && (options === null || typeof options !== 'object')) {
-    throw new InvalidArgumentError(`${where}: options must be an object, got ${String(options)}`);
+    throw new InvalidArgumentError(`${where}: options must be an object, got ${describe(options)}`);
   }
   v.optionsObject(options, where, { signal: true });
   const signal = checkSignal(options?.signal, where);

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
+import { describe } from '../internal/describe.js';
 
 export interface PollSizerOptions {
   /**
@@ -94,7 +95,7 @@ export class PollSizer {
    */
   record(msPerItem: number): void {
     if (typeof msPerItem !== 'number' || !Number.isFinite(msPerItem) || msPerItem < 0) {
-      throw new InvalidArgumentError(`record(msPerItem): expected a finite number >= 0, got ${String(msPerItem)}`);
+      throw new InvalidArgumentError(`record(msPerItem): expected a finite number >= 0, got ${describe(msPerItem)}`);
     }
     if (this.count === this.window) this.sum -= this.times[this.nextSlot]!;
     else this.count++;
@@ -116,7 +117,7 @@ export class PollSizer {
    */
   next(msSinceLastPoll = 0): number {
     if (typeof msSinceLastPoll !== 'number' || !Number.isFinite(msSinceLastPoll) || msSinceLastPoll < 0) {
-      throw new InvalidArgumentError(`next(msSinceLastPoll): expected a finite number >= 0, got ${String(msSinceLastPoll)}`);
+      throw new InvalidArgumentError(`next(msSinceLastPoll): expected a finite number >= 0, got ${describe(msSinceLastPoll)}`);
     }
     this.pollCount++;
     const average = this.averageMsPerItem;

@@ -1,4 +1,5 @@
 import type { Subscriber, Subscription } from './types.js';
+import { describe } from '../internal/describe.js';
 
 /**
  * The part of a Channel (or its `receiver` view) that `publisherFrom` uses:
@@ -95,7 +96,7 @@ export class SourceSubscription<T> implements Subscription {
     if (typeof n !== 'number' || !(n > 0) || !(Number.isInteger(n) || n === Infinity)) {
       this.fail(
         new RangeError(
-          `request(n): n must be a positive integer, got ${String(n)} ` +
+          `request(n): n must be a positive integer, got ${describe(n)} ` +
             '(Reactive Streams rule 3.9: request with a non-positive number MUST signal onError)',
         ),
       );

@@ -4,6 +4,7 @@ import { BufferedStream } from './buffered.js';
 import { openSource, type ApplyOptions, type GovernedStream, type GovernedStreamState, type GovernedStreamStats } from './governed.js';
 import { ThrottledStream } from './throttled.js';
 import { resolveStreamPolicyOptions, type ResolvedStreamPolicyOptions, type StreamPolicyOptions, type StreamStrategy } from './options.js';
+import { describe } from '../internal/describe.js';
 
 /** A policy's counters: per stream for the live ones, summed over every stream it governed. */
 export interface StreamPolicyStats {
@@ -79,7 +80,7 @@ export class StreamPolicy {
    */
   apply<T>(source: AsyncIterable<T> | Iterable<T>, options?: ApplyOptions): GovernedStream<T> {
     if (options !== undefined && (options === null || typeof options !== 'object')) {
-      throw new InvalidArgumentError(`apply(source, options): options must be an object, got ${String(options)}`);
+      throw new InvalidArgumentError(`apply(source, options): options must be an object, got ${describe(options)}`);
     }
     v.optionsObject(options, 'apply()', { name: true, signal: true });
     const signal = options?.signal;
@@ -161,7 +162,7 @@ export class StreamPolicies {
    */
   define(name: string, policy: StreamPolicyOptions | StreamPolicy): StreamPolicy {
     if (typeof name !== 'string' || name.length === 0) {
-      throw new InvalidArgumentError(`define(name): name must be a non-empty string, got ${String(name)}`);
+      throw new InvalidArgumentError(`define(name): name must be a non-empty string, got ${describe(name)}`);
     }
     if (this.policies.has(name)) throw new InvalidArgumentError(`define(name): a stream policy named "${name}" is already defined`);
     const resolved = policy instanceof StreamPolicy ? policy : new StreamPolicy({ ...policy, name });
@@ -210,7 +211,7 @@ export function policyRegistry(definitions?: Record<string, StreamPolicyOptions 
   const registry = new StreamPolicies();
   if (definitions !== undefined) {
     if (definitions === null || typeof definitions !== 'object') {
-      throw new InvalidArgumentError(`policyRegistry(definitions): definitions must be an object, got ${String(definitions)}`);
+      throw new InvalidArgumentError(`policyRegistry(definitions): definitions must be an object, got ${describe(definitions)}`);
     }
     for (const [name, definition] of Object.entries(definitions)) registry.define(name, definition);
   }

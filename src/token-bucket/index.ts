@@ -2,6 +2,7 @@ import { systemClock, type Clock, type TimerHandle } from '../clock/index.js';
 import { ChannelClosedError, InvalidArgumentError } from '../errors/index.js';
 import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../internal/acquire-queue.js';
 import * as v from '../internal/validate.js';
+import { describe } from '../internal/describe.js';
 
 const acquireSpec: v.CallOptionSpec<AcquireOptions> = { signal: 'signal' };
 
@@ -193,7 +194,7 @@ export class TokenBucket {
    */
   setRate(ratePerSecond: number): void {
     if (typeof ratePerSecond !== 'number' || !Number.isFinite(ratePerSecond) || ratePerSecond <= 0) {
-      throw new InvalidArgumentError(`setRate(ratePerSecond): expected a finite number > 0, got ${String(ratePerSecond)}`);
+      throw new InvalidArgumentError(`setRate(ratePerSecond): expected a finite number > 0, got ${describe(ratePerSecond)}`);
     }
     this.refill();
     this.rate = ratePerSecond;
