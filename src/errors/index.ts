@@ -43,8 +43,10 @@ export class ChannelClosedError extends SluiceError {
 }
 
 /**
- * An option failed validation at construction. `field` names the option,
- * `value` is what was given, `allowed` describes what would be accepted.
+ * An option failed validation: at construction, or in a per-call options
+ * object (then the async method rejects with it before doing anything).
+ * `field` names the option (for an unknown key, the key), `value` is what was
+ * given, `allowed` describes what would be accepted.
  */
 export class InvalidOptionError extends SluiceError {
   readonly field: string;
