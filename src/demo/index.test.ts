@@ -67,7 +67,8 @@ describe('runDemo()', () => {
     assert.ok(blockRun.roi.roiPercentage > 0);
     const text = dropOldestRun.lines.join('\n');
     assert.match(text, new RegExp(`Sluice \\('drop-oldest'\\) dropped ${Number((drop.roi.inputs.dropRateWithBp! * 100).toPrecision(3))} % of them`));
-    assert.match(text, /more lines dropped per day than assumed without backpressure/);
+    assert.match(text, /\d(\.\d+)?[kMB]? more lines dropped per day than assumed without backpressure/);
+    assert.match(text, /daily benefit -\$[\d,]+, annual -\$[\d,]+, ROI -[\d,]+ %/);
     assert.doesNotMatch(text, /lines saved from dropping/);
   });
 

@@ -83,7 +83,7 @@ describe('demo report', () => {
   it('formatSummary() - explains why the unbounded p99 can be lower: its refused lines have no latency', () => {
     const text = formatSummary(summary({})).join('\n');
     assert.match(text, /latency covers rows written only: the unbounded queue's 2,320,000 lines refused after its cap and 580,000 never written have none,/);
-    assert.doesNotMatch(formatSummary(summary({ refused: 0, queued: 0, capped: false })).join('\n'), /latency covers rows written only/);
+    assert.doesNotMatch(formatSummary(summary({ refused: 0, queued: 13, capped: false })).join('\n'), /latency covers rows written only/, 'not before the cap');
   });
 
   it('formatSummary() - counts the peak against the stated bound, in words; no rule names or seed', () => {

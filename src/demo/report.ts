@@ -93,6 +93,7 @@ const mb = (n: number) => `${n >= 100 ? Math.round(n) : n.toFixed(1)} MB`;
 
 export function compact(n: number): string {
   const a = Math.abs(n);
+  if (a >= 1e9) return `${(n / 1e9).toFixed(a >= 1e10 ? 1 : 2)}B`;
   if (a >= 1e6) return `${(n / 1e6).toFixed(a >= 1e7 ? 1 : 2)}M`;
   if (a >= 1e3) return `${(n / 1e3).toFixed(a >= 1e4 ? 0 : 1)}k`;
   return String(Math.round(n));
@@ -112,6 +113,7 @@ function reasons(droppedBy: Record<string, number>): string {
   return list.length ? list.join(', ') : 'none';
 }
 
+const usd = (n: number) => `${n < 0 ? '-' : ''}$${Math.round(Math.abs(n)).toLocaleString('en-US')}`;
 const percent = (f: number) => (f === 0 ? '0 %' : f < 0.001 ? '< 0.1 %' : `${Number((f * 100).toPrecision(3))} %`);
 
 export function scenarioLines(s: DemoSummary['scenario'], strategy: OverflowStrategy): string[] {
@@ -178,7 +180,7 @@ export function formatSummary(d: DemoSummary): string[] {
   const length = d.interrupted ? `${ms(d.ranMs)} of logs (stopped early; ${ms(s.durationMs)} planned)` : `${ms(d.ranMs)} of logs`;
   const out = ['', `Summary: ${length}, strategy '${d.strategy}'`, ...table(rows.map((r) => (u ? r : r.slice(0, 2))))];
   out.push(`  check: offered ${int(d.offered)} = written ${int(d.written)} + dropped ${int(d.dropped)} + buffered ${int(d.buffered)} + in flight ${int(d.inFlight)}`);
-  if (u && u.refused + u.queued > 0) {
+  if (u && u.capped && u.refused > 0) {
     out.push(
       `  latency covers rows written only: the unbounded queue's ${int(u.refused)} lines refused after its cap and ${int(u.queued)} never written have none,`,
       `  so its figures are those of the lines that got in first. Sluice's include the wait on the servers; without the cap the unbounded latency keeps growing.`,
@@ -215,7 +217,7 @@ export function formatSummary(d: DemoSummary): string[] {
     `  measured: the servers wrote ${int(i.messagesPerSecond)} lines/s; Sluice ('${d.strategy}') dropped ${percent(dropRate)} of them`,
     `  assumed:  without backpressure ${percent(i.dropRateWithoutBp)} of lines are dropped and the aggregator crashes ${i.crashRatePerHourWithoutBp} times an hour,`,
     `            losing 1 hour of lines each time; a line is worth $${i.messageValue}; infrastructure costs $${i.infraCostPerHour}/h and backpressure adds 10 %`,
-    `  daily benefit $${Math.round(r.dailyBenefit).toLocaleString('en-US')}, annual $${Math.round(r.annualBenefit).toLocaleString('en-US')}, ROI ${Math.round(r.roiPercentage).toLocaleString('en-US')} % (benefit / backpressure's cost);`,
+    `  daily benefit ${usd(r.dailyBenefit)}, annual ${usd(r.annualBenefit)}, ROI ${Math.round(r.roiPercentage).toLocaleString('en-US')} % (benefit / backpressure's cost);`,
     `  ${saved}; crashes avoided ${r.crashPrevention.toFixed(3)}/day`,
   );
   if (r.dailyBenefit < 0) out.push(`  negative: '${d.strategy}' dropped more of this run than the assumed loss without backpressure.`);
