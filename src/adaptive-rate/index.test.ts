@@ -192,3 +192,51 @@ describe('AdaptiveRate', () => {
     });
   });
 });
+
+describe('AdaptiveRate adjustmentIntervalMs', () => {
+  it('record() - adjusts once per interval from the interval\'s mean latency', () => {
+    const clock = new VirtualClock();
+    const rate = new AdaptiveRate({ targetLatencyMs: 100, minRate: 1, maxRate: 1000, initialRate: 500, window: 1, adjustmentIntervalMs: 10_000, clock });
+    for (let i = 0; i < 50; i++) {
+      rate.record(500); // far above target: without the interval every sample would cut the rate
+      clock.advance(100);
+    }
+    assert.equal(rate.rate, 500, 'nothing adjusted inside the first interval');
+    assert.equal(rate.stats().samples, 0);
+    clock.advance(5000);
+    rate.record(500); // closes the first interval (mean 500 ms)
+    assert.equal(rate.rate, 450);
+    assert.deepEqual([rate.stats().adjustmentsDown, rate.stats().adjustmentsUp], [1, 0]);
+    clock.advance(10_000);
+    rate.record(10); // closes the second interval: its mean is the one 500 ms sample
+    assert.equal(rate.rate, 405);
+  });
+
+  it('record() - the mean covers every latency of the interval; no timer is started', () => {
+    const clock = new VirtualClock();
+    const rate = new AdaptiveRate({ targetLatencyMs: 100, minRate: 1, maxRate: 1000, initialRate: 500, window: 1, adjustmentIntervalMs: 1000, clock });
+    assert.equal(clock.pending, 0);
+    for (const ms of [10, 20, 300]) rate.record(ms); // mean 110: inside the hold band
+    clock.advance(1000);
+    rate.record(0);
+    assert.equal(rate.averageLatencyMs, 110);
+    assert.equal(rate.rate, 500);
+    assert.equal(clock.pending, 0);
+  });
+
+  it('record() - without adjustmentIntervalMs every record() is a sample; bad latencies are refused with it too', () => {
+    const clock = new VirtualClock();
+    const plain = new AdaptiveRate({ targetLatencyMs: 100, minRate: 1, maxRate: 1000, initialRate: 500, window: 1, clock });
+    for (const ms of [500, 500, 10]) plain.record(ms);
+    assert.equal(plain.rate, 500 * 0.9 * 0.9 * 1.1);
+    assert.equal(plain.adjustmentIntervalMs, undefined);
+    const timed = new AdaptiveRate({ targetLatencyMs: 100, minRate: 1, maxRate: 1000, adjustmentIntervalMs: 1000, clock });
+    assert.throws(() => timed.record(-1), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+  });
+
+  it('constructor - adjustmentIntervalMs must be a finite number > 0', () => {
+    for (const adjustmentIntervalMs of [0, -1, NaN, Infinity, '10s']) {
+      assertInvalidOption(() => new AdaptiveRate({ targetLatencyMs: 100, minRate: 1, maxRate: 10, adjustmentIntervalMs } as never), 'adjustmentIntervalMs');
+    }
+  });
+});

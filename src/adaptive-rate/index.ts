@@ -58,7 +58,18 @@ export interface AdaptiveRateOptions {
    */
   burst?: number;
   /**
-   * Time source for pacing.
+   * Adjust the rate at most once per this many ms, from the mean of the
+   * latencies recorded during the interval, instead of on every `record()`.
+   * The interval closes on the first `record()` after it ends (there is no
+   * timer: with no traffic there is nothing to adjust); that interval's mean
+   * then enters the window as one sample, so `window` counts intervals. A
+   * finite number > 0. The config file's `adaptive.adjustment_interval`.
+   * @default undefined (every record() is a sample and may adjust)
+   * @example new AdaptiveRate({ targetLatencyMs: 100, minRate: 1, maxRate: 1000, adjustmentIntervalMs: 10_000 })
+   */
+  adjustmentIntervalMs?: number;
+  /**
+   * Time source for pacing and `adjustmentIntervalMs`.
    * @default systemClock
    * @example new AdaptiveRate({ targetLatencyMs: 50, minRate: 5, maxRate: 500, clock: new VirtualClock() })
    */
@@ -98,7 +109,8 @@ export interface AdaptiveRateStats {
  * the window is filled): an average above `targetLatencyMs × 1.2` multiplies
  * the rate by `decrease` (not below `minRate`), one below `targetLatencyMs × 0.8`
  * multiplies it by `increase` (not above `maxRate`). The new rate applies to
- * pacing at once.
+ * pacing at once. With `adjustmentIntervalMs`, each interval's mean latency
+ * is one sample instead, so the rate changes at most once per interval.
  *
  * @example
  * const limiter = new AdaptiveRate({ targetLatencyMs: 100, minRate: 10, maxRate: 1000 });
@@ -114,6 +126,12 @@ export class AdaptiveRate {
   readonly increase: number;
   readonly decrease: number;
   readonly window: number;
+  /** See {@link AdaptiveRateOptions.adjustmentIntervalMs}. */
+  readonly adjustmentIntervalMs: number | undefined;
+  private readonly clock: Clock;
+  private intervalStart: number | undefined;
+  private intervalSum = 0;
+  private intervalCount = 0;
   private readonly bucket: TokenBucket;
   private currentRate: number;
   private readonly latencies: Float64Array;
@@ -129,7 +147,7 @@ export class AdaptiveRate {
   constructor(options: AdaptiveRateOptions) {
     const o = v.optionsObject(options, 'AdaptiveRate', {
       targetLatencyMs: true, minRate: true, maxRate: true, initialRate: true, increase: true, decrease: true,
-      window: true, burst: true, clock: true,
+      window: true, burst: true, adjustmentIntervalMs: true, clock: true,
     });
     this.targetLatencyMs = v.requiredNumber('targetLatencyMs', o.targetLatencyMs, { min: 0, minExclusive: true });
     this.minRate = v.requiredNumber('minRate', o.minRate, { min: 0, minExclusive: true });
@@ -143,7 +161,9 @@ export class AdaptiveRate {
     if (this.decrease >= 1) throw new InvalidOptionError('decrease', this.decrease, 'a finite number > 0 and < 1');
     this.window = v.integer('window', o.window, 10, { min: 1 });
     const burst = v.number('burst', o.burst, Math.max(1, this.maxRate / 100), { min: 1 });
+    this.adjustmentIntervalMs = v.optionalNumber('adjustmentIntervalMs', o.adjustmentIntervalMs, { min: 0, minExclusive: true });
     const clock = resolveClock('clock', o.clock, systemClock);
+    this.clock = clock;
     this.latencies = new Float64Array(this.window);
     this.highMs = this.targetLatencyMs * 1.2;
     this.lowMs = this.targetLatencyMs * 0.8;
@@ -163,13 +183,31 @@ export class AdaptiveRate {
 
   /**
    * Adds one observed latency and, once half the window is filled, adjusts
-   * the rate from the window's average (see the class description).
+   * the rate from the window's average (see the class description). With
+   * `adjustmentIntervalMs`, latencies are collected instead, and the first
+   * `record()` after the interval ends adds their mean as one sample (and may
+   * adjust) before starting the next interval with its own latency.
    * @throws InvalidArgumentError unless `latencyMs` is a finite number >= 0.
    */
   record(latencyMs: number): void {
     if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0) {
       throw new InvalidArgumentError(`record(latencyMs): expected a finite number >= 0, got ${describe(latencyMs)}`);
     }
+    const interval = this.adjustmentIntervalMs;
+    if (interval === undefined) return this.addSample(latencyMs);
+    const now = this.clock.now();
+    if (this.intervalStart === undefined) this.intervalStart = now;
+    else if (now - this.intervalStart >= interval) {
+      this.addSample(this.intervalSum / this.intervalCount);
+      this.intervalSum = 0;
+      this.intervalCount = 0;
+      this.intervalStart = now;
+    }
+    this.intervalSum += latencyMs;
+    this.intervalCount++;
+  }
+
+  private addSample(latencyMs: number): void {
     if (this.count === this.window) this.sum -= this.latencies[this.next]!;
     else this.count++;
     this.latencies[this.next] = latencyMs;

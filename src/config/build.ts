@@ -6,7 +6,6 @@ import { ConcurrencyLimiter } from '../concurrency-limiter/index.js';
 import { Credits } from '../credits/index.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { TokenBucket } from '../token-bucket/index.js';
-import { IntervalAdaptiveRate, TimedCredits } from './components.js';
 import { ConfigError, describeValue } from './errors.js';
 import type { SluiceConfig } from './types.js';
 
@@ -18,12 +17,7 @@ export interface ComponentSpec {
   kind: ComponentKind;
   /** Where in the file it is defined, e.g. `queues.input_queue`. */
   path: string;
-  /**
-   * The constructor options (without `clock`), exactly as they will be passed.
-   * `acquireTimeoutMs` (Credits) and `adjustmentIntervalMs` (AdaptiveRate)
-   * come from the seed's credit_timeout and adjustment_interval; with them the
-   * component is built as the {@link TimedCredits} or {@link IntervalAdaptiveRate} subclass.
-   */
+  /** The constructor options (without `clock`), exactly as they will be passed. */
   options: Record<string, unknown>;
 }
 
@@ -184,10 +178,10 @@ export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOpti
           built.components[spec.name] = built.tokenBuckets[spec.name] = new TokenBucket(o as never);
           break;
         case 'Credits':
-          built.components[spec.name] = built.credits[spec.name] = 'acquireTimeoutMs' in o ? new TimedCredits(o as never) : new Credits(o as never);
+          built.components[spec.name] = built.credits[spec.name] = new Credits(o as never);
           break;
         case 'AdaptiveRate':
-          built.components[spec.name] = built.adaptiveRates[spec.name] = 'adjustmentIntervalMs' in o ? new IntervalAdaptiveRate(o as never) : new AdaptiveRate(o as never);
+          built.components[spec.name] = built.adaptiveRates[spec.name] = new AdaptiveRate(o as never);
           break;
         case 'ConcurrencyLimiter':
           built.components[spec.name] = built.concurrencyLimiters[spec.name] = new ConcurrencyLimiter(o as never);

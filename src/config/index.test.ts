@@ -2,6 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { AdaptiveRate } from '../adaptive-rate/index.js';
+import { Credits } from '../credits/index.js';
 import { VirtualClock } from '../testing/index.js';
 import { ConfigError, componentSpecs, configJsonSchema, fromConfig, loadConfig, parseConfig, toSimulation } from './index.js';
 import { MAX_CONFIG_BYTES } from './load.js';
@@ -298,6 +300,36 @@ describe('fromConfig()', () => {
   it('fromConfig() - a constructor refusal becomes a ConfigError naming the key in the file', () => {
     const config = parseConfig({ concurrency: { db: { min_limit: 10, max_limit: 5 } } });
     assert.throws(() => fromConfig(config), (e: ConfigError) => e instanceof ConfigError && e.issues[0]!.message === 'concurrency.db.min_limit: 10 is not an integer <= maxLimit (5)');
+  });
+
+  it('fromConfig() - credit_timeout and adjustment_interval reach plain Credits and AdaptiveRate', async () => {
+    const clock = new VirtualClock();
+    const built = fromConfig(
+      parseConfig({
+        flow_control: { type: 'credit_based', initial_credits: 0, credit_timeout: '30s' },
+        adaptive: { target_latency_ms: 100, adjustment_interval: '10s' },
+      }),
+      { clock, alertLog: false },
+    );
+    const credits = built.credits.flow_control!;
+    assert.equal(credits.constructor, Credits);
+    assert.equal(credits.acquireTimeoutMs, 30_000);
+    const waiting = credits.acquire();
+    clock.advance(30_000);
+    await assert.rejects(waiting, { name: 'TimeoutError' });
+    const adaptive = built.adaptiveRates.adaptive!;
+    assert.equal(adaptive.constructor, AdaptiveRate);
+    assert.equal(adaptive.adjustmentIntervalMs, 10_000);
+    assert.deepEqual([adaptive.minRate, adaptive.maxRate], [1, 1000]);
+    built.close();
+  });
+
+  it('fromConfig() - without the seed keys the components have no timeout and no interval', () => {
+    const built = fromConfig(parseConfig({ credits: { c: { initial: 1 } }, flow_control: { type: 'credit_based', initial_credits: 1 }, adaptive: { target_latency_ms: 10 } }), { clock: new VirtualClock() });
+    assert.equal(built.credits.flow_control!.acquireTimeoutMs, undefined);
+    assert.equal(built.credits.c!.acquireTimeoutMs, undefined);
+    assert.equal(built.adaptiveRates.adaptive!.adjustmentIntervalMs, undefined);
+    built.close();
   });
 
   it('componentSpecs() - lists constructor options without building anything', () => {

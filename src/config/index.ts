@@ -9,8 +9,6 @@ export type { ParseConfigOptions } from './load.js';
 export { fromConfig, componentSpecs } from './build.js';
 export type { AlertSpec, BuildOptions, BuiltComponents, Component, ComponentKind, ComponentSpec } from './build.js';
 export { ConfigError } from './errors.js';
-export { IntervalAdaptiveRate, TimedCredits } from './components.js';
-export type { IntervalAdaptiveRateOptions, TimedCreditsOptions } from './components.js';
 export type { ConfigIssue } from './errors.js';
 export { configJsonSchema } from './json-schema.js';
 export { toSimulation } from './simulation.js';

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../clock/index.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock/index.js';
 import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../internal/acquire-queue.js';
 import * as v from '../internal/validate.js';
@@ -24,7 +24,32 @@ export interface CreditsOptions {
    */
   max?: number;
   /**
-   * Time source for `starvationMs`.
+   * Longest one `acquire()` waits for credits. A wait that reaches it leaves
+   * the queue, spends nothing and rejects with a `DOMException` named
+   * `TimeoutError` (code 23, `TIMEOUT_ERR`), as `AbortSignal.timeout()` does;
+   * the waiters behind it are then served if the balance covers them. A call
+   * that does not wait starts no timer. A finite number > 0 (ms). The config
+   * file's `flow_control.credit_timeout`.
+   * @default undefined (waits until credits arrive, the signal aborts or it is closed)
+   * @example new Credits({ initial: 1000, acquireTimeoutMs: 30_000 })
+   */
+  acquireTimeoutMs?: number;
+  /**
+   * Replenish threshold: while `available` is below it the Credits is "low"
+   * (`stats().low`), and each time the balance falls below it the
+   * {@link Credits.onLow} listeners run, so the consumer can grant the next
+   * batch before producers run dry (as AMQP prefetch or Reactive Streams
+   * `request(n)` refill). It does not limit producers: they wait only when
+   * they have no credits. An integer >= 0 and <= `max`; 0 means never low.
+   * The config file's `flow_control.min_credits`.
+   * @default 0 (never low)
+   * @example
+   * const credits = new Credits({ initial: 1000, max: 1000, minCredits: 100 });
+   * credits.onLow(() => credits.grant(consumer.freeSlots()));
+   */
+  minCredits?: number;
+  /**
+   * Time source for `starvationMs` and `acquireTimeoutMs`.
    * @default systemClock
    * @example new Credits({ initial: 0, clock: new VirtualClock() }) // from 'sluice/testing'
    */
@@ -55,6 +80,8 @@ export interface CreditsStats {
   longestBlockedMs: number;
   /** `tryAcquire()` calls that returned false. */
   rejected: number;
+  /** `available` is below `minCredits` now (always false with `minCredits` 0). */
+  low: boolean;
 }
 
 /**
@@ -66,6 +93,9 @@ export interface CreditsStats {
  * `tryAcquire()` returns false and later `acquire()` calls queue behind, even
  * ones asking for fewer credits. A `grant()` wakes waiters in order, at once.
  *
+ * With `minCredits`, the consumer hears when the balance runs low
+ * ({@link Credits.onLow}) and can refill before the producer has to wait.
+ *
  * @example
  * const credits = new Credits({ initial: 100, max: 100 });
  * // producer
@@ -76,6 +106,10 @@ export interface CreditsStats {
  */
 export class Credits {
   readonly max: number;
+  /** See {@link CreditsOptions.minCredits}. */
+  readonly minCredits: number;
+  /** See {@link CreditsOptions.acquireTimeoutMs}. */
+  readonly acquireTimeoutMs: number | undefined;
   private readonly clock: Clock;
   private balance: number;
   private readonly queue: AcquireQueue;
@@ -84,9 +118,11 @@ export class Credits {
   private discardedCount = 0;
   private acquiredCount = 0;
   private rejectedCount = 0;
+  private isLow: boolean;
+  private lowListeners: (() => void)[] = [];
 
   constructor(options: CreditsOptions) {
-    const o = v.optionsObject(options, 'Credits', { initial: true, max: true, clock: true });
+    const o = v.optionsObject(options, 'Credits', { initial: true, max: true, acquireTimeoutMs: true, minCredits: true, clock: true });
     this.balance = v.requiredInteger('initial', o.initial, { min: 0 });
     if (o.max === undefined || o.max === Infinity) {
       this.max = Infinity;
@@ -96,8 +132,15 @@ export class Credits {
         throw new InvalidOptionError('max', this.max, `an integer >= initial (${this.balance})`);
       }
     }
+    this.acquireTimeoutMs = v.optionalNumber('acquireTimeoutMs', o.acquireTimeoutMs, { min: 0, minExclusive: true });
+    this.minCredits = v.integer('minCredits', o.minCredits, 0, this.max === Infinity ? { min: 0 } : { min: 0, max: this.max });
+    // A Credits created below its threshold starts low without an event: whoever chose `initial` knows.
+    this.isLow = this.balance < this.minCredits;
     this.clock = resolveClock('clock', o.clock, systemClock);
-    this.queue = new AcquireQueue(this.clock, () => this.serve());
+    this.queue = new AcquireQueue(this.clock, () => {
+      this.serve();
+      this.checkLow();
+    });
   }
 
   /** Credits the producer may spend now. While callers wait, they are reserved for the head waiter. */
@@ -129,6 +172,7 @@ export class Credits {
     if (this.queue.size === 0 && this.balance >= n) {
       this.balance -= n;
       this.acquiredCount += n;
+      if (this.balance < this.minCredits) this.checkLow();
       return true;
     }
     this.rejectedCount++;
@@ -150,6 +194,9 @@ export class Credits {
    * spends nothing and rejects with `signal.reason`; if it was the head, the
    * waiters behind it are served at once if the balance covers them. An abort
    * after the promise resolved changes nothing: the credits stay spent.
+   *
+   * With `acquireTimeoutMs`, a wait that lasts that long leaves the queue the
+   * same way and rejects with a `TimeoutError` DOMException.
    */
   acquire(n = 1, options?: CreditsAcquireOptions): Promise<void> {
     if (n !== 1) {
@@ -164,9 +211,10 @@ export class Credits {
     if (this.queue.size === 0 && this.balance >= n) {
       this.balance -= n;
       this.acquiredCount += n;
+      if (this.balance < this.minCredits) this.checkLow();
       return RESOLVED_VOID;
     }
-    return this.queue.wait(n, signal);
+    return this.acquireTimeoutMs === undefined ? this.queue.wait(n, signal) : this.waitWithTimeout(n, signal, this.acquireTimeoutMs);
   }
 
   /**
@@ -185,7 +233,33 @@ export class Credits {
     this.grantedCount += added;
     this.discardedCount += n - added;
     if (this.queue.size !== 0) this.serve();
+    this.checkLow();
     return added;
+  }
+
+  /**
+   * Calls `listener` each time the balance falls below `minCredits`: once per
+   * crossing, not on every acquisition while low; it can fire again after the
+   * balance has climbed back to `minCredits` or more. Never fires with
+   * `minCredits` 0.
+   *
+   * When: synchronously, inside the call that took the balance below the
+   * threshold (an `acquire()` or `tryAcquire()` that spent credits, or a
+   * `grant()` or an abort/timeout that handed credits to waiters), after the
+   * balance changed and before that call returns. So a listener may call
+   * `grant()` at once. A listener that throws does not break that call or stop
+   * the other listeners: its error is rethrown on a fresh stack (via
+   * `queueMicrotask`), where it surfaces as an uncaught exception.
+   * @returns a function that removes the listener.
+   * @throws InvalidArgumentError when `listener` is not a function.
+   * @example credits.onLow(() => credits.grant(credits.max - credits.available));
+   */
+  onLow(listener: () => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`onLow(listener): listener must be a function, got ${describe(listener)}`);
+    this.lowListeners = [...this.lowListeners, listener];
+    return () => {
+      this.lowListeners = this.lowListeners.filter((l) => l !== listener);
+    };
   }
 
   /**
@@ -210,7 +284,44 @@ export class Credits {
       starvationMs: this.queue.waitedMs(),
       longestBlockedMs: this.queue.longestWaitMs(),
       rejected: this.rejectedCount,
+      low: this.isLow,
     };
+  }
+
+  /** Re-evaluates the low state after the balance changed; tells the listeners on a fall below `minCredits`. */
+  private checkLow(): void {
+    const low = this.balance < this.minCredits;
+    if (low === this.isLow) return;
+    this.isLow = low;
+    if (!low) return;
+    // The array is replaced on (un)subscribe, never mutated, so a listener that unsubscribes mid-loop cannot skip another.
+    for (const listener of this.lowListeners) {
+      try {
+        listener();
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  /** `queue.wait()` bounded by `timeoutMs`; the timer exists only while the call waits. */
+  private waitWithTimeout(n: number, signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
+    const controller = new AbortController();
+    const forward = () => controller.abort(signal!.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    const timer: TimerHandle = this.clock.schedule(timeoutMs, () => {
+      controller.abort(new DOMException(`Credits.acquire(): no credits within ${timeoutMs} ms (acquireTimeoutMs)`, 'TimeoutError'));
+    });
+    const done = () => {
+      this.clock.cancel(timer);
+      signal?.removeEventListener('abort', forward);
+    };
+    return this.queue.wait(n, controller.signal).then(done, (error: unknown) => {
+      done();
+      throw error;
+    });
   }
 
   private serve(): void {

@@ -100,6 +100,7 @@ describe('collectMetrics', () => {
       'sluice_events_total{component="upstream",event="granted"} 3',
       'sluice_events_total{component="upstream",event="discarded"} 0',
       'sluice_stat{component="upstream",stat="max"} 10',
+      'sluice_stat{component="upstream",stat="low"} 0',
     ]);
   });
 
