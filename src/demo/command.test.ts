@@ -123,6 +123,8 @@ describe('sluice demo (command)', () => {
   it('main.ts demo - a log store that does not load is one line and exit 1, not a stack', async () => {
     // Makes both SQLite modules unloadable, as on a Node without node:sqlite or an install without better-sqlite3.
     const hook = `import { registerHooks } from 'node:module';
+const builtin = process.getBuiltinModule;
+process.getBuiltinModule = (id) => (id === 'node:sqlite' || id === 'sqlite' ? undefined : builtin(id));
 registerHooks({ resolve(specifier, context, next) {
   if (specifier === 'better-sqlite3') throw Object.assign(new Error("Cannot find package 'better-sqlite3' imported from sink.ts"), { code: 'ERR_MODULE_NOT_FOUND' });
   if (specifier === 'node:sqlite') throw Object.assign(new Error('No such built-in module: node:sqlite'), { code: 'ERR_UNKNOWN_BUILTIN_MODULE' });
@@ -194,6 +196,13 @@ describe('describeDemoFailure()', () => {
       "the demo's SQLite log store did not load: the package better-sqlite3 is missing (npm install better-sqlite3)",
     );
     assert.equal(describeDemoFailure(error('unable to open database file\nmore', 'ERR_SQLITE_ERROR'), 0), "the demo's SQLite log store failed: unable to open database file");
+    const driver = (message: string) => Object.assign(new Error(message), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'driver' });
+    assert.match(describeDemoFailure(driver("SqliteStore: node:sqlite needs Node >= 22.13 (this is Node 20.1.0): upgrade Node, or use driver: 'better-sqlite3'"), 0)!, /^this Node \(v[\d.]+\) has no node:sqlite/);
+    assert.equal(
+      describeDemoFailure(driver("SqliteStore: better-sqlite3 is not installed: npm install better-sqlite3, or use the built-in driver: 'node:sqlite'"), 0),
+      "the demo's SQLite log store did not load: better-sqlite3 is not installed: npm install better-sqlite3",
+    );
+    assert.equal(describeDemoFailure(Object.assign(new Error('Invalid option "durationMs"'), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'durationMs' }), 0), undefined);
     assert.equal(describeDemoFailure(new TypeError('x is undefined'), 0), undefined);
   });
 });

@@ -25,7 +25,8 @@ export function describeDemoFailure(error: unknown, port: number): string | unde
   if (code === 'EADDRINUSE') return `port ${port} on 127.0.0.1 is already in use; choose another with --port, or --port 0 for a free one`;
   if (code === 'EACCES' && syscall === 'listen') return `no permission to listen on port ${port} of 127.0.0.1; choose a port above 1023, or --port 0 for a free one`;
   const message = error.message;
-  if (code === 'ERR_UNKNOWN_BUILTIN_MODULE' || /No such built-in module:?\s*node:sqlite/i.test(message)) {
+  const sqliteDriver = code === 'ERR_SLUICE_INVALID_OPTION' && (error as { field?: unknown }).field === 'driver';
+  if (code === 'ERR_UNKNOWN_BUILTIN_MODULE' || /No such built-in module:?\s*node:sqlite|node:sqlite needs Node/i.test(message)) {
     return `this Node (${process.version}) has no node:sqlite, which the demo's log store needs: use Node >= 22.13`;
   }
   if (code !== undefined && loadCodes.has(code)) {
@@ -33,6 +34,8 @@ export function describeDemoFailure(error: unknown, port: number): string | unde
     const what = missing && !missing.startsWith('.') && !missing.startsWith('/') ? `the package ${missing} is missing (npm install ${missing})` : firstLine(message);
     return `the demo's SQLite log store did not load: ${what}`;
   }
+  // src/sqlite's driver loader words its own failure; the demo has no driver option to suggest.
+  if (sqliteDriver) return `the demo's SQLite log store did not load: ${firstLine(message.replace(/^SqliteStore: /, '')).replace(/[;,] (or )?use (the built-in )?driver: .*$/, '')}`;
   if (code === 'ERR_SQLITE_ERROR' || code?.startsWith('SQLITE_')) return `the demo's SQLite log store failed: ${firstLine(message)}`;
   if (syscall === 'mkdtemp') return `cannot create the demo's temp database directory: ${firstLine(message)}`;
   return undefined;
