@@ -176,6 +176,26 @@ describe('demo temp files', () => {
     assert.deepEqual(failed.left, [], 'after an error');
   });
 
+  it('runDemo() - signal during the drain (a second Ctrl-C) rejects at once, without a summary, and deletes the databases', async () => {
+    const stop = new AbortController();
+    const reason = new Error('second Ctrl-C');
+    const lines: string[] = [];
+    const print = (line: string) => {
+      lines.push(line);
+      if (line.startsWith('Stopped early')) setTimeout(() => stop.abort(reason), 50);
+    };
+    const started = Date.now();
+    const { result, left } = await inTmp(() =>
+      runDemo({ ...small, servers: 1000, durationMs: 30_000, spikeAtMs: 200, unboundedContrast: false, endSignal: AbortSignal.timeout(1500), signal: stop.signal, print }),
+    );
+    assert.equal(result.status, 'rejected');
+    assert.equal((result as PromiseRejectedResult).reason, reason);
+    assert.ok(lines.some((l) => /^Stopped early at [\d.]+ s; draining the (1[0-6]|[1-9])[.\d]*k lines/.test(l)), 'the drain had lines to write');
+    assert.ok(!lines.some((l) => l.startsWith('Summary:')));
+    assert.deepEqual(left, []);
+    assert.ok(Date.now() - started < 10_000);
+  });
+
   it('runDemo() - endSignal ends the run early with its summary, marked interrupted', async () => {
     const lines: string[] = [];
     const s = await runDemo({ ...small, durationMs: 30_000, unboundedContrast: false, endSignal: AbortSignal.timeout(600), print: (l) => lines.push(l) });
