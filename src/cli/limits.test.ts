@@ -242,21 +242,11 @@ describe('sluice simulate work estimate and progress', () => {
 describe('sluice validate on the seed template', () => {
   const template = new URL('../config/fixtures/seed-template.yaml', import.meta.url);
 
-  it('validate - the template verbatim: exit 2 with one line, for min_credits only', async () => {
+  it('validate - the template verbatim is valid: exit 0, with min_credits, credit_timeout and adjustment_interval in effect and the defaulted rates listed', async () => {
     const path = file('seed.yaml', readFileSync(template));
-    const { code, stderr } = await cli(['validate', path]);
-    assert.equal(code, 2);
-    assert.equal(
-      stderr,
-      `${path}: invalid configuration (1 problem)\n  backpressure.flow_control.min_credits: 100 is not supported: Credits has no minimum credit level (a producer waits only when it has none); remove the key\n`,
-    );
-  });
-
-  it('validate - the template without min_credits builds, with credit_timeout and adjustment_interval in effect and the defaulted rates listed', async () => {
-    const path = file('seed-usable.yaml', readFileSync(template, 'utf8').replace(/^ *min_credits: 100\n/m, ''));
-    const { code, stdout } = await cli(['validate', path]);
-    assert.equal(code, 0);
-    assert.match(stdout, /flow_control\s+Credits\s+flow_control\s+initial=1000 acquireTimeoutMs=30000\n/);
+    const { code, stdout, stderr } = await cli(['validate', path]);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /flow_control\s+Credits\s+flow_control\s+initial=1000 minCredits=100 acquireTimeoutMs=30000\n/);
     assert.match(stdout, /adaptive\s+AdaptiveRate\s+adaptive\s+targetLatencyMs=100 minRate=1 maxRate=1000 increase=1\.1 decrease=0\.9 adjustmentIntervalMs=10000\n/);
     assert.match(stdout, /Warnings:\n {2}backpressure\.adaptive\.min_rate: not given; using 1\/s\n {2}backpressure\.adaptive\.max_rate: not given; using 1000\/s\n/);
     assert.doesNotMatch(stdout, /no effect/);

@@ -76,7 +76,7 @@ const KEYS: Record<ComponentKind, Record<string, string>> = {
   },
   ConcurrencyLimiter: { algorithm: 'algorithm', initialLimit: 'initial_limit', minLimit: 'min_limit', maxLimit: 'max_limit', whenFull: 'when_full', backoffRatio: 'backoff_ratio', timeoutMs: 'timeout' },
 };
-const FLOW_CREDIT_KEYS: Record<string, string> = { initial: 'initial_credits', max: 'max_credits', acquireTimeoutMs: 'credit_timeout' };
+const FLOW_CREDIT_KEYS: Record<string, string> = { initial: 'initial_credits', max: 'max_credits', minCredits: 'min_credits', acquireTimeoutMs: 'credit_timeout' };
 const ALERT_KEYS: Record<string, string> = {
   intervalMs: 'metrics_interval',
   windowMs: 'alert_window',
@@ -117,7 +117,7 @@ export function componentSpecs(config: SluiceConfig): { components: ComponentSpe
       adjustmentIntervalMs: a.adjustmentIntervalMs,
     });
   const f = config.flowControl;
-  if (f?.type === 'credit-based') out.push({ name: 'flow_control', kind: 'Credits', path: 'flow_control', options: defined({ initial: f.initialCredits, max: f.maxCredits, acquireTimeoutMs: f.creditTimeoutMs }) });
+  if (f?.type === 'credit-based') out.push({ name: 'flow_control', kind: 'Credits', path: 'flow_control', options: defined({ initial: f.initialCredits, max: f.maxCredits, minCredits: f.minCredits, acquireTimeoutMs: f.creditTimeoutMs }) });
   if (f?.type === 'rate-based') out.push({ name: 'flow_control', kind: 'TokenBucket', path: 'flow_control', options: defined({ ratePerSecond: f.ratePerSecond, burst: f.burst }) });
   if (f?.type === 'adaptive' && config.adaptive) out.push({ name: 'flow_control', kind: 'AdaptiveRate', path: 'adaptive', options: adaptiveOptions(config.adaptive) });
   if (config.adaptive && f?.type !== 'adaptive') out.push({ name: 'adaptive', kind: 'AdaptiveRate', path: 'adaptive', options: adaptiveOptions(config.adaptive) });

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ErrorCode, SluiceError } from '../errors/index.js';
+import { nearest } from '../internal/validate.js';
 
 /** One problem in a configuration: where, and what is wrong. */
 export interface ConfigIssue {
@@ -67,9 +68,11 @@ export function issuesFromZod(issues: readonly z.core.$ZodIssue[], prefix: reado
     const base = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
       const allowed = /\(allowed: (.*)\)$/.exec(issue.message)?.[1];
+      const candidates = allowed ? allowed.split(', ') : [];
       for (const key of issue.keys) {
         const path = joinPath([...base, key]);
-        out.push({ path, message: `${path}: unknown key${allowed ? ` (allowed: ${allowed})` : ''}` });
+        const guess = nearest(key, candidates);
+        out.push({ path, message: `${path}: unknown key${guess === undefined ? '' : `; did you mean "${guess}"?`}${allowed ? ` (allowed: ${allowed})` : ''}` });
       }
       continue;
     }

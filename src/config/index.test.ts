@@ -15,8 +15,6 @@ const schemaFile = fileURLToPath(new URL('../../schema/sluice.config.schema.json
 // except for its indentation, which the notes lost (flat, its keys collide).
 const seedTemplateFile = fileURLToPath(new URL('./fixtures/seed-template.yaml', import.meta.url));
 const seedTemplate = readFileSync(seedTemplateFile, 'utf8');
-// The template without the one key Sluice refuses (min_credits: Credits has no minimum).
-const seedTemplateUsable = seedTemplate.replace(/^ *min_credits: 100\n/m, '');
 
 function problems(input: string | object): string[] {
   try {
@@ -30,20 +28,18 @@ function problems(input: string | object): string[] {
 }
 
 describe('parseConfig()', () => {
-  it('parseConfig() - the seed template verbatim: every key but min_credits is accepted, min_credits is refused saying why', () => {
-    assert.deepEqual(problems(seedTemplate), [
-      'backpressure.flow_control.min_credits: 100 is not supported: Credits has no minimum credit level (a producer waits only when it has none); remove the key',
-    ]);
-    assert.notEqual(seedTemplateUsable, seedTemplate);
+  it('parseConfig() - the seed template verbatim is valid: every key is accepted', () => {
+    assert.match(seedTemplate, /^ {4}min_credits: 100$/m);
+    assert.doesNotThrow(() => parseConfig(seedTemplate));
   });
 
   it('parseConfig() - maps the seed template onto Sluice names, units and documented defaults', () => {
-    const config = parseConfig(seedTemplateUsable);
+    const config = parseConfig(seedTemplate);
     assert.deepEqual(config.queues, {
       input_queue: { capacity: 10000, strategy: 'block', highWatermark: 0.8, lowWatermark: 0.2, sampleEvery: 10, maxBlockMs: 5000 },
       processing_queue: { capacity: 5000, strategy: 'drop-oldest', highWatermark: 0.8, lowWatermark: 0.6, sampleEvery: 10, maxBlockMs: undefined },
     });
-    assert.deepEqual(config.flowControl, { type: 'credit-based', initialCredits: 1000, maxCredits: undefined, creditTimeoutMs: 30_000 });
+    assert.deepEqual(config.flowControl, { type: 'credit-based', initialCredits: 1000, maxCredits: undefined, minCredits: 100, creditTimeoutMs: 30_000 });
     assert.deepEqual(config.adaptive, {
       targetLatencyMs: 100,
       minRate: 1,
@@ -94,7 +90,7 @@ monitoring: { alert_thresholds: { queue_depth: 5, drop_rate: "150%", blocked_tim
     assert.deepEqual(problems(text), [
       'queues.a.size: 0 is not an integer >= 1',
       'queues.a.timeout: "5 parsecs" is not a duration such as 250ms, 5s, 2m, 1h or 1h30m, or a number of milliseconds (> 0)',
-      'queues.a.sise: unknown key (allowed: capacity, size, strategy, overflow, high_watermark, low_watermark, sample_every, timeout, max_block)',
+      'queues.a.sise: unknown key; did you mean "size"? (allowed: capacity, size, strategy, overflow, high_watermark, low_watermark, sample_every, timeout, max_block)',
       'queues.b.size: 10 is not allowed together with capacity (size is the seed name for capacity)',
       'queues.b.low_watermark: 0.9 is not a fraction <= high_watermark (0.8)',
       'queues.b.timeout: 1000 is not allowed with strategy drop-newest (only with block)',
@@ -105,6 +101,29 @@ monitoring: { alert_thresholds: { queue_depth: 5, drop_rate: "150%", blocked_tim
       'monitoring.alert_thresholds.drop_rate: "150%" is not a fraction in (0, 1] (a fraction between 0 and 1 such as 0.001, or a percentage such as 0.1%)',
       'monitoring.alert_thresholds.blocked_time: true is not a duration such as 250ms, 5s, 2m, 1h or 1h30m, or a number of milliseconds (> 0)',
     ]);
+  });
+
+  it('parseConfig() - an unknown key suggests the nearest valid key, when one is close', () => {
+    const queueKeys = 'capacity, size, strategy, overflow, high_watermark, low_watermark, sample_every, timeout, max_block';
+    assert.deepEqual(problems('queues:\n  input_queue:\n    size: 10\n    strategi: block\n    colour: red\n'), [
+      `queues.input_queue.strategi: unknown key; did you mean "strategy"? (allowed: ${queueKeys})`,
+      `queues.input_queue.colour: unknown key (allowed: ${queueKeys})`,
+    ]);
+    assert.deepEqual(problems({ backpressure: { flow_control: { type: 'credit_based', initial_credits: 1, min_credit: 1 } } }), [
+      'backpressure.flow_control.min_credit: unknown key; did you mean "min_credits"? (allowed: type, initial_credits, max_credits, min_credits, credit_timeout, rate, burst)',
+    ]);
+    assert.match(problems({ monitorin: {} })[0]!, /^monitorin: unknown key; did you mean "monitoring"\? \(allowed: /);
+  });
+
+  it('parseConfig() - min_credits is an integer >= 0, at most max_credits, only with credit_based', () => {
+    const flow = (extra: object) => ({ flow_control: { type: 'credit_based', initial_credits: 10, ...extra } });
+    assert.equal((parseConfig(flow({ min_credits: 0 })).flowControl as { minCredits?: number }).minCredits, 0);
+    assert.equal((parseConfig(flow({ max_credits: 10, min_credits: 10 })).flowControl as { minCredits?: number }).minCredits, 10);
+    assert.deepEqual(problems(flow({ min_credits: -1 })), ['flow_control.min_credits: -1 is not an integer >= 0']);
+    assert.deepEqual(problems(flow({ min_credits: 2.5 })), ['flow_control.min_credits: 2.5 is not an integer >= 0']);
+    assert.deepEqual(problems(flow({ min_credits: '100' })), ['flow_control.min_credits: "100" is not an integer >= 0']);
+    assert.deepEqual(problems(flow({ max_credits: 50, min_credits: 51 })), ['flow_control.min_credits: 51 is not an integer <= max_credits (50)']);
+    assert.deepEqual(problems({ flow_control: { type: 'rate_based', rate: '5/s', min_credits: 1 } }), ['flow_control.min_credits: 1 is not allowed with type rate-based (only with credit-based)']);
   });
 
   it('parseConfig() - prefixes paths with backpressure when the file is wrapped', () => {
@@ -322,6 +341,25 @@ describe('fromConfig()', () => {
     assert.equal(adaptive.adjustmentIntervalMs, 10_000);
     assert.deepEqual([adaptive.minRate, adaptive.maxRate], [1, 1000]);
     built.close();
+  });
+
+  it('fromConfig() - the seed template verbatim builds with minCredits, acquireTimeoutMs and adjustmentIntervalMs in effect', () => {
+    const built = fromConfig(parseConfig(seedTemplate), { clock: new VirtualClock(), alertLog: false });
+    const credits = built.credits.flow_control!;
+    assert.deepEqual([credits.available, credits.minCredits, credits.acquireTimeoutMs], [1000, 100, 30_000]);
+    assert.equal(built.adaptiveRates.adaptive!.adjustmentIntervalMs, 10_000);
+    let low = 0;
+    credits.onLow(() => low++);
+    assert.equal(credits.tryAcquire(900), true);
+    assert.equal(low, 0, '100 left is not below min_credits');
+    assert.equal(credits.tryAcquire(), true);
+    assert.deepEqual([low, credits.stats().low], [1, true]);
+    built.close();
+  });
+
+  it('fromConfig() - a min_credits above the default-less max is caught by the schema, and componentSpecs() passes it as minCredits', () => {
+    const { components } = componentSpecs(parseConfig({ flow_control: { type: 'credit_based', initial_credits: 5, max_credits: 8, min_credits: 2 } }));
+    assert.deepEqual(components[0]!.options, { initial: 5, max: 8, minCredits: 2 });
   });
 
   it('fromConfig() - without the seed keys the components have no timeout and no interval', () => {

@@ -151,14 +151,16 @@ export const queueSchema = section(
   );
 
 const flowTypes = ['credit-based', 'rate-based', 'adaptive'] as const;
-const flowOnly: Record<string, (typeof flowTypes)[number]> = { initial_credits: 'credit-based', max_credits: 'credit-based', credit_timeout: 'credit-based', rate: 'rate-based', burst: 'rate-based' };
+const flowOnly: Record<string, (typeof flowTypes)[number]> = { initial_credits: 'credit-based', max_credits: 'credit-based', min_credits: 'credit-based', credit_timeout: 'credit-based', rate: 'rate-based', burst: 'rate-based' };
 
 export const flowControlSchema = section(
   {
     type: spelledEnum(flowTypes),
     initial_credits: integer('an integer >= 0', 0).optional(),
     max_credits: integer('an integer >= 1', 1).optional(),
-    min_credits: z.unknown().optional().meta({ description: 'In the seed template, but refused: Credits has no minimum credit level (a producer waits only when it has none).' }),
+    min_credits: integer('an integer >= 0', 0)
+      .optional()
+      .meta({ description: 'Replenish threshold (Credits minCredits): when the credits left fall below it, the Credits turns low and its onLow() listeners run, so the consumer can grant the next batch before producers run dry. It does not limit producers. At most max_credits (default 0: never low).' }),
     credit_timeout: duration(true).optional().meta({ description: 'Longest an acquire() waits for credits before it rejects with a TimeoutError (default: no limit).' }),
     rate: rate().optional(),
     burst: number('a number >= 1', { min: 1 }).optional(),
@@ -170,17 +172,17 @@ export const flowControlSchema = section(
       const value = (f as Record<string, unknown>)[key];
       if (value !== undefined && f.type !== owner) ctx.addIssue({ code: 'custom', path: [key], input: value, message: `allowed with type ${f.type} (only with ${owner})` });
     }
-    if (f.min_credits !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['min_credits'], input: f.min_credits, message: 'supported: Credits has no minimum credit level (a producer waits only when it has none); remove the key' });
-    }
     if (f.type === 'credit-based' && f.initial_credits === undefined) ctx.addIssue({ code: 'custom', path: ['initial_credits'], input: undefined, message: 'an integer >= 0 (required with type credit_based)' });
     if (f.type === 'rate-based' && f.rate === undefined) ctx.addIssue({ code: 'custom', path: ['rate'], input: undefined, message: `${RATE_HINT} (required with type rate_based)` });
     if (f.max_credits !== undefined && f.initial_credits !== undefined && f.max_credits < f.initial_credits) {
       ctx.addIssue({ code: 'custom', path: ['max_credits'], input: f.max_credits, message: `an integer >= initial_credits (${f.initial_credits})` });
     }
+    if (f.min_credits !== undefined && f.max_credits !== undefined && f.min_credits > f.max_credits) {
+      ctx.addIssue({ code: 'custom', path: ['min_credits'], input: f.min_credits, message: `an integer <= max_credits (${f.max_credits})` });
+    }
   })
   .transform((f): FlowControlConfig => {
-    if (f.type === 'credit-based') return { type: f.type, initialCredits: f.initial_credits!, maxCredits: f.max_credits, creditTimeoutMs: f.credit_timeout };
+    if (f.type === 'credit-based') return { type: f.type, initialCredits: f.initial_credits!, maxCredits: f.max_credits, minCredits: f.min_credits, creditTimeoutMs: f.credit_timeout };
     if (f.type === 'rate-based') return { type: f.type, ratePerSecond: f.rate!, burst: f.burst };
     return { type: 'adaptive' };
   });

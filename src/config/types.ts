@@ -61,9 +61,18 @@ export type FlowControlConfig =
       /** Key `max_credits`. @default Infinity @example max_credits: 1000 */
       maxCredits: number | undefined;
       /**
+       * Key `min_credits` (seed): the replenish threshold, Credits' `minCredits`.
+       * When the credits left fall below it the Credits turns low
+       * (`stats().low`) and its `onLow()` listeners run, so the consumer can
+       * grant the next batch before producers run dry; it does not limit
+       * producers. An integer >= 0, at most `max_credits`.
+       * @default 0 (never low)
+       * @example min_credits: 100
+       */
+      minCredits: number | undefined;
+      /**
        * Key `credit_timeout` (seed): longest `acquire()` waits for credits, then
-       * it rejects with a `TimeoutError` DOMException and takes nothing.
-       * The seed's `min_credits` is refused: Credits has no minimum credit level.
+       * it rejects with a `TimeoutError` DOMException and takes nothing (Credits' `acquireTimeoutMs`).
        * @default undefined (waits until credits arrive, the signal aborts or it is closed)
        * @example credit_timeout: 30s
        */
