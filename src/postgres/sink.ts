@@ -246,15 +246,52 @@ export function postgresSink<T>(pool: PgPoolLike, options: PostgresSinkOptions<T
     for (const f of found) failed.push(f);
   }
 
-  /** Runs `work` on a dedicated connection; a connection left in an unknown state by an error is destroyed, not reused. */
+  /**
+   * Runs `work` on a dedicated connection; a connection left in an unknown
+   * state by an error is destroyed, not reused.
+   *
+   * A pooled client emits 'error' when its socket dies (the server
+   * terminated the session, a failover, ECONNRESET while a COPY is cancelled),
+   * and pg-pool listens only while the client is idle: unheard, that event
+   * would crash the process. So the sink listens while it holds the client;
+   * the loss fails `work` (pg fails its running query; should `work` still be
+   * waiting after that, the loss rejects it, as an answer will never come), the
+   * flush rejects and the writer retries it on a fresh connection. The client
+   * is released with the error, so the pool discards it.
+   */
   async function withClient(work: (client: PgClientLike) => Promise<void>): Promise<void> {
     const client = await pool.connect();
-    let healthy = false;
+    let lost: ((error: unknown) => void) | undefined;
+    let lostError: unknown;
+    const connectionLost = new Promise<never>((_, reject) => (lost = reject));
+    connectionLost.catch(() => {}); // observed through the race below, or not needed at all
+    const onError = (error: unknown) => {
+      if (lostError !== undefined) return;
+      lostError = error ?? new Error('sluice/postgres: connection lost');
+      // Not at once: a COMMIT or COPY answer parsed just before the loss (pg_terminate_backend
+      // right after it) settles `work` within this turn, and must win, or a committed batch
+      // would be retried and duplicated.
+      setImmediate(() => lost!(lostError));
+    };
+    client.on('error', onError);
+    let failure: unknown;
     try {
-      await work(client);
-      healthy = true;
+      const running = work(client);
+      // Once the connection is lost, whatever `work` still awaits on it is moot; its late outcome is ignored.
+      running.catch(() => {});
+      await Promise.race([running, connectionLost]);
+    } catch (error) {
+      failure = error;
+      throw error;
     } finally {
-      client.release(healthy ? undefined : true);
+      if (lostError === undefined && failure === undefined) {
+        client.removeListener('error', onError);
+        client.release();
+      } else {
+        // pg-pool discards a client released with an error. The listener stays: a
+        // discarded client can still report its socket's end, and nobody else listens.
+        client.release(lostError instanceof Error ? lostError : failure instanceof Error ? failure : true);
+      }
     }
   }
 

@@ -26,7 +26,11 @@ export interface PgClientLike {
   query<S extends PgSubmittable>(submittable: S): S;
   query(config: PgQueryConfigLike): Promise<PgQueryResultLike>;
   query(text: string, values?: unknown[]): Promise<PgQueryResultLike>;
+  /** Pass an Error (or `true`) to have the pool discard the client instead of reusing it. */
   release(destroy?: Error | boolean): void;
+  /** pg emits 'error' on a client whose connection died; the sink listens while it holds one. */
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** The parts of a `pg.Pool` the sink uses. Pass your `new pg.Pool(...)`. */
@@ -82,6 +86,13 @@ export interface PostgresSink<T> {
    * A flush that rejects has committed nothing, except when the connection
    * drops during COMMIT, where the outcome is unknown to any client (use
    * `onConflict: 'nothing'` and a unique key to make the retry harmless).
+   *
+   * A connection lost mid-flush (the session terminated by the server, a
+   * failover, a reset socket) rejects the flush with the connection's error,
+   * so the writer retries it; the sink listens for the client's 'error' event
+   * while it holds the client, and hands it back with the error, so the pool
+   * discards it. Idle clients are the pool's: give your `pg.Pool` an 'error'
+   * listener, as pg requires.
    *
    * Abort safety: `context.signal` (BatchWriter passes one) is checked before
    * the batch starts and between the statements of a multi-statement batch or

@@ -1,0 +1,137 @@
+// PostgreSQL drops the sink's connection in the middle of a batch: an
+// operator runs pg_terminate_backend, a failover happens, an idle-session
+// killer fires. The sink holds a pooled client for a COPY or a multi-statement
+// INSERT; the dead socket must not crash the process (an 'error' event on a
+// client nobody listens to), and the batch must be retried on a fresh
+// connection, so every accepted event lands in the table exactly once.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { BatchWriter, type BatchWriterDrainReport } from '../../src/batch-writer/index.js';
+import { postgresSink } from '../../src/postgres/index.js';
+import type { PostgresWriteMethod } from '../../src/postgres/index.js';
+import { countRows, createPool, createTable, dropTable, uniqueName } from './db.js';
+
+let admin: pg.Pool;
+const tables: string[] = [];
+
+before(() => {
+  admin = createPool({ max: 2 });
+});
+after(async () => {
+  for (const name of tables) await dropTable(admin, name);
+  await admin.end();
+});
+
+const wantedTerminations = 20;
+
+/** Waits for `promise`, at most `ms`; the timer does not outlive the wait. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function run(method: PostgresWriteMethod) {
+  const table = await createTable(admin, `terminate_${method}`, 'id int PRIMARY KEY, line text NOT NULL');
+  tables.push(table);
+  // The sink's sessions carry their own application_name, so only they are terminated.
+  const applicationName = uniqueName(`sluice_terminate_${method}`);
+  const pool = createPool({ max: 2, application_name: applicationName });
+
+  // Emitted 'error' events nobody listens to surface here; the process would have crashed.
+  const crashes: unknown[] = [];
+  const onCrash = (error: unknown) => void crashes.push(error);
+  process.on('uncaughtException', onCrash);
+
+  const sink = postgresSink<{ id: number; line: string }>(pool, {
+    table,
+    columns: ['id', 'line'],
+    method,
+    // INSERT in many statements: the sink holds one client for the transaction, as it does for a
+    // COPY, and the server's goodbye can land between two statements, when pg has no query to fail.
+    ...(method === 'insert' ? { rowsPerStatement: 20 } : {}),
+  });
+  const writer = new BatchWriter<{ id: number; line: string }>({
+    flush: sink,
+    capacity: 5000,
+    batchSize: 1000,
+    minFlushIntervalMs: 1,
+    maxFlushIntervalMs: 20,
+    // Every failed batch is retried until it lands: nothing may be dead-lettered.
+    retry: { attempts: 1000, initialDelayMs: 5, maxDelayMs: 50 },
+    breaker: { failureThreshold: 1000, resetAfterMs: 50 },
+  });
+
+  // Producer: as fast as the writer lets it, a line with some weight so each COPY takes a moment.
+  const accepted: number[] = [];
+  const payload = 'x'.repeat(200);
+  let stop = false;
+  const producer = (async () => {
+    let id = 0;
+    while (!stop && !writer.closed) {
+      for (let i = 0; i < 200; i++) {
+        const event = { id: ++id, line: `${id} ${payload}` };
+        if (await writer.write(event)) accepted.push(event.id);
+      }
+      await sleep(5); // about 40,000 events a second: batches keep coming, the table stays small enough to compare
+    }
+  })().catch((error: unknown) => {
+    // Closed while blocked (a run that failed and is being cleaned up): the refused write was never accepted.
+    if ((error as { code?: string }).code !== 'ERR_SLUICE_CLOSED') throw error;
+  });
+
+  // Terminator: kills the sink's backend whenever it is busy with a statement on the table.
+  let terminations = 0;
+  try {
+    const deadline = performance.now() + 30_000;
+    while (terminations < wantedTerminations && performance.now() < deadline && crashes.length === 0) {
+      const result = await admin.query<{ terminated: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
+          WHERE application_name = $1 AND (state = 'active' OR state = 'idle in transaction') AND (query LIKE 'COPY%' OR query LIKE 'INSERT%')`,
+        [applicationName],
+      );
+      terminations += result.rows.filter((r) => r.terminated).length;
+      await sleep(terminations % 2 === 0 ? 1 : 15); // vary the moment within the batch
+    }
+  } finally {
+    stop = true;
+  }
+  let report: BatchWriterDrainReport;
+  try {
+    // A failed run must still end: every wait is bounded, then the writer and the pool stop for good.
+    await within(producer, 10_000);
+    report = await writer.drain({ timeoutMs: 20_000 });
+  } finally {
+    writer.abort();
+    process.off('uncaughtException', onCrash);
+    await within(pool.end(), 5000);
+  }
+  const ids = (await admin.query<{ id: number }>(`SELECT id FROM "${table}" ORDER BY id`)).rows.map((r) => r.id);
+  return { terminations, crashes, report, stats: writer.stats(), sink: sink.stats(), ids, count: await countRows(admin, table), accepted };
+}
+
+for (const method of ['copy', 'insert'] as const) {
+  describe(`postgresSink '${method}' while PostgreSQL terminates its backends (real PostgreSQL)`, { timeout: 60_000 }, () => {
+    it(`flush() - '${method}': ${wantedTerminations} backends terminated mid-batch: no crash, the batches are retried, and every accepted event is in the table once`, async () => {
+      const r = await run(method);
+      assert.deepEqual(r.crashes, [], 'no unhandled error event');
+      assert.equal(r.terminations, wantedTerminations, `terminated ${r.terminations} busy backends within 30 s`);
+      assert.equal(r.report.timedOut, false);
+      assert.equal(r.stats.dropped, 0);
+      assert.equal(r.stats.deadLettered, 0);
+      assert.ok(r.sink.batchesFailed > 0, 'terminations failed batches');
+      assert.ok(r.stats.retried > 0, 'and they were retried');
+      assert.equal(r.stats.flushed, r.accepted.length);
+      assert.deepEqual(r.count, { rows: r.accepted.length, distinct: r.accepted.length });
+      assert.deepEqual(r.ids, r.accepted);
+      console.log(
+        `  ${method}: ${r.terminations} terminations, ${r.sink.batchesFailed} failed batches, ${r.stats.retried} items retried, ${r.accepted.length} events written`,
+      );
+    });
+  });
+}
