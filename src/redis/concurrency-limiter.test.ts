@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { cleanup, connect, sleep, uniqueKey } from '../../test/redis/helpers.js';
+import { cleanup, connect, recording, sleep, uniqueKey } from '../../test/redis/helpers.js';
 import { RedisConcurrencyLimiter } from './index.js';
 
 let redis: Redis;
@@ -121,6 +121,31 @@ describe('RedisConcurrencyLimiter', () => {
     assert.equal(await limiter.tryAcquire(), undefined);
     (await waiting).release();
     limiter.close();
+  });
+
+  it('acquire() - bad per-call options reject with ERR_SLUICE_INVALID_OPTION and ask for no lease', async () => {
+    const { client, commands } = recording(redis);
+    const limiter = new RedisConcurrencyLimiter({ redis: client, key: key('call-options'), limit: 1 });
+    const before = commands.length;
+    await assert.rejects(limiter.acquire({ timeoutMs: 5 } as never), (e: Error & { code?: string; field?: string }) => {
+      assert.equal(e.code, 'ERR_SLUICE_INVALID_OPTION');
+      assert.equal(e.field, 'timeoutMs');
+      assert.match(e.message, /Unknown option "timeoutMs" for acquire\(\)/);
+      return true;
+    });
+    await assert.rejects(limiter.acquire({ signal: {} } as never), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'signal' });
+    await assert.rejects(limiter.acquire(null as never), { code: 'ERR_SLUICE_INVALID_OPTION' });
+    await assert.rejects(limiter.acquire({ signal: AbortSignal.abort('stop') }), (e) => e === 'stop');
+    assert.equal(commands.length, before, commands.join(' '));
+    assert.equal(limiter.stats().acquired, 0);
+    limiter.close();
+  });
+
+  it('acquire() - an already aborted signal rejects with its reason before a closed limiter is reported', async () => {
+    const limiter = new RedisConcurrencyLimiter({ redis, key: key('abort-closed'), limit: 1 });
+    limiter.close();
+    await assert.rejects(limiter.acquire({ signal: AbortSignal.abort('stop') }), (e) => e === 'stop');
+    await assert.rejects(limiter.acquire({}), { code: 'ERR_SLUICE_CLOSED' });
   });
 
   it('close() - rejects waiting callers with ERR_SLUICE_CLOSED; held permits can still be released', async () => {

@@ -15,6 +15,8 @@ import { ChannelSubscription } from './subscription.js';
 export type { RedisConcurrencyLimiterAcquireOptions, RedisConcurrencyLimiterOptions, RedisConcurrencyLimiterStats } from './concurrency-limiter-options.js';
 export { LeasePermit, type LeaseSource } from './leases.js';
 
+const acquireSpec: v.CallOptionSpec<RedisConcurrencyLimiterAcquireOptions> = { signal: 'signal' };
+
 interface LeaseWaiter extends ListNode<LeaseWaiter> {
   resolve: (permit: LeasePermit) => void;
   reject: (error: unknown) => void;
@@ -173,15 +175,21 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
    * Redis fails move to the fallback.
    * Rejects with ChannelClosedError after or during {@link close}.
    *
-   * Abort safety: if `signal` fires while waiting, the call leaves the queue
-   * and rejects with `signal.reason`; a lease granted for it in the same
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and has no effect (no lease is asked for), even on a closed
+   * limiter (checked before closed). Options of the wrong type or with an
+   * unknown key reject with `ERR_SLUICE_INVALID_OPTION` first. If `signal`
+   * fires while waiting, the call leaves the queue and rejects with
+   * `signal.reason`; a lease granted for it in the same
    * instant goes to the next waiter or is released. Once resolved, the permit
    * is yours to release.
    */
   acquire(options?: RedisConcurrencyLimiterAcquireOptions): Promise<LeasePermit> {
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisConcurrencyLimiter is closed'));
+    const invalid = v.callOptionsError(options, 'acquire()', acquireSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisConcurrencyLimiter is closed'));
     if (this.link.degraded) return nextTurn().then(() => this.acquireFallback(signal));
     return new Promise<LeasePermit>((resolve, reject) => {
       const w: LeaseWaiter = { prev: undefined, next: undefined, linked: false, resolve, reject, signal, onAbort: undefined };

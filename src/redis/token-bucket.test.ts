@@ -107,6 +107,29 @@ describe('RedisTokenBucket', () => {
     bucket.close();
   });
 
+  it('acquire() - bad per-call options reject with ERR_SLUICE_INVALID_OPTION before any round trip', async () => {
+    const { client, commands } = recording(redis);
+    const bucket = new RedisTokenBucket({ redis: client, key: key('call-options'), ratePerSecond: 10 });
+    await assert.rejects(bucket.acquire(1, { sigal: AbortSignal.abort() } as never), (e: Error & { code?: string; field?: string }) => {
+      assert.equal(e.code, 'ERR_SLUICE_INVALID_OPTION');
+      assert.equal(e.field, 'sigal');
+      assert.match(e.message, /Unknown option "sigal" for acquire\(\): did you mean "signal"\?/);
+      return true;
+    });
+    await assert.rejects(bucket.acquire(1, { signal: 'soon' } as never), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'signal' });
+    await assert.rejects(bucket.acquire(1, 5 as never), { code: 'ERR_SLUICE_INVALID_OPTION' });
+    assert.deepEqual(commands, []);
+    assert.equal(bucket.stats().acquired, 0);
+    bucket.close();
+  });
+
+  it('acquire() - an already aborted signal rejects with its reason before a closed bucket is reported', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('abort-closed'), ratePerSecond: 10 });
+    bucket.close();
+    await assert.rejects(bucket.acquire(1, { signal: AbortSignal.abort('stop') }), (e) => e === 'stop');
+    await assert.rejects(bucket.acquire(1, {}), { code: 'ERR_SLUICE_CLOSED' });
+  });
+
   it('close() - rejects waiting acquires with ERR_SLUICE_CLOSED and refuses new calls', async () => {
     const bucket = new RedisTokenBucket({ redis, key: key('close'), ratePerSecond: 5, burst: 1 });
     await bucket.acquire();

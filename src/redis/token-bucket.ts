@@ -57,6 +57,8 @@ export interface RedisTokenBucketAcquireOptions {
   signal?: AbortSignal;
 }
 
+const acquireSpec: v.CallOptionSpec<RedisTokenBucketAcquireOptions> = { signal: 'signal' };
+
 export interface RedisTokenBucketStats {
   key: string;
   ratePerSecond: number;
@@ -252,7 +254,11 @@ export class RedisTokenBucket {
    * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
    * `burst`, and with ChannelClosedError after or during {@link close}.
    *
-   * Abort safety: if `signal` fires before the call resolves, it rejects at
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and has no effect (no round trip, no fallback), even on a closed
+   * bucket (checked before closed). Options of the wrong type or with an
+   * unknown key reject with `ERR_SLUICE_INVALID_OPTION` before anything else
+   * but a bad `n`. If `signal` fires before the call resolves, it rejects at
    * once with `signal.reason`. Tokens it had reserved are handed back to
    * Redis (a refund command, sent in the background), so the shared rate does
    * not lose them; a reservation still on its way is handed back when the reply arrives.
@@ -263,9 +269,11 @@ export class RedisTokenBucket {
       const bad = checkAmount('acquire(n)', n, this.burst, 'burst');
       if (bad) return Promise.reject(bad);
     }
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
+    const invalid = v.callOptionsError(options, 'acquire()', acquireSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
     if (this.link.degraded) return nextTurn().then(() => this.acquireFallback(n, signal));
     return new Promise<void>((resolve, reject) => {
       const p: Pending = { prev: undefined, next: undefined, linked: false, n, phase: SENDING, sleptFrom: 0, timer: undefined, resolve, reject, signal, onAbort: undefined };
