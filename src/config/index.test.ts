@@ -357,7 +357,7 @@ describe('fromConfig()', () => {
     built.close();
   });
 
-  it('fromConfig() - a min_credits above the default-less max is caught by the schema, and componentSpecs() passes it as minCredits', () => {
+  it('componentSpecs() - passes min_credits to Credits as minCredits', () => {
     const { components } = componentSpecs(parseConfig({ flow_control: { type: 'credit_based', initial_credits: 5, max_credits: 8, min_credits: 2 } }));
     assert.deepEqual(components[0]!.options, { initial: 5, max: 8, minCredits: 2 });
   });
