@@ -42,7 +42,7 @@ export interface PressureCoordinatorOptions extends RedisConnectionOptions {
   /**
    * With `source`: time between automatic reports.
    * @default ttlMs / 3
-   * @example new PressureCoordinator({ ..., source, reportIntervalMs: 1000 })
+   * @example new PressureCoordinator({ redis, nodeId, ttlMs: 10_000, source, reportIntervalMs: 1000 })
    */
   reportIntervalMs?: number;
   /**
@@ -50,14 +50,14 @@ export interface PressureCoordinatorOptions extends RedisConnectionOptions {
    * `least × (1 + tolerance)`, where `least` is the lowest pressure of any
    * live node. 0.1 means "within 10% of the least loaded node".
    * @default 0.1
-   * @example new PressureCoordinator({ ..., tolerance: 0.25 })
+   * @example new PressureCoordinator({ redis, nodeId, ttlMs: 10_000, tolerance: 0.25 })
    */
   tolerance?: number;
   /**
    * A dedicated connection for `onChange()`. Without one, the coordinator
    * `duplicate()`s `redis` on the first `onChange()` and closes it in `close()`.
    * @default undefined (a duplicate of `redis`, opened on demand)
-   * @example new PressureCoordinator({ ..., subscriber: redis.duplicate() })
+   * @example new PressureCoordinator({ redis, nodeId, ttlMs: 10_000, subscriber: redis.duplicate() })
    */
   subscriber?: RedisSubscriber;
   /**
@@ -65,7 +65,7 @@ export interface PressureCoordinatorOptions extends RedisConnectionOptions {
    * `'local'`: true while this node's own last pressure is below 1;
    * `'fail-open'`: true; `'fail-closed'`: false. (`fraction` does not apply here.)
    * @default 'local'
-   * @example new PressureCoordinator({ ..., fallback: 'fail-open' })
+   * @example new PressureCoordinator({ redis, nodeId, ttlMs: 10_000, fallback: 'fail-open' })
    */
   fallback?: FallbackOption;
 }
