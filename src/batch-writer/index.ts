@@ -5,7 +5,7 @@
  */
 export { BatchWriter } from './writer.js';
 export { shutdownOn } from './shutdown.js';
-export type { ShutdownOptions, ShutdownSignal, ShutdownTarget } from './shutdown.js';
+export type { ShutdownOptions, ShutdownSignal, ShutdownTarget, ShutdownTargetStats } from './shutdown.js';
 export type { BatchWriterBreakerOptions, BatchWriterBreakerState } from './breaker.js';
 export type { BatchWriterRetryJitter, BatchWriterRetryOptions } from './retry.js';
 export type {

@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BatchWriter, shutdownOn } from './index.js';
@@ -33,7 +33,12 @@ const writer = new BatchWriter<number>({
   capacity: 200,
   minFlushIntervalMs: 10,
 });
-shutdownOn(writer, ['SIGTERM'], { timeoutMs: mode === 'timeout' ? 200 : 10_000, log: (line) => process.stderr.write(line + '\\n') });
+shutdownOn(writer, ['SIGTERM'], {
+  timeoutMs: mode === 'timeout' ? 200 : 10_000,
+  // 'stuck' shortens the grace so its test can force the exit quickly; the other modes keep the default.
+  repeatGraceMs: mode === 'stuck' ? 100 : undefined,
+  log: (line) => process.stderr.write(line + '\\n'),
+});
 process.on('exit', () => writeFileSync(acceptedFile, String(accepted)));
 setInterval(() => {}, 1000); // like an open server or pool: the process lives until it exits on purpose
 process.stdout.write('ready\\n');
@@ -57,8 +62,12 @@ interface ChildRun {
   accepted: number;
 }
 
-/** Starts the fixture, sends SIGTERM `signals` times once it is producing, and collects the outcome. */
-function runChild(mode: 'ok' | 'stuck' | 'timeout', signals: number, name: string): Promise<ChildRun> {
+/**
+ * Starts the fixture, sends SIGTERM once it is producing and, with `repeatAfterMs`,
+ * once more that long after the first (or after the drain started, when 'draining'),
+ * and collects the outcome.
+ */
+function runChild(mode: 'ok' | 'stuck' | 'timeout', name: string, repeat?: { afterMs: number; from: 'first' | 'draining' }): Promise<ChildRun> {
   const outFile = join(dir, `${name}.out`);
   const acceptedFile = join(dir, `${name}.accepted`);
   writeFileSync(outFile, '');
@@ -67,17 +76,21 @@ function runChild(mode: 'ok' | 'stuck' | 'timeout', signals: number, name: strin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let repeatPending = repeat?.from === 'draining';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
-    // The second signal goes once the first one has started the drain.
-    if (signals > 1 && stderr.includes('draining')) {
-      signals = 0;
-      child.kill('SIGTERM');
+    if (repeatPending && stderr.includes('draining')) {
+      repeatPending = false;
+      setTimeout(() => child.kill('SIGTERM'), repeat!.afterMs);
     }
   });
   child.stdout.once('data', () => {
     // Let the producer run long enough for batches to be in flight and buffered.
-    setTimeout(() => child.kill('SIGTERM'), 300);
+    setTimeout(() => {
+      child.kill('SIGTERM');
+      // Like a process-group kill reaching the app through a wrapper too: the same signal again, milliseconds later.
+      if (repeat?.from === 'first') setTimeout(() => child.kill('SIGTERM'), repeat.afterMs);
+    }, 300);
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   return new Promise((done) => {
@@ -97,7 +110,7 @@ function runChild(mode: 'ok' | 'stuck' | 'timeout', signals: number, name: strin
 
 describe('shutdownOn in a child process', () => {
   it('shutdownOn() - SIGTERM drains every accepted item into the file sink, then exits 0', async () => {
-    const run = await runChild('ok', 1, 'ok');
+    const run = await runChild('ok', 'ok');
     assert.equal(run.signal, null, run.stderr);
     assert.equal(run.code, 0, run.stderr);
     assert.ok(run.accepted > 0, 'the producer got items in before the signal');
@@ -107,21 +120,37 @@ describe('shutdownOn in a child process', () => {
       'every accepted item is in the file, once, in order',
     );
     assert.match(run.stderr, /SIGTERM received; draining 1 writer/);
-    const drainedItems = Number(/file-sink: flushed (\d+), dead-lettered 0, dropped \d+, remaining 0/.exec(run.stderr)?.[1]);
+    const drainedItems = Number(/file-sink: flushed (\d+), dead-lettered 0, dropped 0, refused after close \d+, remaining 0/.exec(run.stderr)?.[1]);
     assert.ok(drainedItems > 0, `the drain itself flushed items that were buffered at the signal: ${run.stderr}`);
   });
 
   it('shutdownOn() - a drain that times out reports what remained and exits 1', async () => {
-    const run = await runChild('timeout', 1, 'timeout');
+    const run = await runChild('timeout', 'timeout');
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /remaining [1-9]\d* \(timed out\)/);
     assert.match(run.stderr, /drain incomplete/);
   });
 
-  it('shutdownOn() - a second signal while draining exits at once with 128 + the signal number', async () => {
-    const run = await runChild('stuck', 2, 'twice');
+  it('shutdownOn() - a second SIGTERM 5 ms after the first is ignored: the drain finishes, exit 0, no accepted item lost', async () => {
+    const run = await runChild('ok', 'twice-fast', { afterMs: 5, from: 'first' });
+    assert.equal(run.signal, null, run.stderr);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /SIGTERM received again \d+ ms after the first; ignored \(within repeatGraceMs 1000\)/);
+    assert.doesNotMatch(run.stderr, /exiting now/);
+    assert.ok(run.accepted > 0, 'the producer got items in before the signal');
+    assert.deepEqual(
+      run.lines.map(Number),
+      Array.from({ length: run.accepted }, (_, i) => i),
+      'every accepted item is in the file, once, in order',
+    );
+  });
+
+  it('shutdownOn() - a second signal after repeatGraceMs exits at once with 128 + the signal number and says how many items are lost', async () => {
+    const run = await runChild('stuck', 'twice', { afterMs: 300, from: 'draining' });
     assert.equal(run.code, 143, run.stderr);
-    assert.match(run.stderr, /SIGTERM received again; exiting now/);
+    assert.ok(run.accepted > 0, run.stderr);
+    // The sink never answered: every accepted item was still buffered or in flight.
+    assert.match(run.stderr, new RegExp(`SIGTERM received again; exiting now, ${run.accepted} accepted item\\(s\\) not yet flushed are lost`));
   });
 });
 
@@ -131,22 +160,133 @@ describe('shutdownOn in process', () => {
     const flushed: number[] = [];
     const writer = new BatchWriter<number>({ flush: (items) => void flushed.push(...items), batchSize: 10, clock, name: 'w' });
     const lines: string[] = [];
-    const stop = shutdownOn(writer, ['SIGUSR2'], { exit: false, log: (line) => lines.push(line) });
+    const stop = shutdownOn(writer, ['SIGHUP'], { exit: false, log: (line) => lines.push(line) });
     const exitCode = process.exitCode;
     try {
       writer.tryWrite(1);
       writer.tryWrite(2);
-      process.emit('SIGUSR2', 'SIGUSR2');
+      process.emit('SIGHUP', 'SIGHUP');
       await flushMicrotasks();
       await flushMicrotasks();
       assert.equal(writer.closed, true);
       assert.deepEqual(flushed, [1, 2]);
       assert.equal(process.exitCode, exitCode);
       assert.deepEqual(lines, [
-        'sluice: SIGUSR2 received; draining 1 writer(s), up to 10000 ms',
-        'sluice: w: flushed 2, dead-lettered 0, dropped 0, remaining 0',
+        'sluice: SIGHUP received; draining 1 writer(s), up to 10000 ms',
+        'sluice: w: flushed 2, dead-lettered 0, dropped 0, refused after close 0, remaining 0',
         'sluice: drained; exiting',
       ]);
+    } finally {
+      stop();
+      process.exitCode = exitCode;
+    }
+  });
+
+  it('shutdownOn() - a repeated signal within repeatGraceMs is logged and ignored; the drain goes on (virtual clock)', async (t) => {
+    const clock = new VirtualClock();
+    const exits = t.mock.method(process, 'exit', () => undefined);
+    let finish!: () => void;
+    const flushed: number[] = [];
+    const writer = new BatchWriter<number>({
+      flush: (items) =>
+        new Promise<void>((resolve) => {
+          finish = () => {
+            flushed.push(...items);
+            resolve();
+          };
+        }),
+      batchSize: 10,
+      clock,
+      name: 'w',
+    });
+    const lines: string[] = [];
+    const stop = shutdownOn(writer, ['SIGHUP'], { exit: false, log: (line) => lines.push(line), clock });
+    const exitCode = process.exitCode;
+    try {
+      for (let i = 0; i < 5; i++) writer.tryWrite(i);
+      process.emit('SIGHUP', 'SIGHUP');
+      await flushMicrotasks();
+      clock.advance(5);
+      process.emit('SIGHUP', 'SIGHUP');
+      clock.advance(994);
+      process.emit('SIGHUP', 'SIGHUP'); // 999 ms after the first: still within the default 1000
+      assert.equal(exits.mock.callCount(), 0, 'no forced exit within the grace period');
+      assert.deepEqual(lines.slice(1), [
+        'sluice: SIGHUP received again 5 ms after the first; ignored (within repeatGraceMs 1000), still draining',
+        'sluice: SIGHUP received again 999 ms after the first; ignored (within repeatGraceMs 1000), still draining',
+      ]);
+      finish();
+      await flushMicrotasks();
+      await flushMicrotasks();
+      assert.deepEqual(flushed, [0, 1, 2, 3, 4]);
+      assert.equal(lines.at(-1), 'sluice: drained; exiting');
+    } finally {
+      stop();
+      process.exitCode = exitCode;
+    }
+  });
+
+  it('shutdownOn() - a repeated signal at repeatGraceMs forces the exit (128 + signal) and logs the buffered + in-flight count (virtual clock)', async (t) => {
+    const clock = new VirtualClock();
+    const exits = t.mock.method(process, 'exit', () => undefined);
+    const writer = new BatchWriter<number>({ flush: () => new Promise<void>(() => {}), batchSize: 2, clock, name: 'w' });
+    const other = new BatchWriter<number>({ flush: () => new Promise<void>(() => {}), batchSize: 10, clock, name: 'other' });
+    const lines: string[] = [];
+    const stop = shutdownOn([writer, other], ['SIGHUP'], { exit: false, log: (line) => lines.push(line), clock, repeatGraceMs: 250 });
+    try {
+      for (let i = 0; i < 5; i++) writer.tryWrite(i);
+      other.tryWrite(1);
+      await flushMicrotasks();
+      process.emit('SIGHUP', 'SIGHUP');
+      await flushMicrotasks();
+      assert.deepEqual([writer.stats().inFlight, writer.stats().buffered], [2, 3]);
+      clock.advance(250);
+      process.emit('SIGHUP', 'SIGHUP');
+      assert.deepEqual(
+        exits.mock.calls.map((c) => c.arguments),
+        [[128 + constants.signals.SIGHUP]],
+      );
+      assert.equal(lines.at(-1), 'sluice: SIGHUP received again; exiting now, 6 accepted item(s) not yet flushed are lost (w 5, other 1)');
+    } finally {
+      stop();
+      writer.abort();
+      other.abort();
+    }
+  });
+
+  it('shutdownOn() - with repeatGraceMs 0 any repeat forces the exit; a target without stats() gets the generic loss message', async (t) => {
+    const exits = t.mock.method(process, 'exit', () => undefined);
+    const lines: string[] = [];
+    const target = { drain: () => new Promise<never>(() => {}), name: 'custom' };
+    const stop = shutdownOn(target, ['SIGHUP'], { exit: false, log: (line) => lines.push(line), clock: new VirtualClock(), repeatGraceMs: 0 });
+    try {
+      process.emit('SIGHUP', 'SIGHUP');
+      process.emit('SIGHUP', 'SIGHUP');
+      assert.equal(exits.mock.callCount(), 1);
+      assert.equal(lines.at(-1), 'sluice: SIGHUP received again; exiting now, items not yet flushed are lost');
+    } finally {
+      stop();
+    }
+  });
+
+  it('shutdownOn() - writes refused after close are logged as "refused after close", not as dropped', async () => {
+    const clock = new VirtualClock();
+    let finish!: () => void;
+    const writer = new BatchWriter<number>({ flush: () => new Promise<void>((resolve) => (finish = resolve)), batchSize: 10, clock, name: 'w' });
+    const lines: string[] = [];
+    const stop = shutdownOn(writer, ['SIGHUP'], { exit: false, log: (line) => lines.push(line), clock });
+    const exitCode = process.exitCode;
+    try {
+      writer.tryWrite(1);
+      writer.tryWrite(2);
+      process.emit('SIGHUP', 'SIGHUP');
+      await flushMicrotasks();
+      for (let i = 0; i < 3; i++) assert.throws(() => writer.tryWrite(100 + i), { code: 'ERR_SLUICE_CLOSED' });
+      finish();
+      await flushMicrotasks();
+      await flushMicrotasks();
+      assert.equal(writer.stats().droppedBy.closed, 3);
+      assert.equal(lines[1], 'sluice: w: flushed 2, dead-lettered 0, dropped 0, refused after close 3, remaining 0');
     } finally {
       stop();
       process.exitCode = exitCode;
@@ -173,6 +313,9 @@ describe('shutdownOn in process', () => {
       [{ timeoutMs: -1 }, 'timeoutMs'],
       [{ exit: 'yes' }, 'exit'],
       [{ log: 'console' }, 'log'],
+      [{ repeatGraceMs: -1 }, 'repeatGraceMs'],
+      [{ repeatGraceMs: Infinity }, 'repeatGraceMs'],
+      [{ clock: {} }, 'clock'],
     ] as const) {
       assert.throws(
         () => shutdownOn(writer, ['SIGUSR2'], options as never),

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
-import { InvalidArgumentError } from '../errors/index.js';
+import { systemClock, type Clock } from '../clock/index.js';
+import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
 import type { BatchWriterDrainOptions, BatchWriterDrainReport } from './options.js';
 
@@ -7,6 +8,19 @@ import type { BatchWriterDrainOptions, BatchWriterDrainReport } from './options.
 export interface ShutdownTarget {
   drain(options?: BatchWriterDrainOptions): Promise<BatchWriterDrainReport>;
   readonly name?: string;
+  /**
+   * Optional counters. With them the log can say how many items a forced exit
+   * loses (`buffered + inFlight`) and tell items refused after close
+   * (`droppedBy.closed`, never accepted) from accepted items that were dropped.
+   */
+  stats?(): ShutdownTargetStats;
+}
+
+/** The counters `shutdownOn` reads from a target; `BatchWriter.stats()` has them. */
+export interface ShutdownTargetStats {
+  buffered: number;
+  inFlight: number;
+  droppedBy?: { readonly closed?: number };
 }
 
 export interface ShutdownOptions {
@@ -33,6 +47,23 @@ export interface ShutdownOptions {
    * @example shutdownOn(writer, ['SIGTERM'], { log: (line) => logger.info(line) })
    */
   log?: (message: string) => void;
+  /**
+   * A repeat of a signal within this many milliseconds of the first one is
+   * logged and ignored, so the drain goes on. A process-group kill or a
+   * signal-forwarding wrapper (npm, a shell, `tini -g`) can deliver the same
+   * SIGTERM twice a few milliseconds apart, and that is not an operator
+   * asking to stop now. A repeat after this period forces the exit (a double
+   * Ctrl-C). `0` makes every repeat force the exit.
+   * @default 1000
+   * @example shutdownOn(writer, ['SIGTERM', 'SIGINT'], { repeatGraceMs: 3000 })
+   */
+  repeatGraceMs?: number;
+  /**
+   * Time source for `repeatGraceMs`.
+   * @default systemClock
+   * @example shutdownOn(writer, ['SIGTERM'], { clock: new VirtualClock() }) // from 'sluice/testing'
+   */
+  clock?: Clock;
 }
 
 export type ShutdownSignal = NodeJS.Signals;
@@ -41,10 +72,16 @@ export type ShutdownSignal = NodeJS.Signals;
  * Drains `targets` when the process receives one of `signals`, then exits.
  *
  * The first signal closes every target and waits (at most `timeoutMs`) for
- * what they buffered to be flushed. Any later signal, whether the drain is
- * still running or `exit: false` left the process running, exits at once with
- * code 128 + the signal number, logging that items may remain: it is how an
- * operator says "stop now".
+ * what they buffered to be flushed. A signal repeated within `repeatGraceMs`
+ * of the first is ignored (logged). A later one, whether the drain is still
+ * running or `exit: false` left the process running, exits at once with code
+ * 128 + the signal number, logging how many accepted items are lost (buffered
+ * or in flight, for targets with `stats()`): it is how an operator says
+ * "stop now".
+ *
+ * Each target's drain report is logged as flushed, dead-lettered, dropped
+ * (accepted items given up on), refused after close (writes made after the
+ * close, never accepted), and remaining.
  *
  * Installing a listener replaces Node's default action for these signals
  * (terminate); the returned function removes the listeners again.
@@ -69,12 +106,20 @@ export function shutdownOn(
   if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string' || !(s in constants.signals))) {
     throw new InvalidArgumentError(`shutdownOn(signals): expected a non-empty array of signal names such as 'SIGTERM', got ${String(signals)}`);
   }
-  const o = v.optionsObject(options, 'shutdownOn', { timeoutMs: true, exit: true, log: true });
+  const o = v.optionsObject(options, 'shutdownOn', { timeoutMs: true, exit: true, log: true, repeatGraceMs: true, clock: true });
   const timeoutMs = v.number('timeoutMs', o.timeoutMs, 10_000, { min: 0 });
   const exit = v.boolean('exit', o.exit, true);
   const log = v.optionalFunction<(message: string) => void>('log', o.log) ?? ((message: string) => console.error(message));
+  const repeatGraceMs = v.number('repeatGraceMs', o.repeatGraceMs, 1000, { min: 0 });
+  const clock = o.clock ?? systemClock;
+  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') {
+    throw new InvalidOptionError('clock', clock, 'a Clock (an object with now())');
+  }
 
   let draining = false;
+  let firstSignalAt = 0;
+  // droppedBy.closed when the drain began, per target, to count only this drain's refusals.
+  const closedBefore: (number | undefined)[] = [];
   const say = (message: string) => {
     try {
       log(`sluice: ${message}`);
@@ -83,12 +128,49 @@ export function shutdownOn(
     }
   };
 
+  const statsOf = (target: ShutdownTarget): ShutdownTargetStats | undefined => {
+    try {
+      return typeof target.stats === 'function' ? target.stats() : undefined;
+    } catch {
+      return undefined; // counters are for the log only; a failing one must not stop the shutdown
+    }
+  };
+
+  /** "N item(s) not yet flushed are lost", exact when every target reports its counters. */
+  const lossText = (): string => {
+    let lost = 0;
+    let unknown = 0;
+    const parts: string[] = [];
+    list.forEach((target, i) => {
+      const s = statsOf(target);
+      if (s === undefined || !Number.isFinite(s.buffered) || !Number.isFinite(s.inFlight)) {
+        unknown++;
+        return;
+      }
+      const n = s.buffered + s.inFlight;
+      lost += n;
+      if (list.length > 1) parts.push(`${labelOf(target, i)} ${n}`);
+    });
+    if (unknown === list.length) return 'items not yet flushed are lost';
+    const detail = parts.length > 0 ? ` (${parts.join(', ')})` : '';
+    const rest = unknown > 0 ? `, plus what ${unknown} writer(s) without stats() held` : '';
+    return `${lost} accepted item(s) not yet flushed are lost${detail}${rest}`;
+  };
+
   const onSignal = (signal: ShutdownSignal): void => {
     if (draining) {
-      say(`${signal} received again; exiting now, items not yet flushed are lost`);
+      const since = clock.now() - firstSignalAt;
+      if (since < repeatGraceMs) {
+        say(`${signal} received again ${Math.round(since)} ms after the first; ignored (within repeatGraceMs ${repeatGraceMs}), still draining`);
+        return;
+      }
+      say(`${signal} received again; exiting now, ${lossText()}`);
       process.exit(128 + (constants.signals[signal] ?? 0));
+      return; // reached only when process.exit is stubbed, as in tests
     }
     draining = true;
+    firstSignalAt = clock.now();
+    list.forEach((target, i) => (closedBefore[i] = statsOf(target)?.droppedBy?.closed));
     say(`${signal} received; draining ${list.length} writer(s), up to ${timeoutMs} ms`);
     void Promise.all(list.map((target, i) => drainOne(target, i))).then((clean) => {
       const ok = clean.every(Boolean);
@@ -98,11 +180,18 @@ export function shutdownOn(
     });
   };
 
+  const labelOf = (target: ShutdownTarget, index: number): string => target.name ?? `writer ${index + 1}`;
+
   const drainOne = async (target: ShutdownTarget, index: number): Promise<boolean> => {
-    const label = target.name ?? `writer ${index + 1}`;
+    const label = labelOf(target, index);
     try {
       const r = await target.drain({ timeoutMs });
-      say(`${label}: flushed ${r.flushed}, dead-lettered ${r.deadLettered}, dropped ${r.dropped}, remaining ${r.remaining}${r.timedOut ? ' (timed out)' : ''}`);
+      const before = closedBefore[index];
+      const after = statsOf(target)?.droppedBy?.closed;
+      // Writes refused after close were never accepted; counting them as "dropped" would read as data loss.
+      const refused = before !== undefined && after !== undefined ? Math.min(r.dropped, Math.max(0, after - before)) : undefined;
+      const drops = refused === undefined ? `dropped ${r.dropped}` : `dropped ${r.dropped - refused}, refused after close ${refused}`;
+      say(`${label}: flushed ${r.flushed}, dead-lettered ${r.deadLettered}, ${drops}, remaining ${r.remaining}${r.timedOut ? ' (timed out)' : ''}`);
       return !r.timedOut && r.remaining === 0;
     } catch (error) {
       say(`${label}: drain failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -27,43 +27,75 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  report: { accepted: number[]; atSignal: BatchWriterStats; final: BatchWriterStats; producerError: string };
+  ids: number[];
+  count: { rows: number; distinct: number };
+}
+
+/** Runs the producer against a fresh table, sends SIGTERM once it is well under way (and again `repeatAfterMs` later), and collects the outcome. */
+async function runProducer(name: string, repeatAfterMs?: number): Promise<Outcome> {
+  const table = await createTable(pool, name, 'id int PRIMARY KEY');
+  tables.push(table);
+  const reportFile = join(dir, `${name}.json`);
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, table, reportFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+
+  // Signal once the producer is well under way, with the buffer busy.
+  let stdout = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`child exited (${code}) before it was ready: ${stderr}`)));
+  });
+  assert.ok(child.kill('SIGTERM'));
+  // A process-group kill or a signal-forwarding wrapper delivers the same signal twice, milliseconds apart.
+  if (repeatAfterMs !== undefined) setTimeout(() => child.kill('SIGTERM'), repeatAfterMs);
+  const [code, signal] = await exited;
+  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as Outcome['report'];
+  const ids = (await pool.query<{ id: number }>(`SELECT id FROM "${table}" ORDER BY id`)).rows.map((r) => r.id);
+  return { code, signal, stderr, report, ids, count: await countRows(pool, table) };
+}
+
+/** Exit code 0, and the table holds exactly the accepted events. */
+function assertNothingLost({ code, signal, stderr, report, ids, count }: Outcome): void {
+  assert.equal(signal, null, `killed by ${signal}: ${stderr}`);
+  assert.equal(code, 0, stderr);
+  // The drain had work to do: events were still buffered when the signal arrived.
+  assert.ok(report.atSignal.buffered > 0, `buffered at SIGTERM: ${report.atSignal.buffered}`);
+  assert.ok(report.atSignal.flushed >= 10_000, `flushed before SIGTERM: ${report.atSignal.flushed}`);
+  assert.equal(report.producerError, 'ERR_SLUICE_CLOSED');
+  assert.equal(report.final.buffered + report.final.inFlight, 0);
+  assert.equal(report.final.dropped, report.final.droppedBy.closed); // only the write refused at close
+  assert.equal(report.final.flushed, report.accepted.length);
+  assert.deepEqual(count, { rows: report.accepted.length, distinct: report.accepted.length });
+  assert.deepEqual(ids, report.accepted);
+  assert.match(stderr, /SIGTERM received; draining/);
+  assert.match(stderr, /dropped 0, refused after close \d+, remaining 0/);
+  assert.match(stderr, /drained; exiting/);
+}
+
 describe('shutdownOn() with a PostgreSQL sink in a child process', { timeout: 60_000 }, () => {
   it('shutdownOn() - SIGTERM mid-run drains before exit: exit code 0 and every accepted event is in the table once', async () => {
-    const table = await createTable(pool, 'sigterm', 'id int PRIMARY KEY');
-    tables.push(table);
-    const reportFile = join(dir, 'report.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, table, reportFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-
-    // Signal once the producer is well under way, with the buffer busy.
-    let stdout = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (stdout.includes('ready')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`child exited (${code}) before it was ready: ${stderr}`)));
-    });
-    assert.ok(child.kill('SIGTERM'));
-    const [code, signal] = await exited;
-    assert.equal(signal, null, `killed by ${signal}: ${stderr}`);
-    assert.equal(code, 0, stderr);
-
-    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { accepted: number[]; atSignal: BatchWriterStats; final: BatchWriterStats; producerError: string };
-    // The drain had work to do: events were still buffered when the signal arrived.
-    assert.ok(report.atSignal.buffered > 0, `buffered at SIGTERM: ${report.atSignal.buffered}`);
-    assert.ok(report.atSignal.flushed >= 10_000, `flushed before SIGTERM: ${report.atSignal.flushed}`);
-    assert.equal(report.producerError, 'ERR_SLUICE_CLOSED');
-    assert.equal(report.final.buffered + report.final.inFlight, 0);
-    assert.equal(report.final.dropped, report.final.droppedBy.closed); // only the write refused at close
-    assert.equal(report.final.flushed, report.accepted.length);
-    const ids = (await pool.query<{ id: number }>(`SELECT id FROM "${table}" ORDER BY id`)).rows.map((r) => r.id);
-    assert.deepEqual(await countRows(pool, table), { rows: report.accepted.length, distinct: report.accepted.length });
-    assert.deepEqual(ids, report.accepted);
-    assert.match(stderr, /SIGTERM received; draining/);
-    assert.match(stderr, /drained; exiting/);
+    const run = await runProducer('sigterm');
+    assertNothingLost(run);
+    const { report } = run;
     console.log(`  accepted ${report.accepted.length}, buffered at SIGTERM ${report.atSignal.buffered}, flushed during drain ${report.final.flushed - report.atSignal.flushed}`);
+  });
+
+  it('shutdownOn() - a second SIGTERM 5 ms after the first is ignored: exit code 0 and every accepted event is in the table once', async () => {
+    const run = await runProducer('sigterm_twice', 5);
+    assertNothingLost(run);
+    assert.match(run.stderr, /SIGTERM received again \d+ ms after the first; ignored/);
+    assert.doesNotMatch(run.stderr, /exiting now/);
+    const { report } = run;
+    console.log(`  twice: accepted ${report.accepted.length}, buffered at SIGTERM ${report.atSignal.buffered}, flushed during drain ${report.final.flushed - report.atSignal.flushed}`);
   });
 });
