@@ -1,5 +1,5 @@
 // The demo's log store: an embedded SQLite database in a temp file
-// (better-sqlite3), with a write cost added so it behaves like a real log
+// (Node's built-in node:sqlite, so `sluice demo` needs no native package), with a write cost added so it behaves like a real log
 // store under load: a fixed cost per batch plus a cost per row, sized so that
 // full batches sustain `rowsPerSecond`. The insert itself runs synchronously;
 // the rest of the cost is waited out on the clock, as a network round trip
@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Clock } from '../clock/index.js';
+import { openConnection, type Connection } from '../sqlite/driver.js';
 import type { LogLine } from './fleet.js';
 
 export interface LogSinkOptions {
@@ -26,7 +26,7 @@ export class SqliteLogSink {
   readonly path: string;
   /** Temp directory holding the database; deleted by close(). */
   readonly directory: string;
-  private readonly db: Database.Database;
+  private readonly db: Connection;
   private readonly insertMany: (rows: readonly LogLine[]) => void;
   private readonly perBatchMs: number;
   private readonly perRowMs: number;
@@ -38,9 +38,9 @@ export class SqliteLogSink {
     this.directory = mkdtempSync(join(tmpdir(), 'sluice-demo-'));
     this.path = join(this.directory, 'logs.db');
     try {
-      this.db = new Database(this.path);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
+      this.db = openConnection('node:sqlite', this.path);
+      this.db.exec('PRAGMA journal_mode = WAL');
+      this.db.exec('PRAGMA synchronous = NORMAL');
       this.db.exec('CREATE TABLE logs (id INTEGER PRIMARY KEY, emitted_at REAL NOT NULL, server INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL)');
     } catch (error) {
       // Nobody gets a sink to close, so the directory goes now.
