@@ -281,7 +281,7 @@ describe('Channel close and drain', () => {
     const ch = new Channel<number>();
     ch.trySend(1);
     ch.close();
-    await assert.rejects(ch.send(2), { code: 'ERR_SLUICE_CLOSED', name: 'ChannelClosedError' });
+    await assert.rejects(ch.send(2), { code: 'ERR_SLUICE_CLOSED', name: 'ClosedError' });
     assert.throws(() => ch.trySend(3), { code: 'ERR_SLUICE_CLOSED' });
     assert.equal(ch.stats().droppedBy.closed, 2);
     assert.equal(ch.state, 'draining');

@@ -35,12 +35,25 @@ export class LimitExceededError extends SluiceError {
   }
 }
 
-/** The component was closed before or while the call ran. */
-export class ChannelClosedError extends SluiceError {
-  constructor(message = 'Channel is closed') {
+/**
+ * The component (a channel, limiter, writer, store, consumer…) was closed
+ * before or while the call ran. Match on `error.code === 'ERR_SLUICE_CLOSED'`.
+ */
+export class ClosedError extends SluiceError {
+  constructor(message = 'Component is closed') {
     super(ErrorCode.closed, message);
   }
 }
+
+/**
+ * @deprecated Use {@link ClosedError}: every component that can be closed
+ * throws it, not only channels. Kept as an alias, so `instanceof
+ * ChannelClosedError` and `new ChannelClosedError()` still work (the instance
+ * is a ClosedError, named 'ClosedError').
+ */
+export const ChannelClosedError = ClosedError;
+/** @deprecated Use {@link ClosedError}. */
+export type ChannelClosedError = ClosedError;
 
 /**
  * An option failed validation: at construction, or in a per-call options

@@ -33,7 +33,7 @@ describe('longestBlockedMs', () => {
     clock.advance(2500);
     assert.equal(channel.stats().longestBlockedMs, 2500);
     channel.close();
-    assert.equal(await blocked, 'ChannelClosedError');
+    assert.equal(await blocked, 'ClosedError');
     assert.equal(channel.stats().longestBlockedMs, 0);
   });
 

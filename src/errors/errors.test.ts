@@ -1,0 +1,20 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChannelClosedError, ClosedError, ErrorCode, SluiceError } from './index.js';
+
+describe('ClosedError', () => {
+  it('ClosedError - coded ERR_SLUICE_CLOSED, a SluiceError, named ClosedError', () => {
+    const error = new ClosedError('TokenBucket is closed');
+    assert.ok(error instanceof SluiceError);
+    assert.equal(error.code, ErrorCode.closed);
+    assert.equal(error.name, 'ClosedError');
+    assert.equal(error.message, 'TokenBucket is closed');
+  });
+
+  it('ChannelClosedError - the deprecated alias constructs a ClosedError, and instanceof works both ways', () => {
+    const old = new ChannelClosedError();
+    assert.ok(old instanceof ClosedError);
+    assert.ok(new ClosedError() instanceof ChannelClosedError);
+    assert.equal(old.code, 'ERR_SLUICE_CLOSED');
+  });
+});
