@@ -210,6 +210,8 @@ export class DashboardSampler {
   private readonly firing = new Map<string, DashboardFiringAlert>();
   private pendingEvents: DashboardAlertEvent[] = [];
   private readonly startedAt: number;
+  /** Indexed once so that matching histograms to components keeps a tick linear in the components. */
+  private readonly sourceNames: ReadonlySet<string>;
   private seq = 0;
 
   constructor(
@@ -217,6 +219,7 @@ export class DashboardSampler {
     private readonly options: ResolvedDashboardOptions,
   ) {
     this.startedAt = options.clock.now();
+    this.sourceNames = new Set(sources.map(([name]) => name));
     const active = options.alerts?.active?.() ?? [];
     for (const a of active) {
       this.firing.set(`${a.component}\u0000${a.rule}`, { component: a.component, rule: a.rule, value: a.value, threshold: a.threshold, since: 0 });
@@ -246,7 +249,7 @@ export class DashboardSampler {
     const latencies = this.readLatencies(now);
     const components = this.sources.map(([name, source]) => this.view(name, source, now, latencies));
     for (const [name, latency] of latencies) {
-      if (!this.sources.some(([n]) => n === name)) components.push({ name, kind: 'latency', latency });
+      if (!this.sourceNames.has(name)) components.push({ name, kind: 'latency', latency });
     }
     const events = this.pendingEvents;
     this.pendingEvents = [];
