@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { cleanup, connect, recording, sleep, uniqueKey, waitFor } from '../../test/redis/helpers.js';
-import { RedisTokenBucket } from './index.js';
+import { cleanup, connect, recording, sleep, uniqueKey, waitFor } from './helpers.js';
+import { RedisTokenBucket } from '../../src/redis/index.js';
 
 let redis: Redis;
 const prefix = uniqueKey('bucket');
