@@ -1,9 +1,9 @@
-// Runs against the real PostgreSQL (see test/postgres/db.ts for the connection settings).
+// Runs against the real PostgreSQL (see db.ts for the connection settings).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import { createPool, createTable, dropTable, uniqueName } from '../../test/postgres/db.js';
-import { postgresSink, type PgPoolLike, type PostgresSinkOptions, type PostgresWriteMethod } from './index.js';
+import { createPool, createTable, dropTable, uniqueName } from './db.js';
+import { postgresSink, type PgPoolLike, type PostgresSinkOptions, type PostgresWriteMethod } from '../../src/postgres/index.js';
 
 let pool: pg.Pool;
 const tables: string[] = [];
