@@ -1,6 +1,7 @@
 // Runs a fixture in a child process (TypeScript through tsx) and reads its stdout line by line.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface Child {
@@ -11,8 +12,10 @@ export interface Child {
   kill(): Promise<void>;
 }
 
-export function startFixture(name: string, args: string[]): Child {
-  const path = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+/** `fixture` is the script's URL, e.g. `new URL('./fixtures/consumer.ts', import.meta.url)` from the calling test. */
+export function startFixture(fixture: URL, args: string[]): Child {
+  const path = fileURLToPath(fixture);
+  const name = basename(path);
   const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   const listeners = new Set<() => void>();

@@ -1,4 +1,4 @@
-// Shared by the broker tests: connection settings, unique names, waiting for
+// Shared by the broker tests (test/amqp/, test/nats/): connection settings, unique names, waiting for
 // conditions that depend on broker I/O, and a limiter whose limit a test sets.
 import { setTimeout as delay } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';

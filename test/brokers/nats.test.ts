@@ -116,7 +116,7 @@ describe('JetStream consumer killed mid-run', () => {
     const ackWaitMs = 2000;
     const f = await fx.create({ ackWaitMs });
     await flood(f, 100);
-    const child = startFixture('nats-consumer.ts', [f.stream, f.consumer, '20']);
+    const child = startFixture(new URL('./fixtures/nats-consumer.ts', import.meta.url), [f.stream, f.consumer, '20']);
     let heldByChild: string[];
     let killedAt: number;
     try {

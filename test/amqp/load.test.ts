@@ -6,8 +6,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { consume, publisher } from '../../src/amqp/index.js';
 import { ConcurrencyLimiter } from '../../src/concurrency-limiter/index.js';
-import { startFixture } from './child.js';
-import { AMQP_URL, Downstream, HeapSampler, liveHeapMb, signed, uniqueName, until } from './helpers.js';
+import { startFixture } from '../brokers/child.js';
+import { AMQP_URL, Downstream, HeapSampler, liveHeapMb, signed, uniqueName, until } from '../brokers/helpers.js';
 
 const FLOOD = 50_000;
 const LIMIT = 16;
@@ -116,7 +116,7 @@ describe('amqp consumer killed mid-run', () => {
   it("consume() - a SIGKILLed consumer's unacked messages are redelivered to another consumer", async () => {
     const queue = await freshQueue();
     await flood(queue, 200);
-    const child = startFixture('amqp-consumer.ts', [queue, '20']);
+    const child = startFixture(new URL('./fixtures/consumer.ts', import.meta.url), [queue, '20']);
     let heldByChild: string[];
     try {
       heldByChild = JSON.parse(await child.line('held ')) as string[];

@@ -2,7 +2,7 @@
 // queues (transient non-exclusive queues are deprecated) deleted afterwards.
 import { setTimeout as delay } from 'node:timers/promises';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import { AMQP_URL, uniqueName } from './helpers.js';
+import { AMQP_URL, uniqueName } from '../brokers/helpers.js';
 
 export class AmqpFixtures {
   private readonly queues: string[] = [];
