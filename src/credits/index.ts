@@ -44,8 +44,10 @@ export interface CreditsOptions {
    * The config file's `flow_control.min_credits`.
    * @default 0 (never low)
    * @example
+   * const buffer: unknown[] = []; // the consumer's buffer, room for 1000
    * const credits = new Credits({ initial: 1000, max: 1000, minCredits: 100 });
-   * credits.onLow(() => credits.grant(consumer.freeSlots()));
+   * // refill to the consumer's free room before producers run dry
+   * credits.onLow(() => credits.grant(1000 - buffer.length - credits.available));
    */
   minCredits?: number;
   /**
