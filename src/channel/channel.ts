@@ -1,22 +1,12 @@
-import { ChannelClosedError, InvalidArgumentError, InvalidItemError, OverflowError } from '../errors/index.js';
-import { describe } from '../internal/describe.js';
-import { RESOLVED_FALSE, RESOLVED_TRUE, RESOLVED_UNDEFINED } from './core.js';
-import * as v from '../internal/validate.js';
-import { Admit } from './policy.js';
-import type { ChannelState, ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
-import { SpillCore } from './spill.js';
+import { MemoryBuffer } from '../internal/engine/memory.js';
+import type { ChannelState, ChannelStats, OverflowStrategy, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
+import { resolveChannelOptions } from './options.js';
+import { SpillTier } from './spill.js';
+import { channelInitKeys, resolveSpillOptions, type ChannelInit } from './spill-options.js';
 import { Receiver, Sender } from './views.js';
 
 export type { ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
 export type { ChannelInit, SpillOptions } from './spill-options.js';
-
-const noop = (): void => {};
-
-// Per-call options: checked (keys and types) on the slow path only, before any effect.
-const sendSpec: v.CallOptionSpec<SendOptions> = { signal: 'signal', timeoutMs: 'ms' };
-const receiveSpec: v.CallOptionSpec<ReceiveOptions> = { signal: 'signal' };
-const receiveBatchSpec: v.CallOptionSpec<ReceiveBatchOptions> = { signal: 'signal', maxWaitMs: 'ms' };
-const drainedSpec: v.CallOptionSpec<{ signal?: AbortSignal }> = { signal: 'signal' };
 
 /**
  * A bounded, asynchronous hand-off between producers and consumers.
@@ -51,25 +41,53 @@ const drainedSpec: v.CallOptionSpec<{ signal?: AbortSignal }> = { signal: 'signa
  * - Once `spillCapacity` is reached, the overflow strategy (`'block'`,
  *   `'drop-newest'` or `'reject'`) applies as to a full channel without spill.
  */
-export class Channel<T> extends SpillCore<T> {
+export class Channel<T> {
+  readonly capacity: number;
+  readonly overflow: OverflowStrategy;
+  readonly highWatermark: number;
+  readonly lowWatermark: number;
+  readonly name: string;
+  /** With `spill`: most items outside memory; `Infinity` when unbounded or without spill. */
+  readonly spillCapacity: number;
+  /**
+   * Everything a channel does is its memory buffer's (on the shared channel
+   * engine); this class is the public face. Composition, not inheritance: the
+   * same buffer serves BatchWriter, and the spill is a tier the buffer consults
+   * only on slow paths.
+   */
+  private readonly buffer: MemoryBuffer<T>;
+  private readonly spill: SpillTier<T> | undefined;
   private views: { sender: Sender<T>; receiver: Receiver<T> } | undefined;
 
+  constructor(options?: ChannelInit<T>) {
+    const o = resolveChannelOptions(options, channelInitKeys);
+    const spill = resolveSpillOptions(options, o.overflow);
+    this.capacity = o.capacity;
+    this.overflow = o.overflow;
+    this.highWatermark = o.highWatermark;
+    this.lowWatermark = o.lowWatermark;
+    this.name = o.name;
+    this.spillCapacity = spill.spillCapacity;
+    this.buffer = new MemoryBuffer<T>(o);
+    this.spill = spill.store === undefined ? undefined : new SpillTier<T>(this.buffer, { ...spill, store: spill.store });
+  }
+
   get size(): number {
-    return this.ringLength + this.outside;
+    return this.buffer.size;
   }
   get closed(): boolean {
-    return this.isClosed;
+    return this.buffer.engine.closed;
   }
   get state(): ChannelState {
-    return this.signals.stateAt(this.ringLength, this.isClosed, this.outside !== 0);
+    return this.buffer.state;
   }
   /** On from the high watermark until utilization falls back to the low watermark (and, with spill, nothing is outside memory). */
   get pressured(): boolean {
-    return this.signals.pressured;
+    return this.buffer.engine.signals.pressured;
   }
   /** Fill level of memory: with spill, stored items do not count. */
   get utilization(): number {
-    return this.ringLength / this.capacity;
+    return this.buffer.memorySize / this.capacity;
   }
 
   /**
@@ -82,47 +100,7 @@ export class Channel<T> extends SpillCore<T> {
    * @throws ChannelClosedError once closed (counted, reason `'closed'`).
    */
   trySend(item: T): boolean {
-    // Hot path: one comparison (see sendQuietBelow; it is never above the slot
-    // count, so no growth check). Kept small so it inlines into the caller's
-    // loop; everything else is in trySendSlow().
-    if (this.ringLength < this.sendQuietBelow && item !== undefined) {
-      this.ringPushFree(item);
-      return true;
-    }
-    return this.trySendSlow(item);
-  }
-
-  private trySendSlow(item: T): boolean {
-    if (item === undefined) throw new InvalidItemError();
-    if (this.ringLength < this.fastLimit) {
-      this.accept(item); // open and nobody waiting: at the band's edge or the ring's
-      return true;
-    }
-    if (this.isClosed) throw this.closedDrop();
-    if (this.store !== undefined) return this.trySpill(item);
-    if (this.ringLength < this.policy.admitBelow && this.senders.size === 0) {
-      this.accept(item);
-      return true;
-    }
-    switch (this.policy.admit(this.ringLength)) {
-      case Admit.accept:
-        this.accept(item);
-        return true;
-      case Admit.evictOldest:
-        this.evictOldest(item);
-        return true;
-      case Admit.dropNewest:
-        this.drop('drop-newest');
-        return false;
-      case Admit.dropSample:
-        this.drop('sample');
-        return false;
-      case Admit.reject:
-        this.drop('rejected');
-        return false;
-      default:
-        return false; // 'block': refused, not offered
-    }
+    return this.buffer.trySend(item);
   }
 
   /**
@@ -151,60 +129,12 @@ export class Channel<T> extends SpillCore<T> {
    * looked at, and the item is not counted.
    */
   send(item: T, options?: SendOptions): Promise<boolean> {
-    // Hot path: with options the call takes the slow path, which checks them.
-    if (this.ringLength < this.sendQuietBelow && item !== undefined && options === undefined) {
-      this.ringPushFree(item);
-      return RESOLVED_TRUE;
-    }
-    return this.sendSlow(item, options);
-  }
-
-  private sendSlow(item: T, options: SendOptions | undefined): Promise<boolean> {
-    if (item === undefined) return Promise.reject(new InvalidItemError());
-    let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      const invalid = v.callOptionsError(options, 'send()', sendSpec);
-      if (invalid !== undefined) return Promise.reject(invalid);
-      signal = options.signal;
-      if (signal?.aborted) return this.abortedDrop(signal);
-    }
-    if (this.ringLength < this.fastLimit) {
-      this.accept(item);
-      return RESOLVED_TRUE;
-    }
-    if (this.isClosed) return Promise.reject(this.closedDrop());
-    if (this.store !== undefined) return this.sendSpill(item, options);
-    if (this.ringLength < this.policy.admitBelow && this.senders.size === 0) {
-      this.accept(item);
-      return RESOLVED_TRUE;
-    }
-    switch (this.policy.admit(this.ringLength)) {
-      case Admit.accept:
-        this.accept(item);
-        return RESOLVED_TRUE;
-      case Admit.evictOldest:
-        this.evictOldest(item);
-        return RESOLVED_TRUE;
-      case Admit.dropNewest:
-        this.drop('drop-newest');
-        return RESOLVED_FALSE;
-      case Admit.dropSample:
-        this.drop('sample');
-        return RESOLVED_FALSE;
-      case Admit.reject:
-        this.drop('rejected');
-        return Promise.reject(new OverflowError());
-      default:
-        return this.waitForRoom(item, signal, options?.timeoutMs ?? this.maxBlockMs);
-    }
+    return this.buffer.send(item, options);
   }
 
   /** Takes the oldest item if there is one; never waits. */
   tryReceive(): T | undefined {
-    if (this.ringLength === 0) return undefined;
-    const item = this.ringShift();
-    if (this.ringLength < this.receiveQuietFrom) this.afterTake();
-    return item;
+    return this.buffer.tryReceive();
   }
 
   /**
@@ -217,16 +147,7 @@ export class Channel<T> extends SpillCore<T> {
    * wrong type or with an unknown key reject with `ERR_SLUICE_INVALID_OPTION`.
    */
   receive(options?: ReceiveOptions): Promise<T | undefined> {
-    let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      const invalid = v.callOptionsError(options, 'receive()', receiveSpec);
-      if (invalid !== undefined) return Promise.reject(invalid);
-      signal = options.signal;
-      if (signal?.aborted) return Promise.reject(signal.reason);
-    }
-    if (this.ringLength !== 0) return Promise.resolve(this.tryReceive());
-    if (this.isClosed && !this.backlogged()) return RESOLVED_UNDEFINED;
-    return this.waitForItems(0, 1, 0, signal) as Promise<T | undefined>;
+    return this.buffer.receive(options);
   }
 
   /**
@@ -242,33 +163,16 @@ export class Channel<T> extends SpillCore<T> {
    * `ERR_SLUICE_INVALID_ARGUMENT`, bad options with `ERR_SLUICE_INVALID_OPTION`.
    */
   receiveBatch(max: number, options?: ReceiveBatchOptions): Promise<T[]> {
-    if (!Number.isSafeInteger(max) || max < 1) {
-      return Promise.reject(new InvalidArgumentError(`receiveBatch(max): max must be an integer >= 1, got ${describe(max)}`));
-    }
-    let maxWaitMs = 0;
-    let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      const invalid = v.callOptionsError(options, 'receiveBatch()', receiveBatchSpec);
-      if (invalid !== undefined) return Promise.reject(invalid);
-      signal = options.signal;
-      if (signal?.aborted) return Promise.reject(signal.reason);
-      maxWaitMs = options.maxWaitMs ?? 0;
-    }
-    const size = this.ringLength;
-    if (size !== 0 && (maxWaitMs === 0 || size >= max || size >= this.capacity || this.isClosed)) {
-      return Promise.resolve(this.takeBatch(max));
-    }
-    if (size === 0 && this.isClosed && !this.backlogged()) return Promise.resolve([]);
-    return this.waitForItems(1, max, maxWaitMs, signal) as Promise<T[]>;
+    return this.buffer.receiveBatch(max, options);
   }
 
   /** Iterates until the channel is closed and empty. Breaking out does not close the channel. */
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    const self = this; // eslint-disable-line @typescript-eslint/no-this-alias -- the iterator object needs the channel
+    const buffer = this.buffer;
     return {
       next(): Promise<IteratorResult<T>> {
-        if (self.ringLength !== 0) return Promise.resolve({ value: self.tryReceive() as T, done: false });
-        return self.receive().then((value) => (value === undefined ? { value: undefined, done: true } : { value, done: false }));
+        if (buffer.memorySize !== 0) return Promise.resolve({ value: buffer.tryReceive() as T, done: false });
+        return buffer.receive().then((value) => (value === undefined ? { value: undefined, done: true } : { value, done: false }));
       },
       return(): Promise<IteratorResult<T>> {
         return Promise.resolve({ value: undefined, done: true });
@@ -281,13 +185,7 @@ export class Channel<T> extends SpillCore<T> {
 
   /** Stops accepting items. See the close and drain contract above. Idempotent. */
   close(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    for (let w = this.senders.shift(); w; w = this.senders.shift()) {
-      this.drop('closed');
-      w.reject(new ChannelClosedError('Channel closed while the producer was waiting for room'));
-    }
-    this.pump();
+    this.buffer.close();
   }
 
   /**
@@ -298,26 +196,32 @@ export class Channel<T> extends SpillCore<T> {
    * rejects with `signal.reason`. The channel is unaffected either way.
    */
   drained(options?: { signal?: AbortSignal }): Promise<void> {
-    const invalid = v.callOptionsError(options, 'drained()', drainedSpec);
-    if (invalid !== undefined) return Promise.reject(invalid);
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.isClosed && this.ringLength === 0 && !this.backlogged()) return Promise.resolve();
-    return this.drainWaiters.wait(undefined, signal).then(noop);
+    return this.buffer.engine.drained(options);
   }
 
   /** Calls `listener(state, previous)` on every state change. Returns an unsubscribe function. */
   onStateChange(listener: (state: ChannelState, previous: ChannelState) => void): () => void {
-    const unsubscribe = this.signals.listen('state', listener);
-    // State is tracked only while someone listens: adopt the current one silently
-    // and narrow the quiet band so every state change is seen from now on.
-    this.updateSignals();
-    return unsubscribe;
+    return this.buffer.engine.onStateChange(listener);
   }
 
   /** Calls `listener(pressured)` when pressure turns on or off. Returns an unsubscribe function. */
   onPressureChange(listener: (pressured: boolean) => void): () => void {
-    return this.signals.listen('pressure', listener);
+    return this.buffer.engine.onPressureChange(listener);
+  }
+
+  /**
+   * Calls `listener(error)` for every failed store call (append, lease, ack,
+   * size) of the spill. The channel keeps going: a failed append drops its
+   * items (reason `'spill-failed'`), a failed lease is retried with backoff
+   * (10 ms doubling to 1 s), a failed ack is repeated with the next one (if
+   * none follows, those items stay in the store and a later channel on it
+   * delivers them again). Failures are also counted in `stats().spillErrors`.
+   * Without `spill` no store call is ever made, so the listener is never called.
+   * Returns an unsubscribe function.
+   */
+  onSpillError(listener: (error: unknown) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('spill error listener must be a function');
+    return this.spill === undefined ? noop : this.spill.onSpillError(listener);
   }
 
   /** The producer's end: sending, closing and the pressure signal. */
@@ -331,23 +235,8 @@ export class Channel<T> extends SpillCore<T> {
   }
 
   stats(): ChannelStats {
-    const dropped = this.droppedTotal();
-    return this.spillStats({
-      capacity: this.capacity,
-      size: this.ringLength + this.outside,
-      waiting: this.senders.size,
-      utilization: this.ringLength / this.capacity,
-      state: this.state,
-      pressured: this.signals.pressured,
-      offered: this.acceptedCount + this.refusedCount,
-      accepted: this.acceptedCount,
-      delivered: this.deliveredCount,
-      dropped,
-      droppedBy: { ...this.droppedBy },
-      blockedMs: this.senders.blockedMs(),
-      longestBlockedMs: this.senders.longestBlockedMs(),
-      pressureEvents: this.signals.pressureEvents,
-    });
+    return this.buffer.stats();
   }
-
 }
+
+const noop = (): void => {};

@@ -1,4 +1,4 @@
-import type { DurableStore } from '../durable-channel/store.js';
+import type { DurableStore } from '../internal/durable-store.js';
 import { InvalidOptionError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
 import { channelOptionKeys, type ChannelOptions, type OverflowStrategy } from './options.js';

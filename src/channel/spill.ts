@@ -1,10 +1,11 @@
 import type { TimerHandle } from '../clock/index.js';
-import type { DurableStore, LeasedItem } from '../durable-channel/store.js';
+import type { DurableStore, LeasedItem } from '../internal/durable-store.js';
+import type { SendWaiter } from '../internal/blocked-producers.js';
+import type { ChannelEngine } from '../internal/engine/engine.js';
+import { RESOLVED_FALSE, RESOLVED_TRUE, type MemoryBuffer, type OverflowTier } from '../internal/engine/memory.js';
+import type { ChannelStats, SendOptions } from '../internal/engine/options.js';
 import { OverflowError } from '../errors/index.js';
-import { ChannelCore, RESOLVED_FALSE, RESOLVED_TRUE } from './core.js';
-import type { ChannelStats, SendOptions } from './options.js';
-import { resolveSpillOptions, type ChannelInit } from './spill-options.js';
-import type { SendWaiter } from './waiters.js';
+import type { ResolvedSpillOptions } from './spill-options.js';
 
 /**
  * How long a lease keeps refilled items invisible in the store. They are acked
@@ -23,17 +24,21 @@ interface Writer {
 }
 
 /**
- * The spill under {@link Channel}: write batches to a {@link DurableStore}
- * above the high watermark, refills from it below the low one. Without a
- * store every method here is a cheap no-op, and the channel's fast path is
- * untouched: a spill only moves `fastCeiling`, to -1 while anything is outside memory.
+ * A {@link Channel}'s spill, as the second tier of its memory buffer: write
+ * batches to a {@link DurableStore} above the high watermark, refills from it
+ * below the low one. The buffer consults it only on slow paths (see
+ * {@link OverflowTier}); a channel without `spill` has no tier at all. The
+ * spill's only effect on the fast path is `fastCeiling`: -1 while anything
+ * is outside memory, so every offer comes here and order holds.
  *
  * Order, oldest first: ring, store, batch being appended, batch being collected.
  */
-export abstract class SpillCore<T> extends ChannelCore<T> {
-  /** With `spill`: most items outside memory; `Infinity` when unbounded or without spill. */
+export class SpillTier<T> implements OverflowTier<T> {
+  /** Most items outside memory; `Infinity` when unbounded. */
   readonly spillCapacity: number;
-  protected readonly store: DurableStore<T> | undefined;
+  private readonly store: DurableStore<T>;
+  private readonly buffer: MemoryBuffer<T>;
+  private readonly engine: ChannelEngine<T>;
   /** Offers below this size stay in memory while nothing is spilled. */
   private readonly spillAt: number;
   /** Memory at or below this size asks the store for items. */
@@ -56,19 +61,20 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
   private readonly flushNow = () => this.flush();
   private readonly spillCounters = { recovered: 0, spillAppends: 0, spillRefills: 0, spillErrors: 0 };
 
-  constructor(options?: ChannelInit<T>) {
-    super(options);
-    const spill = resolveSpillOptions(options, this.overflow);
+  /** Attaches itself to `buffer` as its tier. */
+  constructor(buffer: MemoryBuffer<T>, spill: ResolvedSpillOptions<T> & { store: DurableStore<T> }) {
+    this.buffer = buffer;
+    this.engine = buffer.engine;
     this.store = spill.store;
     this.spillCapacity = spill.spillCapacity;
-    this.spillAt = Math.min(this.capacity, Math.ceil(this.highWatermark * this.capacity));
-    this.refillAt = Math.floor(this.lowWatermark * this.capacity);
-    if (this.store === undefined) return;
+    this.spillAt = this.engine.marks.highStart;
+    this.refillAt = this.engine.marks.lowEnd;
+    buffer.tier = this;
     // Items left by an earlier channel come first; until they are counted,
     // offers queue in the write batch rather than overtake them in memory.
-    this.counting = true;
+    buffer.counting = true;
     this.syncSpillMode();
-    this.call(() => this.store!.size()).then(
+    this.call(() => this.store.size()).then(
       (count) => this.counted(count),
       (error: unknown) => {
         // Unknown contents: proceed as if empty. Leftovers are still delivered,
@@ -98,11 +104,11 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
     };
   }
 
-  /** `trySend`'s slow path with a store; the channel is open. */
-  protected trySpill(item: T): boolean {
-    if (this.senders.size === 0) {
+  /** `trySend`'s slow path; the channel is open. */
+  trySend(item: T): boolean {
+    if (this.engine.senders.size === 0) {
       if (this.fitsInMemory()) {
-        this.accept(item);
+        this.buffer.accept(item);
         return true;
       }
       if (this.fitsInWriteBatch()) {
@@ -110,86 +116,75 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
         return true;
       }
     }
-    switch (this.overflow) {
+    switch (this.engine.overflow) {
       case 'drop-newest':
-        this.drop('drop-newest');
+        this.engine.drop('drop-newest');
         return false;
       case 'reject':
-        this.drop('rejected');
+        this.engine.drop('rejected');
         return false;
       default:
         return false; // 'block': refused, not offered
     }
   }
 
-  /** `send`'s slow path with a store; the channel is open. */
-  protected sendSpill(item: T, options: SendOptions | undefined): Promise<boolean> {
+  /** `send`'s slow path; the channel is open. */
+  send(item: T, options: SendOptions | undefined): Promise<boolean> {
     const signal = options?.signal;
-    if (signal?.aborted) return this.abortedDrop(signal);
-    if (this.senders.size === 0) {
+    if (signal?.aborted) return this.engine.abortedDrop(signal);
+    if (this.engine.senders.size === 0) {
       if (this.fitsInMemory()) {
-        this.accept(item);
+        this.buffer.accept(item);
         return RESOLVED_TRUE;
       }
       if (this.fitsInWriteBatch()) return new Promise((resolve, reject) => this.enqueueWrite(item, { resolve, reject }));
     }
-    switch (this.overflow) {
+    switch (this.engine.overflow) {
       case 'drop-newest':
-        this.drop('drop-newest');
+        this.engine.drop('drop-newest');
         return RESOLVED_FALSE;
       case 'reject':
-        this.drop('rejected');
+        this.engine.drop('rejected');
         return Promise.reject(new OverflowError('Channel spill is at spillCapacity'));
       default:
-        return this.waitForRoom(item, signal, options?.timeoutMs ?? this.maxBlockMs);
+        return this.buffer.waitForRoom(item, signal, options?.timeoutMs);
     }
   }
 
-  protected override hasRoomForWaiter(): boolean {
-    if (this.store === undefined) return super.hasRoomForWaiter();
+  hasRoomForWaiter(): boolean {
     return this.fitsInMemory() || this.fitsInWriteBatch();
   }
 
-  protected override admitWaiter(w: SendWaiter<T>): void {
-    if (this.store === undefined || this.fitsInMemory()) super.admitWaiter(w);
-    else this.enqueueWrite(w.item, w);
+  admitWaiter(w: SendWaiter<T>): void {
+    if (this.fitsInMemory()) {
+      this.buffer.pushBack(w.item);
+      w.resolve(true);
+    } else this.enqueueWrite(w.item, w);
   }
 
-  protected override pump(): void {
-    super.pump();
-    if (this.outside !== 0) this.refill();
-  }
-
-  protected override waitForItems(kind: 0 | 1, max: number, maxWaitMs: number, signal: AbortSignal | undefined): Promise<unknown> {
-    const waiting = super.waitForItems(kind, max, maxWaitMs, signal);
-    if (this.outside !== 0) this.refill();
-    return waiting;
-  }
-
-  protected spillStats(stats: ChannelStats): ChannelStats {
-    if (this.store === undefined) return stats;
-    stats.inMemory = this.ringLength;
+  addStats(stats: ChannelStats): ChannelStats {
+    stats.inMemory = this.buffer.memorySize;
     stats.spilled = this.stored;
     stats.spillWriting = this.writing.length + this.appending;
-    stats.spilling = this.backlogged();
+    stats.spilling = this.buffer.backlogged();
     return Object.assign(stats, this.spillCounters);
   }
 
   private fitsInMemory(): boolean {
-    return !this.backlogged() && this.ringLength < this.spillAt;
+    return !this.buffer.backlogged() && this.buffer.memorySize < this.spillAt;
   }
 
   /** The batch being collected holds at most `capacity` items, so memory use stays bounded while the store is slow. */
   private fitsInWriteBatch(): boolean {
-    return this.writing.length < this.capacity && this.outside < this.spillCapacity;
+    return this.writing.length < this.buffer.capacity && this.buffer.outside < this.spillCapacity;
   }
 
   private enqueueWrite(item: T, writer: Writer | undefined): void {
     this.writing.push(item);
     this.writers.push(writer);
-    this.acceptedOffRing++;
-    this.outside++;
-    if (this.outside === 1) this.syncSpillMode();
+    this.buffer.acceptedOffRing++;
+    this.buffer.outside++;
+    if (this.buffer.outside === 1) this.syncSpillMode();
     if (!this.flushQueued && this.appending === 0) {
       this.flushQueued = true;
       queueMicrotask(this.flushNow); // collect the rest of this tick's offers first
@@ -199,7 +194,7 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
   /** Starts appending the collected batch, unless memory can take it directly. */
   private flush(): void {
     this.flushQueued = false;
-    if (this.appending !== 0 || this.counting || this.writing.length === 0) return;
+    if (this.appending !== 0 || this.buffer.counting || this.writing.length === 0) return;
     // Nothing older is stored and memory wants items: skip the round trip.
     if (this.stored === 0 && this.wantsRefill()) this.moveWritesToMemory();
     if (this.writing.length === 0) return;
@@ -209,11 +204,11 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
     this.writers = [];
     this.appending = items.length;
     this.spillCounters.spillAppends++;
-    this.call(() => this.store!.append(items)).then(
+    this.call(() => this.store.append(items)).then(
       () => this.appended(items.length, writers),
       (error: unknown) => this.appendFailed(items.length, writers, error),
     );
-    if (this.senders.size !== 0) this.pump(); // the write batch has room again
+    if (this.engine.senders.size !== 0) this.buffer.pump(); // the write batch has room again
   }
 
   private appended(count: number, writers: (Writer | undefined)[]): void {
@@ -227,27 +222,27 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
   private appendFailed(count: number, writers: (Writer | undefined)[], error: unknown): void {
     // A rejected append committed none of its items: they are gone, and counted.
     this.appending = 0;
-    this.outside -= count;
-    this.droppedBy['spill-failed'] += count;
+    this.buffer.outside -= count;
+    this.engine.droppedBy['spill-failed'] += count;
     for (const w of writers) w?.reject(error);
     this.reportSpillError(error);
     this.syncSpillMode();
     this.flush();
-    this.pump();
+    this.buffer.pump();
   }
 
   private wantsRefill(): boolean {
-    return this.ringLength <= this.refillAt || this.receivers.size !== 0;
+    return this.buffer.memorySize <= this.refillAt || this.buffer.receivers.size !== 0;
   }
 
   /** Brings items back into memory when it runs low: from the store, or straight from the write batch when nothing is stored. */
-  private refill(): void {
-    if (this.leasing || this.retryTimer !== undefined || this.counting || !this.wantsRefill()) return;
-    const room = this.capacity - this.ringLength;
+  refill(): void {
+    if (this.leasing || this.retryTimer !== undefined || this.buffer.counting || !this.wantsRefill()) return;
+    const room = this.buffer.capacity - this.buffer.memorySize;
     if (room <= 0) return;
     if (this.stored > 0) {
       this.leasing = true;
-      this.call(() => this.store!.lease(Math.min(room, this.stored), LEASE_MS)).then(
+      this.call(() => this.store.lease(Math.min(room, this.stored), LEASE_MS)).then(
         (leased) => this.leased(leased),
         (error: unknown) => {
           this.leasing = false;
@@ -269,12 +264,12 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
     const ids: string[] = this.unacked;
     this.unacked = [];
     for (const l of leased) {
-      this.ringPush(l.item);
+      this.buffer.pushBack(l.item);
       ids.push(l.id);
     }
-    this.acceptedOffRing -= count; // counted when they were accepted into the store
+    this.buffer.acceptedOffRing -= count; // counted when they were accepted into the store
     this.stored -= count;
-    this.outside -= count;
+    this.buffer.outside -= count;
     if (count === 0) {
       // Stored items exist but none is visible (leases of a process that died): try again later.
       if (this.stored > 0) this.scheduleRetry();
@@ -283,43 +278,43 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
       this.spillCounters.spillRefills++;
     }
     if (ids.length !== 0) {
-      this.call(() => this.store!.ack(ids)).catch((error: unknown) => {
+      this.call(() => this.store.ack(ids)).catch((error: unknown) => {
         for (const id of ids) this.unacked.push(id);
         this.reportSpillError(error);
       });
     }
     this.syncSpillMode();
-    this.pump();
+    this.buffer.pump();
   }
 
   private moveWritesToMemory(): void {
-    const n = Math.min(this.capacity - this.ringLength, this.writing.length);
+    const n = Math.min(this.buffer.capacity - this.buffer.memorySize, this.writing.length);
     if (n <= 0) return;
     const writers = this.writers;
     for (let i = 0; i < n; i++) {
-      this.ringPush(this.writing[i]!);
+      this.buffer.pushBack(this.writing[i]!);
       writers[i]?.resolve(true);
     }
-    this.acceptedOffRing -= n; // counted when they joined the write batch
+    this.buffer.acceptedOffRing -= n; // counted when they joined the write batch
     this.writing.splice(0, n);
     writers.splice(0, n);
-    this.outside -= n;
+    this.buffer.outside -= n;
     this.syncSpillMode();
-    this.pump();
+    this.buffer.pump();
   }
 
   private counted(count: number): void {
-    this.counting = false;
+    this.buffer.counting = false;
     if (count > 0) this.recover(count);
     this.syncSpillMode();
     this.flush();
-    this.pump();
+    this.buffer.pump();
   }
 
   private recover(count: number): void {
     this.stored += count;
-    this.outside += count;
-    this.acceptedOffRing += count;
+    this.buffer.outside += count;
+    this.buffer.acceptedOffRing += count;
     this.spillCounters.recovered += count;
   }
 
@@ -328,7 +323,7 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
     const delay = this.retryDelay;
     this.retryDelay = Math.min(delay * 2, RETRY_MAX_MS);
     // unref: items waiting in the store do not keep the process alive by themselves.
-    this.retryTimer = this.clock.schedule(
+    this.retryTimer = this.engine.clock.schedule(
       delay,
       () => {
         this.retryTimer = undefined;
@@ -340,11 +335,11 @@ export abstract class SpillCore<T> extends ChannelCore<T> {
 
   /** Fast path while nothing is outside memory; every offer through the slow path otherwise. */
   private syncSpillMode(): void {
-    const ceiling = this.backlogged() ? -1 : this.spillAt;
-    if (ceiling === this.fastCeiling) return;
-    this.fastCeiling = ceiling;
-    this.refreshFastPath();
-    this.updateSignals();
+    const ceiling = this.buffer.backlogged() ? -1 : this.spillAt;
+    if (ceiling === this.buffer.fastCeiling) return;
+    this.buffer.fastCeiling = ceiling;
+    this.buffer.refreshFastPath();
+    this.buffer.updateSignals();
   }
 
   /** Runs a store call, turning a synchronous throw into a rejection. */

@@ -1,8 +1,8 @@
 import { ChannelClosedError, InvalidArgumentError, InvalidItemError, OverflowError } from '../errors/index.js';
 import { describe } from '../internal/describe.js';
-import { Admit } from '../channel/policy.js';
+import { Admit } from '../internal/engine/policy.js';
 import * as v from '../internal/validate.js';
-import type { ChannelState } from '../channel/options.js';
+import type { ChannelState } from '../internal/engine/options.js';
 import { DurableCore, attempt } from './core.js';
 import type { DurableReceiveWaiter } from './waiters.js';
 import type { DurableChannelOptions, DurableChannelStats, DurableReceiveOptions, DurableSendOptions } from './options.js';

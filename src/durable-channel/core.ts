@@ -4,9 +4,10 @@ import { BlockedProducers, producerGaveUp } from '../internal/blocked-producers.
 import { SettleWaiters } from '../internal/settle-waiters.js';
 import { ChannelClosedError } from '../errors/index.js';
 import { WaiterList } from '../internal/waiter-list.js';
-import { createPolicy, type BufferPolicy } from '../channel/policy.js';
-import { ChannelSignals } from '../channel/signals.js';
-import { newDropCounts, type DropReason, type OverflowStrategy } from '../channel/options.js';
+import { createPolicy, type BufferPolicy } from '../internal/engine/policy.js';
+import { ChannelSignals } from '../internal/engine/signals.js';
+import { watermarks } from '../internal/engine/watermarks.js';
+import { newDropCounts, type DropReason, type OverflowStrategy } from '../internal/engine/options.js';
 import { resolveDurableOptions, type DurableChannelOptions } from './options.js';
 import type { DurableStore, LeasedItem } from './store.js';
 
@@ -92,8 +93,9 @@ export abstract class DurableCore<T> {
     this.senders = new BlockedProducers<T>(o.clock, this);
     this.drainWaiters = new SettleWaiters(o.clock);
     this.maxBlockMs = o.maxBlockMs;
-    this.signals = new ChannelSignals(o.capacity, o.highWatermark * o.capacity, o.lowWatermark * o.capacity);
-    this.policy = createPolicy(o.overflow, o.capacity, o.highWatermark * o.capacity, o.sampleEvery);
+    const marks = watermarks(o.capacity, o.highWatermark, o.lowWatermark);
+    this.signals = new ChannelSignals(o.capacity, marks);
+    this.policy = createPolicy(o.overflow, o.capacity, marks, o.sampleEvery);
     this.opening = attempt(() => this.store.size()).then((size) => {
       this.stored = this.recoveredCount = size;
       this.isOpen = true;

@@ -1,4 +1,4 @@
-import { resolveChannelOptions, type ChannelOptions, type ChannelState, type DropReason, type ResolvedChannelOptions } from '../channel/options.js';
+import { resolveChannelOptions, type ChannelOptions, type ChannelState, type DropReason, type ResolvedChannelOptions } from '../internal/engine/options.js';
 import { InvalidOptionError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
 import type { DurableStore } from './store.js';

@@ -1,4 +1,5 @@
 import type { ChannelState } from './options.js';
+import type { Watermarks } from './watermarks.js';
 
 type Listeners = { state: ((state: ChannelState, previous: ChannelState) => void)[]; pressure: ((pressured: boolean) => void)[] };
 
@@ -34,7 +35,8 @@ export class ChannelSignals {
   private listeners: Listeners | undefined;
   /** Set when the first state listener arrives: the next update adopts the state silently. */
   private resyncState = false;
-  // Sizes are integers while the limits may not be: `size >= x` first holds at ceil(x).
+  private readonly highLimit: number;
+  private readonly lowLimit: number;
   private readonly lowStart: number;
   private readonly highStart: number;
   /** Pressure turns off at size <= lowLimit, i.e. below this. */
@@ -42,12 +44,13 @@ export class ChannelSignals {
 
   constructor(
     private readonly capacity: number,
-    private readonly highLimit: number,
-    private readonly lowLimit: number,
+    marks: Watermarks,
   ) {
-    this.lowStart = Math.ceil(lowLimit);
-    this.highStart = Math.ceil(highLimit);
-    this.pressureOffBelow = Math.floor(lowLimit) + 1;
+    this.highLimit = marks.highLimit;
+    this.lowLimit = marks.lowLimit;
+    this.lowStart = marks.lowStart;
+    this.highStart = marks.highStart;
+    this.pressureOffBelow = marks.pressureOffBelow;
     this.update(0, false);
   }
 

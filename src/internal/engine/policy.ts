@@ -1,4 +1,5 @@
 import type { OverflowStrategy } from './options.js';
+import type { Watermarks } from './watermarks.js';
 
 /**
  * The decision a buffer policy makes for an offer at or above its threshold.
@@ -29,7 +30,7 @@ export interface BufferPolicy {
  * that inlined one is thrown away when that channel is collected. Prototype
  * methods are shared, so the hot path stays optimized across channels.
  */
-export function createPolicy(strategy: OverflowStrategy, capacity: number, highLimit: number, sampleEvery: number): BufferPolicy {
+export function createPolicy(strategy: OverflowStrategy, capacity: number, marks: Watermarks, sampleEvery: number): BufferPolicy {
   switch (strategy) {
     case 'block':
       return new FixedPolicy(capacity, Admit.wait);
@@ -40,7 +41,7 @@ export function createPolicy(strategy: OverflowStrategy, capacity: number, highL
     case 'reject':
       return new FixedPolicy(capacity, Admit.reject);
     case 'sample':
-      return new SamplePolicy(capacity, highLimit, sampleEvery);
+      return new SamplePolicy(capacity, marks.highStart, sampleEvery);
   }
 }
 
@@ -56,16 +57,13 @@ class FixedPolicy implements BufferPolicy {
 }
 
 class SamplePolicy implements BufferPolicy {
-  readonly admitBelow: number;
   private counter = 0;
+  /** Sampling starts at the high watermark: `admitBelow` is its first size (see {@link Watermarks.highStart}). */
   constructor(
     private readonly capacity: number,
-    highLimit: number,
+    readonly admitBelow: number,
     private readonly every: number,
-  ) {
-    // Sampling starts at the high watermark: size >= highLimit means "at or above".
-    this.admitBelow = Math.min(capacity, Math.ceil(highLimit));
-  }
+  ) {}
   admit(size: number): Admission {
     this.counter = this.counter + 1 === this.every ? 0 : this.counter + 1;
     if (this.counter !== 0) return Admit.dropSample;

@@ -1,0 +1,524 @@
+import { InvalidArgumentError, InvalidItemError, OverflowError } from '../../errors/index.js';
+import { describe } from '../describe.js';
+import { RingState } from '../ring-buffer.js';
+import * as v from '../validate.js';
+import { WaiterList, type ListNode } from '../waiter-list.js';
+import type { TimerHandle } from '../../clock/index.js';
+import type { SendWaiter } from '../blocked-producers.js';
+import { ChannelEngine, type EngineOwner } from './engine.js';
+import { Admit } from './policy.js';
+import { NEVER } from './signals.js';
+import type { ChannelState, ChannelStats, ReceiveBatchOptions, ReceiveOptions, ResolvedChannelOptions, SendOptions } from './options.js';
+
+export const RESOLVED_TRUE = Promise.resolve(true);
+export const RESOLVED_FALSE = Promise.resolve(false);
+const RESOLVED_UNDEFINED = Promise.resolve(undefined);
+
+// Per-call options: checked (keys and types) on the slow path only, before any effect.
+const sendSpec: v.CallOptionSpec<SendOptions> = { signal: 'signal', timeoutMs: 'ms' };
+const receiveSpec: v.CallOptionSpec<ReceiveOptions> = { signal: 'signal' };
+const receiveBatchSpec: v.CallOptionSpec<ReceiveBatchOptions> = { signal: 'signal', maxWaitMs: 'ms' };
+
+/** A consumer waiting for items: `kind` 0 for `receive()`, 1 for `receiveBatch()`. */
+export interface ReceiveWaiter<T> extends ListNode<ReceiveWaiter<T>> {
+  kind: 0 | 1;
+  max: number;
+  maxWaitMs: number;
+  resolve(value: T | undefined | T[]): void;
+  reject(error: unknown): void;
+  timer: TimerHandle | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * A second tier behind memory (a channel's spill). The memory buffer consults
+ * it only on slow paths: an offer the fast path refused, a freed slot while
+ * producers wait, a pump while items are outside memory. Without a tier those
+ * places cost one `undefined` check each, and the fast paths none.
+ */
+export interface OverflowTier<T> {
+  /** `trySend()` past the fast path, the channel open. */
+  trySend(item: T): boolean;
+  /** `send()` past the fast path, the channel open, options already checked. */
+  send(item: T, options: SendOptions | undefined): Promise<boolean>;
+  /** Whether a waiting producer can be let in now (into memory or into the tier). */
+  hasRoomForWaiter(): boolean;
+  /** Takes a waiting producer's item, already off the queue. */
+  admitWaiter(w: SendWaiter<T>): void;
+  /** Memory changed while items are outside it: bring some back if it runs low. */
+  refill(): void;
+  /** Adds the tier's own figures to a stats object. */
+  addStats(stats: ChannelStats): ChannelStats;
+}
+
+/**
+ * The memory tier of a channel: the ring (held in this object's own fields,
+ * see {@link RingState}), the waiting consumers, the fast-path limits and the
+ * pump that moves items between producers, ring and consumers. Admission,
+ * signals, blocked producers, drain waiters and drop accounting are the
+ * {@link ChannelEngine}'s; this class owns only what is specific to items in
+ * memory. `Channel` and `BatchWriter` each hold one.
+ *
+ * Why the ring stays in this object rather than in the engine: the hot paths
+ * (`trySend`, `tryReceive`, `takeBatch`) touch only this object's fields, one
+ * hidden class for every channel, so they inline into the caller's loop; the
+ * engine is reached only when something has to be decided.
+ */
+export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
+  readonly engine: ChannelEngine<T>;
+  readonly capacity: number;
+  readonly receivers = new WaiterList<ReceiveWaiter<T>>();
+  /** Batch receivers that have their first item and wait up to maxWaitMs for more. */
+  readonly collectors = new WaiterList<ReceiveWaiter<T>>();
+  /** A second tier (spill), set once by the tier itself; undefined for a memory-only channel. */
+  tier: OverflowTier<T> | undefined = undefined;
+  /**
+   * Offers at sizes below this take the fast path. It is the policy's
+   * threshold while nobody waits and the channel is open, and -1 otherwise,
+   * so the slow path tests one number instead of four conditions.
+   */
+  fastLimit: number;
+  /**
+   * What `fastLimit` is while nobody waits and the channel is open: the
+   * policy's threshold, or a tier's (-1 while items are outside memory).
+   */
+  fastCeiling: number;
+  /** Items counted in `size` but held outside the ring: a tier's write batches and store. */
+  outside = 0;
+  /** True while a tier's earlier contents are being counted: it may hold items. */
+  counting = false;
+  /** Copies of the signals' quiet band: sizes at which nothing can change. */
+  private quietMin = 0;
+  private quietMax = -1;
+  /**
+   * The two numbers the hot paths test, folded from the above so each side
+   * makes one comparison per item: an offer at a size below `sendQuietBelow`
+   * is buffered with nothing else to do (fast path open, and the size stays in
+   * the quiet band); a take that leaves the size at or above
+   * `receiveQuietFrom` needs nothing else either (no waiter to let in, band
+   * unchanged). Kept current by {@link syncHotLimits}.
+   */
+  private sendQuietBelow = -1;
+  private receiveQuietFrom = NEVER;
+  /**
+   * Items accepted without entering the ring (a tier's write batch, its store),
+   * less the ring pushes that were no new acceptance (such items moving into memory).
+   */
+  acceptedOffRing = 0;
+
+  constructor(o: ResolvedChannelOptions) {
+    // Up to 1024 slots up front: typical channels never grow on the hot path; large ones grow by doubling.
+    super(Math.min(o.capacity, 1024));
+    this.capacity = o.capacity;
+    this.engine = new ChannelEngine<T>(o, this);
+    this.fastCeiling = this.engine.policy.admitBelow;
+    this.fastLimit = this.fastCeiling;
+    this.updateSignals();
+  }
+
+  /** Items in memory. */
+  get memorySize(): number {
+    return this.write - this.read;
+  }
+  /** Every item held: memory plus what a tier holds outside it. */
+  get size(): number {
+    return this.write - this.read + this.outside;
+  }
+  get state(): ChannelState {
+    return this.engine.signals.stateAt(this.ringLength, this.engine.closed, this.outside !== 0);
+  }
+
+  /**
+   * The hot path keeps no counter of its own: the ring's `write` index counts
+   * every item that entered memory, so `accepted` is that plus the items
+   * accepted elsewhere (into a tier). `offered` is `accepted + refused`, and
+   * every accepted item is either still held (`size`), dropped after
+   * acceptance (evicted, or lost with a failed spill append) or delivered: see
+   * {@link deliveredCount}.
+   */
+  get acceptedCount(): number {
+    return this.write + this.acceptedOffRing;
+  }
+  get offeredCount(): number {
+    return this.write + this.acceptedOffRing + this.engine.refused;
+  }
+  /** Accepted items that are neither held any more nor dropped after acceptance. */
+  get deliveredCount(): number {
+    const d = this.engine.droppedBy;
+    return this.acceptedCount - this.ringLength - this.outside - d['drop-oldest'] - d['spill-failed'];
+  }
+
+  // EngineOwner
+  producerLeft(): void {
+    this.refreshFastPath();
+  }
+  /** Recomputes state and pressure (telling listeners) and the quiet band. */
+  updateSignals(): void {
+    const signals = this.engine.signals;
+    signals.update(this.ringLength, this.engine.closed, this.outside !== 0);
+    this.quietMin = signals.quietMin;
+    this.quietMax = signals.quietMax;
+    this.syncHotLimits();
+  }
+  isDrained(): boolean {
+    return this.engine.closed && this.ringLength === 0 && !this.backlogged();
+  }
+  drainRefusal(): undefined {
+    return undefined;
+  }
+
+  /**
+   * Buffers `item` if the strategy allows it right now; never waits. See `Channel.trySend`.
+   */
+  trySend(item: T): boolean {
+    // Hot path: one comparison (see sendQuietBelow; it is never above the slot
+    // count, so no growth check). Kept small so it inlines into the caller's
+    // loop; everything else is in trySendSlow().
+    if (this.write - this.read < this.sendQuietBelow && item !== undefined) {
+      this.ringPushFree(item);
+      return true;
+    }
+    return this.trySendSlow(item);
+  }
+
+  private trySendSlow(item: T): boolean {
+    if (item === undefined) throw new InvalidItemError();
+    if (this.ringLength < this.fastLimit) {
+      this.accept(item); // open and nobody waiting: at the band's edge or the ring's
+      return true;
+    }
+    const engine = this.engine;
+    if (engine.closed) throw engine.closedDrop();
+    if (this.tier !== undefined) return this.tier.trySend(item);
+    switch (engine.admit(this.ringLength)) {
+      case Admit.accept:
+        this.accept(item);
+        return true;
+      case Admit.evictOldest:
+        this.evictOldest(item);
+        return true;
+      case Admit.dropNewest:
+        engine.drop('drop-newest');
+        return false;
+      case Admit.dropSample:
+        engine.drop('sample');
+        return false;
+      case Admit.reject:
+        engine.drop('rejected');
+        return false;
+      default:
+        return false; // 'block': refused, not offered
+    }
+  }
+
+  /** Offers `item`, waiting for room under `'block'`. See `Channel.send`. */
+  send(item: T, options?: SendOptions): Promise<boolean> {
+    // Hot path: with options the call takes the slow path, which checks them.
+    if (this.write - this.read < this.sendQuietBelow && item !== undefined && options === undefined) {
+      this.ringPushFree(item);
+      return RESOLVED_TRUE;
+    }
+    return this.sendSlow(item, options);
+  }
+
+  private sendSlow(item: T, options: SendOptions | undefined): Promise<boolean> {
+    if (item === undefined) return Promise.reject(new InvalidItemError());
+    const engine = this.engine;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const invalid = v.callOptionsError(options, 'send()', sendSpec);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      signal = options.signal;
+      if (signal?.aborted) return engine.abortedDrop(signal);
+    }
+    if (this.ringLength < this.fastLimit) {
+      this.accept(item);
+      return RESOLVED_TRUE;
+    }
+    if (engine.closed) return Promise.reject(engine.closedDrop());
+    if (this.tier !== undefined) return this.tier.send(item, options);
+    switch (engine.admit(this.ringLength)) {
+      case Admit.accept:
+        this.accept(item);
+        return RESOLVED_TRUE;
+      case Admit.evictOldest:
+        this.evictOldest(item);
+        return RESOLVED_TRUE;
+      case Admit.dropNewest:
+        engine.drop('drop-newest');
+        return RESOLVED_FALSE;
+      case Admit.dropSample:
+        engine.drop('sample');
+        return RESOLVED_FALSE;
+      case Admit.reject:
+        engine.drop('rejected');
+        return Promise.reject(new OverflowError());
+      default:
+        return this.waitForRoom(item, signal, options?.timeoutMs);
+    }
+  }
+
+  /** Takes the oldest item if there is one; never waits. */
+  tryReceive(): T | undefined {
+    if (this.write === this.read) return undefined;
+    const item = this.ringShift();
+    if (this.write - this.read < this.receiveQuietFrom) this.afterTake();
+    return item;
+  }
+
+  /** See `Channel.receive`. */
+  receive(options?: ReceiveOptions): Promise<T | undefined> {
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const invalid = v.callOptionsError(options, 'receive()', receiveSpec);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      signal = options.signal;
+      if (signal?.aborted) return Promise.reject(signal.reason);
+    }
+    if (this.ringLength !== 0) return Promise.resolve(this.tryReceive());
+    if (this.engine.closed && !this.backlogged()) return RESOLVED_UNDEFINED;
+    return this.waitForItems(0, 1, 0, signal) as Promise<T | undefined>;
+  }
+
+  /** See `Channel.receiveBatch`. */
+  receiveBatch(max: number, options?: ReceiveBatchOptions): Promise<T[]> {
+    if (!Number.isSafeInteger(max) || max < 1) {
+      return Promise.reject(new InvalidArgumentError(`receiveBatch(max): max must be an integer >= 1, got ${describe(max)}`));
+    }
+    let maxWaitMs = 0;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const invalid = v.callOptionsError(options, 'receiveBatch()', receiveBatchSpec);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      signal = options.signal;
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      maxWaitMs = options.maxWaitMs ?? 0;
+    }
+    const size = this.ringLength;
+    if (size !== 0 && (maxWaitMs === 0 || size >= max || size >= this.capacity || this.engine.closed)) {
+      return Promise.resolve(this.takeBatch(max));
+    }
+    if (size === 0 && this.engine.closed && !this.backlogged()) return Promise.resolve([]);
+    return this.waitForItems(1, max, maxWaitMs, signal) as Promise<T[]>;
+  }
+
+  /** Stops accepting items; buffered ones stay receivable. Idempotent. */
+  close(): void {
+    if (this.engine.close()) this.pump();
+  }
+
+  /** Removes up to `max` items, oldest first, letting waiting producers in behind them. */
+  takeBatch(max: number): T[] {
+    const out: T[] = [];
+    this.ringDrainInto(out, max);
+    if (this.write - this.read < this.receiveQuietFrom) this.afterTake();
+    return out;
+  }
+
+  stats(): ChannelStats {
+    const engine = this.engine;
+    const signals = engine.signals;
+    const stats: ChannelStats = {
+      capacity: this.capacity,
+      size: this.ringLength + this.outside,
+      waiting: engine.senders.size,
+      utilization: this.ringLength / this.capacity,
+      state: this.state,
+      pressured: signals.pressured,
+      offered: this.offeredCount,
+      accepted: this.acceptedCount,
+      delivered: this.deliveredCount,
+      dropped: engine.droppedTotal(),
+      droppedBy: { ...engine.droppedBy },
+      blockedMs: engine.senders.blockedMs(),
+      longestBlockedMs: engine.senders.longestBlockedMs(),
+      pressureEvents: signals.pressureEvents,
+    };
+    return this.tier === undefined ? stats : this.tier.addStats(stats);
+  }
+
+  /** Call after any change to the waiter lists or to the engine's `closed`. */
+  refreshFastPath(): void {
+    this.fastLimit = this.currentFastLimit();
+    this.syncHotLimits();
+  }
+
+  private currentFastLimit(): number {
+    const engine = this.engine;
+    return engine.closed || engine.senders.size !== 0 || this.receivers.size !== 0 || this.collectors.size !== 0 ? -1 : this.fastCeiling;
+  }
+
+  private syncHotLimits(): void {
+    // Below quietMax (not at it): the size after the push must still be in the
+    // band. And below the ring's slot count: the hot path stores without growing it.
+    const below = this.fastLimit < this.quietMax ? this.fastLimit : this.quietMax;
+    const slots = this.slotMask + 1;
+    this.sendQuietBelow = below < slots ? below : slots;
+    this.receiveQuietFrom = this.fastLimit < 0 ? NEVER : this.quietMin;
+  }
+
+  /** After items were taken: lets waiting producers in, or updates the signals if the size left the band. */
+  private afterTake(): void {
+    if (this.fastLimit < 0) this.pump(); // producers waiting for the freed slots, or closed
+    else if (this.ringLength < this.quietMin) this.updateSignals();
+  }
+
+  /** True while items may be held outside memory, so an empty ring does not mean an empty channel. */
+  backlogged(): boolean {
+    return this.outside !== 0 || this.counting;
+  }
+
+  /** Buffers an admitted item and serves waiting consumers. */
+  accept(item: T): void {
+    this.ringPush(item);
+    if (this.receivers.size !== 0 || this.collectors.size !== 0) this.pump();
+    else if (this.ringLength > this.quietMax) this.updateSignals();
+    else this.syncHotLimits(); // the push may have grown the ring, raising sendQuietBelow
+  }
+
+  /** Pushes an item that was accepted earlier (a tier's) into memory; the caller pumps. */
+  pushBack(item: T): void {
+    this.ringPush(item);
+  }
+
+  private evictOldest(item: T): void {
+    this.ringShift();
+    this.engine.droppedBy['drop-oldest']++;
+    this.accept(item);
+  }
+
+  /** Queues a producer for room (`timeoutMs` undefined: the channel's `maxBlockMs`) and closes the fast path behind it. */
+  waitForRoom(item: T, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<boolean> {
+    const senders = this.engine.senders;
+    const waiting = this.engine.waitForRoom(item, signal, timeoutMs);
+    if (senders.size !== 0) {
+      this.fastLimit = -1;
+      this.syncHotLimits();
+    }
+    return waiting;
+  }
+
+  private waitForItems(kind: 0 | 1, max: number, maxWaitMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+    const waiting = signal?.aborted ? Promise.reject(signal.reason as unknown) : this.queueReceiver(kind, max, maxWaitMs, signal);
+    if (this.tier !== undefined && this.outside !== 0) this.tier.refill();
+    return waiting;
+  }
+
+  private queueReceiver(kind: 0 | 1, max: number, maxWaitMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const w: ReceiveWaiter<T> = {
+        prev: undefined,
+        next: undefined,
+        linked: false,
+        kind,
+        max,
+        maxWaitMs,
+        resolve,
+        reject,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      };
+      if (signal) {
+        w.onAbort = () => {
+          this.receivers.remove(w);
+          this.collectors.remove(w);
+          this.settleReceiver(w);
+          this.refreshFastPath();
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      if (this.ringLength !== 0) this.startCollecting(w); // first item already here
+      else this.receivers.push(w);
+      this.fastLimit = -1;
+      this.syncHotLimits();
+    });
+  }
+
+  private settleReceiver(w: ReceiveWaiter<T>): void {
+    if (w.timer !== undefined) this.engine.clock.cancel(w.timer);
+    w.timer = undefined;
+    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+  }
+
+  private startCollecting(w: ReceiveWaiter<T>): void {
+    this.collectors.push(w);
+    w.timer = this.engine.clock.schedule(w.maxWaitMs, () => {
+      w.timer = undefined;
+      this.collectors.remove(w);
+      if (this.ringLength === 0 && (!this.engine.closed || this.backlogged())) {
+        this.receivers.push(w); // another consumer took the items (or they are still spilled): wait for a first item again
+        return;
+      }
+      this.settleReceiver(w);
+      this.refreshFastPath();
+      w.resolve(this.takeBatch(w.max));
+    });
+  }
+
+  /**
+   * Moves items between waiting producers, the buffer and waiting consumers
+   * until nothing more can move, then refreshes state and pressure; with a
+   * tier holding items, lets it refill memory.
+   */
+  pump(): void {
+    const engine = this.engine;
+    const senders = engine.senders;
+    const tier = this.tier;
+    for (;;) {
+      // A freed slot goes to the longest-waiting producer, before any later trySend.
+      if (senders.size !== 0 && (tier === undefined ? this.ringLength < this.capacity : tier.hasRoomForWaiter())) {
+        const w = senders.shift()!;
+        if (tier === undefined) {
+          this.ringPush(w.item);
+          w.resolve(true);
+        } else tier.admitWaiter(w);
+        continue;
+      }
+      if (this.receivers.size !== 0 && this.ringLength !== 0) {
+        const w = this.receivers.shift()!;
+        if (w.kind === 0) {
+          this.settleReceiver(w);
+          w.resolve(this.ringShift());
+        } else if (w.maxWaitMs > 0 && !engine.closed && this.ringLength < Math.min(w.max, this.capacity)) {
+          this.startCollecting(w);
+        } else {
+          this.settleReceiver(w);
+          const out: T[] = [];
+          this.ringDrainInto(out, w.max);
+          w.resolve(out);
+        }
+        continue;
+      }
+      const c = this.collectors.head;
+      // Once closed a collector takes what memory has, unless only spilled items are left to wait for.
+      if (c && (engine.closed ? this.ringLength !== 0 || !this.backlogged() : this.ringLength >= Math.min(c.max, this.capacity))) {
+        this.collectors.remove(c);
+        this.settleReceiver(c);
+        const out: T[] = [];
+        this.ringDrainInto(out, c.max);
+        c.resolve(out);
+        continue;
+      }
+      break;
+    }
+    if (engine.closed && this.ringLength === 0 && !this.backlogged()) this.finish();
+    this.fastLimit = this.currentFastLimit();
+    // Inside the quiet band nothing listeners or pressure care about moved. Closing
+    // changes the state at any size; a spill's backlog empties the band itself.
+    const size = this.ringLength;
+    if (engine.closed || size < this.quietMin || size > this.quietMax) this.updateSignals();
+    else this.syncHotLimits();
+    if (tier !== undefined && this.outside !== 0) tier.refill();
+  }
+
+  private finish(): void {
+    for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
+      this.settleReceiver(w);
+      w.resolve(w.kind === 0 ? undefined : []);
+    }
+    this.engine.drainWaiters.resolveAll();
+  }
+}
