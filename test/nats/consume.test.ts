@@ -2,12 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AckPolicy, type JetStreamClient, type JsMsg } from 'nats';
-import { ErrorCode, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
-import { PollSizer } from '../poll-sizer/index.js';
-import { VirtualClock } from '../testing/index.js';
-import { deferred, ManualLimiter, until } from '../../test/brokers/helpers.js';
-import { JetStreamFixtures, type StreamFixture } from '../../test/brokers/nats-helpers.js';
-import { consumeJetStream, type JetStreamConsumerClient } from './index.js';
+import { ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/errors/index.js';
+import { PollSizer } from '../../src/poll-sizer/index.js';
+import { VirtualClock } from '../../src/testing/index.js';
+import { deferred, ManualLimiter, until } from '../brokers/helpers.js';
+import { JetStreamFixtures, type StreamFixture } from './helpers.js';
+import { consumeJetStream, type JetStreamConsumerClient } from '../../src/nats/index.js';
 
 let fx: JetStreamFixtures;
 let js: JetStreamClient;

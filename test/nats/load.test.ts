@@ -6,9 +6,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { JetStreamClient } from 'nats';
 import { ConcurrencyLimiter } from '../../src/concurrency-limiter/index.js';
 import { consumeJetStream, jetStreamPublisher } from '../../src/nats/index.js';
-import { startFixture } from './child.js';
-import { Downstream, HeapSampler, liveHeapMb, signed, until } from './helpers.js';
-import { JetStreamFixtures, type StreamFixture } from './nats-helpers.js';
+import { startFixture } from '../brokers/child.js';
+import { Downstream, HeapSampler, liveHeapMb, signed, until } from '../brokers/helpers.js';
+import { JetStreamFixtures, type StreamFixture } from './helpers.js';
 
 const FLOOD = 50_000;
 const LIMIT = 16;
@@ -116,7 +116,7 @@ describe('JetStream consumer killed mid-run', () => {
     const ackWaitMs = 2000;
     const f = await fx.create({ ackWaitMs });
     await flood(f, 100);
-    const child = startFixture(new URL('./fixtures/nats-consumer.ts', import.meta.url), [f.stream, f.consumer, '20']);
+    const child = startFixture(new URL('./fixtures/consumer.ts', import.meta.url), [f.stream, f.consumer, '20']);
     let heldByChild: string[];
     let killedAt: number;
     try {

@@ -1,7 +1,7 @@
 // JetStream set-up for the NATS tests: a memory stream and an explicit-ack
 // pull consumer per test, deleted afterwards.
 import { AckPolicy, connect, nanos, StorageType, type ConsumerConfig, type JetStreamManager, type NatsConnection } from 'nats';
-import { NATS_SERVERS, uniqueName } from './helpers.js';
+import { NATS_SERVERS, uniqueName } from '../brokers/helpers.js';
 
 export interface StreamFixture {
   stream: string;
