@@ -10,6 +10,7 @@ import { VirtualClock } from '../testing/index.js';
 import { DurableChannel } from '../durable-channel/index.js';
 import { describeStoreContract } from '../durable-channel/contract-suite.test.js';
 import { SqliteStore, type SqliteDriver, type SqliteStoreOptions } from './index.js';
+import { queueSql } from './store.js';
 import { openConnection, sqliteDrivers, type DriverLoaders } from './driver.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-sqlite-'));
@@ -112,6 +113,65 @@ function describeStore(driver: SqliteDriver): void {
       assert.deepEqual({ ...db.prepare('PRAGMA journal_mode').get() }, { journal_mode: 'wal' });
       db.close();
       await store.close();
+    });
+
+    it('lease() - finds visible rows through the _ready index: no scan of the table, no sort', async () => {
+      // The old query walked the table in id order past every leased or
+      // delayed row ahead of the first visible one (57 µs per item with 100k held).
+      const path = freshPath();
+      const store = openStore<number>({ path, table: 'jobs' });
+      await store.append([1, 2, 3]);
+      await store.lease(1, 60_000);
+      const db = openConnection(driver, path);
+      const sql = queueSql('jobs');
+      const plan = (statement: string, params: Record<string, number>) =>
+        db.prepare(`EXPLAIN QUERY PLAN ${statement}`).all(params).map((row) => (row as { detail: string }).detail);
+      try {
+        for (const [name, params] of [['lease', { until: 2, max: 3 }], ['dropOldest', { count: 3 }]] as const) {
+          const steps = plan(sql[name], params);
+          assert.ok(steps.some((d) => d.includes('USING COVERING INDEX jobs_ready')), `${name} reads jobs_ready: ${steps.join(' | ')}`);
+          assert.ok(!steps.some((d) => d === 'SCAN jobs' || d.includes('TEMP B-TREE')), `${name} neither scans the table nor sorts: ${steps.join(' | ')}`);
+        }
+        const release = plan(sql.releaseExpired, { now: 1 });
+        assert.ok(release.some((d) => /^SEARCH jobs USING INDEX jobs_invisible \(visible_at>\? AND visible_at<\?\)$/.test(d)), `releaseExpired is one range of jobs_invisible: ${release.join(' | ')}`);
+      } finally {
+        db.close();
+        await store.close();
+      }
+    });
+
+    it('constructor - a file made without the _ready index opens, gains it, and leases visible rows oldest first', async () => {
+      const path = freshPath();
+      const now = 1_700_000_000_000;
+      const old = new DatabaseSync(path);
+      old.exec(
+        'CREATE TABLE sluice_queue (id INTEGER PRIMARY KEY AUTOINCREMENT, payload NOT NULL, visible_at INTEGER NOT NULL DEFAULT 0, deliveries INTEGER NOT NULL DEFAULT 0);' +
+          'CREATE INDEX sluice_queue_invisible ON sluice_queue (visible_at) WHERE visible_at > 0;',
+      );
+      const insert = old.prepare('INSERT INTO sluice_queue (payload, visible_at, deliveries) VALUES (?, ?, ?)');
+      insert.run('"fresh-1"', 0, 0);
+      insert.run('"lease-expired-2"', now - 1, 1);
+      insert.run('"lease-held-3"', now + 60_000, 1);
+      insert.run('"fresh-4"', 0, 0);
+      insert.run('"delay-over-5"', now, 2);
+      old.close();
+
+      const clock = new VirtualClock(now);
+      const store = openStore<string>({ path, now: () => clock.now() });
+      const leased = await store.lease(10, 1000);
+      assert.deepEqual(
+        leased.map((l) => [l.item, l.deliveries]),
+        [['fresh-1', 1], ['lease-expired-2', 2], ['fresh-4', 1], ['delay-over-5', 3]],
+      );
+      assert.equal(await store.nextVisibleInMs(), 1000, 'the new leases are held, row 3 still until its deadline');
+      clock.advance(60_000);
+      assert.deepEqual((await store.lease(10, 1000)).map((l) => l.item), ['fresh-1', 'lease-expired-2', 'lease-held-3', 'fresh-4', 'delay-over-5']);
+      assert.equal(store.integrityCheck(), 'ok');
+      await store.close();
+      const check = new DatabaseSync(path, { readOnly: true });
+      const indexes = check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sluice_queue' ORDER BY name").all();
+      check.close();
+      assert.deepEqual(indexes.map((r) => r.name), ['sluice_queue_invisible', 'sluice_queue_ready']);
     });
 
     const badOptions: [string, Record<string, unknown>][] = [

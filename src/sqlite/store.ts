@@ -159,12 +159,7 @@ export class SqliteStore<T> implements DurableStore<T> {
       this.db.exec('PRAGMA journal_mode = WAL');
       this.db.exec(`PRAGMA synchronous = ${this.fsync === 'os' ? 'NORMAL' : 'FULL'}`);
       this.db.exec('PRAGMA busy_timeout = 5000');
-      this.db.exec(
-        `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, payload NOT NULL, ` +
-          `visible_at INTEGER NOT NULL DEFAULT 0, deliveries INTEGER NOT NULL DEFAULT 0);` +
-          // Only leased and delayed rows are indexed: cheap to keep, and enough for nextVisibleInMs().
-          `CREATE INDEX IF NOT EXISTS ${table}_invisible ON ${table} (visible_at) WHERE visible_at > 0;`,
-      );
+      this.db.exec(queueSql(table).schema);
       this.sql = prepare(this.db, table);
       if (release) this.counters.released = Number(this.sql.releaseAll.run().changes);
     } catch (error) {
@@ -214,7 +209,7 @@ export class SqliteStore<T> implements DurableStore<T> {
     this.assertOpen();
     checkLeaseArguments(max, visibilityTimeoutMs);
     const now = this.now();
-    const rows = this.relaxed(() => this.sql.lease.all({ now, until: Math.ceil(now + visibilityTimeoutMs), max }) as Row[]);
+    const rows = this.relaxed(() => this.sql.leaseAll(now, Math.ceil(now + visibilityTimeoutMs), max));
     rows.sort((a, b) => a.id - b.id); // RETURNING does not promise an order
     this.counters.leased += rows.length;
     return rows.map((row) => ({ id: String(row.id), item: this.serializer.deserialize(fromSqlValue(row.payload)), deliveries: row.deliveries }));
@@ -264,7 +259,7 @@ export class SqliteStore<T> implements DurableStore<T> {
   async dropOldest(count: number): Promise<string[]> {
     this.assertOpen();
     if (!Number.isSafeInteger(count) || count < 1) return [];
-    const rows = this.relaxed(() => this.sql.dropOldest.all({ now: this.now(), count }) as { id: number }[]);
+    const rows = this.relaxed(() => this.sql.dropOldestAll(this.now(), count));
     this.counters.dropped += rows.length;
     return rows.map((row) => String(row.id)).sort((a, b) => Number(a) - Number(b));
   }
@@ -353,9 +348,46 @@ function asBuffer(data: Uint8Array): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/**
+ * The store's SQL on `table`. Visible means `visible_at <= now`; `lease` and
+ * `dropOldest` read only rows with `visible_at = 0`, from the `_ready` index
+ * in id order, after `releaseExpired` has moved rows whose deadline passed
+ * back to 0 (one range of the `_invisible` index). So neither walks the held
+ * rows ahead of the first visible one, and the order among visible rows is
+ * still id order. Any process may release expired rows at any time: that
+ * changes no row's visibility. Exported for the query-plan tests.
+ */
+export function queueSql(table: string) {
+  return {
+    schema:
+      `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, payload NOT NULL, ` +
+      `visible_at INTEGER NOT NULL DEFAULT 0, deliveries INTEGER NOT NULL DEFAULT 0);` +
+      // Two partial indexes that split the rows, one entry per row: held rows
+      // (leased or delayed) by deadline, ready rows by id. IF NOT EXISTS: a file
+      // from a version without _ready gets it when it is opened.
+      `CREATE INDEX IF NOT EXISTS ${table}_invisible ON ${table} (visible_at) WHERE visible_at > 0;` +
+      `CREATE INDEX IF NOT EXISTS ${table}_ready ON ${table} (id) WHERE visible_at = 0;`,
+    insert: `INSERT INTO ${table} (payload) VALUES (?)`,
+    ack: `DELETE FROM ${table} WHERE id = ?`,
+    releaseExpired: `UPDATE ${table} SET visible_at = 0 WHERE visible_at > 0 AND visible_at <= @now`,
+    lease:
+      `UPDATE ${table} SET visible_at = @until, deliveries = deliveries + 1 WHERE id IN ` +
+      `(SELECT id FROM ${table} WHERE visible_at = 0 ORDER BY id LIMIT @max) RETURNING id, payload, deliveries`,
+    dropOldest: `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE visible_at = 0 ORDER BY id LIMIT @count) RETURNING id`,
+    nack: `UPDATE ${table} SET visible_at = @at WHERE id = @id`,
+    count: `SELECT COUNT(*) AS n FROM ${table}`,
+    nextVisible: `SELECT MIN(visible_at) AS at FROM ${table} WHERE visible_at > 0 AND visible_at > @now`,
+    releaseAll: `UPDATE ${table} SET visible_at = 0 WHERE visible_at > 0`,
+  };
+}
+
 function prepare(db: Connection, table: string) {
-  const insert = db.prepare(`INSERT INTO ${table} (payload) VALUES (?)`);
-  const ack = db.prepare(`DELETE FROM ${table} WHERE id = ?`);
+  const sql = queueSql(table);
+  const insert = db.prepare(sql.insert);
+  const ack = db.prepare(sql.ack);
+  const releaseExpired = db.prepare(sql.releaseExpired);
+  const lease = db.prepare(sql.lease);
+  const dropOldest = db.prepare(sql.dropOldest);
   return {
     insertAll: db.transaction((calls: (string | Buffer)[][]): string[][] =>
       calls.map((data) => data.map((payload) => String(insert.run(payload).lastInsertRowid))),
@@ -365,17 +397,18 @@ function prepare(db: Connection, table: string) {
       for (const id of ids) removed += Number(ack.run(Number(id)).changes);
       return removed;
     }),
-    lease: db.prepare(
-      `UPDATE ${table} SET visible_at = @until, deliveries = deliveries + 1 WHERE id IN ` +
-        `(SELECT id FROM ${table} WHERE visible_at <= @now ORDER BY id LIMIT @max) RETURNING id, payload, deliveries`,
-    ),
-    nack: db.prepare(`UPDATE ${table} SET visible_at = @at WHERE id = @id`),
-    dropOldest: db.prepare(
-      `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE visible_at <= @now ORDER BY id LIMIT @count) RETURNING id`,
-    ),
-    count: db.prepare(`SELECT COUNT(*) AS n FROM ${table}`),
-    nextVisible: db.prepare(`SELECT MIN(visible_at) AS at FROM ${table} WHERE visible_at > 0 AND visible_at > @now`),
-    releaseAll: db.prepare(`UPDATE ${table} SET visible_at = 0 WHERE visible_at > 0`),
+    leaseAll: db.transaction((now: number, until: number, max: number): Row[] => {
+      releaseExpired.run({ now });
+      return lease.all({ until, max }) as Row[];
+    }),
+    dropOldestAll: db.transaction((now: number, count: number): { id: number }[] => {
+      releaseExpired.run({ now });
+      return dropOldest.all({ count }) as { id: number }[];
+    }),
+    nack: db.prepare(sql.nack),
+    count: db.prepare(sql.count),
+    nextVisible: db.prepare(sql.nextVisible),
+    releaseAll: db.prepare(sql.releaseAll),
     syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
     syncFull: db.prepare('PRAGMA synchronous = FULL'),
     integrityCheck: db.prepare('PRAGMA integrity_check'),
