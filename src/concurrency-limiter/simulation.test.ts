@@ -1,7 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions, type ConcurrencyLimiterStats } from './index.js';
-import { SimulatedServer, startClosedLoop, Trace, type SimulatedServerStats, type TraceSummary } from './simulated-server.js';
+import { SimulatedServer, startClosedLoop, Trace, type SimulatedServerStats, type TraceSummary } from '../../test/fixtures/simulated-server.js';
 import { VirtualClock } from '../testing/index.js';
 
 // The downstream: 10 slots of 10 ms each (capacity 1,000 calls/s), FIFO queue
