@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import { ErrorCode, SluiceError } from '../errors/index.js';
 import { nearest } from '../internal/validate.js';
 
@@ -61,22 +60,35 @@ export function describeValue(value: unknown): string {
   return clip(text);
 }
 
+/**
+ * The parts of a zod issue read below. Written out rather than imported from zod:
+ * this file's .d.ts is part of `sluice/config`'s types, and users do not have zod
+ * installed (the build bundles it).
+ */
+interface ZodIssueLike {
+  readonly code: string;
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  readonly keys?: readonly string[];
+  readonly errors?: readonly (readonly ZodIssueLike[])[];
+}
+
 /** Turns zod issues into path-named lines: `<path>: <value> is not <allowed>`. */
-export function issuesFromZod(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+export function issuesFromZod(issues: readonly ZodIssueLike[], prefix: readonly PropertyKey[] = []): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     const base = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
       const allowed = /\(allowed: (.*)\)$/.exec(issue.message)?.[1];
       const candidates = allowed ? allowed.split(', ') : [];
-      for (const key of issue.keys) {
+      for (const key of issue.keys ?? []) {
         const path = joinPath([...base, key]);
         const guess = nearest(key, candidates);
         out.push({ path, message: `${path}: unknown key${guess === undefined ? '' : `; did you mean "${guess}"?`}${allowed ? ` (allowed: ${allowed})` : ''}` });
       }
       continue;
     }
-    if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.message === 'Invalid input') {
+    if (issue.code === 'invalid_union' && issue.errors && issue.errors.length > 0 && issue.message === 'Invalid input') {
       // A union without a message of its own: report its branches' issues.
       out.push(...issuesFromZod(issue.errors.flat(), base));
       continue;

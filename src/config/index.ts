@@ -1,7 +1,8 @@
 /**
  * Configuration files (`sluice/config`): YAML or JSON in the shape of the seed
  * template, validated before anything starts, then built into named
- * components. Not part of the zero-dependency core: it uses `yaml` and `zod`.
+ * components. Not part of the zero-dependency core: it uses `yaml` and `zod`,
+ * bundled into the package at build time (users install neither).
  * @module
  */
 export { parseConfig, loadConfig } from './load.js';

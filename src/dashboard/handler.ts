@@ -1,12 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 import type { TimerHandle } from '../clock/index.js';
 import { WaiterList } from '../internal/waiter-list.js';
 import { checkSources } from '../metrics/collect.js';
-import { clientScript } from './client.js';
+import { assets } from './assets.js';
 import { resolveDashboardOptions, type DashboardOptions, type DashboardSource, type DashboardSources, type ResolvedDashboardOptions } from './options.js';
-import { dashboardCss, renderPage } from './page.js';
+import { renderPage } from './page.js';
 import { DashboardSampler, type DashboardSnapshot } from './snapshot.js';
 import { FetchSseClient, NodeSseClient, type SseClient } from './sse.js';
 
@@ -51,34 +49,11 @@ export interface DashboardHonoContext {
 
 type Route = { kind: 'page' } | { kind: 'redirect' } | { kind: 'events' } | { kind: 'snapshot' } | { kind: 'asset'; name: string } | { kind: 'none' };
 
-interface Asset {
-  type: string;
-  body: () => Promise<string | Buffer>;
-}
-
 interface Reply {
   status: number;
   headers: Record<string, string>;
   body: string | Buffer;
 }
-
-const require = createRequire(import.meta.url);
-
-function packageFile(specifier: string): () => Promise<Buffer> {
-  let cached: Promise<Buffer> | undefined;
-  return () => {
-    cached ??= readFile(require.resolve(specifier));
-    cached.catch(() => (cached = undefined)); // a failed read is retried on the next request
-    return cached;
-  };
-}
-
-const assets: Record<string, Asset> = {
-  'uPlot.iife.min.js': { type: 'text/javascript; charset=utf-8', body: packageFile('uplot/dist/uPlot.iife.min.js') },
-  'uPlot.min.css': { type: 'text/css; charset=utf-8', body: packageFile('uplot/dist/uPlot.min.css') },
-  'dashboard.js': { type: 'text/javascript; charset=utf-8', body: () => Promise.resolve(clientScript) },
-  'dashboard.css': { type: 'text/css; charset=utf-8', body: () => Promise.resolve(dashboardCss) },
-};
 
 const securityHeaders = {
   'x-content-type-options': 'nosniff',

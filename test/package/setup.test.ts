@@ -1,10 +1,14 @@
 // The set-up a new user meets: the README's two commands on a fresh clone, the
 // Node lines we claim, the lockfile npm install leaves alone, the licence, and
-// the package that `npm pack` (and so an install from git) produces.
-import { describe, it } from 'node:test';
+// the package that `npm pack` (and so an install from git) produces: it must
+// install and run with no other package.
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import semver from 'semver';
 import { supportedLines } from '../../scripts/node-lines.mjs';
 
@@ -61,11 +65,22 @@ describe('licence', () => {
 });
 
 describe('npm pack', () => {
+  // One real pack for every test below: it runs prepare (the build), as an install from git does.
+  let tmp: string;
+  let tarball: string;
+  let files: string[];
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'sluice-pack-'));
+    const out = spawnSync('npm', ['pack', '--json', '--silent', '--pack-destination', tmp], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(out.status, 0, out.stderr.slice(-2000));
+    const [packed] = JSON.parse(out.stdout);
+    tarball = join(tmp, packed.filename);
+    files = packed.files.map((f: { path: string }) => f.path);
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
   it('pack - builds dist/ through prepare and ships it without source maps, tests or fixtures of src', () => {
     assert.match(pkg.scripts.prepare ?? '', /npm run build/, 'an install from git runs prepare; it must build dist/');
-    const out = spawnSync('npm', ['pack', '--dry-run', '--json', '--silent'], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    assert.equal(out.status, 0, out.stderr.slice(-2000));
-    const files: string[] = JSON.parse(out.stdout)[0].files.map((f: { path: string }) => f.path);
     for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'schema/sluice.config.schema.json']) {
       assert.ok(files.includes(needed), `${needed} is not in the package`);
     }
@@ -76,5 +91,78 @@ describe('npm pack', () => {
     assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'source maps would point at src/, which is not shipped');
     assert.deepEqual(files.filter((f) => /\.test(-d)?\.[jt]s$/.test(f) || f.startsWith('src/')), []);
     assert.ok(existsSync('dist/index.js'));
+  });
+
+  it('dependencies - package.json has none: commander, yaml, zod and uplot are bundled or copied into dist/', () => {
+    assert.deepEqual(pkg.dependencies ?? {}, {});
+    assert.deepEqual(lock.packages[''].dependencies ?? {}, {});
+    for (const name of ['commander', 'yaml', 'zod', 'uplot', 'esbuild']) assert.ok(pkg.devDependencies[name], `${name} is a devDependency`);
+    for (const needed of ['dist/vendor/commander.js', 'dist/vendor/yaml.js', 'dist/vendor/zod.js', 'dist/dashboard/assets/uPlot.iife.min.js', 'dist/dashboard/assets/uPlot.min.css']) {
+      assert.ok(files.includes(needed), `${needed} is not in the package`);
+    }
+  });
+
+  it('install - the tarball installs alone, and its CLI, sluice, sluice/config and sluice/dashboard run and type-check with no other package', () => {
+    const project = join(tmp, 'project');
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'probe', private: true, type: 'module' }));
+    // --offline: a package with no dependencies needs nothing from the registry.
+    const install = spawnSync('npm', ['install', '--omit=dev', '--ignore-scripts', '--offline', '--no-audit', '--no-fund', tarball], { cwd: project, encoding: 'utf8' });
+    assert.equal(install.status, 0, install.stderr.slice(-2000));
+    assert.deepEqual(readdirSync(join(project, 'node_modules')).filter((n) => !n.startsWith('.')), ['sluice']);
+
+    const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: project, encoding: 'utf8', timeout: 30_000 });
+    const help = node(['node_modules/sluice/dist/cli/main.js', '--help']);
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /Usage: sluice/);
+    const validate = node(['node_modules/sluice/dist/cli/main.js', 'validate', resolve('examples/sluice.yaml')]);
+    assert.equal(validate.status, 0, validate.stderr);
+    assert.match(validate.stdout, /valid; it would build 6 components/);
+    writeFileSync(join(project, 'bad.yaml'), 'queues:\n  q:\n    capacity: -1\n    strategy: drop_oldest\n');
+    const bad = node(['node_modules/sluice/dist/cli/main.js', 'validate', '--json', 'bad.yaml']);
+    assert.equal(bad.status, 2, bad.stderr); // exit 2: a bad configuration. zod's issues, through the bundled copy, become a clear report
+    assert.match(bad.stdout, /"ok": false/);
+    assert.match(bad.stdout, /queues\.q\.capacity/);
+
+    // The page, its script and uPlot come from dist/, not from an uplot package.
+    const script = `
+      import { Channel } from 'sluice';
+      import { parseConfig, fromConfig } from 'sluice/config';
+      import { dashboardHandler } from 'sluice/dashboard';
+      import { readFileSync } from 'node:fs';
+      import { createServer } from 'node:http';
+      const built = fromConfig(parseConfig(readFileSync(${JSON.stringify(resolve('examples/sluice.yaml'))}, 'utf8')));
+      const dashboard = dashboardHandler(built.components);
+      const server = createServer(dashboard).listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      const base = 'http://127.0.0.1:' + server.address().port + '/';
+      const result = { channel: built.channels.input_queue instanceof Channel, assets: {} };
+      for (const path of ['', 'assets/dashboard.js', 'assets/dashboard.css', 'assets/uPlot.iife.min.js', 'assets/uPlot.min.css']) {
+        const res = await fetch(base + path);
+        result.assets[path || 'page'] = [res.status, (await res.text()).length];
+      }
+      dashboard.close();
+      built.close();
+      server.close();
+      console.log(JSON.stringify(result));
+    `;
+    const run = node(['--input-type=module', '-e', script]);
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.channel, true, 'sluice/config builds the Channel class that sluice exports');
+    for (const [path, [status, length]] of Object.entries<[number, number]>(result.assets)) {
+      assert.equal(status, 200, `${path}: HTTP ${status}`);
+      assert.ok(length > 100, `${path}: ${length} bytes`);
+    }
+    assert.equal(result.assets['assets/uPlot.iife.min.js'][1], readFileSync(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'), 'utf8').length);
+
+    // The public .d.ts files name no type from a package users do not have (skipLibCheck off).
+    writeFileSync(
+      join(project, 'check.ts'),
+      "import { Channel } from 'sluice';\nimport { parseConfig, ConfigError, type SluiceConfig } from 'sluice/config';\nimport { dashboardHandler } from 'sluice/dashboard';\n" +
+        "const config: SluiceConfig = parseConfig('queues: { q: { capacity: 1 } }');\nexport const used = [Channel, ConfigError, config, dashboardHandler];\n",
+    );
+    const tsc = node([resolve('node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', resolve('node_modules/@types'), 'check.ts']);
+    assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
   });
 });
