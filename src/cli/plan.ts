@@ -36,7 +36,7 @@ export function planCommand(flags: PlanFlags, io: CliIo): number {
     io.stderr(`error: --memory-budget ${formatBytes(flags.memoryBudget)} cannot hold one item of ${formatBytes(itemBytes)} (--item-bytes); give at least ${formatBytes(itemBytes)}\n`);
     return 2;
   }
-  const plan = memoryShortfallIsAnIssue(planCapacity(input), input);
+  const plan = planCapacity(input);
   const name = flags.name ?? 'my_queue';
   if (flags.json) {
     io.stdout(`${JSON.stringify({ input, ...plan, config: snippetObject(plan, name) }, (_k, v) => (v === Infinity ? null : v), 2)}\n`);
@@ -44,25 +44,6 @@ export function planCommand(flags: PlanFlags, io: CliIo): number {
     io.stdout(renderPlan(plan, input, name));
   }
   return plan.ok ? 0 : 1;
-}
-
-/**
- * planCapacity() reports a memory budget that caps the buffer below what the
- * loss budget needs as an issue, but below what blocking or a burst needs only
- * as a warning. For the CLI a budget the plan does not fit in is a budget not
- * met: it becomes an issue (exit 1) in every case.
- */
-function memoryShortfallIsAnIssue(plan: CapacityPlan, input: PlanInput): CapacityPlan {
-  const s = plan.sizing;
-  if (s.byMemory === undefined || input.memoryBudgetBytes === undefined) return plan;
-  const needs = [s.byLoss, s.byBlocking, s.byBurst].filter((k): k is number => k !== undefined);
-  const needed = Math.max(0, ...needs);
-  if (needed <= s.byMemory || plan.systemCapacity >= needed) return plan;
-  const capped = plan.systemCapacity === s.byMemory;
-  if (!capped || plan.issues.some((i) => i.includes('the memory budget'))) return plan;
-  const why = needed === s.byLoss ? 'the loss budget' : needed === s.byBurst ? 'absorbing the burst' : 'keeping producers blocked under 1 % of arrivals';
-  const issue = `Memory budget ${formatBytes(input.memoryBudgetBytes)} holds ${s.byMemory - 1} items of ${formatBytes(plan.figures.itemBytes)}, but ${why} needs ${needed - 1} (${formatBytes((needed - 1) * plan.figures.itemBytes)}).`;
-  return { ...plan, issues: [...plan.issues, issue], warnings: plan.warnings.filter((w) => !w.includes('the memory budget allows')), ok: false };
 }
 
 function snippetObject(plan: CapacityPlan, name: string): Record<string, unknown> {

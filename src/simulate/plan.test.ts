@@ -80,6 +80,19 @@ describe('planCapacity()', () => {
     assert.equal(plan.sizing.byMemory, 1001);
     assert.equal(plan.capacity, 1000);
     assert.equal(plan.figures.memoryBytes, 1e6);
+    // The burst needs more than the budget holds: a budget not met, not a warning.
+    assert.equal(plan.ok, false);
+    assert.match(plan.issues.join('\n'), /Absorbing the burst needs \d+ items but the memory budget allows 1000/);
+  });
+
+  it('planCapacity() - a memory budget the plan fits in is no issue; one below a single item is an invalid option', () => {
+    const fits = planCapacity({ arrivalRate: 500, serviceTimeMs: 1, itemBytes: 1000, memoryBudgetBytes: 1e9 });
+    assert.equal(fits.ok, true);
+    assert.deepEqual(fits.issues, []);
+    assert.throws(() => planCapacity({ arrivalRate: 500, serviceTimeMs: 1, itemBytes: 1024, memoryBudgetBytes: 1 }), {
+      code: 'ERR_SLUICE_INVALID_OPTION',
+      message: /memoryBudgetBytes.*must hold one item/,
+    });
   });
 
   it('planCapacity() - rejects bad input naming the field', () => {

@@ -152,6 +152,9 @@ export function planCapacity(input: PlanInput): CapacityPlan {
     v.requiredNumber('burst.durationMs', burst.durationMs, { min: 0, minExclusive: true });
   }
   if (canLose && lossBudget === 0) throw new InvalidOptionError('lossBudget', 0, 'a fraction > 0 when canLose is true');
+  if (memoryBudget !== undefined && memoryBudget < itemBytes) {
+    throw new InvalidOptionError('memoryBudgetBytes', memoryBudget, `at least itemBytes (${itemBytes}): the budget must hold one item`);
+  }
 
   const mu = 1000 / serviceMs;
   const rho = lambda / mu;
@@ -224,6 +227,9 @@ export function planCapacity(input: PlanInput): CapacityPlan {
     const neededBy = needed === sizing.byLoss ? 'the loss budget' : needed === sizing.byBurst ? 'absorbing the burst' : 'keeping blocking under 1 %';
     const text = `${neededBy} needs ${needed - 1} items but ${capBy} allows ${k - 1}`;
     if (needed === sizing.byLoss) issues.push(`${cap1(text)}: loss at that size is ${pct(mm1kLoss(rho, k))}, above the ${pct(lossBudget!)} budget.`);
+    // A memory budget is a hard limit the user set: a plan that does not fit in it
+    // is a budget not met. A latency cap only trades blocking for latency.
+    else if (capBy === 'the memory budget') issues.push(`${cap1(text)} (${bytes((needed - 1) * itemBytes)} needed, ${bytes(memoryBudget!)} allowed).`);
     else warnings.push(`${cap1(text)}.`);
   }
   if (burst && sizing.byBurst !== undefined && k < sizing.byBurst) {
@@ -284,4 +290,14 @@ function round(x: number): number {
 
 function cap1(s: string): string {
   return s[0]!.toUpperCase() + s.slice(1);
+}
+
+function bytes(x: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return `${Number(x.toPrecision(4))} ${units[i]}`;
 }
