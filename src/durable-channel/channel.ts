@@ -1,14 +1,13 @@
 import { ChannelClosedError, InvalidArgumentError, InvalidItemError, OverflowError } from '../errors/index.js';
 import { describe } from '../internal/describe.js';
+import type { ChannelEngine } from '../internal/engine/engine.js';
 import { Admit } from '../internal/engine/policy.js';
 import * as v from '../internal/validate.js';
-import type { ChannelState } from '../internal/engine/options.js';
+import type { ChannelState, OverflowStrategy } from '../internal/engine/options.js';
 import { DurableCore, attempt } from './core.js';
 import type { DurableReceiveWaiter } from './waiters.js';
-import type { DurableChannelOptions, DurableChannelStats, DurableReceiveOptions, DurableSendOptions } from './options.js';
+import { resolveDurableOptions, type DurableChannelOptions, type DurableChannelStats, type DurableReceiveOptions, type DurableSendOptions } from './options.js';
 import type { LeasedItem } from './store.js';
-
-const noop = (): void => {};
 
 // Per-call options: checked before anything else happens.
 const sendSpec: v.CallOptionSpec<DurableSendOptions> = { signal: 'signal', timeoutMs: 'ms' };
@@ -59,29 +58,46 @@ const RESOLVED_FALSE = Promise.resolve(false);
  * const lease = await channel.receive();
  * if (lease) { await handle(lease.item); await channel.ack(lease.id); }
  */
-export class DurableChannel<T> extends DurableCore<T> {
+export class DurableChannel<T> {
+  readonly capacity: number;
+  readonly overflow: OverflowStrategy;
+  readonly highWatermark: number;
+  readonly lowWatermark: number;
+  readonly visibilityTimeoutMs: number;
+  readonly name: string;
+  /** The store side (group commit, acks, leases), on the shared channel engine. Composition: this class is the public face. */
+  private readonly core: DurableCore<T>;
+  private readonly engine: ChannelEngine<T>;
   private detaching: Promise<void> | undefined;
 
   constructor(options: DurableChannelOptions<T>) {
-    super(options);
+    const o = resolveDurableOptions(options);
+    this.capacity = o.capacity;
+    this.overflow = o.overflow;
+    this.highWatermark = o.highWatermark;
+    this.lowWatermark = o.lowWatermark;
+    this.visibilityTimeoutMs = o.visibilityTimeoutMs;
+    this.name = o.name;
+    this.core = new DurableCore<T>(o);
+    this.engine = this.core.engine;
   }
 
   /** Unacked items in the store (visible, leased and delayed). */
   get size(): number {
-    return this.stored;
+    return this.core.stored;
   }
   get closed(): boolean {
-    return this.isClosed;
+    return this.engine.closed;
   }
   get state(): ChannelState {
-    return this.signals.state;
+    return this.engine.signals.state;
   }
   /** On from the high watermark until utilization falls back to the low watermark. */
   get pressured(): boolean {
-    return this.signals.pressured;
+    return this.engine.signals.pressured;
   }
   get utilization(): number {
-    return this.occupied / this.capacity;
+    return this.core.occupied / this.capacity;
   }
 
   /**
@@ -91,7 +107,7 @@ export class DurableChannel<T> extends DurableCore<T> {
    * Abort safety: takes no signal; it only observes the opening.
    */
   ready(): Promise<void> {
-    return this.opening;
+    return this.core.opening;
   }
 
   /**
@@ -117,26 +133,25 @@ export class DurableChannel<T> extends DurableCore<T> {
     const invalid = v.callOptionsError(options, 'send()', sendSpec);
     if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
-    if (signal?.aborted) return this.abortedDrop(signal);
-    if (this.isClosed) return Promise.reject(this.closedDrop());
-    if (!this.isOpen) return this.opening.then(() => this.send(item, options));
-    if (this.occupied < this.policy.admitBelow && this.senders.size === 0) return this.enqueue(item, false);
-    switch (this.policy.admit(this.occupied)) {
+    if (signal?.aborted) return this.engine.abortedDrop(signal);
+    if (this.engine.closed) return Promise.reject(this.core.closedDrop());
+    if (!this.core.isOpen) return this.core.opening.then(() => this.send(item, options));
+    switch (this.engine.admit(this.core.occupied)) {
       case Admit.accept:
-        return this.enqueue(item, false);
+        return this.core.enqueue(item, false);
       case Admit.evictOldest:
-        return this.enqueue(item, true);
+        return this.core.enqueue(item, true);
       case Admit.dropNewest:
-        this.drop('drop-newest');
+        this.engine.drop('drop-newest');
         return RESOLVED_FALSE;
       case Admit.dropSample:
-        this.drop('sample');
+        this.engine.drop('sample');
         return RESOLVED_FALSE;
       case Admit.reject:
-        this.drop('rejected');
+        this.engine.drop('rejected');
         return Promise.reject(new OverflowError());
       default:
-        return this.waitForRoom(item, signal, options?.timeoutMs ?? this.maxBlockMs);
+        return this.engine.waitForRoom(item, signal, options?.timeoutMs);
     }
   }
 
@@ -190,9 +205,9 @@ export class DurableChannel<T> extends DurableCore<T> {
     if (typeof id !== 'string' || id.length === 0) {
       return Promise.reject(new InvalidArgumentError(`ack(id): id must be a non-empty string from a lease, got ${describe(id)}`));
     }
-    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
-    if (!this.isOpen) return this.opening.then(() => this.ack(id));
-    return this.enqueueAck(id);
+    if (this.core.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    if (!this.core.isOpen) return this.core.opening.then(() => this.ack(id));
+    return this.core.enqueueAck(id);
   }
 
   /**
@@ -212,11 +227,11 @@ export class DurableChannel<T> extends DurableCore<T> {
     const invalid = v.callOptionsError(options, 'nack()', nackSpec);
     if (invalid !== undefined) return Promise.reject(invalid);
     const delayMs = options?.delayMs ?? 0;
-    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
-    if (!this.isOpen) return this.opening.then(() => this.nack(id, options));
-    return this.track(attempt(() => this.store.nack(id, { delayMs }))).then(() => {
-      this.nackedCount++;
-      this.visibilityChanged();
+    if (this.core.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    if (!this.core.isOpen) return this.core.opening.then(() => this.nack(id, options));
+    return this.core.track(attempt(() => this.core.store.nack(id, { delayMs }))).then(() => {
+      this.core.nackedCount++;
+      this.core.visibilityChanged();
     });
   }
 
@@ -226,13 +241,7 @@ export class DurableChannel<T> extends DurableCore<T> {
    * admitted still commit. Stored items stay receivable until acked.
    */
   close(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    for (let w = this.senders.shift(); w; w = this.senders.shift()) {
-      this.drop('closed');
-      w.reject(new ChannelClosedError('Channel closed while the producer was waiting for room'));
-    }
-    this.refresh();
+    if (this.engine.close()) this.core.refresh();
   }
 
   /**
@@ -244,14 +253,9 @@ export class DurableChannel<T> extends DurableCore<T> {
    * rejects with `signal.reason`. The channel is unaffected either way.
    */
   drained(options?: { signal?: AbortSignal }): Promise<void> {
-    const invalid = v.callOptionsError(options, 'drained()', receiveSpec);
-    if (invalid !== undefined) return Promise.reject(invalid);
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.isClosed && this.isOpen && this.occupied === 0) return Promise.resolve();
-    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
-    return this.drainWaiters.wait(undefined, signal).then(noop);
+    return this.engine.drained(options);
   }
+
 
   /**
    * Stops using the store without draining it: closes the channel, lets
@@ -271,17 +275,17 @@ export class DurableChannel<T> extends DurableCore<T> {
   }
 
   private async runDetach(): Promise<void> {
-    this.isDetached = true; // before close(), so its refresh starts no new lease
+    this.core.isDetached = true; // before close(), so its refresh starts no new lease
     this.close();
-    await this.opening.catch(() => {});
-    while (this.busy) await Promise.allSettled([...this.activity, Promise.resolve()]);
-    this.cancelWake();
+    await this.core.opening.catch(() => {});
+    while (this.core.busy) await Promise.allSettled([...this.core.activity, Promise.resolve()]);
+    this.core.cancelWake();
     const error = () => new ChannelClosedError('DurableChannel is detached from its store');
-    for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
-      this.settleReceiver(w);
+    for (let w = this.core.receivers.shift(); w; w = this.core.receivers.shift()) {
+      this.core.settleReceiver(w);
       w.reject(error());
     }
-    this.drainWaiters.rejectAll(error());
+    this.engine.drainWaiters.rejectAll(error());
   }
 
   /** Iterates leases until the channel is closed and every item is acked. Ack each one. */
@@ -291,70 +295,59 @@ export class DurableChannel<T> extends DurableCore<T> {
 
   /** Calls `listener(state, previous)` on every state change. Returns an unsubscribe function. */
   onStateChange(listener: (state: ChannelState, previous: ChannelState) => void): () => void {
-    const unsubscribe = this.signals.listen('state', listener);
-    this.signals.update(this.occupied, this.isClosed); // adopts the current state silently
-    return unsubscribe;
+    return this.engine.onStateChange(listener);
   }
 
   /** Calls `listener(pressured)` when pressure turns on or off. Returns an unsubscribe function. */
   onPressureChange(listener: (pressured: boolean) => void): () => void {
-    return this.signals.listen('pressure', listener);
+    return this.engine.onPressureChange(listener);
   }
 
   stats(): DurableChannelStats {
     return {
       capacity: this.capacity,
-      size: this.stored,
-      committing: this.committing,
-      waiting: this.senders.size,
-      receiving: this.receivers.size,
-      utilization: this.occupied / this.capacity,
-      state: this.signals.state,
-      pressured: this.signals.pressured,
-      recovered: this.recoveredCount,
-      offered: this.offeredCount,
-      accepted: this.acceptedCount,
-      delivered: this.deliveredCount,
-      redelivered: this.redeliveredCount,
-      acked: this.ackedCount,
-      nacked: this.nackedCount,
-      dropped: this.droppedTotal(),
-      droppedBy: { ...this.droppedBy },
-      commits: this.commitCount,
-      ackCommits: this.ackCommitCount,
-      leases: this.leaseCount,
-      blockedMs: this.senders.blockedMs(),
-      longestBlockedMs: this.senders.longestBlockedMs(),
-      pressureEvents: this.signals.pressureEvents,
+      size: this.core.stored,
+      committing: this.core.committing,
+      waiting: this.engine.senders.size,
+      receiving: this.core.receivers.size,
+      utilization: this.core.occupied / this.capacity,
+      state: this.engine.signals.state,
+      pressured: this.engine.signals.pressured,
+      recovered: this.core.recoveredCount,
+      offered: this.core.offeredCount + this.engine.refused,
+      accepted: this.core.acceptedCount,
+      delivered: this.core.deliveredCount,
+      redelivered: this.core.redeliveredCount,
+      acked: this.core.ackedCount,
+      nacked: this.core.nackedCount,
+      dropped: this.engine.droppedTotal(),
+      droppedBy: { ...this.engine.droppedBy },
+      commits: this.core.commitCount,
+      ackCommits: this.core.ackCommitCount,
+      leases: this.core.leaseCount,
+      blockedMs: this.engine.senders.blockedMs(),
+      longestBlockedMs: this.engine.senders.longestBlockedMs(),
+      pressureEvents: this.engine.signals.pressureEvents,
     };
-  }
-
-  private abortedDrop(signal: AbortSignal): Promise<never> {
-    this.drop('aborted');
-    return Promise.reject(signal.reason);
-  }
-
-  private waitForRoom(item: T, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<boolean> {
-    return this.senders.wait(item, signal, timeoutMs);
   }
 
   private waitForLease(single: boolean, max: number, signal: AbortSignal | undefined): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
-    if (!this.isOpen) return this.opening.then(() => this.waitForLease(single, max, signal));
-    if (this.isClosed && this.occupied === 0) return Promise.resolve(single ? undefined : []);
+    if (this.core.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    if (!this.core.isOpen) return this.core.opening.then(() => this.waitForLease(single, max, signal));
+    if (this.engine.closed && this.core.occupied === 0) return Promise.resolve(single ? undefined : []);
     return new Promise((resolve, reject) => {
       const w: DurableReceiveWaiter<T> = { prev: undefined, next: undefined, linked: false, single, max, resolve, reject, signal, onAbort: undefined };
       if (signal) {
         w.onAbort = () => {
-          this.receivers.remove(w);
-          if (this.receivers.size === 0) this.cancelWake();
+          this.core.receivers.remove(w);
+          if (this.core.receivers.size === 0) this.core.cancelWake();
           reject(signal.reason);
         };
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
-      this.receivers.push(w);
-      this.refresh();
+      this.core.receivers.push(w);
+      this.core.refresh();
     });
   }
 }

@@ -1,53 +1,39 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
 import type { DurableReceiveWaiter } from './waiters.js';
-import { BlockedProducers, producerGaveUp } from '../internal/blocked-producers.js';
-import { SettleWaiters } from '../internal/settle-waiters.js';
 import { ChannelClosedError } from '../errors/index.js';
 import { WaiterList } from '../internal/waiter-list.js';
-import { createPolicy, type BufferPolicy } from '../internal/engine/policy.js';
-import { ChannelSignals } from '../internal/engine/signals.js';
-import { watermarks } from '../internal/engine/watermarks.js';
-import { newDropCounts, type DropReason, type OverflowStrategy } from '../internal/engine/options.js';
-import { resolveDurableOptions, type DurableChannelOptions } from './options.js';
+import { ChannelEngine, type EngineOwner } from '../internal/engine/engine.js';
+import type { ResolvedDurableOptions } from './options.js';
 import type { DurableStore, LeasedItem } from './store.js';
 
 /**
- * The machinery under {@link DurableChannel}: admission against capacity, the
- * group commit of sends and acks, and the leasing pump that feeds waiting
- * receivers. Not public API.
+ * The store side of a {@link DurableChannel}: the group commit of sends and
+ * acks, and the leasing pump that feeds waiting receivers. Admission,
+ * signals, blocked producers, drain waiters and drop accounting are the
+ * shared {@link ChannelEngine}'s; the channel holds this object (composition),
+ * and this object is the engine's owner: it tells the engine what "size"
+ * (committed plus committing items) and "drained" mean. Not public API.
  *
  * Group commit: sends admitted in the same microtask batch, or while the
  * previous commit is in flight, are appended in one `store.append` call; at
  * most one append is in flight, so under load every commit carries everything
  * that queued up behind the previous one. Acks are batched the same way.
  */
-export abstract class DurableCore<T> {
-  readonly capacity: number;
-  readonly overflow: OverflowStrategy;
-  readonly highWatermark: number;
-  readonly lowWatermark: number;
+export class DurableCore<T> implements EngineOwner {
+  readonly engine: ChannelEngine<T>;
   readonly visibilityTimeoutMs: number;
-  readonly name: string;
-
-  protected readonly store: DurableStore<T>;
-  protected readonly clock: Clock;
-  protected readonly policy: BufferPolicy;
-  protected readonly maxBlockMs: number | undefined;
-  protected readonly pollIntervalMs: number;
-  protected readonly signals: ChannelSignals;
-  protected readonly senders: BlockedProducers<T>;
-  protected readonly receivers = new WaiterList<DurableReceiveWaiter<T>>();
-  protected readonly opening: Promise<void>;
-  protected isOpen = false;
-  protected isClosed = false;
-  protected isDetached = false;
-  /** Callers of `drained()`. */
-  protected readonly drainWaiters: SettleWaiters;
+  readonly store: DurableStore<T>;
+  readonly clock: Clock;
+  readonly pollIntervalMs: number;
+  readonly receivers = new WaiterList<DurableReceiveWaiter<T>>();
+  readonly opening: Promise<void>;
+  isOpen = false;
+  isDetached = false;
 
   /** Committed, unacked items (the store's size, tracked locally). */
-  protected stored = 0;
+  stored = 0;
   /** Admitted items not yet committed: they hold capacity. */
-  protected committing = 0;
+  committing = 0;
   private batchItems: T[] = [];
   private batchResolve: ((accepted: boolean) => void)[] = [];
   private batchReject: ((error: unknown) => void)[] = [];
@@ -65,37 +51,25 @@ export abstract class DurableCore<T> {
   private wakeTimer: TimerHandle | undefined;
   private wakeGeneration = 0;
   /** Store calls in flight that `detach()` waits for. */
-  protected readonly activity = new Set<Promise<unknown>>();
+  readonly activity = new Set<Promise<unknown>>();
 
-  protected recoveredCount = 0;
-  protected offeredCount = 0;
-  protected acceptedCount = 0;
-  protected deliveredCount = 0;
-  protected redeliveredCount = 0;
-  protected ackedCount = 0;
-  protected nackedCount = 0;
-  protected commitCount = 0;
-  protected ackCommitCount = 0;
-  protected leaseCount = 0;
-  protected readonly droppedBy: Record<DropReason, number> = newDropCounts();
+  recoveredCount = 0;
+  offeredCount = 0;
+  acceptedCount = 0;
+  deliveredCount = 0;
+  redeliveredCount = 0;
+  ackedCount = 0;
+  nackedCount = 0;
+  commitCount = 0;
+  ackCommitCount = 0;
+  leaseCount = 0;
 
-  constructor(options: DurableChannelOptions<T>) {
-    const o = resolveDurableOptions(options);
-    this.capacity = o.capacity;
-    this.overflow = o.overflow;
-    this.highWatermark = o.highWatermark;
-    this.lowWatermark = o.lowWatermark;
+  constructor(o: ResolvedDurableOptions<T>) {
+    this.engine = new ChannelEngine<T>(o, this);
     this.visibilityTimeoutMs = o.visibilityTimeoutMs;
     this.pollIntervalMs = o.pollIntervalMs;
-    this.name = o.name;
     this.store = o.store;
     this.clock = o.clock;
-    this.senders = new BlockedProducers<T>(o.clock, this);
-    this.drainWaiters = new SettleWaiters(o.clock);
-    this.maxBlockMs = o.maxBlockMs;
-    const marks = watermarks(o.capacity, o.highWatermark, o.lowWatermark);
-    this.signals = new ChannelSignals(o.capacity, marks);
-    this.policy = createPolicy(o.overflow, o.capacity, marks, o.sampleEvery);
     this.opening = attempt(() => this.store.size()).then((size) => {
       this.stored = this.recoveredCount = size;
       this.isOpen = true;
@@ -105,16 +79,16 @@ export abstract class DurableCore<T> {
   }
 
   /** Capacity in use: committed items plus admitted ones on their way to the store. */
-  protected get occupied(): number {
+  get occupied(): number {
     return this.stored + this.committing;
   }
 
   /** Admits `item` into the next commit; the promise settles when that commit does. */
-  protected enqueue(item: T, evicting: boolean): Promise<boolean> {
+  enqueue(item: T, evicting: boolean): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => this.join(item, evicting, resolve, reject));
   }
 
-  protected join(item: T, evicting: boolean, resolve: (accepted: boolean) => void, reject: (error: unknown) => void): void {
+  join(item: T, evicting: boolean, resolve: (accepted: boolean) => void, reject: (error: unknown) => void): void {
     this.batchItems.push(item);
     this.batchResolve.push(resolve);
     this.batchReject.push(reject);
@@ -124,7 +98,7 @@ export abstract class DurableCore<T> {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
     }
-    this.signals.update(this.occupied, this.isClosed);
+    this.engine.signals.update(this.occupied, this.engine.closed);
   }
 
   private flush(): void {
@@ -150,11 +124,11 @@ export abstract class DurableCore<T> {
     let refused = 0;
     try {
       // Acks since admission may have made room: evict only what still overflows.
-      const overflowing = Math.min(evictions, this.stored + items.length - this.capacity);
+      const overflowing = Math.min(evictions, this.stored + items.length - this.engine.capacity);
       if (overflowing > 0) {
         const evicted = (await this.store.dropOldest!(overflowing)).length;
         this.stored -= evicted;
-        this.droppedBy['drop-oldest'] += evicted;
+        this.engine.droppedBy['drop-oldest'] += evicted;
         // Nothing evictable (every stored item leased or delayed): the newest
         // offers cannot fit and are dropped instead.
         refused = overflowing - evicted;
@@ -169,7 +143,7 @@ export abstract class DurableCore<T> {
       this.stored += kept;
       this.offeredCount += kept + refused;
       this.acceptedCount += kept;
-      this.droppedBy['drop-newest'] += refused;
+      this.engine.droppedBy['drop-newest'] += refused;
       for (let i = 0; i < resolvers.length; i++) resolvers[i]!(i < kept);
       this.leaseDirty = true;
     } catch (error) {
@@ -179,7 +153,7 @@ export abstract class DurableCore<T> {
     }
   }
 
-  protected enqueueAck(id: string): Promise<void> {
+  enqueueAck(id: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.ackIds.push(id);
       this.ackResolve.push(resolve);
@@ -219,7 +193,7 @@ export abstract class DurableCore<T> {
     );
   }
 
-  protected track<R>(promise: Promise<R>): Promise<R> {
+  track<R>(promise: Promise<R>): Promise<R> {
     const settled: Promise<unknown> = promise.then(
       (): unknown => this.activity.delete(settled),
       (): unknown => this.activity.delete(settled),
@@ -229,7 +203,7 @@ export abstract class DurableCore<T> {
   }
 
   /** True while a commit, ack or lease is queued or in flight. */
-  protected get busy(): boolean {
+  get busy(): boolean {
     return this.activity.size !== 0 || this.flushQueued || this.ackQueued || this.batchItems.length !== 0 || this.ackIds.length !== 0;
   }
 
@@ -238,16 +212,16 @@ export abstract class DurableCore<T> {
    * for waiting receivers, finishes a closed and empty channel, and updates
    * state and pressure. Called after anything that changes the counts.
    */
-  protected refresh(): void {
+  refresh(): void {
     if (!this.isOpen) return;
-    while (this.senders.size !== 0 && this.occupied < this.capacity) {
-      const w = this.senders.shift()!;
+    while (this.engine.senders.size !== 0 && this.occupied < this.engine.capacity) {
+      const w = this.engine.senders.shift()!;
       this.join(w.item, false, w.resolve, w.reject);
     }
     const empty = this.occupied === 0;
-    if (this.isClosed && empty) this.finish();
+    if (this.engine.closed && empty) this.finish();
     else if (this.receivers.size !== 0) this.pumpReceivers();
-    this.signals.update(this.occupied, this.isClosed);
+    this.engine.signals.update(this.occupied, this.engine.closed);
   }
 
   private pumpReceivers(): void {
@@ -297,7 +271,7 @@ export abstract class DurableCore<T> {
   }
 
   /** Something may have turned visible (a nack): lease again for waiting receivers. */
-  protected visibilityChanged(): void {
+  visibilityChanged(): void {
     this.leaseDirty = true;
     this.refresh();
   }
@@ -328,43 +302,41 @@ export abstract class DurableCore<T> {
     else arm(this.pollIntervalMs);
   }
 
-  protected cancelWake(): void {
+  cancelWake(): void {
     this.wakeGeneration++;
     if (this.wakeTimer !== undefined) this.clock.cancel(this.wakeTimer);
     this.wakeTimer = undefined;
   }
 
-  /** A waiting producer timed out or was aborted. */
-  [producerGaveUp](reason: 'timeout' | 'aborted'): void {
-    this.drop(reason);
+  // EngineOwner
+  /** A waiting producer gave up: nothing to do beyond the engine's count. */
+  producerLeft(): void {}
+  updateSignals(): void {
+    this.engine.signals.update(this.occupied, this.engine.closed);
+  }
+  isDrained(): boolean {
+    return this.engine.closed && this.isOpen && this.occupied === 0;
+  }
+  drainRefusal(): Error | undefined {
+    return this.isDetached ? new ChannelClosedError('DurableChannel is detached from its store') : undefined;
   }
 
-  protected drop(reason: DropReason): void {
-    this.offeredCount++;
-    this.droppedBy[reason]++;
+  /** Counts an offer refused because the channel is closed (or detached) and returns the error to throw. */
+  closedDrop(): ChannelClosedError {
+    return this.engine.closedDrop(this.isDetached ? 'DurableChannel is detached from its store' : 'Channel is closed');
   }
 
-  protected closedDrop(): ChannelClosedError {
-    this.drop('closed');
-    return new ChannelClosedError(this.isDetached ? 'DurableChannel is detached from its store' : 'Channel is closed');
-  }
-
-  protected droppedTotal(): number {
-    const d = this.droppedBy;
-    return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed + d['spill-failed'];
-  }
-
-  protected settleReceiver(w: DurableReceiveWaiter<T>): void {
+  settleReceiver(w: DurableReceiveWaiter<T>): void {
     if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
   }
 
-  protected finish(): void {
+  finish(): void {
     this.cancelWake();
     for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
       this.settleReceiver(w);
       w.resolve(w.single ? undefined : []);
     }
-    this.drainWaiters.resolveAll();
+    this.engine.drainWaiters.resolveAll();
   }
 }
 
