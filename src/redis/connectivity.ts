@@ -140,6 +140,7 @@ export class Connectivity {
       head.fail(error);
       head.abandon?.();
     }
+    this.stopWatchdogIfIdle();
   }
 
   get degraded(): boolean {
@@ -192,11 +193,13 @@ export class Connectivity {
         (value) => {
           if (node.linked === false) return;
           this.pending.remove(node);
+          this.stopWatchdogIfIdle();
           resolve(value);
         },
         (error: unknown) => {
           if (node.linked === false) return;
           this.pending.remove(node);
+          this.stopWatchdogIfIdle();
           this.counters.errors++;
           const failure = error instanceof RedisUnavailableError ? error : new RedisUnavailableError(`Redis command failed: ${message(error)}`, error);
           this.degrade(failure);
@@ -215,12 +218,27 @@ export class Connectivity {
     return () => void set.delete(listener);
   }
 
-  /** Stops probing. Commands in flight still settle (reply, error or timeout). */
+  /**
+   * Stops probing. Commands in flight still settle (reply, error or timeout);
+   * the watchdog stops with the last of them, so no timer keeps the process alive.
+   */
   close(): void {
     this.isClosed = true;
     unwatchClose(this.client, this);
     if (this.probeTimer !== undefined) this.settings.clock.cancel(this.probeTimer);
     this.probeTimer = undefined;
+    this.stopWatchdogIfIdle();
+  }
+
+  /**
+   * While open, the watchdog is left armed for a command that has already
+   * answered (it re-arms for the next head when it fires): cheaper than a
+   * cancel and a re-arm per command. After close nothing comes next, so it goes.
+   */
+  private stopWatchdogIfIdle(): void {
+    if (!this.isClosed || this.pending.size !== 0 || this.watchdog === undefined) return;
+    this.settings.clock.cancel(this.watchdog);
+    this.watchdog = undefined;
   }
 
   stats(): RedisHealthStats {

@@ -93,6 +93,19 @@ describe('RedisStreamStore', () => {
     assert.equal(await redis.xlen(`{${prefix}:close}:stream`), 3);
   });
 
+  it('close() - stops the command-timeout watchdog, so no timer is left to hold the process', async () => {
+    // The watchdog was armed for the first command's deadline and outlived close() by up to timeoutMs.
+    const clock = new VirtualClock(0);
+    const store = new RedisStreamStore<string>({ redis, key: `${prefix}:watchdog`, clock, timeoutMs: 10_000 });
+    await store.append(['a']);
+    await store.lease(1, 1000);
+    assert.ok(clock.pending > 0, 'the watchdog is armed while open');
+    const inFlight = store.size();
+    await store.close();
+    assert.equal(await inFlight, 1);
+    assert.equal(clock.pending, 0);
+  });
+
   it('stats() - counts commits, leases, redeliveries and acks', async () => {
     const clock = new VirtualClock(0);
     const store = new RedisStreamStore<number>({ redis, key: `${prefix}:stats`, consumer: 'c1', now: () => clock.now() });
