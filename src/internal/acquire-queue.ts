@@ -1,27 +1,52 @@
 import type { Clock } from '../clock/index.js';
 import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
-import { WaiterList, type ListNode } from './waiter-list.js';
+import { TimedList, pendingInto } from './timed-list.js';
 import { describe } from './describe.js';
 
 // Shared by the limiters (TokenBucket, Credits, CongestionWindow): a FIFO of
 // callers waiting for `n` units of something. The owner decides when the head
 // may go; this file only keeps the queue, the abort wiring and the wait-time sums.
 
-export interface AcquireWaiter extends ListNode<AcquireWaiter> {
-  n: number;
-  since: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/**
+ * A caller waiting for `n` units. A class, so every waiter has one fixed
+ * shape; the promise's settle functions live on it, and the abort wiring
+ * hangs off {@link hooks} only for callers that passed a signal.
+ */
+class AcquireWaiter {
+  prev: AcquireWaiter | undefined = undefined;
+  next: AcquireWaiter | undefined = undefined;
+  resolve: (value: void) => void = noop;
+  reject: (error: unknown) => void = noop;
+  hooks: AbortHook | undefined = undefined;
+  constructor(
+    readonly n: number,
+    readonly since: number,
+  ) {}
 }
+
+/** A waiter's abort listener: an object with `handleEvent`, so no closure per waiter. */
+class AbortHook {
+  constructor(
+    readonly queue: AcquireQueue,
+    readonly waiter: AcquireWaiter,
+    readonly signal: AbortSignal,
+  ) {}
+
+  handleEvent(): void {
+    this.queue[aborted](this.waiter);
+  }
+}
+
+function noop(): void {}
+
+const ONCE = { once: true };
+const aborted = Symbol('aborted');
 
 /** Shared settled promise for acquisitions that succeed without waiting; saves an allocation per call. */
 export const RESOLVED_VOID: Promise<void> = Promise.resolve();
 
 export class AcquireQueue {
-  private readonly list = new WaiterList<AcquireWaiter>();
-  private settledWaitMs = 0;
+  private readonly list = new TimedList<AcquireWaiter>();
   /** Calls that had to wait, counted when the wait begins. */
   waitsStarted = 0;
 
@@ -49,70 +74,59 @@ export class AcquireQueue {
    */
   wait(n: number, signal: AbortSignal | undefined): Promise<void> {
     this.waitsStarted++;
-    return new Promise<void>((resolve, reject) => {
-      const w: AcquireWaiter = {
-        prev: undefined,
-        next: undefined,
-        linked: false,
-        n,
-        since: this.clock.now(),
-        resolve,
-        reject,
-        signal,
-        onAbort: undefined,
-      };
-      if (signal) {
-        w.onAbort = () => {
-          const wasHead = this.list.head === w;
-          this.list.remove(w);
-          this.settle(w);
-          reject(signal.reason);
-          if (wasHead) this.onHeadLeft();
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.list.push(w);
-    });
+    const now = this.clock.now();
+    const w = new AcquireWaiter(n, now);
+    const pending = pendingInto(w);
+    if (signal) {
+      w.hooks = new AbortHook(this, w, signal);
+      signal.addEventListener('abort', w.hooks, ONCE);
+    }
+    this.list.push(w, now);
+    return pending;
   }
 
   /** Removes the head waiter and resolves it. The owner has already handed it its units. */
   admitHead(): void {
-    const w = this.list.shift();
-    if (!w) return;
-    this.settle(w);
+    if (this.list.size === 0) return;
+    const w = this.list.shift(this.clock.now())!;
+    this.unhook(w);
     w.resolve();
   }
 
   /** Rejects every waiter with `error`, oldest first. */
   rejectAll(error: () => unknown): void {
-    for (let w = this.list.shift(); w; w = this.list.shift()) {
-      this.settle(w);
+    if (this.list.size === 0) return;
+    const now = this.clock.now();
+    for (let w = this.list.shift(now); w; w = this.list.shift(now)) {
+      this.unhook(w);
       w.reject(error());
     }
   }
 
-  /** Total ms spent waiting: finished waits plus the time so far of those still waiting. */
+  /** Total ms spent waiting: finished waits plus the time so far of those still waiting. O(1). */
   waitedMs(): number {
-    if (this.list.size === 0) return this.settledWaitMs;
-    const now = this.clock.now();
-    let sum = this.settledWaitMs;
-    for (let w = this.list.head; w; w = w.next) sum += now - w.since;
-    return sum;
+    return this.list.waitedMs(this.clock.now());
   }
 
-  /**
-   * How long the caller waiting longest has been waiting, 0 when none is.
-   * O(1): the queue is FIFO and a waiter's start time is fixed, so the head is the oldest.
-   */
+  /** How long the caller waiting longest has been waiting, 0 when none is. O(1). */
   longestWaitMs(): number {
-    const head = this.list.head;
-    return head ? this.clock.now() - head.since : 0;
+    return this.list.longestMs(this.clock.now());
   }
 
-  private settle(w: AcquireWaiter): void {
-    this.settledWaitMs += this.clock.now() - w.since;
-    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
-    w.onAbort = undefined;
+  [aborted](w: AcquireWaiter): void {
+    const wasHead = this.list.head === w;
+    if (!this.list.remove(w, this.clock.now())) return;
+    const reason = w.hooks!.signal.reason;
+    this.unhook(w);
+    w.reject(reason);
+    if (wasHead) this.onHeadLeft();
+  }
+
+  private unhook(w: AcquireWaiter): void {
+    const hooks = w.hooks;
+    if (hooks === undefined) return;
+    w.hooks = undefined;
+    hooks.signal.removeEventListener('abort', hooks);
   }
 }
 

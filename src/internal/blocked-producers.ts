@@ -1,29 +1,55 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { WaiterList, type ListNode } from './waiter-list.js';
+import { TimedList, pendingInto } from './timed-list.js';
 import { describe } from './describe.js';
 
-/** A producer waiting for room under `'block'`. */
-export interface SendWaiter<T> extends ListNode<SendWaiter<T>> {
-  item: T;
-  resolve(accepted: boolean): void;
-  reject(error: unknown): void;
-  since: number;
-  timer: TimerHandle | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/**
+ * A producer waiting for room under `'block'`. A class, so every waiter has
+ * one fixed shape; the promise's `resolve` and `reject` live on it and the
+ * timeout and abort wiring hangs off {@link hooks} only for producers that
+ * have a timeout or a signal, so a plain waiter costs little more than its
+ * pending promise.
+ */
+export class SendWaiter<T> {
+  prev: SendWaiter<T> | undefined = undefined;
+  next: SendWaiter<T> | undefined = undefined;
+  resolve: (accepted: boolean) => void = noop;
+  reject: (error: unknown) => void = noop;
+  hooks: WaitHooks<T> | undefined = undefined;
+  constructor(
+    readonly item: T,
+    readonly since: number,
+  ) {}
+}
+
+function noop(): void {}
+
+/**
+ * A waiter's timeout and abort wiring. It is its own abort listener
+ * (`handleEvent`), so an abortable wait allocates no listener closure.
+ */
+class WaitHooks<T> {
+  timer: TimerHandle | undefined = undefined;
+  constructor(
+    readonly queue: BlockedProducers<T>,
+    readonly waiter: SendWaiter<T>,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+
+  handleEvent(): void {
+    if (this.queue[gaveUp](this.waiter, 'aborted')) this.waiter.reject(this.signal!.reason);
+  }
+
+  timedOut(): void {
+    this.timer = undefined;
+    if (this.queue[gaveUp](this.waiter, 'timeout')) this.waiter.resolve(false);
+  }
 }
 
 const RESOLVED_FALSE = Promise.resolve(false);
+const ONCE = { once: true };
+const gaveUp = Symbol('gaveUp');
 
-/**
- * The FIFO of producers waiting for room, shared by `Channel` and
- * `DurableChannel`: their timeouts, their abort signals and the time they
- * spent waiting. The owner decides when a slot is free and takes the
- * longest-waiting producer with {@link shift}; a producer that gives up
- * (timeout or abort) is reported to the owner (`[producerGaveUp]`) so the owner counts its
- * item as dropped.
- */
 /**
  * What a {@link BlockedProducers} reports to. An owner object rather than a
  * callback: a closure per channel would make optimized callers depend on that
@@ -36,9 +62,16 @@ export interface GiveUpListener {
 /** Symbol-keyed so the owner's handler stays off its public API. */
 export const producerGaveUp = Symbol('producerGaveUp');
 
+/**
+ * The FIFO of producers waiting for room, shared by `Channel` and
+ * `DurableChannel`: their timeouts, their abort signals and the time they
+ * spent waiting. The owner decides when a slot is free and takes the
+ * longest-waiting producer with {@link shift}; a producer that gives up
+ * (timeout or abort) is reported to the owner (`[producerGaveUp]`) so the owner counts its
+ * item as dropped.
+ */
 export class BlockedProducers<T> {
-  readonly waiters = new WaiterList<SendWaiter<T>>();
-  private settledMs = 0;
+  private readonly list = new TimedList<SendWaiter<T>>();
 
   constructor(
     private readonly clock: Clock,
@@ -46,7 +79,7 @@ export class BlockedProducers<T> {
   ) {}
 
   get size(): number {
-    return this.waiters.size;
+    return this.list.size;
   }
 
   /**
@@ -62,35 +95,17 @@ export class BlockedProducers<T> {
       this.owner[producerGaveUp]('timeout');
       return RESOLVED_FALSE;
     }
-    return new Promise<boolean>((resolve, reject) => {
-      const w: SendWaiter<T> = {
-        prev: undefined,
-        next: undefined,
-        linked: false,
-        item,
-        resolve,
-        reject,
-        since: this.clock.now(),
-        timer: undefined,
-        signal,
-        onAbort: undefined,
-      };
-      if (timeoutMs !== undefined) {
-        w.timer = this.clock.schedule(timeoutMs, () => {
-          w.timer = undefined;
-          this.giveUp(w, 'timeout');
-          resolve(false);
-        });
-      }
-      if (signal) {
-        w.onAbort = () => {
-          this.giveUp(w, 'aborted');
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.waiters.push(w);
-    });
+    const now = this.clock.now();
+    const w = new SendWaiter(item, now);
+    const pending = pendingInto(w);
+    if (timeoutMs !== undefined || signal) {
+      const hooks = new WaitHooks(this, w, signal);
+      w.hooks = hooks;
+      if (timeoutMs !== undefined) hooks.timer = this.clock.schedule(timeoutMs, () => hooks.timedOut());
+      if (signal) signal.addEventListener('abort', hooks, ONCE);
+    }
+    this.list.push(w, now);
+    return pending;
   }
 
   /**
@@ -99,39 +114,33 @@ export class BlockedProducers<T> {
    * once its item is buffered, or `reject(...)` when closing.
    */
   shift(): SendWaiter<T> | undefined {
-    const w = this.waiters.shift();
-    if (w) this.release(w);
+    if (this.list.size === 0) return undefined;
+    const w = this.list.shift(this.clock.now())!;
+    if (w.hooks) this.unhook(w.hooks);
     return w;
   }
 
-  /** Total time producers have spent waiting, including those still waiting. */
+  /** Total time producers have spent waiting, including those still waiting. O(1). */
   blockedMs(): number {
-    let sum = this.settledMs;
-    if (this.waiters.size === 0) return sum;
-    const now = this.clock.now();
-    for (let w = this.waiters.head; w; w = w.next) sum += now - w.since;
-    return sum;
+    return this.list.waitedMs(this.clock.now());
   }
 
-  /**
-   * How long the producer waiting longest has been waiting, 0 when none is.
-   * O(1): the queue is FIFO and a waiter's start time is fixed, so the head is the oldest.
-   */
+  /** How long the producer waiting longest has been waiting, 0 when none is. O(1). */
   longestBlockedMs(): number {
-    const head = this.waiters.head;
-    return head ? this.clock.now() - head.since : 0;
+    return this.list.longestMs(this.clock.now());
   }
 
-  private giveUp(w: SendWaiter<T>, reason: 'timeout' | 'aborted'): void {
-    this.waiters.remove(w);
-    this.release(w);
+  /** A producer's timeout or abort: false when it already left the queue. */
+  [gaveUp](w: SendWaiter<T>, reason: 'timeout' | 'aborted'): boolean {
+    if (!this.list.remove(w, this.clock.now())) return false;
+    this.unhook(w.hooks!);
     this.owner[producerGaveUp](reason);
+    return true;
   }
 
-  private release(w: SendWaiter<T>): void {
-    this.settledMs += this.clock.now() - w.since;
-    if (w.timer !== undefined) this.clock.cancel(w.timer);
-    w.timer = undefined;
-    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+  private unhook(hooks: WaitHooks<T>): void {
+    if (hooks.timer !== undefined) this.clock.cancel(hooks.timer);
+    hooks.timer = undefined;
+    if (hooks.signal) hooks.signal.removeEventListener('abort', hooks);
   }
 }
