@@ -22,4 +22,20 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['ioredis', 'amqplib', 'nats', 'pg', 'prom-client', 'better-sqlite3'], message: 'Core has zero runtime dependencies; adapters live in their own subpath.' }] }],
     },
   },
+  {
+    // The dashboard's page script runs in the browser (bundled by scripts/build-client.mjs):
+    // browser globals instead of Node's, and nothing from Node or the server at run time.
+    files: ['src/dashboard/browser/**/*.ts'],
+    languageOptions: {
+      globals: {
+        process: 'off', Buffer: 'off', setImmediate: 'off',
+        window: 'readonly', document: 'readonly', EventSource: 'readonly', MessageEvent: 'readonly', ResizeObserver: 'readonly', requestAnimationFrame: 'readonly',
+        HTMLElement: 'readonly', HTMLCanvasElement: 'readonly', uPlot: 'readonly',
+      },
+    },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', '../*'], allowTypeImports: true, message: 'Browser code: only types may come from the server side.' }] }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
 );

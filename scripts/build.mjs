@@ -6,7 +6,8 @@
 //    are bundled by esbuild into dist/vendor/<name>.js, and dist's imports of them are
 //    rewritten to those files. Only the names dist imports are kept.
 // 3. The dashboard's browser files go to dist/dashboard/assets/: uPlot's script and
-//    stylesheet copied from the uplot package.
+//    stylesheet copied from the uplot package, and the page script bundled from
+//    src/dashboard/browser/ (scripts/build-client.mjs).
 // 4. Checks: no file in dist/ imports a package other than node built-ins and the
 //    optional peer dependencies, and no public .d.ts names a bundled package's types.
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
 import ts from 'typescript';
+import { buildClient } from './build-client.mjs';
 
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
@@ -79,6 +81,7 @@ const assets = 'dist/dashboard/assets';
 mkdirSync(assets, { recursive: true });
 for (const file of ['uPlot.iife.min.js', 'uPlot.min.css']) copyFileSync(require.resolve(`uplot/dist/${file}`), join(assets, file));
 copyFileSync('node_modules/uplot/LICENSE', join(assets, 'uPlot.LICENSE')); // shipped with the copy, not served
+writeFileSync(join(assets, 'dashboard.js'), await buildClient());
 
 // --- 4. checks -----------------------------------------------------------------
 const problems = [];

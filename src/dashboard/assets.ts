@@ -1,10 +1,10 @@
-// The files the page loads from `assets/`. The installed package serves copies
-// made at build time (scripts/build.mjs writes them to dist/dashboard/assets/),
+// The files the page loads from `assets/`. The installed package serves files
+// made at build time (scripts/build.mjs writes them to dist/dashboard/assets/:
+// uPlot copied from its package, the page script bundled from browser/client.ts),
 // so it needs neither the uplot package nor a bundler at run time. Run from
 // src/ (tsx: `npm start`, the tests) there is no build: dev-assets.ts reads the
 // same files from the repository's devDependencies instead.
 import { readFile } from 'node:fs/promises';
-import { clientScript } from './client.js';
 import { dashboardCss } from './page.js';
 
 export interface Asset {
@@ -35,6 +35,6 @@ function builtFile(name: string): () => Promise<string | Buffer> {
 export const assets: Record<string, Asset> = {
   'uPlot.iife.min.js': { type: 'text/javascript; charset=utf-8', body: builtFile('uPlot.iife.min.js') },
   'uPlot.min.css': { type: 'text/css; charset=utf-8', body: builtFile('uPlot.min.css') },
-  'dashboard.js': { type: 'text/javascript; charset=utf-8', body: () => Promise.resolve(clientScript) },
+  'dashboard.js': { type: 'text/javascript; charset=utf-8', body: builtFile('dashboard.js') },
   'dashboard.css': { type: 'text/css; charset=utf-8', body: () => Promise.resolve(dashboardCss) },
 };

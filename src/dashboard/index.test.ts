@@ -142,7 +142,7 @@ describe('dashboardHandler() over node:http', () => {
     assert.match(css.headers.get('content-type') ?? '', /^text\/css/);
     assert.match(await css.text(), /\.uplot/);
     const script = await fetch(`${d.base}/assets/dashboard.js`);
-    assert.match(await script.text(), /new EventSource\('events'\)/);
+    assert.match(await script.text(), /new EventSource\(["']events["']\)/); // bundled from browser/client.ts
     const style = await fetch(`${d.base}/assets/dashboard.css`);
     assert.match(await style.text(), /\.card/);
   });

@@ -1,5 +1,5 @@
-// The page and its stylesheet, as strings so the package needs no asset
-// copying at build time. The script is in client.ts.
+// The page and its stylesheet, as strings. The page script is browser/client.ts,
+// bundled for the browser at build time (see assets.ts).
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

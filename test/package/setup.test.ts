@@ -90,6 +90,7 @@ describe('npm pack', () => {
     }
     assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'source maps would point at src/, which is not shipped');
     assert.deepEqual(files.filter((f) => /\.test(-d)?\.[jt]s$/.test(f) || f.startsWith('src/')), []);
+    assert.deepEqual(files.filter((f) => f.startsWith('dist/dashboard/browser/') || f.includes('dev-assets')), [], 'browser sources and the development asset loader stay out of dist/');
     assert.ok(existsSync('dist/index.js'));
   });
 
@@ -97,7 +98,7 @@ describe('npm pack', () => {
     assert.deepEqual(pkg.dependencies ?? {}, {});
     assert.deepEqual(lock.packages[''].dependencies ?? {}, {});
     for (const name of ['commander', 'yaml', 'zod', 'uplot', 'esbuild']) assert.ok(pkg.devDependencies[name], `${name} is a devDependency`);
-    for (const needed of ['dist/vendor/commander.js', 'dist/vendor/yaml.js', 'dist/vendor/zod.js', 'dist/dashboard/assets/uPlot.iife.min.js', 'dist/dashboard/assets/uPlot.min.css']) {
+    for (const needed of ['dist/vendor/commander.js', 'dist/vendor/yaml.js', 'dist/vendor/zod.js', 'dist/dashboard/assets/uPlot.iife.min.js', 'dist/dashboard/assets/uPlot.min.css', 'dist/dashboard/assets/dashboard.js']) {
       assert.ok(files.includes(needed), `${needed} is not in the package`);
     }
   });
@@ -139,7 +140,9 @@ describe('npm pack', () => {
       const result = { channel: built.channels.input_queue instanceof Channel, assets: {} };
       for (const path of ['', 'assets/dashboard.js', 'assets/dashboard.css', 'assets/uPlot.iife.min.js', 'assets/uPlot.min.css']) {
         const res = await fetch(base + path);
-        result.assets[path || 'page'] = [res.status, (await res.text()).length];
+        const text = await res.text();
+        result.assets[path || 'page'] = [res.status, text.length];
+        if (path === 'assets/dashboard.js') result.client = text.includes('sluiceDashboard') && /new EventSource\\(["']events["']\\)/.test(text);
       }
       dashboard.close();
       built.close();
@@ -150,6 +153,7 @@ describe('npm pack', () => {
     assert.equal(run.status, 0, run.stderr);
     const result = JSON.parse(run.stdout);
     assert.equal(result.channel, true, 'sluice/config builds the Channel class that sluice exports');
+    assert.equal(result.client, true, 'assets/dashboard.js is the page script bundled from src/dashboard/browser/client.ts');
     for (const [path, [status, length]] of Object.entries<[number, number]>(result.assets)) {
       assert.equal(status, 200, `${path}: HTTP ${status}`);
       assert.ok(length > 100, `${path}: ${length} bytes`);

@@ -1,0 +1,53 @@
+// What the page script reads from a snapshot: the server's DashboardSnapshot
+// (../snapshot.ts), restated here because the browser program cannot import
+// server modules (they need Node's types). ../wire.test-d.ts, checked by the
+// server's tsconfig, fails when the server's snapshot stops matching this.
+
+export interface WireLatency {
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+export interface WireComponentView {
+  name: string;
+  kind: string;
+  description?: string;
+  state?: string;
+  breakerState?: string;
+  size?: number;
+  capacity?: number;
+  utilization?: number;
+  highWatermark?: number;
+  lowWatermark?: number;
+  inRate?: number;
+  outRate?: number;
+  dropped?: number;
+  droppedBy?: Record<string, number>;
+  dropRateBy?: Record<string, number>;
+  blockedMsPerSec?: number;
+  gauges?: Record<string, number>;
+  timings?: Record<string, number>;
+  latency?: WireLatency;
+  error?: string;
+}
+
+export interface WireFiringAlert {
+  component: string;
+  rule: string;
+  value: number;
+  threshold: number;
+  unit?: string;
+}
+
+export interface WireAlertEvent extends WireFiringAlert {
+  state: 'firing' | 'resolved';
+}
+
+export interface WireSnapshot {
+  seq: number;
+  t: number;
+  components: WireComponentView[];
+  alerts: WireFiringAlert[];
+  alertEvents: WireAlertEvent[];
+}
