@@ -139,13 +139,12 @@ async function memoryTable(n: number): Promise<void> {
       () => {
         const held = new Array<unknown>(n);
         for (let i = 0; i < n; i++) {
-          // What Promise.withResolvers() returns (lib ES2023 here has no type for it).
-          const r: { promise?: Promise<void>; resolve?: () => void; reject?: (e: unknown) => void } = {};
-          r.promise = new Promise<void>((resolve, reject) => {
-            r.resolve = resolve;
-            r.reject = reject;
+          // The promise is kept alive by its resolve function, as a waiter's is.
+          let held2: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+          void new Promise<void>((resolve, reject) => {
+            held2 = { resolve, reject };
           });
-          held[i] = r;
+          held[i] = held2;
         }
         return { close: () => held.fill(undefined), settled: [] };
       },

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/index.js';
 import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
-import { TimedList, pendingInto } from './timed-list.js';
+import { Rejection, TimedList, pendingResolveInto } from './timed-list.js';
 import { describe } from './describe.js';
 
 // Shared by the limiters (TokenBucket, Credits, CongestionWindow): a FIFO of
@@ -9,14 +9,14 @@ import { describe } from './describe.js';
 
 /**
  * A caller waiting for `n` units. A class, so every waiter has one fixed
- * shape; the promise's settle functions live on it, and the abort wiring
+ * shape; the promise's resolve lives on it, and the abort wiring
  * hangs off {@link hooks} only for callers that passed a signal.
  */
 class AcquireWaiter {
   prev: AcquireWaiter | undefined = undefined;
   next: AcquireWaiter | undefined = undefined;
-  resolve: (value: void) => void = noop;
-  reject: (error: unknown) => void = noop;
+  /** Also rejects, with a {@link Rejection}: no `reject` held, see there. */
+  resolve: (value: void | Rejection) => void = noop;
   hooks: AbortHook | undefined = undefined;
   constructor(
     readonly n: number,
@@ -76,7 +76,7 @@ export class AcquireQueue {
     this.waitsStarted++;
     const now = this.clock.now();
     const w = new AcquireWaiter(n, now);
-    const pending = pendingInto(w);
+    const pending = pendingResolveInto(w) as Promise<void>;
     if (signal) {
       w.hooks = new AbortHook(this, w, signal);
       signal.addEventListener('abort', w.hooks, ONCE);
@@ -99,7 +99,7 @@ export class AcquireQueue {
     const now = this.clock.now();
     for (let w = this.list.shift(now); w; w = this.list.shift(now)) {
       this.unhook(w);
-      w.reject(error());
+      w.resolve(new Rejection(error()));
     }
   }
 
@@ -118,7 +118,7 @@ export class AcquireQueue {
     if (!this.list.remove(w, this.clock.now())) return;
     const reason = w.hooks!.signal.reason;
     this.unhook(w);
-    w.reject(reason);
+    w.resolve(new Rejection(reason));
     if (wasHead) this.onHeadLeft();
   }
 

@@ -44,4 +44,17 @@ describe('BlockedProducers', () => {
     await assert.rejects(queue.wait(1, undefined, -1), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
     assert.equal(queue.size, 0);
   });
+
+  it("shift() - a waiter's reject, passed on detached, rejects its send with the error", async () => {
+    // DurableChannel hands `w.resolve` and `w.reject` to its commit batch as plain functions.
+    const queue = new BlockedProducers<number>(new VirtualClock(), { [producerGaveUp]: () => {} });
+    const first = queue.wait(1, undefined, undefined);
+    const second = queue.wait(2, undefined, undefined);
+    const { reject } = queue.shift()!;
+    const { resolve } = queue.shift()!;
+    reject(new Error('commit failed'));
+    resolve(true);
+    await assert.rejects(first, /commit failed/);
+    assert.equal(await second, true);
+  });
 });

