@@ -52,12 +52,12 @@ export async function everyComponent(clock: VirtualClock) {
   shed.admit();
   const publisher = publisherFrom([1, 2, 3]);
   const iterator = toAsyncIterable(publisherFrom([1, 2, 3]), { prefetch: 4 });
-  const policy = streamPolicy({ strategy: 'Buffer', bufferSize: 10 });
+  const policy = streamPolicy({ strategy: 'block', bufferSize: 10 });
   const drained = policy.apply([1, 2, 3]);
   for await (const _ of drained) void _;
   const live = policy.apply([1, 2, 3]);
   await live.next();
-  const registry = policyRegistry({ prices: { strategy: 'Drop', bufferSize: 5 } });
+  const registry = policyRegistry({ prices: { strategy: 'drop-newest', bufferSize: 5 } });
   const stages = { batch: batch<number>({ size: 2, clock }), buffer: buffer<number>({ capacity: 2, clock }), map: map<number, number>((n) => n), throttle: throttle<number>({ ratePerSecond: 10, clock }) };
   const latency = new LatencyRecorder();
   latency.histogram('writer').record(5);
@@ -151,10 +151,10 @@ describe('metrics catch-all', () => {
   });
 
   it('collect() - a StreamPolicy, its streams and a policyRegistry map onto the named families', async () => {
-    const policy = streamPolicy({ strategy: 'Drop', bufferSize: 2 });
+    const policy = streamPolicy({ strategy: 'drop-newest', bufferSize: 2 });
     const stream = policy.apply([1, 2, 3, 4, 5]);
     await stream.next();
-    const registry = policyRegistry({ prices: { strategy: 'Buffer', bufferSize: 5 } });
+    const registry = policyRegistry({ prices: { strategy: 'block', bufferSize: 5 } });
     const samples = new MetricsCollector({ policy, registry }).collect();
     const names = (component: string) => [...new Set(samples.filter((s) => s.labels.component === component).map((s) => s.name))];
     assert.deepEqual(names('policy'), [

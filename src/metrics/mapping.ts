@@ -170,7 +170,7 @@ function streamPolicy(component: string, r: FieldReader, out: SampleWriter): voi
   emit(F.bufferUtilization, r.num('bufferUsage'));
   emit(F.backpressureEvents, r.num('backpressureEvents'));
   emit(F.offered, r.num('received'));
-  // Two reasons: a full buffer under 'Drop', and items thrown away when a stream was cancelled or failed.
+  // Two reasons: a full buffer under 'drop-newest', and items thrown away when a stream was cancelled or failed.
   out.scalar(F.dropped, { component, reason: 'overflow' }, r.num('droppedItems')!);
   const discarded = r.num('discarded');
   if (discarded !== undefined) out.scalar(F.dropped, { component, reason: 'discarded' }, discarded);

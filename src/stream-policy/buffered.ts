@@ -2,13 +2,13 @@ import { Channel } from '../channel/index.js';
 import type { ResolvedStreamPolicyOptions } from './options.js';
 import { DONE, Governed, isThenable, type GovernedStreamStats } from './governed.js';
 
-/** The pump yields to the event loop once per this many items: a 'Drop' pump never waits otherwise. */
+/** The pump yields to the event loop once per this many items: a 'drop-newest' pump never waits otherwise. */
 const YIELD_EVERY = 2048;
 
 /**
- * `'Buffer'` and `'Drop'`: a pump reads the source into a Channel and the
- * consumer takes from it. Under `'Buffer'` the pump pauses at the high
- * watermark until the low one (blocking channel); under `'Drop'` it never
+ * `'block'` and `'drop-newest'`: a pump reads the source into a Channel and the
+ * consumer takes from it. Under `'block'` the pump pauses at the high
+ * watermark until the low one (blocking channel); under `'drop-newest'` it never
  * waits and the full channel drops the newest items.
  */
 export class BufferedStream<T> extends Governed<T> {
@@ -26,9 +26,9 @@ export class BufferedStream<T> extends Governed<T> {
     super(iterator, name, policy, onFinish, signal);
     this.channel = new Channel<T>({
       capacity: policy.bufferSize,
-      overflow: policy.strategy === 'Drop' ? 'drop-newest' : 'block',
-      highWatermark: policy.highWaterMark / 100,
-      lowWatermark: policy.lowWaterMark / 100,
+      overflow: policy.strategy === 'drop-newest' ? 'drop-newest' : 'block',
+      highWatermark: policy.highWatermark,
+      lowWatermark: policy.lowWatermark,
       clock: policy.clock,
       name,
     });
@@ -114,7 +114,7 @@ export class BufferedStream<T> extends Governed<T> {
 
   private async pump(): Promise<void> {
     const { channel, iterator } = this;
-    const pausesAtWatermark = this.policy.strategy === 'Buffer';
+    const pausesAtWatermark = this.policy.strategy === 'block';
     let sinceYield = 0;
     try {
       for (;;) {

@@ -9,19 +9,19 @@ export interface GovernedStreamStats {
   strategy: StreamStrategy;
   /** `'cancelled'`: the consumer stopped (`return()`, `break`) or the signal fired. */
   state: GovernedStreamState;
-  /** Items the buffer holds at most; 0 under `'Throttle'`, which buffers nothing. */
+  /** Items the buffer holds at most; 0 under `'throttle'`, which buffers nothing. */
   bufferSize: number;
   /** Items buffered now. */
   buffered: number;
-  /** `buffered / bufferSize`, from 0 to 1 (0 under `'Throttle'`): `mediator_stream_buffer_usage`. */
+  /** `buffered / bufferSize`, from 0 to 1 (0 under `'throttle'`): `mediator_stream_buffer_usage`. */
   bufferUsage: number;
   /**
    * `mediator_stream_backpressure_events`: times the buffer reached the high
-   * watermark (`'Buffer'`: the source was paused; `'Drop'`: drops became
-   * possible), or, under `'Throttle'`, times an item had to wait for its token.
+   * watermark (`'block'`: the source was paused; `'drop-newest'`: drops became
+   * possible), or, under `'throttle'`, times an item had to wait for its token.
    */
   backpressureEvents: number;
-  /** `mediator_stream_dropped_items`: items dropped because the buffer was full (`'Drop'` only). */
+  /** `mediator_stream_dropped_items`: items dropped because the buffer was full (`'drop-newest'` only). */
   droppedItems: number;
   /** Items read from the source. */
   received: number;

@@ -35,25 +35,29 @@ function counting() {
 }
 
 describe('streamPolicy() options', () => {
-  it('streamPolicy() - defaults to the seed: Buffer, bufferSize 1000, watermarks 80 and 20 percent', () => {
+  it('streamPolicy() - defaults to the seed: block (the seed\'s Buffer), bufferSize 1000, watermarks 0.8 and 0.2', () => {
     const policy = streamPolicy();
-    assert.equal(policy.strategy, 'Buffer');
+    assert.equal(policy.strategy, 'block');
     assert.equal(policy.options.bufferSize, 1000);
-    assert.equal(policy.options.highWaterMark, 80);
-    assert.equal(policy.options.lowWaterMark, 20);
+    assert.equal(policy.options.highWatermark, 0.8);
+    assert.equal(policy.options.lowWatermark, 0.2);
     assert.equal(policy.options.maxItemsPerSecond, undefined);
     assert.equal(policy.name, 'stream-policy');
   });
 
-  it('streamPolicy() - accepts the seed strategy names and their lowercase forms', () => {
-    assert.equal(streamPolicy({ strategy: 'Drop' }).strategy, 'Drop');
-    assert.equal(streamPolicy({ strategy: 'drop' }).strategy, 'Drop');
-    assert.equal(streamPolicy({ strategy: 'Throttle', maxItemsPerSecond: 5 }).strategy, 'Throttle');
-    assert.equal(streamPolicy({ strategy: 'buffer' }).strategy, 'Buffer');
+  it('streamPolicy() - takes the Channel strategy names, and the seed names and their lowercase forms as aliases', () => {
+    assert.equal(streamPolicy({ strategy: 'drop-newest' }).strategy, 'drop-newest');
+    assert.equal(streamPolicy({ strategy: 'Drop' }).strategy, 'drop-newest');
+    assert.equal(streamPolicy({ strategy: 'drop' }).strategy, 'drop-newest');
+    assert.equal(streamPolicy({ strategy: 'throttle', maxItemsPerSecond: 5 }).strategy, 'throttle');
+    assert.equal(streamPolicy({ strategy: 'Throttle', maxItemsPerSecond: 5 }).strategy, 'throttle');
+    assert.equal(streamPolicy({ strategy: 'block' }).strategy, 'block');
+    assert.equal(streamPolicy({ strategy: 'buffer' }).strategy, 'block');
+    assert.equal(streamPolicy({ strategy: 'Buffer' }).strategy, 'block');
   });
 
   it('streamPolicy() - rejects an unknown strategy, listing the allowed names', () => {
-    assertInvalidOption(() => streamPolicy({ strategy: 'BUFFER' as never }), 'strategy', 'Buffer, Throttle, Drop');
+    assertInvalidOption(() => streamPolicy({ strategy: 'BUFFER' as never }), 'strategy', 'block, drop-newest, throttle, Buffer');
     assertInvalidOption(() => streamPolicy({ strategy: 'spill' as never }), 'strategy');
   });
 
@@ -61,17 +65,28 @@ describe('streamPolicy() options', () => {
     for (const bufferSize of [0, -5, 1.5, NaN, '10']) assertInvalidOption(() => streamPolicy({ bufferSize: bufferSize as never }), 'bufferSize');
   });
 
-  it('streamPolicy() - rejects watermarks outside 0..100 or low above high', () => {
-    assertInvalidOption(() => streamPolicy({ highWaterMark: 101 }), 'highWaterMark');
-    assertInvalidOption(() => streamPolicy({ highWaterMark: -1 }), 'highWaterMark');
-    assertInvalidOption(() => streamPolicy({ lowWaterMark: -1 }), 'lowWaterMark');
-    assertInvalidOption(() => streamPolicy({ highWaterMark: 50, lowWaterMark: 60 }), 'lowWaterMark', 'highWaterMark (50)');
-    assert.equal(streamPolicy({ highWaterMark: 10 }).options.lowWaterMark, 10);
+  it('streamPolicy() - watermarks are fractions 0..1; low above high is rejected', () => {
+    assertInvalidOption(() => streamPolicy({ highWatermark: 1.01 }), 'highWatermark');
+    assertInvalidOption(() => streamPolicy({ highWatermark: -0.1 }), 'highWatermark');
+    assertInvalidOption(() => streamPolicy({ lowWatermark: -0.1 }), 'lowWatermark');
+    assertInvalidOption(() => streamPolicy({ highWatermark: 0.5, lowWatermark: 0.6 }), 'lowWatermark', 'at most the high watermark (50% full)');
+    assert.equal(streamPolicy({ highWatermark: 0.1 }).options.lowWatermark, 0.1);
   });
 
-  it('streamPolicy() - requires maxItemsPerSecond > 0 for Throttle', () => {
-    assertInvalidOption(() => streamPolicy({ strategy: 'Throttle' }), 'maxItemsPerSecond', "strategy is 'Throttle'");
-    assertInvalidOption(() => streamPolicy({ strategy: 'Throttle', maxItemsPerSecond: 0 }), 'maxItemsPerSecond');
+  it("streamPolicy() - the seed's percent watermarks are aliases: converted to fractions, checked 0..100, never both spellings", () => {
+    const seed = streamPolicy({ highWaterMark: 90, lowWaterMark: 50 });
+    assert.equal(seed.options.highWatermark, 0.9);
+    assert.equal(seed.options.lowWatermark, 0.5);
+    assertInvalidOption(() => streamPolicy({ highWaterMark: 101 }), 'highWaterMark');
+    assertInvalidOption(() => streamPolicy({ lowWaterMark: -1 }), 'lowWaterMark');
+    assertInvalidOption(() => streamPolicy({ highWaterMark: 50, lowWaterMark: 60 }), 'lowWaterMark', 'at most the high watermark (50% full)');
+    assertInvalidOption(() => streamPolicy({ highWatermark: 0.8, highWaterMark: 80 }), 'highWaterMark', 'one spelling per setting');
+    assertInvalidOption(() => streamPolicy({ lowWatermark: 0.2, lowWaterMark: 20 }), 'lowWaterMark', 'one spelling per setting');
+  });
+
+  it('streamPolicy() - requires maxItemsPerSecond > 0 for throttle', () => {
+    assertInvalidOption(() => streamPolicy({ strategy: 'Throttle' }), 'maxItemsPerSecond', "strategy is 'throttle'");
+    assertInvalidOption(() => streamPolicy({ strategy: 'throttle', maxItemsPerSecond: 0 }), 'maxItemsPerSecond');
     assertInvalidOption(() => streamPolicy({ maxItemsPerSecond: -1 }), 'maxItemsPerSecond');
   });
 

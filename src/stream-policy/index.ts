@@ -1,6 +1,7 @@
 /**
- * Stream policies: one backpressure configuration (`'Buffer'`, `'Throttle'`,
- * `'Drop'`, watermarks in percent) applied to every streaming handler of an
+ * Stream policies: one backpressure configuration (`'block'`, `'drop-newest'`,
+ * `'throttle'`, watermarks as fractions, as a Channel's; the seed's `'Buffer'`,
+ * `'Drop'`, `'Throttle'` and percent watermarks are accepted aliases) applied to every streaming handler of an
  * application, with buffer usage, backpressure events and dropped items per
  * stream and per policy.
  * @module

@@ -3,58 +3,80 @@ import { InvalidOptionError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
 
 /**
- * How a governed stream handles a consumer slower than its producer.
- * - `'Buffer'`: buffer up to `bufferSize` items; stop reading the source at
- *   `highWaterMark` percent full and resume at `lowWaterMark` percent. Nothing
- *   is lost; the producer is slowed down.
- * - `'Throttle'`: hand items to the consumer at most `maxItemsPerSecond`
- *   (a token bucket); the source is read at that pace. Nothing is buffered.
- * - `'Drop'`: read the source as fast as it produces, buffer up to
+ * How a governed stream handles a consumer slower than its producer, in the
+ * words a {@link Channel} uses for the same behaviour:
+ * - `'block'`: buffer up to `bufferSize` items; stop reading the source at
+ *   `highWatermark` full and resume at `lowWatermark`. Nothing is lost; the
+ *   producer is slowed down. (The seed's `'Buffer'`.)
+ * - `'drop-newest'`: read the source as fast as it produces, buffer up to
  *   `bufferSize` items and drop (and count) newer ones while the buffer is
- *   full. The producer is never slowed down.
+ *   full. The producer is never slowed down. (The seed's `'Drop'`.)
+ * - `'throttle'`: hand items to the consumer at most `maxItemsPerSecond`
+ *   (a token bucket); the source is read at that pace. Nothing is buffered.
+ *   (The seed's `'Throttle'`.)
  */
-export type StreamStrategy = 'Buffer' | 'Throttle' | 'Drop';
+export type StreamStrategy = 'block' | 'drop-newest' | 'throttle';
 
-/** Accepted spellings: the seed's `'Buffer' | 'Throttle' | 'Drop'` and their lowercase forms. */
-export type StreamStrategyName = StreamStrategy | 'buffer' | 'throttle' | 'drop';
+/**
+ * Accepted spellings: the strategy names, and the seed's
+ * `'Buffer' | 'Throttle' | 'Drop'` (any case) as documented aliases.
+ */
+export type StreamStrategyName = StreamStrategy | 'Buffer' | 'Throttle' | 'Drop' | 'buffer' | 'throttle' | 'drop';
 
 const strategyNames: Readonly<Record<StreamStrategyName, StreamStrategy>> = {
-  Buffer: 'Buffer',
-  Throttle: 'Throttle',
-  Drop: 'Drop',
-  buffer: 'Buffer',
-  throttle: 'Throttle',
-  drop: 'Drop',
+  block: 'block',
+  'drop-newest': 'drop-newest',
+  throttle: 'throttle',
+  Buffer: 'block',
+  buffer: 'block',
+  Drop: 'drop-newest',
+  drop: 'drop-newest',
+  Throttle: 'throttle',
 };
 
 export interface StreamPolicyOptions {
   /**
-   * The backpressure strategy, as in the seed's `BackpressureStrategy`
-   * (`'Buffer'`, `'Throttle'`, `'Drop'`; lowercase accepted too). Options
-   * that another strategy uses are still validated but have no effect.
-   * @default 'Buffer'
-   * @example streamPolicy({ strategy: 'Drop', bufferSize: 500 })
+   * The backpressure strategy: `'block'`, `'drop-newest'` or `'throttle'`
+   * (see {@link StreamStrategy}); the seed's `'Buffer'`, `'Drop'` and
+   * `'Throttle'` are accepted as aliases. Options that another strategy uses
+   * are still validated but have no effect.
+   * @default 'block'
+   * @example streamPolicy({ strategy: 'drop-newest', bufferSize: 500 })
    */
   strategy?: StreamStrategyName;
   /**
-   * Most items buffered per stream (`'Buffer'`, `'Drop'`). An integer >= 1.
+   * Most items buffered per stream (`'block'`, `'drop-newest'`). An integer >= 1.
    * @default 1000
-   * @example streamPolicy({ strategy: 'Buffer', bufferSize: 1000 })
+   * @example streamPolicy({ strategy: 'block', bufferSize: 1000 })
    */
   bufferSize?: number;
   /**
-   * Fill level, in percent of `bufferSize`, at which a stream counts as under
-   * pressure (a backpressure event) and, under `'Buffer'`, stops reading its
-   * source. From 0 to 100.
+   * Fill level, as a fraction of `bufferSize` (as a Channel's), at which a
+   * stream counts as under pressure (a backpressure event) and, under
+   * `'block'`, stops reading its source. From 0 to 1.
+   * @default 0.8
+   * @example streamPolicy({ bufferSize: 1000, highWatermark: 0.8, lowWatermark: 0.2 }) // pause at 800 items, resume at 200
+   */
+  highWatermark?: number;
+  /**
+   * Fill level, as a fraction of `bufferSize`, at or below which a stream
+   * under pressure recovers and, under `'block'`, reads its source again.
+   * From 0 to `highWatermark`.
+   * @default 0.2 (or `highWatermark` when that is lower)
+   * @example streamPolicy({ highWatermark: 0.9, lowWatermark: 0.5 })
+   */
+  lowWatermark?: number;
+  /**
+   * The seed's spelling of `highWatermark`, in percent (0 to 100). Give one or the other.
+   * @deprecated alias, kept for the seed's `AddStreamingBackpressure(...)`; use `highWatermark`.
    * @default 80
-   * @example streamPolicy({ bufferSize: 1000, highWaterMark: 80, lowWaterMark: 20 }) // pause at 800 items, resume at 200
+   * @example streamPolicy({ bufferSize: 1000, highWaterMark: 80, lowWaterMark: 20 })
    */
   highWaterMark?: number;
   /**
-   * Fill level, in percent of `bufferSize`, at or below which a stream under
-   * pressure recovers and, under `'Buffer'`, reads its source again. From 0
-   * to `highWaterMark`.
-   * @default 20 (or `highWaterMark` when that is lower)
+   * The seed's spelling of `lowWatermark`, in percent (0 to `highWaterMark`). Give one or the other.
+   * @deprecated alias; use `lowWatermark`.
+   * @default 20
    * @example streamPolicy({ highWaterMark: 90, lowWaterMark: 50 })
    */
   lowWaterMark?: number;
@@ -83,8 +105,10 @@ export interface StreamPolicyOptions {
 export interface ResolvedStreamPolicyOptions {
   strategy: StreamStrategy;
   bufferSize: number;
-  highWaterMark: number;
-  lowWaterMark: number;
+  /** A fraction of `bufferSize`, 0 to 1. */
+  highWatermark: number;
+  /** A fraction of `bufferSize`, 0 to `highWatermark`. */
+  lowWatermark: number;
   maxItemsPerSecond: number | undefined;
   clock: Clock;
   name: string;
@@ -92,23 +116,19 @@ export interface ResolvedStreamPolicyOptions {
 
 export function resolveStreamPolicyOptions(options: StreamPolicyOptions | undefined): ResolvedStreamPolicyOptions {
   const o = v.optionsObject(options, 'streamPolicy', {
-    strategy: true, bufferSize: true, highWaterMark: true, lowWaterMark: true, maxItemsPerSecond: true, clock: true,
-    name: true,
+    strategy: true, bufferSize: true, highWatermark: true, lowWatermark: true, highWaterMark: true, lowWaterMark: true,
+    maxItemsPerSecond: true, clock: true, name: true,
   });
-  const spelled = o.strategy === undefined ? 'Buffer' : o.strategy;
+  const spelled = o.strategy === undefined ? 'block' : o.strategy;
   if (typeof spelled !== 'string' || !Object.hasOwn(strategyNames, spelled)) {
     throw new InvalidOptionError('strategy', spelled, `one of ${Object.keys(strategyNames).join(', ')}`);
   }
   const strategy = strategyNames[spelled as StreamStrategyName];
   const bufferSize = v.integer('bufferSize', o.bufferSize, 1000, { min: 1 });
-  const highWaterMark = v.number('highWaterMark', o.highWaterMark, 80, { min: 0, max: 100 });
-  const lowWaterMark = v.number('lowWaterMark', o.lowWaterMark, Math.min(20, highWaterMark), { min: 0, max: 100 });
-  if (lowWaterMark > highWaterMark) {
-    throw new InvalidOptionError('lowWaterMark', lowWaterMark, `a percentage <= highWaterMark (${highWaterMark})`);
-  }
+  const { highWatermark, lowWatermark } = resolveWatermarks(o);
   const maxItemsPerSecond = v.optionalNumber('maxItemsPerSecond', o.maxItemsPerSecond, { min: 0, minExclusive: true });
-  if (strategy === 'Throttle' && maxItemsPerSecond === undefined) {
-    throw new InvalidOptionError('maxItemsPerSecond', undefined, 'a finite number > 0', "required when strategy is 'Throttle'");
+  if (strategy === 'throttle' && maxItemsPerSecond === undefined) {
+    throw new InvalidOptionError('maxItemsPerSecond', undefined, 'a finite number > 0', "required when strategy is 'throttle'");
   }
   const clock = o.clock ?? systemClock;
   if (typeof clock.now !== 'function' || typeof clock.schedule !== 'function' || typeof clock.cancel !== 'function') {
@@ -116,5 +136,31 @@ export function resolveStreamPolicyOptions(options: StreamPolicyOptions | undefi
   }
   const name = o.name === undefined ? 'stream-policy' : o.name;
   if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError('name', name, 'a non-empty string');
-  return { strategy, bufferSize, highWaterMark, lowWaterMark, maxItemsPerSecond, clock, name };
+  return { strategy, bufferSize, highWatermark, lowWatermark, maxItemsPerSecond, clock, name };
+}
+
+/**
+ * Fractions (the Channel's words) or the seed's percentages, never both for
+ * one mark: two spellings of one setting would leave a reader guessing which won.
+ */
+function resolveWatermarks(o: Partial<StreamPolicyOptions>): { highWatermark: number; lowWatermark: number } {
+  if (o.highWatermark !== undefined && o.highWaterMark !== undefined) {
+    throw new InvalidOptionError('highWaterMark', o.highWaterMark, 'to be left out when highWatermark is given (one spelling per setting)');
+  }
+  if (o.lowWatermark !== undefined && o.lowWaterMark !== undefined) {
+    throw new InvalidOptionError('lowWaterMark', o.lowWaterMark, 'to be left out when lowWatermark is given (one spelling per setting)');
+  }
+  const high =
+    o.highWaterMark !== undefined
+      ? v.requiredNumber('highWaterMark', o.highWaterMark, { min: 0, max: 100 }) / 100
+      : v.number('highWatermark', o.highWatermark, 0.8, { min: 0, max: 1 });
+  const low =
+    o.lowWaterMark !== undefined
+      ? v.requiredNumber('lowWaterMark', o.lowWaterMark, { min: 0, max: 100 }) / 100
+      : v.number('lowWatermark', o.lowWatermark, Math.min(0.2, high), { min: 0, max: 1 });
+  if (low > high) {
+    const field = o.lowWaterMark !== undefined ? 'lowWaterMark' : 'lowWatermark';
+    throw new InvalidOptionError(field, o.lowWaterMark ?? o.lowWatermark, `at most the high watermark (${high * 100}% full)`);
+  }
+  return { highWatermark: high, lowWatermark: low };
 }

@@ -41,7 +41,7 @@ type Totals = Pick<StreamPolicyStats, 'backpressureEvents' | 'droppedItems' | 'r
  * token bucket); the policy sums their counters.
  *
  * @example
- * const policy = streamPolicy({ strategy: 'Buffer', bufferSize: 1000, highWaterMark: 80, lowWaterMark: 20 });
+ * const policy = streamPolicy({ strategy: 'block', bufferSize: 1000, highWatermark: 0.8, lowWatermark: 0.2 });
  * for await (const event of policy.apply(source)) await handle(event);
  * metrics.set('mediator_stream_buffer_usage', policy.stats().bufferUsage);
  */
@@ -73,8 +73,8 @@ export class StreamPolicy {
 
   /**
    * Governs `source` under this policy. Nothing is read from the source
-   * before the first `next()`. Items must not be `undefined` under `'Buffer'`
-   * and `'Drop'` (the buffer reserves it); such an item fails the stream.
+   * before the first `next()`. Items must not be `undefined` under `'block'`
+   * and `'drop-newest'` (the buffer reserves it); such an item fails the stream.
    * @throws InvalidArgumentError when `source` is not iterable; InvalidOptionError for bad options.
    * @example for await (const quote of policy.apply(quotes, { name: 'quotes', signal })) render(quote);
    */
@@ -90,7 +90,7 @@ export class StreamPolicy {
     const iterator = openSource(source, 'apply(source)');
     const onFinish = this.onFinish as (stream: GovernedStream<T>) => void;
     const stream =
-      this.strategy === 'Throttle'
+      this.strategy === 'throttle'
         ? new ThrottledStream<T>(iterator, name, this.options, onFinish, signal)
         : new BufferedStream<T>(iterator, name, this.options, onFinish, signal);
     this.streamCount++;
@@ -131,10 +131,11 @@ export class StreamPolicy {
 
 /**
  * A stream policy, as the seed's `AddStreamingBackpressure(strategy, bufferSize,
- * highWaterMark, lowWaterMark, maxItemsPerSecond)`: `'Buffer'` (default),
- * `'Throttle'` or `'Drop'`, watermarks in percent.
+ * highWaterMark, lowWaterMark, maxItemsPerSecond)`: `'block'` (default, the
+ * seed's `'Buffer'`), `'throttle'` or `'drop-newest'` (the seed's `'Drop'`),
+ * watermarks as fractions (`highWatermark`) or the seed's percentages (`highWaterMark`).
  * @throws InvalidOptionError naming the field for a bad option.
- * @example const drop = streamPolicy({ strategy: 'Drop', bufferSize: 500 });
+ * @example const drop = streamPolicy({ strategy: 'drop-newest', bufferSize: 500 });
  */
 export function streamPolicy(options?: StreamPolicyOptions): StreamPolicy {
   return new StreamPolicy(options);
@@ -146,10 +147,10 @@ export function streamPolicy(options?: StreamPolicyOptions): StreamPolicy {
  *
  * @example
  * const policies = policyRegistry({
- *   default: { strategy: 'Buffer', bufferSize: 1000 },
- *   realtime: { strategy: 'Drop', bufferSize: 500 },
+ *   default: { strategy: 'block', bufferSize: 1000 },
+ *   realtime: { strategy: 'drop-newest', bufferSize: 500 },
  * });
- * policies.define('exports', { strategy: 'Throttle', maxItemsPerSecond: 500 });
+ * policies.define('exports', { strategy: 'throttle', maxItemsPerSecond: 500 });
  * for await (const row of policies.apply('exports', rows)) write(row);
  */
 export class StreamPolicies {
@@ -205,7 +206,7 @@ export class StreamPolicies {
 /**
  * A registry of named stream policies, optionally pre-filled.
  * @throws InvalidOptionError for a bad definition.
- * @example const policies = policyRegistry({ default: {}, realtime: { strategy: 'Drop', bufferSize: 500 } });
+ * @example const policies = policyRegistry({ default: {}, realtime: { strategy: 'drop-newest', bufferSize: 500 } });
  */
 export function policyRegistry(definitions?: Record<string, StreamPolicyOptions | StreamPolicy>): StreamPolicies {
   const registry = new StreamPolicies();

@@ -2,7 +2,7 @@ import { TokenBucket } from '../token-bucket/index.js';
 import type { ResolvedStreamPolicyOptions } from './options.js';
 import { DONE, Governed, isThenable, type GovernedStreamStats } from './governed.js';
 
-/** `'Throttle'`: each item read from the source waits for a token before the consumer gets it. */
+/** `'throttle'`: each item read from the source waits for a token before the consumer gets it. */
 export class ThrottledStream<T> extends Governed<T> {
   readonly bucket: TokenBucket;
   private backpressureEvents = 0;

@@ -47,7 +47,9 @@ const byId = (id: string): CheckedSnippet => {
 describe('doc snippets', { timeout: 180_000 }, () => {
   it('findSnippets - finds the TSDoc examples of src/ and the ts blocks of README.md, docs/ and examples/', () => {
     const files = new Set(found.snippets.map((s) => s.file));
-    for (const f of ['README.md', 'docs/metrics.md', 'src/amqp/consume.ts', 'src/pipeline/pipeline.ts', 'src/channel/options.ts', 'src/config/simulation.ts']) assert.ok(files.has(f), `no snippet found in ${f}`);
+    // Folders, not files, so that moving code between files inside them does not break the check.
+    for (const f of ['README.md', 'docs/metrics.md']) assert.ok(files.has(f), `no snippet found in ${f}`);
+    for (const dir of ['src/amqp/', 'src/pipeline/', 'src/channel/', 'src/config/']) assert.ok([...files].some((f) => f.startsWith(dir)), `no snippet found under ${dir}`);
     assert.ok(found.snippets.filter((s) => s.origin === 'tsdoc').length > 300, 'TSDoc @example blocks');
     assert.ok(found.snippets.filter((s) => s.origin === 'markdown').length >= 6, 'markdown ts blocks');
     // Mid-line tags are examples too; the YAML keys of config/types.ts are not TypeScript.
