@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/index.js';
 import { ChannelClosedError, InvalidArgumentError, LimitExceededError } from '../errors/index.js';
 import * as v from '../internal/validate.js';
-import { WaiterList, type ListNode } from '../internal/waiter-list.js';
+import { Fifo, Rejection, pendingResolveInto } from '../internal/timed-list.js';
 import { AimdLimit } from './algorithms/aimd.js';
 import { FixedLimit } from './algorithms/fixed.js';
 import { Gradient2Limit } from './algorithms/gradient2.js';
@@ -50,12 +50,37 @@ export interface ConcurrencyLimiterStats {
   lastLimitChangeAt: number | undefined;
 }
 
-interface AcquireWaiter extends ListNode<AcquireWaiter> {
-  resolve(permit: Permit): void;
-  reject(error: unknown): void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/**
+ * A caller queued for a permit. A class with one fixed shape that holds only
+ * its promise's `resolve` (rejections go through a `Rejection`), and abort
+ * wiring only when the caller passed a signal: a waiter costs no more than a
+ * bare pending promise.
+ */
+class AcquireWaiter {
+  prev: AcquireWaiter | undefined = undefined;
+  next: AcquireWaiter | undefined = undefined;
+  resolve: (permit: Permit | Rejection) => void = noop;
+  hooks: AbortHook | undefined = undefined;
 }
+
+function noop(): void {}
+
+/** A waiter's abort listener: an object with `handleEvent`, so no closure per waiter. */
+class AbortHook {
+  constructor(
+    readonly limiter: ConcurrencyLimiter,
+    readonly waiter: AcquireWaiter,
+    readonly signal: AbortSignal,
+  ) {}
+
+  handleEvent(): void {
+    this.limiter[waiterAborted](this.waiter);
+  }
+}
+
+const ONCE = { once: true };
+/** Module-private key: only a waiter's abort listener calls it. */
+const waiterAborted = Symbol('waiterAborted');
 
 const SUCCESS = 0;
 const DROPPED = 1;
@@ -158,7 +183,7 @@ export class ConcurrencyLimiter {
   private readonly strategy: LimitAlgorithm;
   private readonly clock: Clock;
   private readonly isDropped: ((error: unknown) => boolean) | undefined;
-  private readonly waiters = new WaiterList<AcquireWaiter>();
+  private readonly waiters = new Fifo<AcquireWaiter>();
   /** Reused for every release, so sampling allocates nothing. */
   private readonly sample: LimitSample = { startedAt: 0, rttMs: 0, inflight: 0, dropped: false };
   private current: number;
@@ -331,8 +356,8 @@ export class ConcurrencyLimiter {
     if (this.isClosed) return;
     this.isClosed = true;
     for (let w = this.waiters.shift(); w; w = this.waiters.shift()) {
-      if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
-      w.reject(new ChannelClosedError('ConcurrencyLimiter closed while waiting for a permit'));
+      unhook(w);
+      w.resolve(new Rejection(new ChannelClosedError('ConcurrencyLimiter closed while waiting for a permit')));
     }
   }
 
@@ -347,24 +372,29 @@ export class ConcurrencyLimiter {
   }
 
   private enqueue(signal: AbortSignal | undefined): Promise<Permit> {
-    return new Promise<Permit>((resolve, reject) => {
-      const w: AcquireWaiter = { prev: undefined, next: undefined, linked: false, resolve, reject, signal, onAbort: undefined };
-      if (signal) {
-        w.onAbort = () => {
-          this.waiters.remove(w);
-          this.abortedCount++;
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.waiters.push(w);
-    });
+    const w = new AcquireWaiter();
+    const pending = pendingResolveInto(w) as Promise<Permit>;
+    if (signal) {
+      w.hooks = new AbortHook(this, w, signal);
+      signal.addEventListener('abort', w.hooks, ONCE);
+    }
+    this.waiters.push(w);
+    return pending;
+  }
+
+  /** @internal A queued caller's signal fired. */
+  [waiterAborted](w: AcquireWaiter): void {
+    if (!this.waiters.remove(w)) return;
+    const reason = w.hooks!.signal.reason;
+    unhook(w);
+    this.abortedCount++;
+    w.resolve(new Rejection(reason));
   }
 
   private admitWaiters(): void {
     while (this.waiters.size !== 0 && this.inflightCount < this.current) {
       const w = this.waiters.shift()!;
-      if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+      unhook(w);
       w.resolve(this.grant());
     }
   }
@@ -398,4 +428,11 @@ function createAlgorithm(o: ResolvedLimiterOptions): LimitAlgorithm {
     default:
       return new FixedLimit(o);
   }
+}
+
+function unhook(w: AcquireWaiter): void {
+  const hooks = w.hooks;
+  if (hooks === undefined) return;
+  w.hooks = undefined;
+  hooks.signal.removeEventListener('abort', hooks);
 }

@@ -139,3 +139,50 @@ export function pendingResolveInto<V>(node: { resolve: (value: V) => void }): Pr
   holding = undefined;
   return p;
 }
+
+/** A node of a {@link Fifo}: its own links, in one list for its whole life. */
+export interface FifoNode<N> {
+  prev: N | undefined;
+  next: N | undefined;
+}
+
+/**
+ * {@link TimedList} without the time sums, for queues that report no waited
+ * time (`ConcurrencyLimiter`). Like it, a node has no `linked` field.
+ */
+export class Fifo<N extends FifoNode<N>> {
+  head: N | undefined = undefined;
+  tail: N | undefined = undefined;
+  size = 0;
+
+  push(node: N): void {
+    node.prev = this.tail;
+    node.next = undefined;
+    if (this.tail) this.tail.next = node;
+    else this.head = node;
+    this.tail = node;
+    this.size++;
+  }
+
+  shift(): N | undefined {
+    const node = this.head;
+    if (node) this.unlink(node);
+    return node;
+  }
+
+  /** False, and nothing changes, when `node` is not in the list. */
+  remove(node: N): boolean {
+    if (node.prev === undefined && this.head !== node) return false;
+    this.unlink(node);
+    return true;
+  }
+
+  private unlink(node: N): void {
+    if (node.prev) node.prev.next = node.next;
+    else this.head = node.next;
+    if (node.next) node.next.prev = node.prev;
+    else this.tail = node.prev;
+    node.prev = node.next = undefined;
+    this.size--;
+  }
+}
