@@ -1,5 +1,7 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
 import { resolveAlertOptions, type AlertMonitorOptions, type AlertRule, type QueueDepthThreshold, type StatsSource } from './options.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import { describe } from '../internal/describe.js';
 
 /** One transition of one rule on one component. */
 export interface AlertEvent {
@@ -158,7 +160,7 @@ export class AlertMonitor {
 
   /** Calls `listener(event)` on every transition. Returns an unsubscribe function. */
   onAlert(listener: (event: AlertEvent) => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError('onAlert listener must be a function');
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`onAlert(listener): listener must be a function, got ${describe(listener)}`);
     this.listeners = [...this.listeners, listener];
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);

@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
-import { InvalidOptionError } from '../errors/index.js';
+import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import { describe } from '../internal/describe.js';
 import * as v from '../internal/validate.js';
 
 /**
@@ -88,7 +89,7 @@ export class Breaker {
   }
 
   listen(listener: BreakerListener): () => void {
-    if (typeof listener !== 'function') throw new TypeError('breaker listener must be a function');
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`breaker listener must be a function, got ${describe(listener)}`);
     const list = (this.listeners ??= []);
     list.push(listener);
     return () => {

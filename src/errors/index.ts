@@ -8,6 +8,8 @@ export const ErrorCode = {
   invalidItem: 'ERR_SLUICE_INVALID_ITEM',
   invalidArgument: 'ERR_SLUICE_INVALID_ARGUMENT',
   limitExceeded: 'ERR_SLUICE_LIMIT_EXCEEDED',
+  /** A peer broke a protocol Sluice implements (a Reactive Streams rule). */
+  protocol: 'ERR_SLUICE_PROTOCOL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -86,10 +88,18 @@ export class InvalidArgumentError extends SluiceError {
 
 /** `undefined` was offered as an item; it is reserved as the "closed" signal of `receive()`. */
 export class InvalidItemError extends SluiceError {
-  constructor() {
-    super(
-      ErrorCode.invalidItem,
-      'undefined cannot be sent: receive() uses undefined to mean "closed and empty"; send null or wrap the value',
-    );
+  constructor(message = 'undefined cannot be sent: receive() uses undefined to mean "closed and empty"; send null or wrap the value') {
+    super(ErrorCode.invalidItem, message);
   }
+}
+
+/**
+ * Tags a built-in error with a Sluice code, as Node tags its own
+ * (`ERR_INVALID_ARG_TYPE` is a TypeError). For the places where a protocol
+ * asks for a built-in class: the Reactive Streams rules require a TypeError
+ * (Java's NullPointerException) or a RangeError (IllegalArgumentException).
+ * @internal
+ */
+export function withCode<E extends Error>(error: E, code: ErrorCode): E & { readonly code: ErrorCode } {
+  return Object.assign(error, { code });
 }

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import type { PgSubmittable } from './types.js';
+import { InvalidOptionError } from '../errors/index.js';
 
 /** `pg-copy-streams`' `from()`, as far as the sink uses it. */
 export type CopyFrom = (text: string) => Writable & PgSubmittable & { rowCount: number };
@@ -24,12 +25,15 @@ export function loadCopyFrom(): Promise<CopyFrom> {
   copyFromLoading ??= import(copyStreamsPackage).then(
     (module: { from?: CopyFrom; default?: { from?: CopyFrom } }) => {
       const from = module.from ?? module.default?.from;
-      if (typeof from !== 'function') throw new Error(`sluice/postgres: '${copyStreamsPackage}' has no from() export; install pg-copy-streams 6 or later`);
+      if (typeof from !== 'function') throw new InvalidOptionError('method', 'copy', `'insert', or 'copy' with ${copyStreamsPackage} 6 or later installed`, `the installed '${copyStreamsPackage}' has no from() export`);
       return from;
     },
     (cause: unknown) => {
       copyFromLoading = undefined;
-      throw new Error(`sluice/postgres: method 'copy' needs the '${copyStreamsPackage}' package, which could not be loaded (npm install ${copyStreamsPackage})`, { cause });
+      throw Object.assign(
+        new InvalidOptionError('method', 'copy', `'insert', or 'copy' with ${copyStreamsPackage} installed`, `'${copyStreamsPackage}' could not be loaded: npm install ${copyStreamsPackage}`),
+        { cause },
+      );
     },
   );
   return copyFromLoading;

@@ -60,7 +60,8 @@ describe('COPY encoding', () => {
     assert.equal(toCell([1, null, 'a"b', ['c\\d']]), '{"1",NULL,"a\\"b",{"c\\\\d"}}');
     assert.deepEqual(toCell(new Uint8Array([1, 2])), Buffer.from([1, 2]));
     assert.match(toCell(new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6))) as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.006[+-]\d\d:\d\d$/);
-    assert.throws(() => toCell(new Date(NaN)), RangeError);
+    assert.throws(() => toCell(new Date(NaN)), { code: 'ERR_SLUICE_INVALID_ITEM', message: /Invalid Date/ });
+    assert.throws(() => toCell({ toJSON: () => undefined }), { code: 'ERR_SLUICE_INVALID_ITEM', message: /no JSON representation/ });
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     assert.throws(() => toCell(circular), TypeError);

@@ -1,4 +1,5 @@
 import { isDate } from 'node:util/types';
+import { InvalidItemError } from '../errors/index.js';
 
 /** A value as it travels to PostgreSQL: text, binary (bytea) or SQL NULL. */
 export type Cell = string | Buffer | null;
@@ -21,7 +22,7 @@ export function toCell(value: unknown): Cell {
   if (Array.isArray(value)) return arrayLiteral(value);
   const json = JSON.stringify(value);
   // JSON.stringify returns undefined for objects whose toJSON() does; storing "undefined" would be silent corruption.
-  if (json === undefined) throw new TypeError('value has no JSON representation');
+  if (json === undefined) throw new InvalidItemError('sluice/postgres: a value has no JSON representation (its toJSON() returned undefined)');
   return json;
 }
 
@@ -47,7 +48,7 @@ function pad(n: number, width = 2): string {
 }
 
 function dateText(date: Date): string {
-  if (Number.isNaN(date.getTime())) throw new RangeError('Invalid Date');
+  if (Number.isNaN(date.getTime())) throw new InvalidItemError('sluice/postgres: an Invalid Date cannot be stored');
   let year = date.getFullYear();
   const beforeChrist = year < 1;
   if (beforeChrist) year = 1 - year;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors/index.js';
+import { ErrorCode, InvalidArgumentError, withCode } from '../errors/index.js';
 import * as v from '../internal/validate.js';
 import { SourceKind, SourceSubscription, type ChannelLike, type SourceCounters } from './source-subscription.js';
 import type { Publisher, Subscriber } from './types.js';
@@ -83,7 +83,7 @@ export class SourcePublisher<T> implements Publisher<T> {
    */
   subscribe(subscriber: Subscriber<T>): void {
     if (subscriber === null || subscriber === undefined) {
-      throw new TypeError('subscribe(subscriber): subscriber must not be null or undefined (Reactive Streams rule 1.9)');
+      throw withCode(new TypeError('subscribe(subscriber): subscriber must not be null or undefined (Reactive Streams rule 1.9)'), ErrorCode.invalidArgument);
     }
     this.counters.subscriptions++;
     this.counters.active++;

@@ -1,5 +1,6 @@
 import type { Subscriber, Subscription } from './types.js';
 import { describe } from '../internal/describe.js';
+import { ErrorCode, withCode } from '../errors/index.js';
 
 /**
  * The part of a Channel (or its `receiver` view) that `publisherFrom` uses:
@@ -95,9 +96,12 @@ export class SourceSubscription<T> implements Subscription {
     if (this.state !== ACTIVE) return; // rule 3.6
     if (typeof n !== 'number' || !(n > 0) || !(Number.isInteger(n) || n === Infinity)) {
       this.fail(
-        new RangeError(
-          `request(n): n must be a positive integer, got ${describe(n)} ` +
-            '(Reactive Streams rule 3.9: request with a non-positive number MUST signal onError)',
+        withCode(
+          new RangeError(
+            `request(n): n must be a positive integer, got ${describe(n)} ` +
+              '(Reactive Streams rule 3.9: request with a non-positive number MUST signal onError)',
+          ),
+          ErrorCode.invalidArgument,
         ),
       );
       this.drain();
@@ -185,7 +189,7 @@ export class SourceSubscription<T> implements Subscription {
 
   private deliver(item: T): void {
     if (item === null || item === undefined) {
-      this.fail(new TypeError(`The source produced ${String(item)} (Reactive Streams rule 2.13: onNext items MUST NOT be null)`));
+      this.fail(withCode(new TypeError(`The source produced ${String(item)} (Reactive Streams rule 2.13: onNext items MUST NOT be null)`), ErrorCode.invalidItem));
       return;
     }
     this.demand--;

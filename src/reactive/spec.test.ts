@@ -179,6 +179,7 @@ describe('Reactive Streams rules (publisherFrom)', () => {
   it('rule 1.9 - subscribe(null) and subscribe(undefined) throw TypeError', () => {
     const publisher = publisherFrom([1]);
     assert.throws(() => publisher.subscribe(null as unknown as Subscriber<number>), TypeError);
+    assert.throws(() => publisher.subscribe(null as unknown as Subscriber<number>), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
     assert.throws(() => publisher.subscribe(undefined as unknown as Subscriber<number>), /rule 1\.9/);
     assert.equal(publisher.stats().subscriptions, 0);
   });
@@ -199,6 +200,7 @@ describe('Reactive Streams rules (publisherFrom)', () => {
     assert.deepEqual(r.items, [1]);
     assert.equal(r.errors.length, 1);
     assert.ok(r.errors[0] instanceof TypeError);
+    assert.equal((r.errors[0] as { code?: string }).code, 'ERR_SLUICE_INVALID_ITEM');
     assert.match((r.errors[0] as Error).message, /2\.13/);
     assert.ok(finalized, 'the source iterator was returned');
     assert.deepEqual(r.violations, []);
@@ -256,6 +258,7 @@ describe('Reactive Streams rules (publisherFrom)', () => {
       r.subscription.request(n);
       assert.deepEqual(r.signals, ['subscribe', 'next', 'error'], `n = ${String(n)}`);
       assert.ok(r.errors[0] instanceof RangeError, `n = ${String(n)}`);
+      assert.equal((r.errors[0] as { code?: string }).code, 'ERR_SLUICE_INVALID_ARGUMENT');
       assert.match((r.errors[0] as Error).message, /3\.9/);
       assert.ok(log.finalized, `source released for n = ${String(n)}`);
     }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import { ErrorCode, InvalidArgumentError, InvalidOptionError, SluiceError, withCode } from '../errors/index.js';
 import { RingBuffer } from '../internal/ring-buffer.js';
 import * as v from '../internal/validate.js';
 import { WaiterList, type ListNode } from '../internal/waiter-list.js';
@@ -219,7 +219,7 @@ export class PublisherIterator<T> implements AsyncIterableIterator<T> {
 
   private handleSubscribe(subscription: Subscription): void {
     if (subscription === null || subscription === undefined) {
-      throw new TypeError('onSubscribe(subscription): subscription must not be null or undefined (Reactive Streams rule 2.13)');
+      throw withCode(new TypeError('onSubscribe(subscription): subscription must not be null or undefined (Reactive Streams rule 2.13)'), ErrorCode.invalidArgument);
     }
     // A second subscription, or one arriving after return(): refuse it (rule 2.5).
     if (this.subscription !== undefined || this.phase !== 'active') {
@@ -236,11 +236,11 @@ export class PublisherIterator<T> implements AsyncIterableIterator<T> {
       return;
     }
     if (this.outstanding === 0) {
-      this.violation(new Error('The publisher signalled onNext beyond the requested demand (Reactive Streams rule 1.1)'));
+      this.violation(new SluiceError(ErrorCode.protocol, 'The publisher signalled onNext beyond the requested demand (Reactive Streams rule 1.1)'));
       return;
     }
     if (item === null || item === undefined) {
-      this.violation(new TypeError(`The publisher signalled onNext(${String(item)}) (Reactive Streams rule 2.13)`));
+      this.violation(withCode(new TypeError(`The publisher signalled onNext(${String(item)}) (Reactive Streams rule 2.13)`), ErrorCode.invalidItem));
       return;
     }
     this.outstanding--;

@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
+import { LimitExceededError } from '../errors/index.js';
 
 interface VirtualTimer {
   at: number;
@@ -91,7 +92,7 @@ export class VirtualClock implements Clock {
   runAll(limit = 1_000_000): void {
     let fired = 0;
     for (let t = this.nextDue(Infinity); t; t = this.nextDue(Infinity)) {
-      if (++fired > limit) throw new Error(`VirtualClock.runAll(): more than ${limit} timers fired; a timer keeps rescheduling itself`);
+      if (++fired > limit) throw new LimitExceededError(`VirtualClock.runAll(): more than ${limit} timers fired; a timer keeps rescheduling itself`);
       this.time = Math.max(this.time, t.at);
       t.callback();
     }
