@@ -40,4 +40,17 @@ describe('SettleWaiters', () => {
     assert.equal(waiters.size, 0);
     waiters.resolveAll(); // nothing left to settle
   });
+
+  it('wait() - one signal shared by two timed waiters rejects both and cancels both timers', async () => {
+    const clock = new VirtualClock();
+    const waiters = new SettleWaiters(clock);
+    const ac = new AbortController();
+    const a = waiters.wait(100, ac.signal);
+    const b = waiters.wait(100, ac.signal);
+    ac.abort(new Error('stop'));
+    await assert.rejects(a, /stop/);
+    await assert.rejects(b, /stop/);
+    assert.equal(waiters.size, 0);
+    assert.equal(clock.pending, 0);
+  });
 });

@@ -1,13 +1,35 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
-import { WaiterList, type ListNode } from './waiter-list.js';
+import { Fifo, Rejection, pendingResolveInto } from './timed-list.js';
 
-interface SettleWaiter extends ListNode<SettleWaiter> {
-  resolve(settled: boolean): void;
-  reject(error: unknown): void;
-  timer: TimerHandle | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/**
+ * A caller waiting for something to settle. Holds only its promise's
+ * `resolve` (rejections go through a `Rejection`); it is its own abort
+ * listener (`handleEvent`), so no closure is kept for the signal.
+ */
+class SettleWaiter {
+  prev: SettleWaiter | undefined = undefined;
+  next: SettleWaiter | undefined = undefined;
+  resolve: (settled: boolean | Rejection) => void = noop;
+  timer: TimerHandle | undefined = undefined;
+  constructor(
+    readonly owner: SettleWaiters,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+
+  handleEvent(): void {
+    if (this.owner[leave](this)) this.resolve(new Rejection(this.signal!.reason));
+  }
+
+  timedOut(): void {
+    this.timer = undefined;
+    if (this.owner[leave](this)) this.resolve(false);
+  }
 }
+
+function noop(): void {}
+
+const ONCE = { once: true };
+const leave = Symbol('leave');
 
 /**
  * Callers waiting for something to settle (a channel's or a writer's
@@ -15,7 +37,7 @@ interface SettleWaiter extends ListNode<SettleWaiter> {
  * all settled together by the owner.
  */
 export class SettleWaiters {
-  private readonly list = new WaiterList<SettleWaiter>();
+  private readonly list = new Fifo<SettleWaiter>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -24,26 +46,12 @@ export class SettleWaiters {
    * rejects with `signal.reason` on abort. The caller checks `signal.aborted` first.
    */
   wait(timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      const w: SettleWaiter = { prev: undefined, next: undefined, linked: false, resolve, reject, timer: undefined, signal, onAbort: undefined };
-      if (timeoutMs !== undefined) {
-        w.timer = this.clock.schedule(timeoutMs, () => {
-          w.timer = undefined;
-          this.list.remove(w);
-          this.release(w);
-          resolve(false);
-        });
-      }
-      if (signal) {
-        w.onAbort = () => {
-          this.list.remove(w);
-          this.release(w);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.list.push(w);
-    });
+    const w = new SettleWaiter(this, signal);
+    const pending = pendingResolveInto(w) as Promise<boolean>;
+    if (timeoutMs !== undefined) w.timer = this.clock.schedule(timeoutMs, () => w.timedOut());
+    if (signal) signal.addEventListener('abort', w, ONCE);
+    this.list.push(w);
+    return pending;
   }
 
   get size(): number {
@@ -60,13 +68,20 @@ export class SettleWaiters {
   rejectAll(error: unknown): void {
     for (let w = this.list.shift(); w; w = this.list.shift()) {
       this.release(w);
-      w.reject(error);
+      w.resolve(new Rejection(error));
     }
+  }
+
+  /** A waiter's timeout or abort: false when it already left. */
+  [leave](w: SettleWaiter): boolean {
+    if (!this.list.remove(w)) return false;
+    this.release(w);
+    return true;
   }
 
   private release(w: SettleWaiter): void {
     if (w.timer !== undefined) this.clock.cancel(w.timer);
     w.timer = undefined;
-    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+    if (w.signal) w.signal.removeEventListener('abort', w);
   }
 }
