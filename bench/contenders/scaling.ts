@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Channel } from '../../src/channel/index.js';
+import { DashboardSampler } from '../../src/dashboard/snapshot.js';
+import { resolveDashboardOptions, type DashboardSource } from '../../src/dashboard/options.js';
+import { LatencyRecorder } from '../../src/metrics/index.js';
+import { SqliteStore, type SqliteDriver } from '../../src/sqlite/index.js';
+import { VirtualClock } from '../../src/testing/index.js';
+import { TokenBucket } from '../../src/token-bucket/index.js';
+
+/**
+ * One operation whose cost should not grow with `size` (waiters, components,
+ * leases held), set up once at that size. `run` repeats the operation until
+ * about `budgetMs` have passed (at least once) and returns how many it did and
+ * the time they took, setup excluded.
+ */
+export interface ScalingFixture {
+  run(budgetMs: number): Promise<{ ops: number; ms: number; perOp: number }>;
+  close(): Promise<void>;
+}
+
+/** Repeats `op` (which does `perCall` units of work) until `budgetMs` have passed. */
+async function repeat(budgetMs: number, perCall: number, op: () => unknown): Promise<{ ops: number; ms: number; perOp: number }> {
+  let calls = 0;
+  const started = performance.now();
+  let elapsed = 0;
+  do {
+    await op();
+    calls++;
+    elapsed = performance.now() - started;
+  } while (elapsed < budgetMs);
+  const ops = calls * perCall;
+  return { ops, ms: elapsed, perOp: elapsed / ops };
+}
+
+/** `Channel#stats()` with `size` producers blocked in `send()` on a full channel. */
+export function channelStats(size: number): ScalingFixture {
+  const clock = new VirtualClock();
+  const channel = new Channel<number>({ capacity: 1, clock });
+  channel.trySend(0);
+  const blocked: Promise<boolean>[] = [];
+  for (let i = 0; i < size; i++) blocked.push(channel.send(i));
+  clock.advance(1000); // waiters have waited: stats() has time to sum
+  return {
+    run: (budgetMs) => repeat(budgetMs, 1, () => channel.stats()),
+    close: async () => {
+      channel.close();
+      await Promise.allSettled(blocked);
+    },
+  };
+}
+
+/** `TokenBucket#stats()` with `size` callers waiting in `acquire()` on an empty bucket. */
+export function tokenBucketStats(size: number): ScalingFixture {
+  const clock = new VirtualClock();
+  const bucket = new TokenBucket({ ratePerSecond: 1e-6, burst: 1, clock });
+  bucket.tryAcquire();
+  const waiting: Promise<void>[] = [];
+  for (let i = 0; i < size; i++) waiting.push(bucket.acquire());
+  clock.advance(1000);
+  return {
+    run: (budgetMs) => repeat(budgetMs, 1, () => bucket.stats()),
+    close: async () => {
+      bucket.close();
+      await Promise.allSettled(waiting);
+    },
+  };
+}
+
+/**
+ * One dashboard tick (`sample()`) over `size` components, each with a
+ * latency histogram of its name, plus `size` histograms that name no
+ * component (cards of their own). Cost is per component: the tick is linear.
+ */
+export function dashboardSample(size: number): ScalingFixture {
+  const clock = new VirtualClock();
+  const latency = new LatencyRecorder({ bucketsMs: [1, 10, 100] });
+  const sources: [string, DashboardSource][] = [];
+  for (let i = 0; i < size; i++) {
+    const stats = { offered: i, delivered: i, size: 0, capacity: 10, dropped: 0 };
+    sources.push([`c${i}`, { stats: () => stats }]);
+  }
+  const names = [...sources.map(([name]) => name), ...sources.map(([name]) => `h${name}`)];
+  const sampler = new DashboardSampler(sources, resolveDashboardOptions({ clock, latency }));
+  return {
+    run: (budgetMs) =>
+      repeat(budgetMs, size, () => {
+        // Fresh observations every tick, so every histogram has a window to report (recording is not timed apart: it is O(1) each).
+        for (const name of names) latency.record(name, 5);
+        clock.advance(1000);
+        const { components } = sampler.sample();
+        if (components.length !== 2 * size) throw new Error(`expected ${2 * size} cards, got ${components.length}`);
+      }),
+    close: async () => {},
+  };
+}
+
+/**
+ * `SqliteStore` lease(100) + ack of the same 100, per item, with a visible
+ * backlog of `backlog` items behind `held` items leased (for an hour) at the
+ * head of the queue. fsync 'batch': leases and acks are not fsynced each.
+ * The backlog is topped up between lease+ack pairs, untimed, so it stays
+ * between `backlog` - 10,000 and `backlog` however long the runs.
+ */
+export async function sqliteLeaseAck(held: number, options: { backlog?: number; driver?: SqliteDriver } = {}): Promise<ScalingFixture> {
+  const backlog = options.backlog ?? 200_000;
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-scaling-'));
+  const store = new SqliteStore<number>({ path: join(dir, 'scaling.db'), fsync: 'batch', driver: options.driver ?? 'node:sqlite' });
+  const chunk = 10_000;
+  const fill = (count: number) => store.append(Array.from({ length: count }, (_, i) => i));
+  for (let i = 0; i < held + backlog; i += chunk) await fill(Math.min(chunk, held + backlog - i));
+  for (let i = 0; i < held; i += chunk) await store.lease(Math.min(chunk, held - i), 3_600_000);
+  let visible = backlog;
+  return {
+    async run(budgetMs) {
+      let ops = 0;
+      let timed = 0;
+      do {
+        if (visible < backlog - chunk) {
+          await fill(chunk);
+          visible += chunk;
+        }
+        const started = performance.now();
+        const leased = await store.lease(100, 60_000);
+        await store.ack(leased.map((l) => l.id));
+        timed += performance.now() - started;
+        if (leased.length !== 100) throw new Error(`expected 100 leased, got ${leased.length}`);
+        visible -= 100;
+        ops += 100;
+      } while (timed < budgetMs);
+      return { ops, ms: timed, perOp: timed / ops };
+    },
+    close: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
