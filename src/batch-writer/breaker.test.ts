@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchWriter, type BatchWriterBreakerState } from './index.js';
 import { VirtualClock, flushMicrotasks } from '../testing/index.js';
-import { check, manualSink, track } from './helpers.test.js';
+import { check, manualSink, track } from './writer.test-helpers.js';
 
 function failingWriter(options: { overflow?: 'block' | 'drop-newest'; attempts?: number } = {}) {
   const clock = new VirtualClock();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { BatchWriter } from './index.js';
 import { ChannelClosedError } from '../errors/index.js';
 import { VirtualClock, flushMicrotasks } from '../testing/index.js';
-import { check, manualSink, track } from './helpers.test.js';
+import { check, manualSink, track } from './writer.test-helpers.js';
 
 function setup(options: { capacity?: number; batchSize?: number } = {}) {
   const clock = new VirtualClock();

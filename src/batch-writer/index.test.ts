@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchWriter, type BatchFlushFunction } from './index.js';
 import { VirtualClock, flushMicrotasks } from '../testing/index.js';
-import { check, manualSink } from './helpers.test.js';
+import { check, manualSink } from './writer.test-helpers.js';
 
 const noop: BatchFlushFunction<unknown> = () => undefined;
 

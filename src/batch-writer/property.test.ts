@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BatchWriter } from './index.js';
 import { VirtualClock, flushMicrotasks } from '../testing/index.js';
-import { assertInvariant, manualSink } from './helpers.test.js';
+import { assertInvariant, manualSink } from './writer.test-helpers.js';
 
 // Random interleavings of producers, sink outcomes, dead-letter failures,
 // retries, breaker trips, clock advances, aborts and close, in virtual time.

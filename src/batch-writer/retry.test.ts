@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchWriter, type BatchDeadLetterInfo } from './index.js';
 import { VirtualClock, flushMicrotasks } from '../testing/index.js';
-import { check, manualSink } from './helpers.test.js';
+import { check, manualSink } from './writer.test-helpers.js';
 
 describe('BatchWriter retry', () => {
   it('flush() - a partial failure retries only the failed items, alone and ahead of newer items', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MemoryStore } from '../durable-channel/memory-store.js';
 import { VirtualClock } from '../testing/index.js';
 import { Channel } from './index.js';
-import { ScriptedStore, drainNow, fill, invariant, range, settle, spillChannel } from './spill-helpers.test.js';
+import { ScriptedStore, drainNow, fill, invariant, range, settle, spillChannel } from './spill.test-helpers.js';
 
 // What a spill channel does when its store fails, and when it starts on a store that already holds items.
 

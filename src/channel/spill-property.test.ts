@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { MemoryStore } from '../durable-channel/memory-store.js';
 import { VirtualClock } from '../testing/index.js';
 import { Channel } from './index.js';
-import { ScriptedStore, invariant, settle } from './spill-helpers.test.js';
+import { ScriptedStore, invariant, settle } from './spill.test-helpers.js';
 
 // Random interleavings of producers, consumers, aborts, timeouts, store
 // failures, store calls held in flight, and close on a spill channel over a

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../sqlite/index.js';
 import { Channel } from './index.js';
-import { invariant } from './spill-helpers.test.js';
+import { invariant } from './spill.test-helpers.js';
 
 // The spill over the real SqliteStore (a file, fsync 'batch'), in real time.
 // No process is killed here: a "restart" is a new store and channel on the same file.

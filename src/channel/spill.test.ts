@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../durable-channel/memory-store.js';
 import { Channel } from './index.js';
-import { drainNow, expectOptionError, fill, invariant, range, settle, spillChannel } from './spill-helpers.test.js';
+import { drainNow, expectOptionError, fill, invariant, range, settle, spillChannel } from './spill.test-helpers.js';
 
 describe('Channel spill options', () => {
   it('constructor - rejects a spill that is not a DurableStore', () => {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../testing/index.js';
 import { DurableChannel, MemoryStore } from './index.js';
-import { GatedStore, assertInvariant, settle, setup } from './helpers.test.js';
+import { GatedStore, assertInvariant, settle, setup } from './channel.test-helpers.js';
 
 describe('DurableChannel', () => {
   describe('send', () => {

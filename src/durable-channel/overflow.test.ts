@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { VirtualClock } from '../testing/index.js';
 import type { OverflowStrategy } from '../channel/options.js';
 import { DurableChannel, MemoryStore, type LeasedItem } from './index.js';
-import { GatedStore, assertInvariant, settle, setup } from './helpers.test.js';
+import { GatedStore, assertInvariant, settle, setup } from './channel.test-helpers.js';
 
 describe('DurableChannel overflow', () => {
   it("send() - 'block' waits for an ack to free room, producers in FIFO order", async () => {

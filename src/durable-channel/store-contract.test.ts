@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../testing/index.js';
-import { describeStoreContract } from './contract-suite.test.js';
+import { describeStoreContract } from './store.test-helpers.js';
 import { MemoryStore, jsonSerializer } from './index.js';
 
 describeStoreContract('MemoryStore', () => {

@@ -8,7 +8,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { VirtualClock } from '../testing/index.js';
 import { DurableChannel } from '../durable-channel/index.js';
-import { describeStoreContract } from '../durable-channel/contract-suite.test.js';
+import { describeStoreContract } from '../durable-channel/store.test-helpers.js';
 import { SqliteStore, type SqliteDriver, type SqliteStoreOptions } from './index.js';
 import { queueSql } from './store.js';
 import { openConnection, sqliteDrivers, type DriverLoaders } from './driver.js';

@@ -15,16 +15,6 @@ const rel = (path: string) => posix(relative(root, path));
 /** Packages that only work against a running service or browser. */
 const liveServicePackages = ['ioredis', 'amqplib', 'nats', 'pg', 'pg-copy-streams', 'playwright-core', 'playwright'];
 
-// Left for the helpers reworking these folders (#11). Each entry must still need
-// its exemption (checked below), so these lists can only shrink.
-const pendingLiveUnitTests = ['src/redis/stream-store.test.ts'];
-const pendingHelperNames = [
-  'src/batch-writer/helpers.test.ts',
-  'src/channel/spill-helpers.test.ts',
-  'src/durable-channel/contract-suite.test.ts',
-  'src/durable-channel/helpers.test.ts',
-];
-
 function walk(dir: string, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
@@ -93,7 +83,6 @@ function buildFiles(): string[] {
 describe('where tests run', () => {
   it('unit tests (src/**/*.test.ts) - import no live-service package and no test/ helper but test/fixtures/', () => {
     const offenders = unitTests
-      .filter((f) => !pendingLiveUnitTests.includes(f))
       .map((f) => ({ file: f, needs: liveNeeds(f) }))
       .filter((o) => o.needs.length > 0);
     assert.deepEqual(offenders, [], 'move these to test/<service>/ (they run one file at a time there)');
@@ -102,31 +91,21 @@ describe('where tests run', () => {
   it('*.test.ts - each file registers tests and no other file imports it', () => {
     const importedBy = importedTestFiles();
     const helpers = testFiles
-      .filter((f) => !pendingHelperNames.includes(f))
       .flatMap((f) => {
         const text = readFileSync(join(root, f), 'utf8');
         const problems: string[] = [];
         if (!/\b(it|test)(\.\w+)?\s*\(/.test(text)) problems.push(`${f} contains no test`);
-        if (importedBy.has(f)) problems.push(`${f} is imported by ${importedBy.get(f)}: a helper, so name it without .test`);
+        if (importedBy.has(f)) problems.push(`${f} is imported by ${importedBy.get(f)}: a helper, so name it <module>.test-helpers.ts`);
         return problems;
       });
     assert.deepEqual(helpers, []);
   });
 
-  it('pending exemptions - each one is still needed, so the lists only shrink', () => {
-    const importedBy = importedTestFiles();
-    const stale = [
-      ...pendingLiveUnitTests.filter((f) => !existsSync(join(root, f)) || liveNeeds(f).length === 0),
-      ...pendingHelperNames.filter((f) => !existsSync(join(root, f)) || !importedBy.has(f)),
-    ];
-    assert.deepEqual(stale, [], 'these are fixed: remove them from the pending lists');
-  });
-
-  it('tsconfig.build.json - compiles only src/, and no test, type test or fixture', () => {
+  it('tsconfig.build.json - compiles only src/, and no test, type test, test helper or fixture', () => {
     const files = buildFiles();
     assert.ok(files.length > 50, `the build lists ${files.length} files`);
     const fixtures = files.filter(
-      (f) => !f.startsWith('src/') || /\.test(-d)?\.ts$/.test(f) || f.split('/').includes('fixtures'),
+      (f) => !f.startsWith('src/') || /\.test(-d|-helpers)?\.ts$/.test(f) || f.split('/').includes('fixtures'),
     );
     assert.deepEqual(fixtures, []);
     // The fixture that once shipped in dist/ (#11): it now lives in test/fixtures/.

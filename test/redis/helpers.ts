@@ -1,4 +1,4 @@
-// Shared by the Redis tests (test/redis/*.test.ts; src/redis/stream-store.test.ts until it moves here).
+// Shared by the Redis tests (test/redis/*.test.ts).
 // Tests talk to a real Redis: 127.0.0.1:6379 for the ordinary ones, a private
 // redis-server on a random port for the ones that kill or freeze Redis.
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
-// Shared by the batch-writer tests. The `.test.ts` name keeps it out of the
-// published build; it defines no tests of its own.
+// Shared by the batch-writer tests; defines no tests of its own. The
+// `.test-helpers.ts` suffix keeps it out of the published build (tsconfig.build.json).
 import assert from 'node:assert/strict';
 import type { BatchFlushContext, BatchFlushResult, BatchWriter, BatchWriterStats } from './index.js';
 

@@ -1,3 +1,4 @@
+// Shared by the spill tests; defines no tests of its own.
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../durable-channel/memory-store.js';
 import type { DurableStore, LeasedItem } from '../durable-channel/store.js';
