@@ -75,12 +75,21 @@ export abstract class RingState<T> {
     }
   }
 
-  private ringGrow(): void {
+  /** Doubles the slot count; a subclass may override it to notice growth (it runs only on a push into a full ring). */
+  protected ringGrow(): void {
+    this.ringResize((this.slotMask + 1) * 2);
+  }
+
+  /**
+   * Moves the items into a new array of `slots` slots (a power of two, at
+   * least the length): grows, or shrinks a ring that has emptied.
+   */
+  protected ringResize(slots: number): void {
     const old = this.slots;
     const oldMask = this.slotMask;
-    const next = new Array<T | undefined>((oldMask + 1) * 2);
-    const mask = next.length - 1;
-    // Every item keeps its index; only the slot the index maps to changes.
+    const next = new Array<T | undefined>(slots);
+    const mask = slots - 1;
+    // Every item keeps its index, so FIFO order survives; only the slot the index maps to changes.
     for (let k = this.read; k < this.write; k++) next[k & mask] = old[k & oldMask];
     this.slots = next;
     this.slotMask = mask;

@@ -19,6 +19,13 @@ const sendSpec: v.CallOptionSpec<SendOptions> = { signal: 'signal', timeoutMs: '
 const receiveSpec: v.CallOptionSpec<ReceiveOptions> = { signal: 'signal' };
 const receiveBatchSpec: v.CallOptionSpec<ReceiveBatchOptions> = { signal: 'signal', maxWaitMs: 'ms' };
 
+/**
+ * How long a grown ring must stay at most a quarter full before it shrinks.
+ * Not an option: a user expects a drained channel to give its memory back,
+ * and a ring refilled within this period keeps its size, so nothing to tune.
+ */
+export const SHRINK_AFTER_MS = 30_000;
+
 /** A consumer waiting for items: `kind` 0 for `receive()`, 1 for `receiveBatch()`. */
 export interface ReceiveWaiter<T> extends ListNode<ReceiveWaiter<T>> {
   kind: 0 | 1;
@@ -106,15 +113,43 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
    * less the ring pushes that were no new acceptance (such items moving into memory).
    */
   acceptedOffRing = 0;
+  /** The slot count the ring starts with; it never shrinks below it. */
+  private readonly startSlots: number;
+  /**
+   * Shrinking a grown ring (see {@link checkShrink}) without looking at the
+   * hot path: while the ring is above its starting size, offers at sizes at or
+   * above `shrinkLevel` (a power of two) take the slow path, which doubles the
+   * level past the size. So the size has stayed at most `shrinkLevel` since the
+   * period began, at the cost of one slow offer per doubling per period.
+   * `NEVER` while the ring is at its starting size or the watch is parked.
+   */
+  private shrinkLevel = NEVER;
+  /** The period's end, while watching. */
+  private shrinkTimer: TimerHandle | undefined = undefined;
+  /** `write + read` when the period began: unchanged means no item moved. */
+  private shrinkMark = 0;
+  /**
+   * An idle grown ring that could not shrink stops its timer, so it never
+   * keeps a timer running, a `VirtualClock.runAll()` looping or an abandoned
+   * channel reachable; the next take reaches the slow path
+   * (`receiveQuietFrom`) and resumes watching.
+   */
+  private shrinkParked = false;
 
   constructor(o: ResolvedChannelOptions) {
     // Up to 1024 slots up front: typical channels never grow on the hot path; large ones grow by doubling.
     super(Math.min(o.capacity, 1024));
+    this.startSlots = this.slotMask + 1;
     this.capacity = o.capacity;
     this.engine = new ChannelEngine<T>(o, this);
     this.fastCeiling = this.engine.policy.admitBelow;
     this.fastLimit = this.fastCeiling;
     this.updateSignals();
+  }
+
+  /** Slots the ring holds now (a power of two); for tests and measurements. */
+  get ringSlots(): number {
+    return this.slotMask + 1;
   }
 
   /** Items in memory. */
@@ -366,16 +401,70 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   private syncHotLimits(): void {
     // Below quietMax (not at it): the size after the push must still be in the
     // band. And below the ring's slot count: the hot path stores without growing it.
+    // And below shrinkLevel, raised here past the size: the period's peak stays known.
     const below = this.fastLimit < this.quietMax ? this.fastLimit : this.quietMax;
     const slots = this.slotMask + 1;
-    this.sendQuietBelow = below < slots ? below : slots;
-    this.receiveQuietFrom = this.fastLimit < 0 ? NEVER : this.quietMin;
+    const size = this.write - this.read;
+    while (this.shrinkLevel <= size) this.shrinkLevel *= 2;
+    const level = this.shrinkLevel;
+    const limit = below < slots ? below : slots;
+    this.sendQuietBelow = limit < level ? limit : level;
+    const from = this.fastLimit < 0 ? NEVER : this.quietMin;
+    // Parked: the next take (a size below this one) comes to afterTake() to resume the watch.
+    this.receiveQuietFrom = this.shrinkParked && from < size ? size : from;
+  }
+
+  protected override ringGrow(): void {
+    super.ringGrow();
+    if (this.shrinkTimer === undefined) this.watchShrink();
+  }
+
+  /** Starts a shrink period: the level just past the current size, the timer, the mark. */
+  private watchShrink(): void {
+    this.shrinkParked = false;
+    let level = this.startSlots > 1 ? this.startSlots >> 1 : 1;
+    const size = this.write - this.read;
+    while (level <= size) level *= 2;
+    this.shrinkLevel = level;
+    this.shrinkMark = this.write + this.read;
+    this.shrinkTimer = this.engine.clock.schedule(SHRINK_AFTER_MS, () => this.checkShrink(), { unref: true });
+  }
+
+  /**
+   * The end of a shrink period. The size stayed at most `shrinkLevel` all
+   * along, so a ring of twice that (never below the starting size) holds the
+   * period's peak with room to spare; reallocate to it if that is smaller,
+   * i.e. if the ring stayed at most a quarter full. A ring refilled within
+   * the period raised the level and keeps its size: no thrash.
+   */
+  private checkShrink(): void {
+    this.shrinkTimer = undefined;
+    const level = this.shrinkLevel;
+    const target = level * 2 > this.startSlots ? level * 2 : this.startSlots;
+    if (target < this.slotMask + 1) this.ringResize(target);
+    if (this.slotMask + 1 <= this.startSlots) this.stopShrinkWatch();
+    else if (this.write + this.read === this.shrinkMark) {
+      // Nothing moved: another period would reach the same level. Park until the next take.
+      this.shrinkLevel = NEVER;
+      this.shrinkParked = true;
+    } else this.watchShrink();
+    this.syncHotLimits();
+  }
+
+  private stopShrinkWatch(): void {
+    if (this.shrinkTimer !== undefined) this.engine.clock.cancel(this.shrinkTimer);
+    this.shrinkTimer = undefined;
+    this.shrinkLevel = NEVER;
+    this.shrinkParked = false;
   }
 
   /** After items were taken: lets waiting producers in, or updates the signals if the size left the band. */
   private afterTake(): void {
     if (this.fastLimit < 0) this.pump(); // producers waiting for the freed slots, or closed
-    else if (this.ringLength < this.quietMin) this.updateSignals();
+    else if (this.shrinkParked) {
+      this.watchShrink();
+      this.updateSignals();
+    } else if (this.ringLength < this.quietMin) this.updateSignals();
   }
 
   /** True while items may be held outside memory, so an empty ring does not mean an empty channel. */
@@ -519,6 +608,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       break;
     }
     if (engine.closed && this.ringLength === 0 && !this.backlogged()) this.finish();
+    else if (this.shrinkParked) this.watchShrink(); // items moved: a parked ring may shrink again
     this.fastLimit = this.currentFastLimit();
     // Inside the quiet band nothing listeners or pressure care about moved. Closing
     // changes the state at any size; a spill's backlog empties the band itself.
@@ -529,6 +619,11 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   }
 
   private finish(): void {
+    // Closed and empty for good: give a grown ring back now rather than after a period.
+    if (this.slotMask + 1 > this.startSlots) {
+      this.ringResize(this.startSlots);
+      this.stopShrinkWatch();
+    }
     for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
       this.settleReceiver(w);
       w.resolve(w.kind === 0 ? undefined : []);
