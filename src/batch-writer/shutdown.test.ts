@@ -39,7 +39,13 @@ shutdownOn(writer, ['SIGTERM'], {
   repeatGraceMs: mode === 'stuck' ? 100 : undefined,
   log: (line) => process.stderr.write(line + '\\n'),
 });
-process.on('exit', () => writeFileSync(acceptedFile, String(accepted)));
+// Counts the SIGTERMs that reached the process, independently of shutdownOn.
+let sigterms = 0;
+process.on('SIGTERM', () => sigterms++);
+process.on('exit', () => {
+  writeFileSync(acceptedFile, String(accepted));
+  process.stderr.write('sigterms seen: ' + sigterms + '\\n');
+});
 setInterval(() => {}, 1000); // like an open server or pool: the process lives until it exits on purpose
 process.stdout.write('ready\\n');
 for (let i = 0; ; i++) {
@@ -135,7 +141,12 @@ describe('shutdownOn in a child process', () => {
     const run = await runChild('ok', 'twice-fast', { afterMs: 5, from: 'first' });
     assert.equal(run.signal, null, run.stderr);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /SIGTERM received again \d+ ms after the first; ignored \(within repeatGraceMs 1000\)/);
+    // Two signals 5 ms apart can reach a process the scheduler has not run in
+    // between as one: POSIX does not queue a second pending SIGTERM. The grace
+    // rule is checked whenever both arrived; no loss is checked either way.
+    const seen = Number(/sigterms seen: (\d+)/.exec(run.stderr)?.[1]);
+    assert.ok(seen === 1 || seen === 2, run.stderr);
+    if (seen === 2) assert.match(run.stderr, /SIGTERM received again \d+ ms after the first; ignored \(within repeatGraceMs 1000\)/);
     assert.doesNotMatch(run.stderr, /exiting now/);
     assert.ok(run.accepted > 0, 'the producer got items in before the signal');
     assert.deepEqual(
