@@ -17,7 +17,7 @@ export default tseslint.config(
     // Core never imports an adapter or a runtime dependency. Adapter subpaths
     // (sluice/sqlite, sluice/redis, ...) take the user's client; they are listed here.
     files: ['src/**/*.ts'],
-    ignores: ['src/**/*.test.ts', 'src/demo/**', 'src/sqlite/**', 'src/redis/**', 'src/postgres/**', 'src/amqp/**', 'src/nats/**', 'src/prometheus/**'],
+    ignores: ['src/**/*.test.ts', 'src/tools/demo/**', 'src/adapters/sqlite/**', 'src/adapters/redis/**', 'src/adapters/postgres/**', 'src/adapters/amqp/**', 'src/adapters/nats/**', 'src/adapters/prometheus/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['ioredis', 'amqplib', 'nats', 'pg', 'prom-client', 'better-sqlite3'], message: 'Core has zero runtime dependencies; adapters live in their own subpath.' }] }],
     },
@@ -25,7 +25,7 @@ export default tseslint.config(
   {
     // The dashboard's page script runs in the browser (bundled by scripts/build-client.mjs):
     // browser globals instead of Node's, and nothing from Node or the server at run time.
-    files: ['src/dashboard/browser/**/*.ts'],
+    files: ['src/tools/dashboard/browser/**/*.ts'],
     languageOptions: {
       globals: {
         process: 'off', Buffer: 'off', setImmediate: 'off',

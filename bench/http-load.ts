@@ -57,8 +57,8 @@ function burn(ms: number): void {
 // ---- server side (child process) ---------------------------------------------
 
 async function runServer(kind: Kind): Promise<void> {
-  const { loadShed } = await import('../src/http/index.js');
-  const { eventLoopStall, eventLoopDelay } = await import('../src/pressure/index.js');
+  const { loadShed } = await import('../src/adapters/http/index.js');
+  const { eventLoopStall, eventLoopDelay } = await import('../src/core/pressure/index.js');
   let port: number;
   let close: () => Promise<void>;
   if (kind.startsWith('node')) {

@@ -12,11 +12,11 @@
 // Written as a standalone script so the `scaling` bench scenario can fold it in.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Channel } from '../src/channel/index.js';
-import { TokenBucket } from '../src/token-bucket/index.js';
-import { Credits } from '../src/credits/index.js';
-import { CongestionWindow } from '../src/congestion-window/index.js';
-import { ConcurrencyLimiter } from '../src/concurrency-limiter/index.js';
+import { Channel } from '../src/core/channel/index.js';
+import { TokenBucket } from '../src/core/token-bucket/index.js';
+import { Credits } from '../src/core/credits/index.js';
+import { CongestionWindow } from '../src/core/congestion-window/index.js';
+import { ConcurrencyLimiter } from '../src/core/concurrency-limiter/index.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -1,9 +1,9 @@
-// The dashboard's page script, bundled for the browser from src/dashboard/browser/.
-// One definition for both callers: scripts/build.mjs (dist/dashboard/assets/dashboard.js)
-// and src/dashboard/dev-assets.ts (served on request when tsx runs the sources).
+// The dashboard's page script, bundled for the browser from src/tools/dashboard/browser/.
+// One definition for both callers: scripts/build.mjs (dist/tools/dashboard/assets/dashboard.js)
+// and src/tools/dashboard/dev-assets.ts (served on request when tsx runs the sources).
 import { build } from 'esbuild';
 
-const entry = new URL('../src/dashboard/browser/client.ts', import.meta.url).pathname;
+const entry = new URL('../src/tools/dashboard/browser/client.ts', import.meta.url).pathname;
 
 /** The bundled script's text. Not minified: there is no source map, so it stays readable in devtools. */
 export async function buildClient() {

@@ -5,9 +5,9 @@
 // 2. The CLI's and the config loader's libraries (commander, yaml, zod; devDependencies)
 //    are bundled by esbuild into dist/vendor/<name>.js, and dist's imports of them are
 //    rewritten to those files. Only the names dist imports are kept.
-// 3. The dashboard's browser files go to dist/dashboard/assets/: uPlot's script and
+// 3. The dashboard's browser files go to dist/tools/dashboard/assets/: uPlot's script and
 //    stylesheet copied from the uplot package, and the page script bundled from
-//    src/dashboard/browser/ (scripts/build-client.mjs).
+//    src/tools/dashboard/browser/ (scripts/build-client.mjs).
 // 4. Checks: no file in dist/ imports a package other than node built-ins and the
 //    optional peer dependencies, and no public .d.ts names a bundled package's types.
 import { spawnSync } from 'node:child_process';
@@ -77,7 +77,7 @@ for (const file of jsFiles) {
 }
 
 // --- 3. dashboard assets -----------------------------------------------------
-const assets = 'dist/dashboard/assets';
+const assets = 'dist/tools/dashboard/assets';
 mkdirSync(assets, { recursive: true });
 for (const file of ['uPlot.iife.min.js', 'uPlot.min.css']) copyFileSync(require.resolve(`uplot/dist/${file}`), join(assets, file));
 copyFileSync('node_modules/uplot/LICENSE', join(assets, 'uPlot.LICENSE')); // shipped with the copy, not served

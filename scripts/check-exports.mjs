@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Build check (Hono-style): the package.json exports map and the src/ folders agree.
-// - every public subpath "./x" has src/x/index.ts and points at dist/x/index.{js,d.ts}, types first;
-// - every src/<folder>/index.ts is either a public subpath or re-exported by src/index.ts;
+// - every public subpath "./x" has src/<layer>/x/index.ts and points at dist/<layer>/x/index.{js,d.ts},
+//   types first (layers: core, adapters, tools; the subpath names do not say the layer);
+// - every src/<layer>/<folder>/index.ts is either a public subpath or re-exported by src/index.ts;
 // - internals are blocked ("./internal/*": null).
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 
@@ -9,6 +10,11 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const rootIndex = readFileSync('src/index.ts', 'utf8');
 const errors = [];
 const notPublic = new Set(['internal', 'demo', 'cli']);
+const layers = ['core', 'adapters', 'tools'];
+/** src/<layer>/<name>/, found by the feature name alone. */
+const layerOf = (name) => layers.find((layer) => existsSync(`src/${layer}/${name}`));
+/** Feature folders: [layer, name]. */
+const features = layers.flatMap((layer) => readdirSync(`src/${layer}`).filter((d) => statSync(`src/${layer}/${d}`).isDirectory()).map((d) => [layer, d]));
 
 for (const [key, target] of Object.entries(pkg.exports)) {
   if (key === '.' || key === './package.json') continue;
@@ -23,26 +29,31 @@ for (const [key, target] of Object.entries(pkg.exports)) {
     continue;
   }
   const name = key.slice(2);
-  if (!existsSync(`src/${name}/index.ts`)) errors.push(`exports["${key}"] has no src/${name}/index.ts`);
+  const layer = layerOf(name);
+  if (!layer || !existsSync(`src/${layer}/${name}/index.ts`)) errors.push(`exports["${key}"] has no src/<layer>/${name}/index.ts`);
+  const dir = `${layer ?? '<layer>'}/${name}`;
   const keys = Object.keys(target);
   if (keys[0] !== 'types') errors.push(`exports["${key}"]: "types" must come first`);
-  if (target.types !== `./dist/${name}/index.d.ts`) errors.push(`exports["${key}"].types should be ./dist/${name}/index.d.ts`);
-  if (target.import !== `./dist/${name}/index.js`) errors.push(`exports["${key}"].import should be ./dist/${name}/index.js`);
+  if (target.types !== `./dist/${dir}/index.d.ts`) errors.push(`exports["${key}"].types should be ./dist/${dir}/index.d.ts`);
+  if (target.import !== `./dist/${dir}/index.js`) errors.push(`exports["${key}"].import should be ./dist/${dir}/index.js`);
 }
 if (!('./internal/*' in pkg.exports)) errors.push('exports must contain "./internal/*": null');
 const root = pkg.exports['.'];
 if (Object.keys(root)[0] !== 'types') errors.push('exports["."]: "types" must come first');
 
 for (const dir of readdirSync('src')) {
-  if (!statSync(`src/${dir}`).isDirectory() || notPublic.has(dir)) continue;
-  if (!existsSync(`src/${dir}/index.ts`)) {
-    errors.push(`src/${dir}/ has no index.ts entry`);
+  if (statSync(`src/${dir}`).isDirectory() && !layers.includes(dir) && dir !== 'internal') errors.push(`src/${dir}/ is outside the layers (src/core, src/adapters, src/tools, src/internal)`);
+}
+for (const [layer, dir] of features) {
+  if (notPublic.has(dir)) continue;
+  if (!existsSync(`src/${layer}/${dir}/index.ts`)) {
+    errors.push(`src/${layer}/${dir}/ has no index.ts entry`);
     continue;
   }
   const isSubpath = `./${dir}` in pkg.exports;
-  const inCore = rootIndex.includes(`'./${dir}/index.js'`);
-  if (!isSubpath && !inCore) errors.push(`src/${dir}/ is neither a subpath export nor re-exported from src/index.ts`);
-  if (isSubpath && inCore) errors.push(`src/${dir}/ is both a subpath and part of the core entry; pick one`);
+  const inCore = rootIndex.includes(`'./${layer}/${dir}/index.js'`);
+  if (!isSubpath && !inCore) errors.push(`src/${layer}/${dir}/ is neither a subpath export nor re-exported from src/index.ts`);
+  if (isSubpath && inCore) errors.push(`src/${layer}/${dir}/ is both a subpath and part of the core entry; pick one`);
 }
 
 if (errors.length) {
@@ -70,7 +81,8 @@ console.log('check-exports: exports map and src/ folders agree');
         continue;
       }
       const target = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));
-      const folder = relative('src', target).split('/')[0];
+      const parts = relative('src', target).split('/');
+      const folder = layers.includes(parts[0]) ? parts[1] : parts[0];
       if (adapters.has(folder)) problems.push(`${file} imports the adapter sluice/${folder}`);
       if (existsSync(target)) visit(target);
     }

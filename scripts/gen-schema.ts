@@ -1,8 +1,8 @@
-// Writes schema/sluice.config.schema.json from the zod schema in src/config.
+// Writes schema/sluice.config.schema.json from the zod schema in src/tools/config.
 // Usage: tsx scripts/gen-schema.ts [--check]   (--check exits 1 if the file is stale)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { configJsonSchema } from '../src/config/index.js';
+import { configJsonSchema } from '../src/tools/config/index.js';
 
 const target = fileURLToPath(new URL('../schema/sluice.config.schema.json', import.meta.url));
 const text = `${JSON.stringify(configJsonSchema(), null, 2)}\n`;

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Channel } from '../../src/channel/index.js';
-import { DashboardSampler } from '../../src/dashboard/snapshot.js';
-import { resolveDashboardOptions, type DashboardSource } from '../../src/dashboard/options.js';
-import { LatencyRecorder } from '../../src/metrics/index.js';
-import { SqliteStore, type SqliteDriver } from '../../src/sqlite/index.js';
-import { VirtualClock } from '../../src/testing/index.js';
-import { TokenBucket } from '../../src/token-bucket/index.js';
+import { Channel } from '../../src/core/channel/index.js';
+import { DashboardSampler } from '../../src/tools/dashboard/snapshot.js';
+import { resolveDashboardOptions, type DashboardSource } from '../../src/tools/dashboard/options.js';
+import { LatencyRecorder } from '../../src/core/metrics/index.js';
+import { SqliteStore, type SqliteDriver } from '../../src/adapters/sqlite/index.js';
+import { VirtualClock } from '../../src/core/testing/index.js';
+import { TokenBucket } from '../../src/core/token-bucket/index.js';
 
 /**
  * One operation whose cost should not grow with `size` (waiters, components,

@@ -30,7 +30,7 @@ function* itemsUpTo(n: number): Generator<Item> {
   for (let i = 0; i < n; i++) yield makeItem(i);
 }
 
-type PipelineModule = typeof import('../../src/pipeline/index.js');
+type PipelineModule = typeof import('../../src/core/pipeline/index.js');
 
 /** pipeline(source, map(fn, { concurrency: 4 }), batch({ size: 100 }), sink); fn synchronous. */
 const sluicePipeline = (m: PipelineModule): Contender => async ({ n }) => {
@@ -194,7 +194,7 @@ const webStreams: Contender = async ({ n }) => {
   return outcome(n, sum, count);
 };
 
-const sluice = () => import('../../src/pipeline/index.js');
+const sluice = () => import('../../src/core/pipeline/index.js');
 
 export default defineScenario({
   name: 'pipeline',

@@ -77,7 +77,7 @@ const naiveInsert: Contender = ({ n }: ContenderOptions) =>
 function batchWriter(method: 'insert' | 'copy', batchSize: number): Contender {
   return ({ n }: ContenderOptions) =>
     withTable(n, async (db, table) => {
-      const [{ BatchWriter }, { postgresSink }] = await Promise.all([import('../../src/batch-writer/index.js'), import('../../src/postgres/index.js')]);
+      const [{ BatchWriter }, { postgresSink }] = await Promise.all([import('../../src/core/batch-writer/index.js'), import('../../src/adapters/postgres/index.js')]);
       const sink = postgresSink<Row>(db, { table, columns, method, toRow: (r) => [r.id, r.at, r.level, r.message] });
       const writer = new BatchWriter<Row>({ flush: sink, capacity: batchSize * 4, batchSize, minFlushIntervalMs: 5 });
       for (let id = 1; id <= n; id++) {

@@ -68,7 +68,7 @@ const uniqueKey = (name: string) => `sluice-bench:${name}:${process.pid}:${runs+
 const sluiceBucket = (callers: number) =>
   timed(callers, async () => {
     const redis = await redisClient();
-    const { RedisTokenBucket } = await import('../../src/redis/index.js');
+    const { RedisTokenBucket } = await import('../../src/adapters/redis/index.js');
     return async () => {
       const bucket = new RedisTokenBucket({ redis, key: uniqueKey('bucket'), ratePerSecond: RATE, burst: RATE });
       return {
@@ -84,7 +84,7 @@ const sluiceBucket = (callers: number) =>
 const sluiceLeases = (callers: number) =>
   timed(callers, async () => {
     const redis = await redisClient();
-    const { RedisConcurrencyLimiter } = await import('../../src/redis/index.js');
+    const { RedisConcurrencyLimiter } = await import('../../src/adapters/redis/index.js');
     return async () => {
       const limiter = new RedisConcurrencyLimiter({ redis, key: uniqueKey('leases'), limit: RATE, leaseMs: 60_000 });
       return {

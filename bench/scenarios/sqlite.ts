@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineScenario, type Contender, type ContenderOptions, type RunOutcome } from '../lib/types.js';
-import type { SqliteDriver, SqliteFsync, SqliteStore } from '../../src/sqlite/index.js';
-import type { DurableChannel } from '../../src/durable-channel/index.js';
+import type { SqliteDriver, SqliteFsync, SqliteStore } from '../../src/adapters/sqlite/index.js';
+import type { DurableChannel } from '../../src/core/durable-channel/index.js';
 
 /**
  * Durable appends per second on SQLite (WAL, on the benchmark machine's disk,
@@ -28,7 +28,7 @@ type Modules = {
 let modules: Modules | undefined;
 async function load(): Promise<Modules> {
   if (modules) return modules;
-  const [sqlite, durable] = await Promise.all([import('../../src/sqlite/index.js'), import('../../src/durable-channel/index.js')]);
+  const [sqlite, durable] = await Promise.all([import('../../src/adapters/sqlite/index.js'), import('../../src/core/durable-channel/index.js')]);
   return (modules = { SqliteStore: sqlite.SqliteStore, DurableChannel: durable.DurableChannel });
 }
 

@@ -1,5 +1,5 @@
-import type { Clock } from '../clock/index.js';
-import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import type { Clock } from '../core/clock/index.js';
+import { InvalidArgumentError, InvalidOptionError } from '../core/errors/index.js';
 import { Rejection, TimedList, pendingResolveInto } from './timed-list.js';
 import { describe } from './describe.js';
 

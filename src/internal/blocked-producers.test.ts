@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlockedProducers, producerGaveUp } from './blocked-producers.js';
-import { VirtualClock, flushMicrotasks } from '../testing/index.js';
+import { VirtualClock, flushMicrotasks } from '../core/testing/index.js';
 
 describe('BlockedProducers', () => {
   it('shift() - hands over producers FIFO and stops their timers', async () => {

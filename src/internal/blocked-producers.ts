@@ -1,5 +1,5 @@
-import type { Clock, TimerHandle } from '../clock/index.js';
-import { InvalidArgumentError } from '../errors/index.js';
+import type { Clock, TimerHandle } from '../core/clock/index.js';
+import { InvalidArgumentError } from '../core/errors/index.js';
 import { Rejection, TimedList, pendingResolveInto } from './timed-list.js';
 import { describe } from './describe.js';
 

@@ -10,12 +10,12 @@ import {
   MemoryStore,
   TokenBucket,
 } from '../index.js';
-import { VirtualClock } from '../testing/index.js';
+import { VirtualClock } from '../core/testing/index.js';
 
 // The rule for every async method that takes a signal: an already-aborted
 // signal rejects at once with the signal's reason and has no effect, even when
 // the call could proceed at once. Channel's methods are covered in
-// src/channel/options.test.ts.
+// src/core/channel/options.test.ts.
 
 const reason = new Error('gone');
 const aborted = (): AbortSignal => AbortSignal.abort(reason);
@@ -191,7 +191,7 @@ describe('publishers: per-call options and already-aborted signals', () => {
   };
 
   it('amqp publish() – an aborted signal rejects with the reason and writes nothing; a bad signal is ERR_SLUICE_INVALID_OPTION', async () => {
-    const { publish } = await import('../amqp/index.js');
+    const { publish } = await import('../adapters/amqp/index.js');
     const channel = amqpChannel();
     await assert.rejects(publish(channel as never, 'x', 'k', Buffer.from('a'), {}, { signal: aborted() }), isReason);
     await assert.rejects(publish(channel as never, 'x', 'k', Buffer.from('a'), {}, { signal: 'x' as never }), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'signal' });
@@ -200,7 +200,7 @@ describe('publishers: per-call options and already-aborted signals', () => {
   });
 
   it('AmqpPublisher.publish() – an aborted signal rejects with the reason and publishes nothing, also once closed', async () => {
-    const { publisher } = await import('../amqp/index.js');
+    const { publisher } = await import('../adapters/amqp/index.js');
     const channel = amqpChannel();
     const pub = publisher(channel as never);
     await assert.rejects(pub.publish('x', 'k', Buffer.from('a'), {}, { signal: aborted() }), isReason);
@@ -212,7 +212,7 @@ describe('publishers: per-call options and already-aborted signals', () => {
   });
 
   it('JetStreamPublisher.publish() – an aborted signal rejects with the reason and publishes nothing', async () => {
-    const { jetStreamPublisher } = await import('../nats/index.js');
+    const { jetStreamPublisher } = await import('../adapters/nats/index.js');
     let calls = 0;
     const pub = jetStreamPublisher({ publish: () => (calls++, Promise.resolve({})) } as never);
     await assert.rejects(pub.publish('s', 'a', undefined, { signal: aborted() }), isReason);

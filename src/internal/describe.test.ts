@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Channel } from '../channel/index.js';
-import { InvalidOptionError } from '../errors/index.js';
-import { SqliteStore } from '../sqlite/index.js';
+import { Channel } from '../core/channel/index.js';
+import { InvalidOptionError } from '../core/errors/index.js';
+import { SqliteStore } from '../adapters/sqlite/index.js';
 import { describe as describeValue } from './describe.js';
 
 describe('describe()', () => {

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Channel } from '../channel/index.js';
-import { DurableChannel, MemoryStore } from '../durable-channel/index.js';
-import { Credits } from '../credits/index.js';
-import { VirtualClock } from '../testing/index.js';
+import { Channel } from '../core/channel/index.js';
+import { DurableChannel, MemoryStore } from '../core/durable-channel/index.js';
+import { Credits } from '../core/credits/index.js';
+import { VirtualClock } from '../core/testing/index.js';
 
 describe('longestBlockedMs', () => {
   it('Channel stats() - longestBlockedMs is the age of the oldest waiting producer; the next one takes over when it leaves', async () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SettleWaiters } from './settle-waiters.js';
-import { VirtualClock } from '../testing/index.js';
+import { VirtualClock } from '../core/testing/index.js';
 
 describe('SettleWaiters', () => {
   it('resolveAll() - resolves every waiter true and empties the list', async () => {

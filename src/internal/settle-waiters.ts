@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../clock/index.js';
+import type { Clock, TimerHandle } from '../core/clock/index.js';
 import { Fifo, Rejection, pendingResolveInto } from './timed-list.js';
 
 /**

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { TimedList } from './timed-list.js';
 import { BlockedProducers, producerGaveUp } from './blocked-producers.js';
 import { AcquireQueue } from './acquire-queue.js';
-import { VirtualClock, flushMicrotasks } from '../testing/index.js';
+import { VirtualClock, flushMicrotasks } from '../core/testing/index.js';
 
 // The waited-time figures are running sums (O(1) to read). These tests hold
 // them to a brute-force model that walks every waiter, on the virtual clock.

@@ -34,15 +34,15 @@ import {
   TokenBucket,
   watchComponents,
 } from '../index.js';
-import { consume, publisher } from '../amqp/index.js';
-import { dashboardHandler } from '../dashboard/index.js';
-import { loadShed } from '../http/index.js';
-import { consumeJetStream, jetStreamPublisher } from '../nats/index.js';
-import { postgresSink } from '../postgres/index.js';
-import { registerSluiceMetrics } from '../prometheus/index.js';
-import { consumeStream, PressureCoordinator, RedisConcurrencyLimiter, RedisStreamStore, RedisTokenBucket } from '../redis/index.js';
-import { planCapacity, simulate } from '../simulate/index.js';
-import { SqliteStore } from '../sqlite/index.js';
+import { consume, publisher } from '../adapters/amqp/index.js';
+import { dashboardHandler } from '../tools/dashboard/index.js';
+import { loadShed } from '../adapters/http/index.js';
+import { consumeJetStream, jetStreamPublisher } from '../adapters/nats/index.js';
+import { postgresSink } from '../adapters/postgres/index.js';
+import { registerSluiceMetrics } from '../adapters/prometheus/index.js';
+import { consumeStream, PressureCoordinator, RedisConcurrencyLimiter, RedisStreamStore, RedisTokenBucket } from '../adapters/redis/index.js';
+import { planCapacity, simulate } from '../tools/simulate/index.js';
+import { SqliteStore } from '../adapters/sqlite/index.js';
 
 // Stand-ins that pass each factory's argument checks, which run before the
 // options are read; nothing is connected or started.
@@ -94,7 +94,7 @@ const table: [name: string, typo: string, expected: string | undefined, build: (
   ['SqliteStore', 'pth', 'path', (o) => new SqliteStore(o as never)],
   ['postgresSink', 'tabel', 'table', (o) => postgresSink(pool as never, o as never)],
   ['dashboardHandler', 'basepath', 'basePath', (o) => dashboardHandler({}, o)],
-  ['runDemo', 'durationMS', 'durationMs', (o) => import('../demo/index.js').then((m) => m.runDemo(o))],
+  ['runDemo', 'durationMS', 'durationMs', (o) => import('../tools/demo/index.js').then((m) => m.runDemo(o))],
   ['simulate', 'scenaro', 'scenario', (o) => simulate(o as never)],
   ['planCapacity', 'arrivalRat', 'arrivalRate', (o) => planCapacity(o as never)],
   ['loadShed', 'treshold', 'threshold', (o) => loadShed(o as never)],

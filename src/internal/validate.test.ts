@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConcurrencyLimiter } from '../concurrency-limiter/index.js';
-import { InvalidOptionError } from '../errors/index.js';
+import { ConcurrencyLimiter } from '../core/concurrency-limiter/index.js';
+import { InvalidOptionError } from '../core/errors/index.js';
 import { callOptionsError, nearest, optionsObject } from './validate.js';
 
 describe('nearest()', () => {

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors/index.js';
+import { InvalidOptionError } from '../core/errors/index.js';
 
 // Option validation lives here so every component reports bad input the same
 // way: before any work starts, naming the field, the value and what is allowed.

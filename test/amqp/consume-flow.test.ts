@@ -2,11 +2,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Channel, ChannelModel } from 'amqplib';
-import { ChannelClosedError } from '../../src/errors/index.js';
-import { VirtualClock } from '../../src/testing/index.js';
+import { ChannelClosedError } from '../../src/core/errors/index.js';
+import { VirtualClock } from '../../src/core/testing/index.js';
 import { deferred, ManualLimiter, uniqueName, until } from '../brokers/helpers.js';
 import { AmqpFixtures, fill, queueDepth } from './helpers.js';
-import { consume } from '../../src/amqp/index.js';
+import { consume } from '../../src/adapters/amqp/index.js';
 
 let fx: AmqpFixtures;
 let connection: ChannelModel;

@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/errors/index.js';
+import { ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/core/errors/index.js';
 import { ManualLimiter, uniqueName, until } from '../brokers/helpers.js';
 import { AmqpFixtures, fill, getEventually, queueDepth } from './helpers.js';
-import { consume, type AmqpChannel } from '../../src/amqp/index.js';
+import { consume, type AmqpChannel } from '../../src/adapters/amqp/index.js';
 
 let fx: AmqpFixtures;
 let connection: ChannelModel;

@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import { consume, publisher } from '../../src/amqp/index.js';
-import { ConcurrencyLimiter } from '../../src/concurrency-limiter/index.js';
+import { consume, publisher } from '../../src/adapters/amqp/index.js';
+import { ConcurrencyLimiter } from '../../src/core/concurrency-limiter/index.js';
 import { startFixture } from '../brokers/child.js';
 import { AMQP_URL, Downstream, HeapSampler, liveHeapMb, signed, uniqueName, until } from '../brokers/helpers.js';
 

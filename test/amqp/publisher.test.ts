@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { ChannelClosedError, ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/errors/index.js';
+import { ChannelClosedError, ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/core/errors/index.js';
 import { AMQP_URL, uniqueName, until } from '../brokers/helpers.js';
-import { publish, publisher, type AmqpConfirmChannel, type AmqpPublishChannel } from '../../src/amqp/index.js';
+import { publish, publisher, type AmqpConfirmChannel, type AmqpPublishChannel } from '../../src/adapters/amqp/index.js';
 
 let connection: ChannelModel;
 let admin: Channel;

@@ -3,9 +3,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { Channel } from '../../src/channel/index.js';
-import type { LimiterLike, PermitLike } from '../../src/internal/brokers.js';
-import { channelPressure, type Pressure } from '../../src/pressure/index.js';
+import { Channel } from '../../src/core/channel/index.js';
+import type { LimiterLike, PermitLike } from '../../src/adapters/internal/brokers.js';
+import { channelPressure, type Pressure } from '../../src/core/pressure/index.js';
 
 export const AMQP_URL = process.env.SLUICE_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const NATS_SERVERS = process.env.SLUICE_NATS_SERVERS ?? '127.0.0.1:4222';

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { runDemo, type DemoSummary } from '../../src/demo/index.js';
+import { runDemo, type DemoSummary } from '../../src/tools/demo/index.js';
 
 // `npm test` (scripts/ensure-env.mjs) installs Debian's chromium, or names the command that does.
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';

@@ -14,9 +14,9 @@ const planted: Snippet[] = [
   // The bug of issue #10: eventLoopDelay() needs its options.
   { id: 'planted.md:3', file: 'planted.md', line: 3, origin: 'markdown', flags: [], code: "import { eventLoopDelay } from 'sluice';\n\nconst lag = eventLoopDelay();\nlag.close();" },
   // A TSDoc one-liner: Channel is imported for it, `nowhere` is no placeholder.
-  { id: 'src/channel/planted.ts:7', file: 'src/channel/planted.ts', line: 7, origin: 'tsdoc', module: 'channel', flags: [], code: 'new Channel({ capacity: nowhere })' },
+  { id: 'src/core/channel/planted.ts:7', file: 'src/core/channel/planted.ts', line: 7, origin: 'tsdoc', module: 'channel', flags: [], code: 'new Channel({ capacity: nowhere })' },
   // Uses a placeholder: type-checked, never run.
-  { id: 'src/batch-writer/planted.ts:9', file: 'src/batch-writer/planted.ts', line: 9, origin: 'tsdoc', module: 'batch-writer', flags: [], code: 'new BatchWriter({ flush, batchSize: 500 })' },
+  { id: 'src/core/batch-writer/planted.ts:9', file: 'src/core/batch-writer/planted.ts', line: 9, origin: 'tsdoc', module: 'batch-writer', flags: [], code: 'new BatchWriter({ flush, batchSize: 500 })' },
   // Compiles, then throws, or never ends.
   { id: 'planted-throws.md:1', file: 'planted-throws.md', line: 1, origin: 'markdown', flags: [], code: "throw new Error('planted failure');" },
   { id: 'planted-hangs.md:1', file: 'planted-hangs.md', line: 1, origin: 'markdown', flags: [], code: 'setInterval(() => {}, 1000);' },
@@ -49,13 +49,13 @@ describe('doc snippets', { timeout: 180_000 }, () => {
     const files = new Set(found.snippets.map((s) => s.file));
     // Folders, not files, so that moving code between files inside them does not break the check.
     for (const f of ['README.md', 'docs/metrics.md']) assert.ok(files.has(f), `no snippet found in ${f}`);
-    for (const dir of ['src/amqp/', 'src/pipeline/', 'src/channel/', 'src/config/']) assert.ok([...files].some((f) => f.startsWith(dir)), `no snippet found under ${dir}`);
+    for (const dir of ['src/adapters/amqp/', 'src/core/pipeline/', 'src/core/channel/', 'src/tools/config/']) assert.ok([...files].some((f) => f.startsWith(dir)), `no snippet found under ${dir}`);
     assert.ok(found.snippets.filter((s) => s.origin === 'tsdoc').length > 300, 'TSDoc @example blocks');
     assert.ok(found.snippets.filter((s) => s.origin === 'markdown').length >= 6, 'markdown ts blocks');
     // Mid-line tags are examples too; the YAML keys of config/types.ts are not TypeScript.
-    assert.ok(found.snippets.some((s) => s.file === 'src/config/simulation.ts' && s.code.startsWith('toSimulation(config, {')));
-    assert.ok(found.skipped.some((s) => s.id.startsWith('src/config/types.ts:') && s.lang === 'yaml'));
-    assert.ok(!found.snippets.some((s) => s.file === 'src/config/types.ts'));
+    assert.ok(found.snippets.some((s) => s.file === 'src/tools/config/simulation.ts' && s.code.startsWith('toSimulation(config, {')));
+    assert.ok(found.skipped.some((s) => s.id.startsWith('src/tools/config/types.ts:') && s.lang === 'yaml'));
+    assert.ok(!found.snippets.some((s) => s.file === 'src/tools/config/types.ts'));
   });
 
   it('checkSnippets - every example type-checks', () => {
@@ -72,14 +72,14 @@ describe('doc snippets', { timeout: 180_000 }, () => {
 
   it('checkSnippets - a broken snippet fails with the doc file and line of the error', () => {
     assert.deepEqual(byId('planted.md:3').errors, ['planted.md:5:13 TS2554: Expected 1 arguments, but got 0.']);
-    const tsdoc = byId('src/channel/planted.ts:7');
+    const tsdoc = byId('src/core/channel/planted.ts:7');
     assert.equal(tsdoc.errors.length, 1);
-    assert.match(tsdoc.errors[0]!, /^src\/channel\/planted\.ts:7:25 TS2304: Cannot find name 'nowhere'/);
+    assert.match(tsdoc.errors[0]!, /^src\/core\/channel\/planted\.ts:7:25 TS2304: Cannot find name 'nowhere'/);
     assert.equal(tsdoc.runnable, false);
   });
 
   it('checkSnippets - a TSDoc example gets Sluice exports and typed placeholders, and then is not run', () => {
-    const c = byId('src/batch-writer/planted.ts:9');
+    const c = byId('src/core/batch-writer/planted.ts:9');
     assert.deepEqual(c.errors, []);
     assert.deepEqual(c.placeholders, ['flush']);
     assert.equal(c.runnable, false);

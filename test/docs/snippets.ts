@@ -51,7 +51,16 @@ export interface SkippedBlock {
 const tsLangs = new Set(['ts', 'typescript', 'mts']);
 const blockTag = /(?<![{\w])@(example|default|defaultValue|param|returns|throws|remarks|see|deprecated|since|module|typeParam|internal|privateRemarks)\b/;
 // Files whose @example blocks are not TypeScript (they document YAML keys of sluice.yaml).
-const exampleLanguage: Record<string, string> = { 'src/config/types.ts': 'yaml' };
+const exampleLanguage: Record<string, string> = { 'src/tools/config/types.ts': 'yaml' };
+
+/** The layer folders of src/ (#11): a feature folder is src/<layer>/<module>/. */
+const layers = ['core', 'adapters', 'tools'];
+
+/** The src/ folder of a feature ("channel" -> src/core/channel), or src/<module> for the others (internal). */
+function moduleDir(root: string, module: string): string {
+  for (const layer of layers) if (existsSync(join(root, 'src', layer, module))) return join(root, 'src', layer, module);
+  return join(root, 'src', module);
+}
 
 function walk(dir: string, keep: (path: string) => boolean, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -87,7 +96,8 @@ function trimBlank(lines: { text: string; line: number }[]): { text: string; lin
 
 export function tsdocExamples(file: string, text: string, skipped: SkippedBlock[] = []): Snippet[] {
   const rel = relative(repoRoot, file);
-  const module = rel.split('/')[1];
+  const parts = rel.split('/');
+  const module = layers.includes(parts[1]!) ? parts[2] : parts[1];
   const out: Snippet[] = [];
   for (const comment of text.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
     const first = lineAt(text, comment.index);
@@ -168,7 +178,9 @@ export function publicEntries(root = repoRoot): Map<string, string> {
   for (const [key, target] of Object.entries(pkg.exports)) {
     if (target === null || typeof target !== 'object' || !('import' in target)) continue;
     const sub = key === '.' ? '' : key.slice(2);
-    entries.set(sub === '' ? pkg.name : `${pkg.name}/${sub}`, join(root, 'src', sub, 'index.ts'));
+    // dist/<layer>/<module>/index.js is built from src/<layer>/<module>/index.ts.
+    const source = String(target.import).replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts');
+    entries.set(sub === '' ? pkg.name : `${pkg.name}/${sub}`, join(root, source));
   }
   return entries;
 }
@@ -227,7 +239,7 @@ export function checkSnippets(snippets: Snippet[], outDir: string, root = repoRo
   const rootNames = snippets.flatMap((s, i) => (checked.includes(s) ? [paths[i]!] : []));
 
   const contexts = existsSync(contextDir) ? readdirSync(contextDir).filter((f) => f.endsWith('.ts')).map((f) => join(contextDir, f)) : [];
-  const modules = readdirSync(join(root, 'src')).map((d) => join(root, 'src', d, 'index.ts')).filter((f) => existsSync(f));
+  const modules = layers.flatMap((layer) => readdirSync(join(root, 'src', layer)).map((d) => join(root, 'src', layer, d, 'index.ts'))).filter((f) => existsSync(f));
   const first = ts.createProgram({ rootNames: [...rootNames, ...entries.values(), ...modules, ...contexts], options });
   const checker = first.getTypeChecker();
   const exportsOf = new Map<string, Map<string, boolean>>();
@@ -254,8 +266,8 @@ export function checkSnippets(snippets: Snippet[], outDir: string, root = repoRo
     if (free.size === 0) return;
     // Where a free name may come from, in order: the module's own entry, the core,
     // sluice/testing, this module's placeholders, the shared placeholders, the other entries.
-    const own = [...entries.entries()].find(([, file]) => file === join(root, 'src', snippet.module ?? '', 'index.ts'));
-    const ownPrivate = join(root, 'src', snippet.module ?? '', 'index.ts');
+    const own = [...entries.entries()].find(([, file]) => file === join(moduleDir(root, snippet.module ?? ''), 'index.ts'));
+    const ownPrivate = join(moduleDir(root, snippet.module ?? ''), 'index.ts');
     const sources: { spec: string; file: string; context: boolean }[] = [];
     if (own) sources.push({ spec: own[0], file: own[1], context: false });
     else if (isCore(root, snippet.module)) sources.push({ spec: 'sluice', file: entries.get('sluice')!, context: false });
@@ -312,7 +324,7 @@ function runsStandalone(root: string, module: string | undefined): boolean {
 
 /** A src/ folder re-exported by src/index.ts, so imported from 'sluice'. */
 function isCore(root: string, module: string | undefined): boolean {
-  return module !== undefined && readFileSync(join(root, 'src', 'index.ts'), 'utf8').includes(`'./${module}/index.js'`);
+  return module !== undefined && readFileSync(join(root, 'src', 'index.ts'), 'utf8').includes(`'./core/${module}/index.js'`);
 }
 
 export interface RunResult {

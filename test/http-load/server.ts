@@ -4,8 +4,8 @@
 // Config arrives as JSON in argv[2]; the port and the final report go back over IPC.
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { eventLoopDelay, eventLoopStall, eventLoopUtilization, type Pressure } from '../../src/pressure/index.js';
-import { loadShed } from '../../src/http/index.js';
+import { eventLoopDelay, eventLoopStall, eventLoopUtilization, type Pressure } from '../../src/core/pressure/index.js';
+import { loadShed } from '../../src/adapters/http/index.js';
 
 export type ServerPressure = 'none' | 'stall' | 'delay' | 'utilization';
 export interface ServerConfig {

@@ -109,7 +109,7 @@ describe('where tests run', () => {
     );
     assert.deepEqual(fixtures, []);
     // The fixture that once shipped in dist/ (#11): it now lives in test/fixtures/.
-    assert.ok(!files.includes('src/concurrency-limiter/simulated-server.ts'));
+    assert.ok(!files.includes('src/core/concurrency-limiter/simulated-server.ts'));
   });
 
   it('tsconfig.build.json - every compiled file is reachable from a public entry, a bin or a folder index.ts', () => {

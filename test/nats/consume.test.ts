@@ -2,12 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AckPolicy, type JetStreamClient, type JsMsg } from 'nats';
-import { ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/errors/index.js';
-import { PollSizer } from '../../src/poll-sizer/index.js';
-import { VirtualClock } from '../../src/testing/index.js';
+import { ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/core/errors/index.js';
+import { PollSizer } from '../../src/core/poll-sizer/index.js';
+import { VirtualClock } from '../../src/core/testing/index.js';
 import { deferred, ManualLimiter, until } from '../brokers/helpers.js';
 import { JetStreamFixtures, type StreamFixture } from './helpers.js';
-import { consumeJetStream, type JetStreamConsumerClient } from '../../src/nats/index.js';
+import { consumeJetStream, type JetStreamConsumerClient } from '../../src/adapters/nats/index.js';
 
 let fx: JetStreamFixtures;
 let js: JetStreamClient;

@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JetStreamClient, PubAck } from 'nats';
-import { ChannelClosedError, ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/errors/index.js';
+import { ChannelClosedError, ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/core/errors/index.js';
 import { JetStreamFixtures } from './helpers.js';
-import { jetStreamPublisher, type JetStreamPublishClient } from '../../src/nats/index.js';
+import { jetStreamPublisher, type JetStreamPublishClient } from '../../src/adapters/nats/index.js';
 
 let fx: JetStreamFixtures;
 let js: JetStreamClient;

@@ -81,7 +81,7 @@ describe('npm pack', () => {
 
   it('pack - builds dist/ through prepare and ships it without source maps, tests or fixtures of src', () => {
     assert.match(pkg.scripts.prepare ?? '', /npm run build/, 'an install from git runs prepare; it must build dist/');
-    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'schema/sluice.config.schema.json']) {
+    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/tools/cli/main.js', 'schema/sluice.config.schema.json']) {
       assert.ok(files.includes(needed), `${needed} is not in the package`);
     }
     for (const [sub, target] of Object.entries<any>(pkg.exports)) {
@@ -90,7 +90,7 @@ describe('npm pack', () => {
     }
     assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'source maps would point at src/, which is not shipped');
     assert.deepEqual(files.filter((f) => /\.test(-d)?\.[jt]s$/.test(f) || f.startsWith('src/')), []);
-    assert.deepEqual(files.filter((f) => f.startsWith('dist/dashboard/browser/') || f.includes('dev-assets')), [], 'browser sources and the development asset loader stay out of dist/');
+    assert.deepEqual(files.filter((f) => f.startsWith('dist/tools/dashboard/browser/') || f.includes('dev-assets')), [], 'browser sources and the development asset loader stay out of dist/');
     assert.ok(existsSync('dist/index.js'));
   });
 
@@ -98,7 +98,7 @@ describe('npm pack', () => {
     assert.deepEqual(pkg.dependencies ?? {}, {});
     assert.deepEqual(lock.packages[''].dependencies ?? {}, {});
     for (const name of ['commander', 'yaml', 'zod', 'uplot', 'esbuild']) assert.ok(pkg.devDependencies[name], `${name} is a devDependency`);
-    for (const needed of ['dist/vendor/commander.js', 'dist/vendor/yaml.js', 'dist/vendor/zod.js', 'dist/dashboard/assets/uPlot.iife.min.js', 'dist/dashboard/assets/uPlot.min.css', 'dist/dashboard/assets/dashboard.js']) {
+    for (const needed of ['dist/vendor/commander.js', 'dist/vendor/yaml.js', 'dist/vendor/zod.js', 'dist/tools/dashboard/assets/uPlot.iife.min.js', 'dist/tools/dashboard/assets/uPlot.min.css', 'dist/tools/dashboard/assets/dashboard.js']) {
       assert.ok(files.includes(needed), `${needed} is not in the package`);
     }
   });
@@ -113,14 +113,14 @@ describe('npm pack', () => {
     assert.deepEqual(readdirSync(join(project, 'node_modules')).filter((n) => !n.startsWith('.')), ['sluice']);
 
     const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: project, encoding: 'utf8', timeout: 30_000 });
-    const help = node(['node_modules/sluice/dist/cli/main.js', '--help']);
+    const help = node(['node_modules/sluice/dist/tools/cli/main.js', '--help']);
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /Usage: sluice/);
-    const validate = node(['node_modules/sluice/dist/cli/main.js', 'validate', resolve('examples/sluice.yaml')]);
+    const validate = node(['node_modules/sluice/dist/tools/cli/main.js', 'validate', resolve('examples/sluice.yaml')]);
     assert.equal(validate.status, 0, validate.stderr);
     assert.match(validate.stdout, /valid; it would build 6 components/);
     writeFileSync(join(project, 'bad.yaml'), 'queues:\n  q:\n    capacity: -1\n    strategy: drop_oldest\n');
-    const bad = node(['node_modules/sluice/dist/cli/main.js', 'validate', '--json', 'bad.yaml']);
+    const bad = node(['node_modules/sluice/dist/tools/cli/main.js', 'validate', '--json', 'bad.yaml']);
     assert.equal(bad.status, 2, bad.stderr); // exit 2: a bad configuration. zod's issues, through the bundled copy, become a clear report
     assert.match(bad.stdout, /"ok": false/);
     assert.match(bad.stdout, /queues\.q\.capacity/);
@@ -153,7 +153,7 @@ describe('npm pack', () => {
     assert.equal(run.status, 0, run.stderr);
     const result = JSON.parse(run.stdout);
     assert.equal(result.channel, true, 'sluice/config builds the Channel class that sluice exports');
-    assert.equal(result.client, true, 'assets/dashboard.js is the page script bundled from src/dashboard/browser/client.ts');
+    assert.equal(result.client, true, 'assets/dashboard.js is the page script bundled from src/tools/dashboard/browser/client.ts');
     for (const [path, [status, length]] of Object.entries<[number, number]>(result.assets)) {
       assert.equal(status, 200, `${path}: HTTP ${status}`);
       assert.ok(length > 100, `${path}: ${length} bytes`);

@@ -21,7 +21,7 @@ before(async () => {
   pool = createPool();
   table = await createTable(pool, 'no_copy_streams', 'id int');
   dir = mkdtempSync(join(tmpdir(), 'sluice-no-copy-streams-'));
-  for (const folder of ['postgres', 'errors', 'internal']) cpSync(join(root, 'src', folder), join(dir, 'src', folder), { recursive: true });
+  for (const folder of ['adapters/postgres', 'core/errors', 'internal']) cpSync(join(root, 'src', folder), join(dir, 'src', folder), { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
 });
 after(async () => {
@@ -44,7 +44,7 @@ describe('postgresSink() without pg-copy-streams', () => {
     const pgEntry = pathToFileURL(join(root, 'node_modules/pg/lib/index.js')).href;
     const { status, stdout, stderr } = run(`
       import pg from ${JSON.stringify(pgEntry)};
-      import { postgresSink } from './src/postgres/index.js';
+      import { postgresSink } from './src/adapters/postgres/index.js';
       const pool = new pg.Pool(${JSON.stringify(dbConfig)});
       const insert = postgresSink(pool, { table: ${JSON.stringify(table)}, columns: ['id'] });
       console.log('insert', JSON.stringify(await insert([{ id: 1 }, { id: 2 }])), insert.stats().rowsWritten);

@@ -1,8 +1,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPool } from './db.js';
-import { ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/errors/index.js';
-import { postgresSink, type PgPoolLike, type PostgresSinkOptions } from '../../src/postgres/index.js';
+import { ErrorCode, InvalidArgumentError, InvalidOptionError } from '../../src/core/errors/index.js';
+import { postgresSink, type PgPoolLike, type PostgresSinkOptions } from '../../src/adapters/postgres/index.js';
 
 // Validation happens before the pool is used; a pg.Pool opens no connection until then.
 const unusedPool: PgPoolLike = createPool();

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import type { BatchWriterStats } from '../../src/batch-writer/index.js';
+import type { BatchWriterStats } from '../../src/core/batch-writer/index.js';
 import { countRows, createPool, createTable, dropTable } from './db.js';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'sigterm-producer.ts');

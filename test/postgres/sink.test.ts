@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { createPool, createTable, dropTable, uniqueName } from './db.js';
-import { postgresSink, type PgPoolLike, type PostgresSinkOptions, type PostgresWriteMethod } from '../../src/postgres/index.js';
+import { postgresSink, type PgPoolLike, type PostgresSinkOptions, type PostgresWriteMethod } from '../../src/adapters/postgres/index.js';
 
 let pool: pg.Pool;
 const tables: string[] = [];

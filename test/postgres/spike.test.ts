@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { BatchWriter } from '../../src/batch-writer/index.js';
-import type { OverflowStrategy } from '../../src/channel/index.js';
-import { postgresSink, type PostgresWriteMethod } from '../../src/postgres/index.js';
+import { BatchWriter } from '../../src/core/batch-writer/index.js';
+import type { OverflowStrategy } from '../../src/core/channel/index.js';
+import { postgresSink, type PostgresWriteMethod } from '../../src/adapters/postgres/index.js';
 import { countRows, createPool, createTable, dropTable } from './db.js';
 
 interface Event {

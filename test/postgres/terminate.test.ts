@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { BatchWriter, type BatchWriterDrainReport } from '../../src/batch-writer/index.js';
-import { postgresSink } from '../../src/postgres/index.js';
-import type { PostgresWriteMethod } from '../../src/postgres/index.js';
+import { BatchWriter, type BatchWriterDrainReport } from '../../src/core/batch-writer/index.js';
+import { postgresSink } from '../../src/adapters/postgres/index.js';
+import type { PostgresWriteMethod } from '../../src/adapters/postgres/index.js';
 import { countRows, createPool, createTable, dropTable, uniqueName } from './db.js';
 
 let admin: pg.Pool;

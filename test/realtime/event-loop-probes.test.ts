@@ -1,11 +1,11 @@
 // Event-loop probes against the real event loop: these tests wait on real timers
 // and block the loop for tens of milliseconds, then read what the probe measured,
 // which no virtual clock can stand in for (their option checks and sampling schedule are unit-tested in
-// src/pressure/probes.test.ts). Bounds are generous for a busy machine.
+// src/core/pressure/probes.test.ts). Bounds are generous for a busy machine.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eventLoopDelay, eventLoopStall, eventLoopUtilization } from '../../src/pressure/index.js';
+import { eventLoopDelay, eventLoopStall, eventLoopUtilization } from '../../src/core/pressure/index.js';
 
 /** Blocks the event loop for `ms`. */
 function busyWait(ms: number): void {

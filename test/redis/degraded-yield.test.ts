@@ -8,7 +8,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { PressureCoordinator, RedisConcurrencyLimiter, RedisStreamStore, RedisTokenBucket } from '../../src/redis/index.js';
+import { PressureCoordinator, RedisConcurrencyLimiter, RedisStreamStore, RedisTokenBucket } from '../../src/adapters/redis/index.js';
 import { PrivateRedis, uniqueKey } from './helpers.js';
 
 // Enough to outlast 100 ms by far (with the yield, 5k–30k calls fit in 100 ms

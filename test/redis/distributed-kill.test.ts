@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { consumeStream, RedisConcurrencyLimiter } from '../../src/redis/index.js';
+import { consumeStream, RedisConcurrencyLimiter } from '../../src/adapters/redis/index.js';
 import { cleanup, connect, Fixture, REDIS_PORT, sleep, uniqueKey, waitFor } from './helpers.js';
 
 let redis: Redis;

@@ -14,7 +14,7 @@ import {
   RedisUnavailableError,
   type DegradedEvent,
   type RecoveredEvent,
-} from '../../src/redis/index.js';
+} from '../../src/adapters/redis/index.js';
 import { PrivateRedis, sleep, waitFor } from './helpers.js';
 
 let server: PrivateRedis;

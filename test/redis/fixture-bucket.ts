@@ -3,7 +3,7 @@
 // `loops` concurrent loops for `durationMs` and prints {"count": n}.
 // Usage: node --import tsx test/redis/fixture-bucket.ts <port> <key> <rate> <burst> <durationMs> <loops>
 import { Redis } from 'ioredis';
-import { RedisTokenBucket } from '../../src/redis/index.js';
+import { RedisTokenBucket } from '../../src/adapters/redis/index.js';
 
 const [port, key, rate, burst, durationMs, loops] = process.argv.slice(2);
 const redis = new Redis({ host: '127.0.0.1', port: Number(port) });

@@ -2,7 +2,7 @@
 // prints {"done": n} for each entry its handler finished, until SIGKILLed.
 // Usage: node --import tsx test/redis/fixture-consumer.ts <port> <stream> <group> <consumer> <handlerMs> <maxInFlight>
 import { Redis } from 'ioredis';
-import { consumeStream } from '../../src/redis/index.js';
+import { consumeStream } from '../../src/adapters/redis/index.js';
 
 const [port, stream, group, consumer, handlerMs, maxInFlight] = process.argv.slice(2);
 const redis = new Redis({ host: '127.0.0.1', port: Number(port) });

@@ -3,7 +3,7 @@
 // never releasing them.
 // Usage: node --import tsx test/redis/fixture-leases.ts <port> <key> <limit> <leaseMs> <count>
 import { Redis } from 'ioredis';
-import { RedisConcurrencyLimiter } from '../../src/redis/index.js';
+import { RedisConcurrencyLimiter } from '../../src/adapters/redis/index.js';
 
 const [port, key, limit, leaseMs, count] = process.argv.slice(2);
 const redis = new Redis({ host: '127.0.0.1', port: Number(port) });

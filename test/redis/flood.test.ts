@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Redis } from 'ioredis';
-import { consumeStream } from '../../src/redis/index.js';
+import { consumeStream } from '../../src/adapters/redis/index.js';
 import { cleanup, connect, sleep, uniqueKey, waitFor } from './helpers.js';
 
 // Retained memory is what "bounded" is about, so measure the heap after a full

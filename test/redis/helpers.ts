@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { RedisClient } from '../../src/redis/index.js';
+import type { RedisClient } from '../../src/adapters/redis/index.js';
 
 export const REDIS_PORT = Number(process.env.SLUICE_TEST_REDIS_PORT ?? 6379);
 

@@ -6,7 +6,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { RedisConcurrencyLimiter, type LeasePermit } from '../../src/redis/index.js';
+import { RedisConcurrencyLimiter, type LeasePermit } from '../../src/adapters/redis/index.js';
 import { PrivateRedis, sleep, uniqueKey, waitFor } from './helpers.js';
 
 let server: PrivateRedis;

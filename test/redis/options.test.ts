@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { ConcurrencyLimiter } from '../../src/concurrency-limiter/index.js';
+import { ConcurrencyLimiter } from '../../src/core/concurrency-limiter/index.js';
 import { connect } from './helpers.js';
-import { consumeStream, PressureCoordinator, RedisConcurrencyLimiter, RedisStreamStore, RedisTokenBucket, type RedisClient } from '../../src/redis/index.js';
+import { consumeStream, PressureCoordinator, RedisConcurrencyLimiter, RedisStreamStore, RedisTokenBucket, type RedisClient } from '../../src/adapters/redis/index.js';
 
 let redis: Redis;
 before(async () => {

@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { ConcurrencyLimiter } from '../../src/concurrency-limiter/index.js';
-import { PollSizer } from '../../src/poll-sizer/index.js';
+import { ConcurrencyLimiter } from '../../src/core/concurrency-limiter/index.js';
+import { PollSizer } from '../../src/core/poll-sizer/index.js';
 import { cleanup, connect, sleep, uniqueKey, waitFor } from './helpers.js';
-import { consumeStream, type StreamEntry } from '../../src/redis/index.js';
+import { consumeStream, type StreamEntry } from '../../src/adapters/redis/index.js';
 
 let redis: Redis;
 const prefix = uniqueKey('consume');

@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { describeStoreContract } from '../../src/durable-channel/store.test-helpers.js';
-import { DurableChannel } from '../../src/durable-channel/index.js';
-import { VirtualClock } from '../../src/testing/index.js';
+import { describeStoreContract } from '../../src/core/durable-channel/store.test-helpers.js';
+import { DurableChannel } from '../../src/core/durable-channel/index.js';
+import { VirtualClock } from '../../src/core/testing/index.js';
 import { cleanup, connect, uniqueKey } from './helpers.js';
-import { RedisStreamStore } from '../../src/redis/index.js';
+import { RedisStreamStore } from '../../src/adapters/redis/index.js';
 
 let redis: Redis;
 const prefix = uniqueKey('store');

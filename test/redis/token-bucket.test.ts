@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { cleanup, connect, recording, sleep, uniqueKey, waitFor } from './helpers.js';
-import { RedisTokenBucket } from '../../src/redis/index.js';
+import { RedisTokenBucket } from '../../src/adapters/redis/index.js';
 
 let redis: Redis;
 const prefix = uniqueKey('bucket');

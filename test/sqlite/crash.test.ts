@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
-import { DurableChannel } from '../../src/durable-channel/index.js';
-import { SqliteStore, type SqliteDriver } from '../../src/sqlite/index.js';
-import { sqliteDrivers } from '../../src/sqlite/driver.js';
+import { DurableChannel } from '../../src/core/durable-channel/index.js';
+import { SqliteStore, type SqliteDriver } from '../../src/adapters/sqlite/index.js';
+import { sqliteDrivers } from '../../src/adapters/sqlite/driver.js';
 
 type Item = { run: number; seq: number };
 

@@ -1,5 +1,5 @@
-import type { Clock } from '../../clock/index.js';
-import { ChannelClosedError } from '../../errors/index.js';
+import type { Clock } from '../../core/clock/index.js';
+import { ChannelClosedError } from '../../core/errors/index.js';
 import { BlockedProducers, producerGaveUp, type GiveUpListener } from '../blocked-producers.js';
 import { SettleWaiters } from '../settle-waiters.js';
 import * as v from '../validate.js';

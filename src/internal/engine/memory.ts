@@ -1,9 +1,9 @@
-import { InvalidArgumentError, InvalidItemError, OverflowError } from '../../errors/index.js';
+import { InvalidArgumentError, InvalidItemError, OverflowError } from '../../core/errors/index.js';
 import { describe } from '../describe.js';
 import { RingState } from '../ring-buffer.js';
 import * as v from '../validate.js';
 import { WaiterList, type ListNode } from '../waiter-list.js';
-import type { TimerHandle } from '../../clock/index.js';
+import type { TimerHandle } from '../../core/clock/index.js';
 import type { SendWaiter } from '../blocked-producers.js';
 import { ChannelEngine, type EngineOwner } from './engine.js';
 import { Admit } from './policy.js';

@@ -1,6 +1,6 @@
-import type { Clock } from '../../clock/index.js';
-import { systemClock } from '../../clock/index.js';
-import { InvalidOptionError } from '../../errors/index.js';
+import type { Clock } from '../../core/clock/index.js';
+import { systemClock } from '../../core/clock/index.js';
+import { InvalidOptionError } from '../../core/errors/index.js';
 import * as v from '../validate.js';
 
 /** What a full channel does with one more item. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MemoryBuffer, SHRINK_AFTER_MS } from './memory.js';
 import { resolveChannelOptions, type ChannelOptions } from './options.js';
-import { VirtualClock } from '../../testing/index.js';
+import { VirtualClock } from '../../core/testing/index.js';
 
 const START = 1024;
 

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { watermarks } from './watermarks.js';
-import { Channel } from '../../channel/index.js';
-import { MemoryStore } from '../../durable-channel/index.js';
-import { VirtualClock, flushMicrotasks } from '../../testing/index.js';
+import { Channel } from '../../core/channel/index.js';
+import { MemoryStore } from '../../core/durable-channel/index.js';
+import { VirtualClock, flushMicrotasks } from '../../core/testing/index.js';
 
 describe('watermarks()', () => {
   it('watermarks() - integer limits: critical and sampling start at the high limit, pressure ends at the low one', () => {

@@ -1,0 +1,429 @@
+import type { TimerHandle } from '../../core/clock/index.js';
+import { ChannelClosedError } from '../../core/errors/index.js';
+import { checkAmount, RESOLVED_VOID } from '../../internal/acquire-queue.js';
+import * as v from '../../internal/validate.js';
+import { WaiterList, type ListNode } from '../../internal/waiter-list.js';
+import { TokenBucket, type TokenBucketStats } from '../../core/token-bucket/index.js';
+import { LUA_NOW_MS, LuaScript, tagged, toNumber } from './client.js';
+import { Connectivity, nextTurn, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
+import { RedisUnavailableError } from './errors.js';
+import { resolveConnection, resolveFallback, resolveKey, type FallbackOption, type RedisConnectionOptions, type ResolvedConnection, type ResolvedFallback } from './options.js';
+
+export interface RedisTokenBucketOptions extends RedisConnectionOptions {
+  /**
+   * Name of the shared bucket. Every process using the same key (and Redis)
+   * shares one rate. The state lives in the hash `{key}:tokens`; the braces
+   * are a Redis Cluster hash tag. It expires on its own after twice the time
+   * a full refill takes, so an unused bucket leaves nothing behind.
+   * @default none (required)
+   * @example new RedisTokenBucket({ redis, key: 'github-api', ratePerSecond: 80 })
+   */
+  key: string;
+  /**
+   * Tokens added per second, shared by all processes. Refill is continuous and
+   * computed in Redis from the Redis server's clock (TIME), so every process
+   * uses the same clock and their skew does not matter. A finite number > 0.
+   * @default none (required)
+   * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 300 })
+   */
+  ratePerSecond: number;
+  /**
+   * Most tokens the shared bucket holds: the burst allowed after a quiet
+   * period, and the largest `n` one call may ask for. The bucket starts full.
+   * A finite number >= 1.
+   * @default Math.max(1, ratePerSecond) (one second's worth)
+   * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 300, burst: 10 })
+   */
+  burst?: number;
+  /**
+   * What serves calls while Redis is down or slower than `timeoutMs`. With
+   * `'local'`, a local `TokenBucket` at `fraction × ratePerSecond` (same
+   * burst) takes over; set `fraction` to about 1 / the number of processes.
+   * The switch happens on the first failed or late command; the way back on
+   * the first answered probe.
+   * @default { mode: 'local', fraction: 0.5 }
+   * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 100, fallback: { mode: 'local', fraction: 0.25 } })
+   * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 100, fallback: 'fail-closed' })
+   */
+  fallback?: FallbackOption;
+}
+
+export interface RedisTokenBucketAcquireOptions {
+  /**
+   * Aborting while the call waits rejects with `signal.reason`; a reservation already made is handed back.
+   * @default undefined (wait until served, closed, or degraded to a refusing fallback)
+   * @example bucket.acquire(1, { signal: AbortSignal.timeout(2000) })
+   */
+  signal?: AbortSignal;
+}
+
+const acquireSpec: v.CallOptionSpec<RedisTokenBucketAcquireOptions> = { signal: 'signal' };
+
+export interface RedisTokenBucketStats {
+  key: string;
+  ratePerSecond: number;
+  burst: number;
+  /** Tokens granted by Redis (the sum of `n`). */
+  acquired: number;
+  /** Tokens granted while degraded, by the local bucket or by `'fail-open'`. */
+  acquiredLocally: number;
+  /** `tryAcquire()` calls that returned false. */
+  rejected: number;
+  /** Calls refused because Redis was unavailable under `'fail-closed'`. */
+  refused: number;
+  /** `acquire()` calls pending now: in a round trip or waiting for their reserved tokens to accrue. */
+  waiting: number;
+  /** Total ms `acquire()` calls waited for reserved tokens, as Redis told them to. */
+  waitedMs: number;
+  /** Tokens handed back to Redis by aborted or closed `acquire()` calls. */
+  refunded: number;
+  redis: RedisHealthStats;
+  /** The local stand-in under `fallback: 'local'`. */
+  local: TokenBucketStats | undefined;
+}
+
+// One script for all three operations, so each is a single round trip:
+// 'try' takes n tokens if they are there; 'reserve' always takes them, the
+// balance may go negative, and the reply says how long until it is paid off
+// (the caller sleeps that long: no polling); 'refund' gives n back.
+// Reply: { granted (0/1), wait in microseconds }.
+const SCRIPT = new LuaScript(
+  `
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local mode = ARGV[4]
+${LUA_NOW_MS}
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil or ts == nil then
+  tokens = burst
+  ts = now
+elseif now > ts then
+  tokens = math.min(burst, tokens + (now - ts) * rate)
+  ts = now
+end
+local granted = 1
+local wait = 0
+if mode == 'try' then
+  if tokens >= n - 1e-9 then tokens = tokens - n else granted = 0; wait = (n - tokens) / rate end
+elseif mode == 'reserve' then
+  tokens = tokens - n
+  if tokens < 0 then wait = -tokens / rate end
+else
+  tokens = math.min(burst, tokens + n)
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', ts))
+redis.call('PEXPIRE', KEYS[1], math.max(1000, math.ceil(2 * (burst - tokens) / rate)))
+return { granted, math.ceil(wait * 1000) }
+`,
+  1,
+);
+
+const SENDING = 0;
+const SLEEPING = 1;
+const SETTLED = 2;
+
+interface Pending extends ListNode<Pending> {
+  n: number;
+  phase: typeof SENDING | typeof SLEEPING | typeof SETTLED;
+  sleptFrom: number;
+  timer: TimerHandle | undefined;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * A token bucket shared by every process that uses the same Redis and `key`:
+ * together they get `ratePerSecond`, with bursts up to `burst`.
+ *
+ * Each call is ONE round trip: an atomic Lua script (EVALSHA) refills the
+ * bucket from the Redis server's clock and takes the tokens. `acquire()`
+ * reserves its tokens even when the bucket is short (the balance goes
+ * negative) and then sleeps locally for exactly the time the script says the
+ * debt takes to accrue, so waiting costs no further commands and waiters are
+ * served in the order they reached Redis.
+ *
+ * When Redis errs, is unreachable, or does not answer within `timeoutMs`,
+ * the call is served by the `fallback` and the bucket turns degraded (event
+ * `'degraded'`); it probes Redis every `probeIntervalMs` and goes back to it
+ * on the first answer (event `'recovered'`). No call waits on Redis longer
+ * than `timeoutMs`; tokens Redis reserves for a call after it stopped waiting
+ * are handed back when that late reply arrives. Answers given without Redis
+ * (fallback, refusal) come after one turn of the event loop, so even a tight
+ * `while (…) await bucket.acquire()` lets timers, I/O and the probe run.
+ *
+ * @example
+ * const bucket = new RedisTokenBucket({ redis, key: 'partner-api', ratePerSecond: 300, burst: 10 });
+ * bucket.on('degraded', (e) => log.warn('rate limit is local now', e.cause));
+ * for await (const job of jobs) {
+ *   await bucket.acquire();
+ *   await callPartner(job);
+ * }
+ */
+export class RedisTokenBucket {
+  readonly key: string;
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  readonly fallback: ResolvedFallback;
+  private readonly stateKey: string;
+  private readonly ratePerMs: string;
+  private readonly link: Connectivity;
+  private readonly conn: ResolvedConnection;
+  private readonly local: TokenBucket | undefined;
+  private readonly pending = new WaiterList<Pending>();
+  private isClosed = false;
+  private readonly counters = { acquired: 0, acquiredLocally: 0, rejected: 0, refused: 0, waitedMs: 0, refunded: 0 };
+
+  constructor(options: RedisTokenBucketOptions) {
+    const o = v.optionsObject(options, 'RedisTokenBucket', {
+      key: true, ratePerSecond: true, burst: true, fallback: true, redis: true, timeoutMs: true, probeIntervalMs: true,
+      clock: true,
+    });
+    this.conn = resolveConnection(o);
+    this.key = resolveKey('key', o.key);
+    this.ratePerSecond = v.requiredNumber('ratePerSecond', o.ratePerSecond, { min: 0, minExclusive: true });
+    this.burst = v.number('burst', o.burst, Math.max(1, this.ratePerSecond), { min: 1 });
+    this.fallback = resolveFallback(o.fallback, { mode: 'local', fraction: 0.5 });
+    this.stateKey = tagged(this.key, 'tokens');
+    this.ratePerMs = String(this.ratePerSecond / 1000);
+    const { redis, timeoutMs, probeIntervalMs, clock } = this.conn;
+    this.link = new Connectivity(redis, { timeoutMs, probeIntervalMs, clock, component: 'RedisTokenBucket', key: this.key, fallback: this.fallback.mode });
+    if (this.fallback.mode === 'local') {
+      this.local = new TokenBucket({ ratePerSecond: this.ratePerSecond * this.fallback.fraction, burst: this.burst, clock });
+    }
+  }
+
+  /** True while Redis is unavailable and the fallback serves calls. */
+  get degraded(): boolean {
+    return this.link.degraded;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /**
+   * Takes `n` tokens if the shared bucket has them now; never waits for
+   * tokens. One round trip; while degraded, answered by the fallback without
+   * one (`'local'`: the local bucket; `'fail-open'`: true; `'fail-closed'`: false).
+   * @returns true when the tokens were taken.
+   * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
+   * `burst`, and with ChannelClosedError after {@link close}. Resolves within
+   * `timeoutMs` even when Redis hangs (then from the fallback).
+   *
+   * Abort safety: takes no signal; it never waits for tokens, only for one
+   * round trip bounded by `timeoutMs`.
+   */
+  tryAcquire(n = 1): Promise<boolean> {
+    if (n !== 1) {
+      const bad = checkAmount('tryAcquire(n)', n, this.burst, 'burst');
+      if (bad) return Promise.reject(bad);
+    }
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
+    if (this.link.degraded) {
+      const ok = this.tryFallback(n);
+      return nextTurn().then(() => ok);
+    }
+    return this.link.run(
+      () => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'try'),
+      (late) => late.then((reply) => toNumber((reply as unknown[])[0]) === 1 && this.refund(n, true), noop),
+    ).then(
+      (reply) => {
+        if (toNumber((reply as unknown[])[0]) === 1) {
+          this.counters.acquired += n;
+          return true;
+        }
+        this.counters.rejected++;
+        return false;
+      },
+      () => this.tryFallback(n),
+    );
+  }
+
+  /**
+   * Takes `n` tokens, waiting until they have accrued: one round trip
+   * reserves them in Redis and returns how long the shared bucket needs to pay
+   * them off; the call then resolves after that wait (a local timer, no
+   * polling). While degraded the fallback serves it: the local bucket
+   * (`'local'`), at once (`'fail-open'`), or a rejection with
+   * RedisUnavailableError (`'fail-closed'`).
+   * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
+   * `burst`, and with ChannelClosedError after or during {@link close}.
+   *
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and has no effect (no round trip, no fallback), even on a closed
+   * bucket (checked before closed). Options of the wrong type or with an
+   * unknown key reject with `ERR_SLUICE_INVALID_OPTION` before anything else
+   * but a bad `n`. If `signal` fires before the call resolves, it rejects at
+   * once with `signal.reason`. Tokens it had reserved are handed back to
+   * Redis (a refund command, sent in the background), so the shared rate does
+   * not lose them; a reservation still on its way is handed back when the reply arrives.
+   * An abort after the promise resolved changes nothing.
+   */
+  acquire(n = 1, options?: RedisTokenBucketAcquireOptions): Promise<void> {
+    if (n !== 1) {
+      const bad = checkAmount('acquire(n)', n, this.burst, 'burst');
+      if (bad) return Promise.reject(bad);
+    }
+    const invalid = v.callOptionsError(options, 'acquire()', acquireSpec);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
+    if (this.link.degraded) return nextTurn().then(() => this.acquireFallback(n, signal));
+    return new Promise<void>((resolve, reject) => {
+      const p: Pending = { prev: undefined, next: undefined, linked: false, n, phase: SENDING, sleptFrom: 0, timer: undefined, resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        p.onAbort = () => this.cancel(p, signal.reason);
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.pending.push(p);
+      // A reservation Redis makes after the call stopped waiting for it (and was served by the fallback) is handed back.
+      this.link.run(
+        () => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'reserve'),
+        (late) => late.then(() => this.refund(n, true), noop),
+      ).then(
+        (reply) => this.onReserved(p, reply as unknown[]),
+        () => this.onReserveFailed(p),
+      );
+    });
+  }
+
+  /** Subscribes to `'degraded'` (Redis stopped answering; the fallback serves) or `'recovered'`. Returns the unsubscribe function. */
+  on<E extends keyof RedisHealthEvents>(event: E, listener: (event: RedisHealthEvents[E]) => void): () => void {
+    return this.link.on(event, listener);
+  }
+
+  /**
+   * Rejects every pending `acquire()` with ChannelClosedError (handing their
+   * reserved tokens back) and refuses new calls. Stops probing. Leaves the
+   * Redis client open: it is yours. Idempotent.
+   */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.link.close();
+    this.local?.close();
+    for (let p = this.pending.head; p; p = this.pending.head) {
+      this.cancel(p, new ChannelClosedError('RedisTokenBucket closed while the caller was waiting for tokens'));
+    }
+  }
+
+  stats(): RedisTokenBucketStats {
+    const c = this.counters;
+    return {
+      key: this.key,
+      ratePerSecond: this.ratePerSecond,
+      burst: this.burst,
+      acquired: c.acquired,
+      acquiredLocally: c.acquiredLocally,
+      rejected: c.rejected,
+      refused: c.refused,
+      waiting: this.pending.size,
+      waitedMs: c.waitedMs,
+      refunded: c.refunded,
+      redis: this.link.stats(),
+      local: this.local?.stats(),
+    };
+  }
+
+  private onReserved(p: Pending, reply: unknown[]): void {
+    if (p.phase === SETTLED) {
+      // Aborted or closed during the round trip: the reservation is not used.
+      this.refund(p.n);
+      return;
+    }
+    this.counters.acquired += p.n;
+    const waitMs = toNumber(reply[1]) / 1000;
+    if (!(waitMs > 0)) {
+      this.settle(p);
+      p.resolve();
+      return;
+    }
+    p.phase = SLEEPING;
+    p.sleptFrom = this.conn.clock.now();
+    p.timer = this.conn.clock.schedule(waitMs, () => {
+      p.timer = undefined;
+      this.settle(p);
+      p.resolve();
+    });
+  }
+
+  private onReserveFailed(p: Pending): void {
+    if (p.phase === SETTLED) return;
+    this.settle(p);
+    this.acquireFallback(p.n, p.signal).then(p.resolve, p.reject);
+  }
+
+  private cancel(p: Pending, reason: unknown): void {
+    if (p.phase === SETTLED) return;
+    const reserved = p.phase === SLEEPING;
+    this.settle(p);
+    if (reserved) {
+      this.counters.acquired -= p.n;
+      this.refund(p.n);
+    }
+    p.reject(reason);
+  }
+
+  private settle(p: Pending): void {
+    if (p.phase === SLEEPING) this.counters.waitedMs += this.conn.clock.now() - p.sleptFrom;
+    p.phase = SETTLED;
+    this.pending.remove(p);
+    if (p.timer !== undefined) this.conn.clock.cancel(p.timer);
+    p.timer = undefined;
+    if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
+    p.onAbort = undefined;
+  }
+
+  /**
+   * Hands unused reserved tokens back. Best effort: if Redis is down they are
+   * gone, which only errs on the safe side. `late`: Redis has just answered
+   * (a reply the call had stopped waiting for), so send even while degraded.
+   */
+  private refund(n: number, late = false): void {
+    if (this.link.degraded && !late) return;
+    this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'refund')).then(
+      () => void (this.counters.refunded += n),
+      () => undefined,
+    );
+  }
+
+  private tryFallback(n: number): boolean {
+    switch (this.fallback.mode) {
+      case 'local':
+        if (this.local!.tryAcquire(n)) {
+          this.counters.acquiredLocally += n;
+          return true;
+        }
+        this.counters.rejected++;
+        return false;
+      case 'fail-open':
+        this.counters.acquiredLocally += n;
+        return true;
+      default:
+        this.counters.refused++;
+        return false;
+    }
+  }
+
+  private acquireFallback(n: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
+    switch (this.fallback.mode) {
+      case 'local':
+        return this.local!.acquire(n, { signal }).then(() => void (this.counters.acquiredLocally += n));
+      case 'fail-open':
+        this.counters.acquiredLocally += n;
+        return RESOLVED_VOID;
+      default:
+        this.counters.refused++;
+        return Promise.reject(new RedisUnavailableError(`RedisTokenBucket "${this.key}": Redis is unavailable and fallback is 'fail-closed'`, this.link.lastFailure));
+    }
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,67 @@
+import { MemoryBuffer } from '../../internal/engine/memory.js';
+import type { ChannelState, DropReason, ResolvedChannelOptions, SendOptions } from '../../internal/engine/options.js';
+
+/**
+ * The bounded buffer in front of the sink: the same memory buffer and channel
+ * engine a `Channel` runs on (strategies, watermarks, waiting producers,
+ * close), held by composition, plus what the writer needs beyond a channel's
+ * public face: taking a batch synchronously and reading the counters without
+ * building a stats object.
+ */
+export class WriterBuffer<T> {
+  private readonly memory: MemoryBuffer<T>;
+
+  constructor(options: ResolvedChannelOptions) {
+    this.memory = new MemoryBuffer<T>(options);
+  }
+
+  get size(): number {
+    return this.memory.size;
+  }
+  get state(): ChannelState {
+    return this.memory.state;
+  }
+  get pressured(): boolean {
+    return this.memory.engine.signals.pressured;
+  }
+
+  trySend(item: T): boolean {
+    return this.memory.trySend(item);
+  }
+
+  send(item: T, options?: SendOptions): Promise<boolean> {
+    return this.memory.send(item, options);
+  }
+
+  close(): void {
+    this.memory.close();
+  }
+
+  onPressureChange(listener: (pressured: boolean) => void): () => void {
+    return this.memory.engine.onPressureChange(listener);
+  }
+
+  /** Removes up to `max` items, oldest first, letting waiting producers in behind them. */
+  take(max: number): T[] {
+    return this.memory.takeBatch(max);
+  }
+
+  get offered(): number {
+    return this.memory.offeredCount;
+  }
+
+  get waiting(): number {
+    return this.memory.engine.senders.size;
+  }
+
+  get dropped(): number {
+    return this.memory.engine.droppedTotal();
+  }
+
+  /** The buffer's drops by reason, plus the writer's own (`own`'s counts add to the buffer's). */
+  droppedByWith<R extends string>(own: Record<R, number>): Record<DropReason | R, number> {
+    const all: Record<string, number> = { ...this.memory.engine.droppedBy };
+    for (const reason of Object.keys(own) as R[]) all[reason] = (all[reason] ?? 0) + own[reason];
+    return all as Record<DropReason | R, number>;
+  }
+}

@@ -1,0 +1,421 @@
+import type { Clock, TimerHandle } from '../clock/index.js';
+import type { ChannelState, OverflowStrategy } from '../channel/options.js';
+import { Breaker, type BatchWriterBreakerState } from './breaker.js';
+import { WriterBuffer } from './buffer.js';
+import { readFailures, wholeBatchFailed, type Failures } from './failures.js';
+import {
+  resolveWriterOptions,
+  type BatchWriterOptions,
+  type BatchWriterStats,
+  type BatchDeadLetterFunction,
+  type BatchWriterDrainOptions,
+  type BatchWriterDrainReport,
+  type BatchFlushFunction,
+  type BatchWriterWriteOptions,
+} from './options.js';
+import { retryDelay, type ResolvedRetryOptions } from './retry.js';
+import { SettleWaiters } from '../../internal/settle-waiters.js';
+import { AdaptiveInterval } from './interval.js';
+import * as v from '../../internal/validate.js';
+
+const writeSpec: v.CallOptionSpec<BatchWriterWriteOptions> = { signal: 'signal', timeoutMs: 'ms' };
+const drainedSpec: v.CallOptionSpec<{ signal?: AbortSignal }> = { signal: 'signal' };
+const drainSpec: v.CallOptionSpec<BatchWriterDrainOptions> = { signal: 'signal', timeoutMs: 'maxMs' };
+
+/**
+ * Batches items in front of a slow sink (a database, an HTTP API) with
+ * backpressure, retries, a circuit breaker and a drain for shutdown.
+ *
+ * ## When a flush happens
+ * One flush runs at a time. The next one starts:
+ * - at once, when `batchSize` items are buffered (inside the `write()` that filled the batch);
+ * - when the flush interval has passed since the later of: the arrival of the
+ *   oldest unflushed item, and the end of the previous flush. The interval
+ *   starts at `minFlushIntervalMs` and adapts to the sink's latency (see `targetLatencyMs`);
+ * - at once, back to back, after `close()`: partial batches no longer wait;
+ * - at once when the breaker turns half-open (the probe); if nothing is
+ *   buffered then, the next item written is sent as the probe.
+ *
+ * ## Failures
+ * Failed items (a whole batch that threw, or the `failed` subset) are retried
+ * alone, ahead of newer items, after an exponential backoff; meanwhile they
+ * count as `buffered`. When their attempts are used up they go to `deadLetter`,
+ * or are counted as dropped (`'flush-failed'`). Every sink call that fails costs
+ * its items one attempt, including the failure that opens the breaker and a
+ * failed probe; time spent waiting for an open breaker costs none. While the
+ * breaker is open, a pending retry waits for the half-open probe instead of its
+ * backoff timer, and is itself the probe.
+ *
+ * ## Accounting
+ * At every moment `written === flushed + buffered + inFlight + dropped + deadLettered`.
+ *
+ * @example
+ * const writer = new BatchWriter<Row>({
+ *   flush: (events) => db.insert('events', events),
+ *   capacity: 10_000,
+ *   retry: { attempts: 5 },
+ *   breaker: { failureThreshold: 3, resetAfterMs: 10_000 },
+ *   deadLetter: (events, error) => saveForLater(events, error),
+ * });
+ * await writer.write(event); // waits while the buffer is full
+ * shutdownOn(writer);        // SIGTERM/SIGINT: drain, then exit
+ */
+export class BatchWriter<T> {
+  readonly name: string;
+  readonly capacity: number;
+  readonly overflow: OverflowStrategy;
+  readonly batchSize: number;
+
+  private readonly buffer: WriterBuffer<T>;
+  private readonly clock: Clock;
+  private readonly sink: BatchFlushFunction<T>;
+  private readonly deadLetter: BatchDeadLetterFunction<T> | undefined;
+  private readonly retry: ResolvedRetryOptions | undefined;
+  private readonly breaker: Breaker;
+  private readonly interval: AdaptiveInterval;
+  private readonly controller = new AbortController();
+  private readonly settleWaiters: SettleWaiters;
+
+  private intervalTimer: TimerHandle | undefined;
+  private intervalDue = false;
+  private retryTimer: TimerHandle | undefined;
+  /** Failed items waiting for their next attempt; they go before anything in the buffer. */
+  private pendingRetry: { items: T[]; attempt: number } | undefined;
+  /** A flush (and the dead-lettering after it) is running. */
+  private busy = false;
+  private isClosed = false;
+  private isAborted = false;
+
+  private flushedCount = 0;
+  private retriedCount = 0;
+  private deadLetteredCount = 0;
+  private inFlightCount = 0;
+  private batchCount = 0;
+  private failedBatchCount = 0;
+  private lastLatencyMs = 0;
+  private readonly ownDrops = { 'flush-failed': 0, 'dead-letter-failed': 0, aborted: 0 };
+
+  private readonly onIntervalTimer = (): void => {
+    this.intervalTimer = undefined;
+    this.intervalDue = true;
+    this.pump();
+  };
+  private readonly onRetryTimer = (): void => {
+    this.retryTimer = undefined;
+    this.pump();
+  };
+
+  constructor(options: BatchWriterOptions<T>) {
+    const o = resolveWriterOptions(options);
+    this.buffer = new WriterBuffer<T>(o.channel);
+    this.name = o.channel.name;
+    this.capacity = o.channel.capacity;
+    this.overflow = o.channel.overflow;
+    this.clock = o.channel.clock;
+    this.batchSize = o.batchSize;
+    this.sink = o.flush;
+    this.deadLetter = o.deadLetter;
+    this.retry = o.retry;
+    this.interval = new AdaptiveInterval(o.minFlushIntervalMs, o.maxFlushIntervalMs, o.targetLatencyMs);
+    this.breaker = new Breaker(o.breaker, this.clock, () => this.pump());
+    this.settleWaiters = new SettleWaiters(this.clock);
+  }
+
+  /** The buffer's fill level; after `close()`, `'draining'` until every item is settled, then `'closed'`. */
+  get state(): ChannelState {
+    if (!this.isClosed) return this.buffer.state;
+    return this.isSettled() ? 'closed' : 'draining';
+  }
+
+  /** On from the high watermark until the buffer falls back to the low watermark. */
+  get pressured(): boolean {
+    return this.buffer.pressured;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get breakerState(): BatchWriterBreakerState {
+    return this.breaker.state;
+  }
+
+  /**
+   * Buffers `item` for the sink, waiting for room under `'block'`; the other
+   * strategies behave as in `Channel.send()`.
+   * @returns true when buffered; false when dropped by the strategy or when the wait timed out.
+   * @throws (rejects) OverflowError under `'reject'` when full; ChannelClosedError once closed.
+   *
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason, even with room: the item is not buffered and is counted as
+   * dropped (reason `'aborted'`). If `signal` fires while the call waits for
+   * room, the same. An item already buffered is never taken back. Options of
+   * the wrong type or with an unknown key reject with
+   * `ERR_SLUICE_INVALID_OPTION`; the item is not counted.
+   */
+  write(item: T, options?: BatchWriterWriteOptions): Promise<boolean> {
+    if (options !== undefined) {
+      const invalid = v.callOptionsError(options, 'write()', writeSpec);
+      if (invalid !== undefined) return Promise.reject(invalid);
+    }
+    const result = this.buffer.send(item, options);
+    if (!this.busy) this.pump();
+    return result;
+  }
+
+  /**
+   * Buffers `item` if the strategy allows it right now; never waits.
+   * Under `'block'` a false return means nothing happened: the item is still yours and is not counted.
+   * @throws ChannelClosedError once closed (counted, reason `'closed'`).
+   */
+  tryWrite(item: T): boolean {
+    const accepted = this.buffer.trySend(item);
+    if (accepted && !this.busy) this.pump();
+    return accepted;
+  }
+
+  /**
+   * Stops intake: later writes fail with ChannelClosedError (counted, reason
+   * `'closed'`), and so do producers waiting for room. What is buffered is
+   * flushed in full batches, back to back, without waiting for the interval.
+   * Idempotent.
+   */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.buffer.close();
+    this.pump();
+    this.checkSettled();
+  }
+
+  /**
+   * Resolves once the writer is closed and every item has been flushed,
+   * dead-lettered or dropped with a reason. Does not close the writer.
+   *
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason, even when everything is settled; an abort while waiting rejects
+   * with `signal.reason`. The writer is unaffected either way.
+   */
+  async drained(options?: { signal?: AbortSignal }): Promise<void> {
+    const invalid = v.callOptionsError(options, 'drained()', drainedSpec);
+    if (invalid !== undefined) throw invalid;
+    await this.waitSettled(undefined, options?.signal);
+  }
+
+  /**
+   * Closes the writer and waits, at most `timeoutMs`, until everything is
+   * settled. Items not flushed in time are not discarded: they stay counted as
+   * `buffered` or `inFlight`, the writer keeps working on them, and the report's
+   * `remaining` says how many there are. Call {@link abort} to give up on them.
+   * @throws (rejects) InvalidOptionError when `timeoutMs` is not a number >= 0
+   * or an option is unknown; the writer is then not closed.
+   *
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and does not close the writer. An abort while waiting rejects with
+   * `signal.reason`; the writer stays closed and keeps flushing; nothing
+   * buffered is lost.
+   */
+  async drain(options?: BatchWriterDrainOptions): Promise<BatchWriterDrainReport> {
+    const invalid = v.callOptionsError(options, 'drain()', drainSpec);
+    if (invalid !== undefined) throw invalid;
+    const timeoutMs = options?.timeoutMs;
+    const signal = options?.signal;
+    if (signal?.aborted) throw signal.reason;
+    const flushed = this.flushedCount;
+    const deadLettered = this.deadLetteredCount;
+    const dropped = this.droppedTotal();
+    this.close();
+    const settled = await this.waitSettled(timeoutMs === Infinity ? undefined : timeoutMs, signal);
+    return {
+      flushed: this.flushedCount - flushed,
+      deadLettered: this.deadLetteredCount - deadLettered,
+      dropped: this.droppedTotal() - dropped,
+      remaining: this.bufferedCount() + this.inFlightCount,
+      timedOut: !settled,
+    };
+  }
+
+  /**
+   * Stops now: closes the writer, counts everything buffered or waiting for a
+   * retry as dropped (reason `'aborted'`), and fires the `signal` handed to the
+   * running `flush()`. That batch counts as `inFlight` until the sink settles:
+   * flushed if it succeeded, else dropped (reason `'aborted'`) without retry or
+   * dead-lettering. Idempotent.
+   */
+  abort(reason?: unknown): void {
+    if (this.isAborted) return;
+    this.isAborted = true;
+    this.close();
+    this.cancelTimers();
+    const retry = this.pendingRetry;
+    if (retry !== undefined) {
+      this.pendingRetry = undefined;
+      this.ownDrops.aborted += retry.items.length;
+    }
+    const n = this.buffer.size;
+    if (n !== 0) {
+      // Counted before taking, so a listener called while the buffer empties sees consistent stats.
+      this.ownDrops.aborted += n;
+      this.buffer.take(n);
+    }
+    this.controller.abort(reason);
+    this.checkSettled();
+  }
+
+  /** Calls `listener(pressured)` when pressure turns on or off. Returns an unsubscribe function. */
+  onPressureChange(listener: (pressured: boolean) => void): () => void {
+    return this.buffer.onPressureChange(listener);
+  }
+
+  /** Calls `listener(state, previous)` when the breaker changes state. Returns an unsubscribe function. */
+  onBreakerChange(listener: (state: BatchWriterBreakerState, previous: BatchWriterBreakerState) => void): () => void {
+    return this.breaker.listen(listener);
+  }
+
+  stats(): BatchWriterStats {
+    return {
+      capacity: this.capacity,
+      state: this.state,
+      pressured: this.buffer.pressured,
+      written: this.buffer.offered,
+      waiting: this.buffer.waiting,
+      flushed: this.flushedCount,
+      retried: this.retriedCount,
+      deadLettered: this.deadLetteredCount,
+      dropped: this.droppedTotal(),
+      droppedBy: this.buffer.droppedByWith(this.ownDrops),
+      buffered: this.bufferedCount(),
+      inFlight: this.inFlightCount,
+      batches: this.batchCount,
+      failedBatches: this.failedBatchCount,
+      lastFlushLatencyMs: this.lastLatencyMs,
+      flushIntervalMs: this.interval.ms,
+      breaker: { state: this.breaker.state, consecutiveFailures: this.breaker.consecutiveFailures, opens: this.breaker.opens },
+    };
+  }
+
+  /** Starts a flush if one is due and allowed, otherwise makes sure the interval timer runs. */
+  private pump(): void {
+    if (this.busy || this.isAborted) return;
+    const retry = this.pendingRetry;
+    if (retry !== undefined) {
+      // Retried items go first and alone: no newer item overtakes them.
+      if (this.retryTimer === undefined && !this.breaker.isOpen) {
+        this.pendingRetry = undefined;
+        this.inFlightCount += retry.items.length;
+        this.dispatch(retry.items, retry.attempt);
+      }
+      return;
+    }
+    const size = this.buffer.size;
+    if (size === 0 || this.breaker.isOpen) return;
+    if (size >= this.batchSize || this.isClosed || this.intervalDue || this.breaker.state === 'half-open') {
+      const n = size < this.batchSize ? size : this.batchSize;
+      // Counted before taking: producers let in while the buffer empties may trigger listeners.
+      this.inFlightCount += n;
+      this.dispatch(this.buffer.take(n), 0);
+    } else if (this.intervalTimer === undefined) {
+      this.intervalTimer = this.clock.schedule(this.interval.ms, this.onIntervalTimer);
+    }
+  }
+
+  private dispatch(batch: T[], attempt: number): void {
+    this.busy = true;
+    this.intervalDue = false;
+    if (this.intervalTimer !== undefined) {
+      this.clock.cancel(this.intervalTimer);
+      this.intervalTimer = undefined;
+    }
+    this.batchCount++;
+    if (attempt > 0) this.retriedCount += batch.length;
+    void this.runFlush(batch, attempt);
+  }
+
+  private async runFlush(batch: T[], attempt: number): Promise<void> {
+    const started = this.clock.now();
+    let failures: Failures<T> | undefined;
+    let threw = false;
+    try {
+      failures = readFailures(batch, await this.sink(batch, { signal: this.controller.signal, attempt }));
+    } catch (error) {
+      threw = true;
+      failures = wholeBatchFailed(batch, error);
+    }
+    this.lastLatencyMs = this.clock.now() - started;
+    this.interval.observe(this.lastLatencyMs);
+    const succeeded = batch.length - (failures?.items.length ?? 0);
+    this.inFlightCount -= succeeded;
+    this.flushedCount += succeeded;
+    if (failures !== undefined) this.failedBatchCount++;
+    // A partial failure means the sink answered: only a throw counts against the breaker.
+    if (threw) this.breaker.recordFailure();
+    else this.breaker.recordSuccess();
+    if (failures !== undefined) await this.settleFailures(failures, attempt);
+    this.busy = false;
+    this.pump();
+    this.checkSettled();
+  }
+
+  private async settleFailures(failures: Failures<T>, attempt: number): Promise<void> {
+    const n = failures.items.length;
+    if (this.isAborted) {
+      this.inFlightCount -= n;
+      this.ownDrops.aborted += n;
+      return;
+    }
+    const retry = this.retry;
+    if (retry !== undefined && attempt < retry.attempts) {
+      this.inFlightCount -= n;
+      this.pendingRetry = { items: failures.items, attempt: attempt + 1 };
+      // With the breaker open the retry waits for the half-open probe instead of a timer.
+      if (!this.breaker.isOpen) this.retryTimer = this.clock.schedule(retryDelay(retry, attempt + 1), this.onRetryTimer);
+      return;
+    }
+    if (this.deadLetter === undefined) {
+      this.inFlightCount -= n;
+      this.ownDrops['flush-failed'] += n;
+      return;
+    }
+    try {
+      await this.deadLetter(failures.items, failures.error, { errors: failures.errors, attempts: attempt + 1 });
+      this.inFlightCount -= n;
+      this.deadLetteredCount += n;
+    } catch {
+      this.inFlightCount -= n;
+      this.ownDrops['dead-letter-failed'] += n;
+    }
+  }
+
+  private isSettled(): boolean {
+    return this.isClosed && !this.busy && this.pendingRetry === undefined && this.buffer.size === 0;
+  }
+
+  private checkSettled(): void {
+    if (!this.isSettled()) return;
+    this.cancelTimers();
+    this.settleWaiters.resolveAll();
+  }
+
+  /** Resolves true once settled, false when `timeoutMs` passes first. */
+  private waitSettled(timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.isSettled()) return Promise.resolve(true);
+    return this.settleWaiters.wait(timeoutMs, signal);
+  }
+
+  private cancelTimers(): void {
+    if (this.intervalTimer !== undefined) this.clock.cancel(this.intervalTimer);
+    if (this.retryTimer !== undefined) this.clock.cancel(this.retryTimer);
+    this.intervalTimer = this.retryTimer = undefined;
+    this.breaker.stop();
+  }
+
+  private bufferedCount(): number {
+    return this.buffer.size + (this.pendingRetry?.items.length ?? 0);
+  }
+
+  private droppedTotal(): number {
+    const own = this.ownDrops;
+    return this.buffer.dropped + own['flush-failed'] + own['dead-letter-failed'] + own.aborted;
+  }
+}

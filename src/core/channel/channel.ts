@@ -1,0 +1,242 @@
+import { MemoryBuffer } from '../../internal/engine/memory.js';
+import type { ChannelState, ChannelStats, OverflowStrategy, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
+import { resolveChannelOptions } from './options.js';
+import { SpillTier } from './spill.js';
+import { channelInitKeys, resolveSpillOptions, type ChannelInit } from './spill-options.js';
+import { Receiver, Sender } from './views.js';
+
+export type { ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
+export type { ChannelInit, SpillOptions } from './spill-options.js';
+
+/**
+ * A bounded, asynchronous hand-off between producers and consumers.
+ *
+ * ## Close and drain contract
+ * - `close()` is idempotent. After it, `send()` rejects and `trySend()` throws
+ *   `ChannelClosedError`, each counted as dropped with reason `'closed'`.
+ * - Producers still waiting for room are released the same way.
+ * - Items already buffered stay receivable; `receive()` yields `undefined` and
+ *   `receiveBatch()` yields `[]` only once the channel is closed *and* empty.
+ * - `drained()` resolves once the channel is closed and empty.
+ *
+ * ## Accounting
+ * At every moment `offered === delivered + size + dropped`, and `dropped` is
+ * the sum of `droppedBy`.
+ *
+ * ## Spill
+ * With `spill: store` (see {@link SpillOptions}) memory is the first tier and
+ * the store the second: offers above the high watermark go to the store in
+ * batches and come back in order as memory empties.
+ * - `capacity`, `utilization` and `state` describe memory; `size` counts every
+ *   item (memory, write batches and store) and `stats()` splits it into
+ *   `inMemory`, `spillWriting` and `spilled`.
+ * - `pressured` turns on at the high watermark as usual and stays on while
+ *   anything is outside memory; `stats().spilling` tells the two apart.
+ * - `trySend()` returns true once the item is in memory or in a write batch;
+ *   `send()` resolves true once it is in memory or committed to the store, and
+ *   rejects with the store's error if the append failed (the item is counted as
+ *   dropped, reason `'spill-failed'`, as are `trySend()` items of that append).
+ * - A closed channel stays `'draining'` until memory and store are empty;
+ *   receivers get the stored items too, and `drained()` waits for them.
+ * - Once `spillCapacity` is reached, the overflow strategy (`'block'`,
+ *   `'drop-newest'` or `'reject'`) applies as to a full channel without spill.
+ */
+export class Channel<T> {
+  readonly capacity: number;
+  readonly overflow: OverflowStrategy;
+  readonly highWatermark: number;
+  readonly lowWatermark: number;
+  readonly name: string;
+  /** With `spill`: most items outside memory; `Infinity` when unbounded or without spill. */
+  readonly spillCapacity: number;
+  /**
+   * Everything a channel does is its memory buffer's (on the shared channel
+   * engine); this class is the public face. Composition, not inheritance: the
+   * same buffer serves BatchWriter, and the spill is a tier the buffer consults
+   * only on slow paths.
+   */
+  private readonly buffer: MemoryBuffer<T>;
+  private readonly spill: SpillTier<T> | undefined;
+  private views: { sender: Sender<T>; receiver: Receiver<T> } | undefined;
+
+  constructor(options?: ChannelInit<T>) {
+    const o = resolveChannelOptions(options, channelInitKeys);
+    const spill = resolveSpillOptions(options, o.overflow);
+    this.capacity = o.capacity;
+    this.overflow = o.overflow;
+    this.highWatermark = o.highWatermark;
+    this.lowWatermark = o.lowWatermark;
+    this.name = o.name;
+    this.spillCapacity = spill.spillCapacity;
+    this.buffer = new MemoryBuffer<T>(o);
+    this.spill = spill.store === undefined ? undefined : new SpillTier<T>(this.buffer, { ...spill, store: spill.store });
+  }
+
+  get size(): number {
+    return this.buffer.size;
+  }
+  get closed(): boolean {
+    return this.buffer.engine.closed;
+  }
+  get state(): ChannelState {
+    return this.buffer.state;
+  }
+  /** On from the high watermark until utilization falls back to the low watermark (and, with spill, nothing is outside memory). */
+  get pressured(): boolean {
+    return this.buffer.engine.signals.pressured;
+  }
+  /** Fill level of memory: with spill, stored items do not count. */
+  get utilization(): number {
+    return this.buffer.memorySize / this.capacity;
+  }
+
+  /**
+   * Buffers `item` if the strategy allows it right now; never waits.
+   * @returns true when the item is now buffered (under `'drop-oldest'`, always).
+   * Under `'block'` a false return means nothing happened: the item is still
+   * yours and is not counted. Under the dropping strategies false means it was
+   * dropped and counted. With spill, true also when the item joined a write
+   * batch for the store (held in memory until the append commits).
+   * @throws ChannelClosedError once closed (counted, reason `'closed'`).
+   */
+  trySend(item: T): boolean {
+    return this.buffer.trySend(item);
+  }
+
+  /**
+   * Offers `item`, waiting for room under `'block'`.
+   * @returns true when buffered; false when dropped by the strategy or when
+   * the wait timed out (reason `'timeout'`).
+   * @throws OverflowError under `'reject'` when full; ChannelClosedError when closed
+   * before or during the wait.
+   *
+   * With spill: resolves true once the item is in memory or committed to the
+   * store; rejects with the store's error when the append carrying it failed
+   * (the item is counted as dropped, reason `'spill-failed'`). `timeoutMs`
+   * bounds only the wait for room, not the commit.
+   *
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason, even when there is room: the item is not buffered and is counted
+   * as dropped (reason `'aborted'`), as any aborted offer. If `signal` fires
+   * while waiting, the same: the item is not buffered, is counted as dropped
+   * (reason `'aborted'`) and the promise rejects with `signal.reason`. An
+   * item already buffered is never taken back; with spill, an item already in
+   * a write batch is not either: the abort is then ignored and the promise
+   * settles with the append, since a commit cannot be taken back.
+   *
+   * Bad input (`undefined` as item, options of the wrong type or with an
+   * unknown key: `ERR_SLUICE_INVALID_OPTION`) rejects before the signal is
+   * looked at, and the item is not counted.
+   */
+  send(item: T, options?: SendOptions): Promise<boolean> {
+    return this.buffer.send(item, options);
+  }
+
+  /** Takes the oldest item if there is one; never waits. */
+  tryReceive(): T | undefined {
+    return this.buffer.tryReceive();
+  }
+
+  /**
+   * Takes the oldest item, waiting for one if the channel is empty.
+   * @returns `undefined` only once the channel is closed and empty.
+   *
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and takes no item, even when one is buffered. An abort while
+   * waiting rejects with `signal.reason` and takes no item. Options of the
+   * wrong type or with an unknown key reject with `ERR_SLUICE_INVALID_OPTION`.
+   */
+  receive(options?: ReceiveOptions): Promise<T | undefined> {
+    return this.buffer.receive(options);
+  }
+
+  /**
+   * Takes up to `max` items. Waits for the first one; then, if `maxWaitMs` is
+   * set and fewer than `max` are buffered, waits up to `maxWaitMs` more for the
+   * batch to fill (the items stay buffered, and counted in `size`, meanwhile).
+   * @returns at most `max` items, oldest first; `[]` only once closed and empty.
+   *
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and takes nothing, even when items are buffered. An abort while
+   * waiting rejects with `signal.reason`; items that arrived meanwhile stay
+   * buffered for the next receiver. A bad `max` rejects with
+   * `ERR_SLUICE_INVALID_ARGUMENT`, bad options with `ERR_SLUICE_INVALID_OPTION`.
+   */
+  receiveBatch(max: number, options?: ReceiveBatchOptions): Promise<T[]> {
+    return this.buffer.receiveBatch(max, options);
+  }
+
+  /** Iterates until the channel is closed and empty. Breaking out does not close the channel. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    const buffer = this.buffer;
+    return {
+      next(): Promise<IteratorResult<T>> {
+        if (buffer.memorySize !== 0) return Promise.resolve({ value: buffer.tryReceive() as T, done: false });
+        return buffer.receive().then((value) => (value === undefined ? { value: undefined, done: true } : { value, done: false }));
+      },
+      return(): Promise<IteratorResult<T>> {
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** Stops accepting items. See the close and drain contract above. Idempotent. */
+  close(): void {
+    this.buffer.close();
+  }
+
+  /**
+   * Resolves once the channel is closed and empty.
+   *
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason, even when the channel is already drained; an abort while waiting
+   * rejects with `signal.reason`. The channel is unaffected either way.
+   */
+  drained(options?: { signal?: AbortSignal }): Promise<void> {
+    return this.buffer.engine.drained(options);
+  }
+
+  /** Calls `listener(state, previous)` on every state change. Returns an unsubscribe function. */
+  onStateChange(listener: (state: ChannelState, previous: ChannelState) => void): () => void {
+    return this.buffer.engine.onStateChange(listener);
+  }
+
+  /** Calls `listener(pressured)` when pressure turns on or off. Returns an unsubscribe function. */
+  onPressureChange(listener: (pressured: boolean) => void): () => void {
+    return this.buffer.engine.onPressureChange(listener);
+  }
+
+  /**
+   * Calls `listener(error)` for every failed store call (append, lease, ack,
+   * size) of the spill. The channel keeps going: a failed append drops its
+   * items (reason `'spill-failed'`), a failed lease is retried with backoff
+   * (10 ms doubling to 1 s), a failed ack is repeated with the next one (if
+   * none follows, those items stay in the store and a later channel on it
+   * delivers them again). Failures are also counted in `stats().spillErrors`.
+   * Without `spill` no store call is ever made, so the listener is never called.
+   * Returns an unsubscribe function.
+   */
+  onSpillError(listener: (error: unknown) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('spill error listener must be a function');
+    return this.spill === undefined ? noop : this.spill.onSpillError(listener);
+  }
+
+  /** The producer's end: sending, closing and the pressure signal. */
+  get sender(): Sender<T> {
+    return (this.views ??= { sender: new Sender(this), receiver: new Receiver(this) }).sender;
+  }
+
+  /** The consumer's end: receiving, iterating and waiting for the drain. */
+  get receiver(): Receiver<T> {
+    return (this.views ??= { sender: new Sender(this), receiver: new Receiver(this) }).receiver;
+  }
+
+  stats(): ChannelStats {
+    return this.buffer.stats();
+  }
+}
+
+const noop = (): void => {};

@@ -1,0 +1,350 @@
+import type { Clock, TimerHandle } from '../clock/index.js';
+import type { DurableReceiveWaiter } from './waiters.js';
+import { ChannelClosedError } from '../errors/index.js';
+import { WaiterList } from '../../internal/waiter-list.js';
+import { ChannelEngine, type EngineOwner } from '../../internal/engine/engine.js';
+import type { ResolvedDurableOptions } from './options.js';
+import type { DurableStore, LeasedItem } from './store.js';
+
+/**
+ * The store side of a {@link DurableChannel}: the group commit of sends and
+ * acks, and the leasing pump that feeds waiting receivers. Admission,
+ * signals, blocked producers, drain waiters and drop accounting are the
+ * shared {@link ChannelEngine}'s; the channel holds this object (composition),
+ * and this object is the engine's owner: it tells the engine what "size"
+ * (committed plus committing items) and "drained" mean. Not public API.
+ *
+ * Group commit: sends admitted in the same microtask batch, or while the
+ * previous commit is in flight, are appended in one `store.append` call; at
+ * most one append is in flight, so under load every commit carries everything
+ * that queued up behind the previous one. Acks are batched the same way.
+ */
+export class DurableCore<T> implements EngineOwner {
+  readonly engine: ChannelEngine<T>;
+  readonly visibilityTimeoutMs: number;
+  readonly store: DurableStore<T>;
+  readonly clock: Clock;
+  readonly pollIntervalMs: number;
+  readonly receivers = new WaiterList<DurableReceiveWaiter<T>>();
+  readonly opening: Promise<void>;
+  isOpen = false;
+  isDetached = false;
+
+  /** Committed, unacked items (the store's size, tracked locally). */
+  stored = 0;
+  /** Admitted items not yet committed: they hold capacity. */
+  committing = 0;
+  private batchItems: T[] = [];
+  private batchResolve: ((accepted: boolean) => void)[] = [];
+  private batchReject: ((error: unknown) => void)[] = [];
+  private batchEvictions = 0;
+  private flushQueued = false;
+  private flushing = false;
+  private ackIds: string[] = [];
+  private ackResolve: (() => void)[] = [];
+  private ackReject: ((error: unknown) => void)[] = [];
+  private ackQueued = false;
+  private acking = false;
+  private leasing = false;
+  /** Set when something may have become visible while a lease was in flight. */
+  private leaseDirty = false;
+  private wakeTimer: TimerHandle | undefined;
+  private wakeGeneration = 0;
+  /** Store calls in flight that `detach()` waits for. */
+  readonly activity = new Set<Promise<unknown>>();
+
+  recoveredCount = 0;
+  offeredCount = 0;
+  acceptedCount = 0;
+  deliveredCount = 0;
+  redeliveredCount = 0;
+  ackedCount = 0;
+  nackedCount = 0;
+  commitCount = 0;
+  ackCommitCount = 0;
+  leaseCount = 0;
+
+  constructor(o: ResolvedDurableOptions<T>) {
+    this.engine = new ChannelEngine<T>(o, this);
+    this.visibilityTimeoutMs = o.visibilityTimeoutMs;
+    this.pollIntervalMs = o.pollIntervalMs;
+    this.store = o.store;
+    this.clock = o.clock;
+    this.opening = attempt(() => this.store.size()).then((size) => {
+      this.stored = this.recoveredCount = size;
+      this.isOpen = true;
+      this.refresh();
+    });
+    this.opening.catch(() => {}); // surfaced by every call that waits for the open
+  }
+
+  /** Capacity in use: committed items plus admitted ones on their way to the store. */
+  get occupied(): number {
+    return this.stored + this.committing;
+  }
+
+  /** Admits `item` into the next commit; the promise settles when that commit does. */
+  enqueue(item: T, evicting: boolean): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => this.join(item, evicting, resolve, reject));
+  }
+
+  join(item: T, evicting: boolean, resolve: (accepted: boolean) => void, reject: (error: unknown) => void): void {
+    this.batchItems.push(item);
+    this.batchResolve.push(resolve);
+    this.batchReject.push(reject);
+    if (evicting) this.batchEvictions++;
+    this.committing++;
+    if (!this.flushQueued && !this.flushing) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+    this.engine.signals.update(this.occupied, this.engine.closed);
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.flushing || this.batchItems.length === 0) return;
+    const items = this.batchItems;
+    const resolvers = this.batchResolve;
+    const rejecters = this.batchReject;
+    const evictions = this.batchEvictions;
+    this.batchItems = [];
+    this.batchResolve = [];
+    this.batchReject = [];
+    this.batchEvictions = 0;
+    this.flushing = true;
+    this.track(this.commit(items, resolvers, rejecters, evictions)).finally(() => {
+      this.flushing = false;
+      if (this.batchItems.length !== 0) this.flush(); // everything that queued behind this commit goes in the next
+      this.refresh();
+    });
+  }
+
+  private async commit(items: T[], resolvers: ((accepted: boolean) => void)[], rejecters: ((error: unknown) => void)[], evictions: number): Promise<void> {
+    let refused = 0;
+    try {
+      // Acks since admission may have made room: evict only what still overflows.
+      const overflowing = Math.min(evictions, this.stored + items.length - this.engine.capacity);
+      if (overflowing > 0) {
+        const evicted = (await this.store.dropOldest!(overflowing)).length;
+        this.stored -= evicted;
+        this.engine.droppedBy['drop-oldest'] += evicted;
+        // Nothing evictable (every stored item leased or delayed): the newest
+        // offers cannot fit and are dropped instead.
+        refused = overflowing - evicted;
+      }
+      const kept = items.length - refused;
+      if (refused !== 0) items.length = kept;
+      if (kept !== 0) {
+        await this.store.append(items);
+        this.commitCount++;
+      }
+      this.committing -= kept + refused;
+      this.stored += kept;
+      this.offeredCount += kept + refused;
+      this.acceptedCount += kept;
+      this.engine.droppedBy['drop-newest'] += refused;
+      for (let i = 0; i < resolvers.length; i++) resolvers[i]!(i < kept);
+      this.leaseDirty = true;
+    } catch (error) {
+      // Not committed: the items were never offered. Every producer learns it.
+      this.committing -= resolvers.length;
+      for (const reject of rejecters) reject(error);
+    }
+  }
+
+  enqueueAck(id: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.ackIds.push(id);
+      this.ackResolve.push(resolve);
+      this.ackReject.push(reject);
+      if (!this.ackQueued && !this.acking) {
+        this.ackQueued = true;
+        queueMicrotask(() => this.flushAcks());
+      }
+    });
+  }
+
+  private flushAcks(): void {
+    this.ackQueued = false;
+    if (this.acking || this.ackIds.length === 0) return;
+    const ids = this.ackIds;
+    const resolvers = this.ackResolve;
+    const rejecters = this.ackReject;
+    this.ackIds = [];
+    this.ackResolve = [];
+    this.ackReject = [];
+    this.acking = true;
+    this.ackCommitCount++;
+    this.track(attempt(() => this.store.ack(ids))).then(
+      (removed) => {
+        this.acking = false;
+        this.ackedCount += removed;
+        this.stored -= removed;
+        for (const resolve of resolvers) resolve();
+        if (this.ackIds.length !== 0) this.flushAcks();
+        this.refresh();
+      },
+      (error: unknown) => {
+        this.acking = false;
+        for (const reject of rejecters) reject(error);
+        if (this.ackIds.length !== 0) this.flushAcks();
+      },
+    );
+  }
+
+  track<R>(promise: Promise<R>): Promise<R> {
+    const settled: Promise<unknown> = promise.then(
+      (): unknown => this.activity.delete(settled),
+      (): unknown => this.activity.delete(settled),
+    );
+    this.activity.add(settled);
+    return promise;
+  }
+
+  /** True while a commit, ack or lease is queued or in flight. */
+  get busy(): boolean {
+    return this.activity.size !== 0 || this.flushQueued || this.ackQueued || this.batchItems.length !== 0 || this.ackIds.length !== 0;
+  }
+
+  /**
+   * Moves waiting producers into the next commit while there is room, leases
+   * for waiting receivers, finishes a closed and empty channel, and updates
+   * state and pressure. Called after anything that changes the counts.
+   */
+  refresh(): void {
+    if (!this.isOpen) return;
+    while (this.engine.senders.size !== 0 && this.occupied < this.engine.capacity) {
+      const w = this.engine.senders.shift()!;
+      this.join(w.item, false, w.resolve, w.reject);
+    }
+    const empty = this.occupied === 0;
+    if (this.engine.closed && empty) this.finish();
+    else if (this.receivers.size !== 0) this.pumpReceivers();
+    this.engine.signals.update(this.occupied, this.engine.closed);
+  }
+
+  private pumpReceivers(): void {
+    if (this.leasing || this.isDetached) return;
+    this.cancelWake();
+    let want = 0;
+    for (let w = this.receivers.head; w; w = w.next) want += w.max;
+    this.leasing = true;
+    this.leaseDirty = false;
+    this.leaseCount++;
+    this.track(attempt(() => this.store.lease(want, this.visibilityTimeoutMs))).then(
+      (leased) => {
+        this.leasing = false;
+        this.distribute(leased);
+        if (this.receivers.size === 0) return;
+        if (leased.length === want || this.leaseDirty) this.refresh();
+        else this.scheduleWake();
+      },
+      (error: unknown) => {
+        this.leasing = false;
+        for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
+          this.settleReceiver(w);
+          w.reject(error);
+        }
+      },
+    );
+  }
+
+  private distribute(leased: LeasedItem<T>[]): void {
+    let i = 0;
+    while (i < leased.length && this.receivers.size !== 0) {
+      const w = this.receivers.shift()!;
+      this.settleReceiver(w);
+      if (w.single) {
+        w.resolve(this.deliver(leased[i++]!));
+        continue;
+      }
+      const batch: LeasedItem<T>[] = [];
+      while (i < leased.length && batch.length < w.max) batch.push(this.deliver(leased[i++]!));
+      w.resolve(batch);
+    }
+    // Leased for a receiver that aborted meanwhile: hand them straight back.
+    for (; i < leased.length; i++) {
+      this.leaseDirty = true;
+      this.track(attempt(() => this.store.nack(leased[i]!.id))).catch(() => {}); // if it fails, the lease simply expires
+    }
+  }
+
+  /** Something may have turned visible (a nack): lease again for waiting receivers. */
+  visibilityChanged(): void {
+    this.leaseDirty = true;
+    this.refresh();
+  }
+
+  private deliver(leased: LeasedItem<T>): LeasedItem<T> {
+    this.deliveredCount++;
+    if (leased.deliveries > 1) this.redeliveredCount++;
+    return leased;
+  }
+
+  /**
+   * Nothing visible right now but receivers wait: ask again when the store
+   * says the next leased or delayed item turns visible. New commits and nacks
+   * wake the receivers on their own, so an empty store needs no timer.
+   */
+  private scheduleWake(): void {
+    if (this.stored === 0) return;
+    const generation = ++this.wakeGeneration;
+    const arm = (ms: number | undefined) => {
+      if (ms === undefined || generation !== this.wakeGeneration || this.receivers.size === 0) return;
+      // A store clock a little behind ours can report 0 at our deadline; 1 ms avoids a hot loop.
+      this.wakeTimer = this.clock.schedule(Math.max(1, ms), () => {
+        this.wakeTimer = undefined;
+        this.refresh();
+      });
+    };
+    if (this.store.nextVisibleInMs) this.track(attempt(() => this.store.nextVisibleInMs!())).then(arm, () => arm(this.pollIntervalMs));
+    else arm(this.pollIntervalMs);
+  }
+
+  cancelWake(): void {
+    this.wakeGeneration++;
+    if (this.wakeTimer !== undefined) this.clock.cancel(this.wakeTimer);
+    this.wakeTimer = undefined;
+  }
+
+  // EngineOwner
+  /** A waiting producer gave up: nothing to do beyond the engine's count. */
+  producerLeft(): void {}
+  updateSignals(): void {
+    this.engine.signals.update(this.occupied, this.engine.closed);
+  }
+  isDrained(): boolean {
+    return this.engine.closed && this.isOpen && this.occupied === 0;
+  }
+  drainRefusal(): Error | undefined {
+    return this.isDetached ? new ChannelClosedError('DurableChannel is detached from its store') : undefined;
+  }
+
+  /** Counts an offer refused because the channel is closed (or detached) and returns the error to throw. */
+  closedDrop(): ChannelClosedError {
+    return this.engine.closedDrop(this.isDetached ? 'DurableChannel is detached from its store' : 'Channel is closed');
+  }
+
+  settleReceiver(w: DurableReceiveWaiter<T>): void {
+    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+  }
+
+  finish(): void {
+    this.cancelWake();
+    for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
+      this.settleReceiver(w);
+      w.resolve(w.single ? undefined : []);
+    }
+    this.engine.drainWaiters.resolveAll();
+  }
+}
+
+/** Calls a store method so that a synchronous throw becomes a rejection, like an async method's. */
+export function attempt<R>(call: () => Promise<R>): Promise<R> {
+  try {
+    return call();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -1,0 +1,212 @@
+import { AlertMonitor, type AlertMonitorOptions } from '../../core/alerts/index.js';
+import { AdaptiveRate } from '../../core/adaptive-rate/index.js';
+import { Channel } from '../../core/channel/index.js';
+import type { Clock } from '../../core/clock/index.js';
+import { ConcurrencyLimiter } from '../../core/concurrency-limiter/index.js';
+import { Credits } from '../../core/credits/index.js';
+import { InvalidOptionError } from '../../core/errors/index.js';
+import { TokenBucket } from '../../core/token-bucket/index.js';
+import { ConfigError, describeValue } from './errors.js';
+import type { SluiceConfig } from './types.js';
+
+export type ComponentKind = 'Channel' | 'TokenBucket' | 'Credits' | 'AdaptiveRate' | 'ConcurrencyLimiter';
+
+/** What `fromConfig()` will construct for one entry of the file. */
+export interface ComponentSpec {
+  name: string;
+  kind: ComponentKind;
+  /** Where in the file it is defined, e.g. `queues.input_queue`. */
+  path: string;
+  /** The constructor options (without `clock`), exactly as they will be passed. */
+  options: Record<string, unknown>;
+}
+
+/** The alert monitor `fromConfig()` will construct (not start). */
+export interface AlertSpec {
+  components: string[];
+  options: Omit<AlertMonitorOptions, 'components' | 'clock' | 'log'>;
+}
+
+export interface BuildOptions {
+  /**
+   * Clock handed to every component.
+   * @default systemClock
+   * @example fromConfig(config, { clock: new VirtualClock() }) // dry run: no real timers
+   */
+  clock?: Clock;
+  /**
+   * Where the alert monitor's transition lines go (`false`: nowhere).
+   * @default console.warn
+   * @example fromConfig(config, { alertLog: (line) => logger.warn(line) })
+   */
+  alertLog?: ((line: string) => void) | false;
+}
+
+export type Component = Channel<unknown> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter;
+
+export interface BuiltComponents<T = unknown> {
+  channels: Record<string, Channel<T>>;
+  tokenBuckets: Record<string, TokenBucket>;
+  credits: Record<string, Credits>;
+  adaptiveRates: Record<string, AdaptiveRate>;
+  concurrencyLimiters: Record<string, ConcurrencyLimiter>;
+  /** Every component by its name; names are unique across sections. */
+  components: Record<string, Channel<T> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter>;
+  /** Watches every component when `monitoring.alert_thresholds` has a threshold. Not started: call `alerts.start()`. */
+  alerts: AlertMonitor | undefined;
+  /** Stops the alerts and closes every component. Idempotent. */
+  close(): void;
+}
+
+// Constructor option → key in the file, to point errors from the constructors at the right line.
+const KEYS: Record<ComponentKind, Record<string, string>> = {
+  Channel: { capacity: 'capacity', overflow: 'strategy', highWatermark: 'high_watermark', lowWatermark: 'low_watermark', sampleEvery: 'sample_every', maxBlockMs: 'timeout' },
+  TokenBucket: { ratePerSecond: 'rate', burst: 'burst' },
+  Credits: { initial: 'initial', max: 'max' },
+  AdaptiveRate: {
+    targetLatencyMs: 'target_latency_ms',
+    minRate: 'min_rate',
+    maxRate: 'max_rate',
+    initialRate: 'initial_rate',
+    increase: 'increase_rate',
+    decrease: 'decrease_rate',
+    window: 'window',
+    burst: 'burst',
+    adjustmentIntervalMs: 'adjustment_interval',
+  },
+  ConcurrencyLimiter: { algorithm: 'algorithm', initialLimit: 'initial_limit', minLimit: 'min_limit', maxLimit: 'max_limit', whenFull: 'when_full', backoffRatio: 'backoff_ratio', timeoutMs: 'timeout' },
+};
+const FLOW_CREDIT_KEYS: Record<string, string> = { initial: 'initial_credits', max: 'max_credits', minCredits: 'min_credits', acquireTimeoutMs: 'credit_timeout' };
+const ALERT_KEYS: Record<string, string> = {
+  intervalMs: 'metrics_interval',
+  windowMs: 'alert_window',
+  forMs: 'alert_for',
+  resolveRatio: 'resolve_ratio',
+  'thresholds.queueDepth': 'alert_thresholds.queue_depth',
+  'thresholds.queueDepth.utilization': 'alert_thresholds.queue_depth',
+  'thresholds.queueDepth.items': 'alert_thresholds.queue_depth.items',
+  'thresholds.dropRate': 'alert_thresholds.drop_rate',
+  'thresholds.blockedTime': 'alert_thresholds.blocked_time',
+};
+
+function defined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/** The components a configuration describes, in file order, with the exact constructor options. Builds nothing. */
+export function componentSpecs(config: SluiceConfig): { components: ComponentSpec[]; alerts: AlertSpec | undefined } {
+  const out: ComponentSpec[] = [];
+  for (const [name, q] of Object.entries(config.queues)) {
+    out.push({
+      name,
+      kind: 'Channel',
+      path: `queues.${name}`,
+      options: defined({ name, capacity: q.capacity, overflow: q.strategy, highWatermark: q.highWatermark, lowWatermark: q.lowWatermark, sampleEvery: q.strategy === 'sample' ? q.sampleEvery : undefined, maxBlockMs: q.maxBlockMs }),
+    });
+  }
+  const adaptiveOptions = (a: NonNullable<SluiceConfig['adaptive']>) =>
+    defined({
+      targetLatencyMs: a.targetLatencyMs,
+      minRate: a.minRate,
+      maxRate: a.maxRate,
+      initialRate: a.initialRate,
+      increase: a.increase,
+      decrease: a.decrease,
+      window: a.window,
+      burst: a.burst,
+      adjustmentIntervalMs: a.adjustmentIntervalMs,
+    });
+  const f = config.flowControl;
+  if (f?.type === 'credit-based') out.push({ name: 'flow_control', kind: 'Credits', path: 'flow_control', options: defined({ initial: f.initialCredits, max: f.maxCredits, minCredits: f.minCredits, acquireTimeoutMs: f.creditTimeoutMs }) });
+  if (f?.type === 'rate-based') out.push({ name: 'flow_control', kind: 'TokenBucket', path: 'flow_control', options: defined({ ratePerSecond: f.ratePerSecond, burst: f.burst }) });
+  if (f?.type === 'adaptive' && config.adaptive) out.push({ name: 'flow_control', kind: 'AdaptiveRate', path: 'adaptive', options: adaptiveOptions(config.adaptive) });
+  if (config.adaptive && f?.type !== 'adaptive') out.push({ name: 'adaptive', kind: 'AdaptiveRate', path: 'adaptive', options: adaptiveOptions(config.adaptive) });
+  for (const [name, r] of Object.entries(config.rateLimits)) out.push({ name, kind: 'TokenBucket', path: `rate_limits.${name}`, options: defined({ ratePerSecond: r.ratePerSecond, burst: r.burst }) });
+  for (const [name, c] of Object.entries(config.credits)) out.push({ name, kind: 'Credits', path: `credits.${name}`, options: defined({ initial: c.initial, max: c.max }) });
+  for (const [name, c] of Object.entries(config.concurrency)) {
+    out.push({
+      name,
+      kind: 'ConcurrencyLimiter',
+      path: `concurrency.${name}`,
+      options: defined({ name, algorithm: c.algorithm, initialLimit: c.initialLimit, minLimit: c.minLimit, maxLimit: c.maxLimit, whenFull: c.whenFull, backoffRatio: c.backoffRatio, timeoutMs: c.timeoutMs }),
+    });
+  }
+  const m = config.monitoring;
+  const alerts: AlertSpec | undefined =
+    m && Object.keys(m.thresholds).length > 0 && out.length > 0
+      ? { components: out.map((c) => c.name), options: defined({ thresholds: m.thresholds, intervalMs: m.intervalMs, windowMs: m.windowMs, forMs: m.forMs, resolveRatio: m.resolveRatio }) as AlertSpec['options'] }
+      : undefined;
+  return { components: out, alerts };
+}
+
+/**
+ * Builds the components a validated configuration describes and returns them by name.
+ * Nothing starts: channels are empty, limiters full, the alert monitor (if any)
+ * waits for `alerts.start()`.
+ *
+ * @throws ConfigError if a constructor rejects an option the schema let through,
+ *   with the path of the key in the file. Components built before it are closed.
+ * @example
+ * const { channels, alerts } = fromConfig(await loadConfig('sluice.yaml'));
+ * alerts?.start();
+ * await channels.input_queue?.send(job);
+ */
+export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOptions = {}): BuiltComponents<T> {
+  const { components: specs, alerts: alertSpec } = componentSpecs(config);
+  const clock = options.clock;
+  const built: BuiltComponents<T> = {
+    channels: {},
+    tokenBuckets: {},
+    credits: {},
+    adaptiveRates: {},
+    concurrencyLimiters: {},
+    components: {},
+    alerts: undefined,
+    close() {
+      built.alerts?.stop();
+      for (const c of Object.values(built.components)) c.close();
+    },
+  };
+  for (const spec of specs) {
+    const o = clock ? { ...spec.options, clock } : spec.options;
+    try {
+      switch (spec.kind) {
+        case 'Channel':
+          built.components[spec.name] = built.channels[spec.name] = new Channel<T>(o);
+          break;
+        case 'TokenBucket':
+          built.components[spec.name] = built.tokenBuckets[spec.name] = new TokenBucket(o as never);
+          break;
+        case 'Credits':
+          built.components[spec.name] = built.credits[spec.name] = new Credits(o as never);
+          break;
+        case 'AdaptiveRate':
+          built.components[spec.name] = built.adaptiveRates[spec.name] = new AdaptiveRate(o as never);
+          break;
+        case 'ConcurrencyLimiter':
+          built.components[spec.name] = built.concurrencyLimiters[spec.name] = new ConcurrencyLimiter(o as never);
+          break;
+      }
+    } catch (error) {
+      built.close();
+      const keys = spec.path === 'flow_control' && spec.kind === 'Credits' ? FLOW_CREDIT_KEYS : KEYS[spec.kind];
+      throw asConfigError(error, spec.path, keys);
+    }
+  }
+  if (alertSpec) {
+    try {
+      built.alerts = new AlertMonitor({ ...alertSpec.options, components: built.components, ...(clock ? { clock } : {}), ...(options.alertLog !== undefined ? { log: options.alertLog } : {}) });
+    } catch (error) {
+      built.close();
+      throw asConfigError(error, 'monitoring', ALERT_KEYS);
+    }
+  }
+  return built;
+}
+
+function asConfigError(error: unknown, path: string, keys: Record<string, string>): unknown {
+  if (!(error instanceof InvalidOptionError)) return error;
+  const full = `${path}.${keys[error.field] ?? error.field}`;
+  const allowed = error.allowed.startsWith('no value ') ? `allowed ${error.allowed.slice('no value '.length)}` : error.allowed;
+  return new ConfigError([{ path: full, message: `${full}: ${describeValue(error.value)} is not ${allowed}` }]);
+}

@@ -1,0 +1,383 @@
+import { z } from 'zod';
+import { overflowStrategies } from '../../core/channel/index.js';
+import { limitAlgorithms } from '../../core/concurrency-limiter/index.js';
+import {
+  DURATION_HINT,
+  DURATION_PATTERN,
+  FRACTION_HINT,
+  FRACTION_PATTERN,
+  parseDuration,
+  parseFraction,
+  parseRate,
+  RATE_HINT,
+  RATE_PATTERN,
+} from '../../internal/config-units.js';
+import type { FlowControlConfig, QueueConfig, WorkloadConfig } from './types.js';
+
+// Every schema carries the text of what it allows as its error, so a failure
+// reads "<path>: <value> is not <allowed>" whatever check failed (see errors.ts).
+// Keys follow the seed template (snake_case); values are normalised on the way out.
+
+const e = (allowed: string) => ({ error: allowed });
+
+function integer(allowed: string, min: number, max?: number) {
+  const base = z.number(e(allowed)).int(e(allowed)).min(min, e(allowed));
+  return max === undefined ? base : base.max(max, e(allowed));
+}
+
+function number(allowed: string, b: { gt?: number; min?: number; lt?: number; max?: number }) {
+  let s = z.number(e(allowed));
+  if (b.gt !== undefined) s = s.gt(b.gt, e(allowed));
+  if (b.min !== undefined) s = s.min(b.min, e(allowed));
+  if (b.lt !== undefined) s = s.lt(b.lt, e(allowed));
+  if (b.max !== undefined) s = s.max(b.max, e(allowed));
+  return s;
+}
+
+/** A duration string or a number of ms; `positive` excludes 0. */
+function duration(positive: boolean) {
+  const allowed = `${DURATION_HINT}, or a number of milliseconds${positive ? ' (> 0)' : ''}`;
+  return z
+    .union([positive ? z.number(e(allowed)).gt(0, e(allowed)) : z.number(e(allowed)).min(0, e(allowed)), z.string(e(allowed)).regex(new RegExp(DURATION_PATTERN), e(allowed))], e(allowed))
+    .transform((value, ctx) => {
+      const ms = typeof value === 'number' ? value : parseDuration(value);
+      if (ms === undefined || (positive && ms <= 0)) {
+        ctx.addIssue({ code: 'custom', message: allowed, input: value });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .meta({ description: allowed });
+}
+
+function rate() {
+  const allowed = `${RATE_HINT}, or a number per second (> 0)`;
+  return z
+    .union([z.number(e(allowed)).gt(0, e(allowed)), z.string(e(allowed)).regex(new RegExp(RATE_PATTERN), e(allowed))], e(allowed))
+    .transform((value, ctx) => {
+      const perSecond = typeof value === 'number' ? value : parseRate(value);
+      if (perSecond === undefined || !(perSecond > 0)) {
+        ctx.addIssue({ code: 'custom', message: allowed, input: value });
+        return z.NEVER;
+      }
+      return perSecond;
+    })
+    .meta({ description: allowed });
+}
+
+/** A fraction as a number or a percentage string, within (lo, hi]. */
+function fraction(allowed: string, lo: number, loInclusive: boolean) {
+  const text = `${allowed} (${FRACTION_HINT})`;
+  return z
+    .union([z.number(e(text)).min(0, e(text)).max(1, e(text)), z.string(e(text)).regex(new RegExp(FRACTION_PATTERN), e(text))], e(text))
+    .transform((value, ctx) => {
+      const f = typeof value === 'number' ? value : parseFraction(value);
+      if (f === undefined || (loInclusive ? f < lo : f <= lo)) {
+        ctx.addIssue({ code: 'custom', message: text, input: value });
+        return z.NEVER;
+      }
+      return f;
+    })
+    .meta({ description: text });
+}
+
+/** One of `values`, also accepting underscores for hyphens (the seed writes drop_oldest). */
+function spelledEnum<const T extends string>(values: readonly T[]) {
+  const allowed = `one of ${values.join(', ')}`;
+  const spellings = [...new Set(values.flatMap((s) => [s, s.replace(/-/g, '_')]))] as [string, ...string[]];
+  return z
+    .enum(spellings, e(allowed))
+    .transform((s) => s.replace(/_/g, '-') as T)
+    .meta({ description: `${allowed} (underscores accepted for hyphens)` });
+}
+
+function section<S extends z.core.$ZodLooseShape>(shape: S, description: string) {
+  const keys = Object.keys(shape).join(', ');
+  return z
+    .strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? `a known key (allowed: ${keys})` : 'an object') })
+    .meta({ description });
+}
+
+const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const NAME_TEXT = 'a valid name (letters, digits, _, . and -, starting with a letter or _)';
+const names = <V extends z.ZodType>(value: V, description: string) =>
+  z
+    .record(z.string().regex(NAME_PATTERN), value, { error: (issue) => (issue.code === 'invalid_key' ? NAME_TEXT : 'an object of named entries') })
+    .meta({ description });
+
+const capacityText = 'an integer >= 1';
+
+export const queueSchema = section(
+  {
+    capacity: integer(capacityText, 1).optional().meta({ description: 'Most items buffered (required, or its seed name size).' }),
+    size: integer(capacityText, 1).optional().meta({ description: 'Seed name for capacity.' }),
+    strategy: spelledEnum(overflowStrategies).optional(),
+    overflow: spelledEnum(overflowStrategies).optional().meta({ description: 'Sluice name for strategy.' }),
+    high_watermark: fraction('a fraction between 0 and 1', 0, true).optional(),
+    low_watermark: fraction('a fraction between 0 and 1', 0, true).optional(),
+    sample_every: integer('an integer >= 1', 1).optional(),
+    timeout: duration(true).optional(),
+    max_block: duration(true).optional(),
+  },
+  'A Channel. Seed keys: size, strategy, timeout, high_watermark, low_watermark.',
+)
+  .superRefine((q, ctx) => {
+    const both = (a: keyof typeof q, b: keyof typeof q, why: string) => {
+      if (q[a] !== undefined && q[b] !== undefined) ctx.addIssue({ code: 'custom', path: [b], input: q[b], message: `allowed together with ${String(a)} (${why})` });
+    };
+    both('capacity', 'size', 'size is the seed name for capacity');
+    both('strategy', 'overflow', 'overflow is another name for strategy');
+    both('timeout', 'max_block', 'max_block is another name for timeout');
+    if (q.capacity === undefined && q.size === undefined) ctx.addIssue({ code: 'custom', path: ['capacity'], input: undefined, message: `${capacityText} (key capacity, or the seed's size)` });
+    const high = q.high_watermark ?? 0.8;
+    if (q.low_watermark !== undefined && q.low_watermark > high) {
+      ctx.addIssue({ code: 'custom', path: ['low_watermark'], input: q.low_watermark, message: `a fraction <= high_watermark (${high})` });
+    }
+    const strategy = q.strategy ?? q.overflow ?? 'block';
+    const timeoutKey = q.timeout !== undefined ? 'timeout' : 'max_block';
+    if ((q.timeout ?? q.max_block) !== undefined && strategy !== 'block') {
+      ctx.addIssue({ code: 'custom', path: [timeoutKey], input: q[timeoutKey], message: `allowed with strategy ${strategy} (only with block)` });
+    }
+  })
+  .transform(
+    (q): QueueConfig => ({
+      capacity: (q.capacity ?? q.size)!,
+      strategy: q.strategy ?? q.overflow ?? 'block',
+      highWatermark: q.high_watermark ?? 0.8,
+      lowWatermark: q.low_watermark ?? Math.min(0.2, q.high_watermark ?? 0.8),
+      sampleEvery: q.sample_every ?? 10,
+      maxBlockMs: q.timeout ?? q.max_block,
+    }),
+  );
+
+const flowTypes = ['credit-based', 'rate-based', 'adaptive'] as const;
+const flowOnly: Record<string, (typeof flowTypes)[number]> = { initial_credits: 'credit-based', max_credits: 'credit-based', min_credits: 'credit-based', credit_timeout: 'credit-based', rate: 'rate-based', burst: 'rate-based' };
+
+export const flowControlSchema = section(
+  {
+    type: spelledEnum(flowTypes),
+    initial_credits: integer('an integer >= 0', 0).optional(),
+    max_credits: integer('an integer >= 1', 1).optional(),
+    min_credits: integer('an integer >= 0', 0)
+      .optional()
+      .meta({ description: 'Replenish threshold (Credits minCredits): when the credits left fall below it, the Credits turns low and its onLow() listeners run, so the consumer can grant the next batch before producers run dry. It does not limit producers. At most max_credits (default 0: never low).' }),
+    credit_timeout: duration(true).optional().meta({ description: 'Longest an acquire() waits for credits before it rejects with a TimeoutError (default: no limit).' }),
+    rate: rate().optional(),
+    burst: number('a number >= 1', { min: 1 }).optional(),
+  },
+  'The seed flow_control section, built as a component named flow_control.',
+)
+  .superRefine((f, ctx) => {
+    for (const [key, owner] of Object.entries(flowOnly)) {
+      const value = (f as Record<string, unknown>)[key];
+      if (value !== undefined && f.type !== owner) ctx.addIssue({ code: 'custom', path: [key], input: value, message: `allowed with type ${f.type} (only with ${owner})` });
+    }
+    if (f.type === 'credit-based' && f.initial_credits === undefined) ctx.addIssue({ code: 'custom', path: ['initial_credits'], input: undefined, message: 'an integer >= 0 (required with type credit_based)' });
+    if (f.type === 'rate-based' && f.rate === undefined) ctx.addIssue({ code: 'custom', path: ['rate'], input: undefined, message: `${RATE_HINT} (required with type rate_based)` });
+    if (f.max_credits !== undefined && f.initial_credits !== undefined && f.max_credits < f.initial_credits) {
+      ctx.addIssue({ code: 'custom', path: ['max_credits'], input: f.max_credits, message: `an integer >= initial_credits (${f.initial_credits})` });
+    }
+    if (f.min_credits !== undefined && f.max_credits !== undefined && f.min_credits > f.max_credits) {
+      ctx.addIssue({ code: 'custom', path: ['min_credits'], input: f.min_credits, message: `an integer <= max_credits (${f.max_credits})` });
+    }
+  })
+  .transform((f): FlowControlConfig => {
+    if (f.type === 'credit-based') return { type: f.type, initialCredits: f.initial_credits!, maxCredits: f.max_credits, minCredits: f.min_credits, creditTimeoutMs: f.credit_timeout };
+    if (f.type === 'rate-based') return { type: f.type, ratePerSecond: f.rate!, burst: f.burst };
+    return { type: 'adaptive' };
+  });
+
+/** Rates an adaptive section without min_rate or max_rate gets (the seed template has neither). */
+export const DEFAULT_MIN_RATE = 1;
+export const DEFAULT_MAX_RATE = 1000;
+
+/** min_rate and max_rate with their defaults; a default never conflicts with the other, given, rate. */
+function adaptiveRates(a: { min_rate?: number | undefined; max_rate?: number | undefined }): { minRate: number; maxRate: number } {
+  return {
+    minRate: a.min_rate ?? Math.min(DEFAULT_MIN_RATE, a.max_rate ?? DEFAULT_MIN_RATE),
+    maxRate: a.max_rate ?? Math.max(DEFAULT_MAX_RATE, a.min_rate ?? DEFAULT_MAX_RATE),
+  };
+}
+
+export const adaptiveSchema = section(
+  {
+    target_latency_ms: number('a number of milliseconds > 0', { gt: 0 }).optional(),
+    target_latency: duration(true).optional(),
+    min_rate: rate().optional().meta({ description: `Slowest pace (default ${DEFAULT_MIN_RATE}/s, or max_rate if lower).` }),
+    max_rate: rate().optional().meta({ description: `Fastest pace (default ${DEFAULT_MAX_RATE}/s, or min_rate if higher).` }),
+    initial_rate: rate().optional(),
+    increase_rate: number('a number > 1', { gt: 1 }).optional(),
+    decrease_rate: number('a number > 0 and < 1', { gt: 0, lt: 1 }).optional(),
+    window: integer('an integer >= 1', 1).optional(),
+    burst: number('a number >= 1', { min: 1 }).optional(),
+    adjustment_interval: duration(true).optional().meta({ description: 'Adjust the rate once per interval, from the mean latency recorded in it (default: on every record()).' }),
+  },
+  'An AdaptiveRate (named adaptive, or flow_control when flow_control.type is adaptive).',
+)
+  .superRefine((a, ctx) => {
+    if (a.target_latency_ms === undefined && a.target_latency === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['target_latency_ms'], input: undefined, message: 'a number of milliseconds > 0 (or target_latency: 100ms)' });
+    }
+    if (a.target_latency_ms !== undefined && a.target_latency !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['target_latency'], input: a.target_latency, message: 'allowed together with target_latency_ms' });
+    }
+    const { minRate, maxRate } = adaptiveRates(a);
+    if (minRate > maxRate) ctx.addIssue({ code: 'custom', path: ['min_rate'], input: a.min_rate, message: `a rate <= max_rate (${maxRate}/s)` });
+    if (a.initial_rate !== undefined && (a.initial_rate < minRate || a.initial_rate > maxRate)) {
+      ctx.addIssue({ code: 'custom', path: ['initial_rate'], input: a.initial_rate, message: `a rate within min_rate and max_rate (${minRate}/s to ${maxRate}/s)` });
+    }
+  })
+  .transform((a) => ({
+    targetLatencyMs: (a.target_latency_ms ?? a.target_latency)!,
+    ...adaptiveRates(a),
+    adjustmentIntervalMs: a.adjustment_interval,
+    initialRate: a.initial_rate,
+    increase: a.increase_rate,
+    decrease: a.decrease_rate,
+    window: a.window,
+    burst: a.burst,
+  }));
+
+const rateLimitSchema = section({ rate: rate(), burst: number('a number >= 1', { min: 1 }).optional() }, 'A TokenBucket.').transform((r) => ({ ratePerSecond: r.rate, burst: r.burst }));
+
+const creditsSchema = section({ initial: integer('an integer >= 0', 0), max: integer('an integer >= 1', 1).optional() }, 'A Credits.')
+  .superRefine((c, ctx) => {
+    if (c.max !== undefined && c.max < c.initial) ctx.addIssue({ code: 'custom', path: ['max'], input: c.max, message: `an integer >= initial (${c.initial})` });
+  })
+  .transform((c) => ({ initial: c.initial, max: c.max }));
+
+const concurrencySchema = section(
+  {
+    algorithm: spelledEnum(limitAlgorithms).optional(),
+    initial_limit: integer('an integer >= 1', 1).optional(),
+    min_limit: integer('an integer >= 1', 1).optional(),
+    max_limit: integer('an integer >= 1', 1).optional(),
+    when_full: spelledEnum(['wait', 'reject'] as const).optional(),
+    backoff_ratio: number('a number >= 0.5 and < 1', { min: 0.5, lt: 1 }).optional(),
+    timeout: duration(true).optional(),
+  },
+  'A ConcurrencyLimiter.',
+)
+  .superRefine((c, ctx) => {
+    const algorithm = c.algorithm ?? 'fixed';
+    for (const [key, owners] of [['backoff_ratio', ['aimd', 'gradient2']], ['timeout', ['aimd']]] as const) {
+      const value = c[key];
+      if (value !== undefined && !(owners as readonly string[]).includes(algorithm)) {
+        ctx.addIssue({ code: 'custom', path: [key], input: value, message: `allowed with algorithm ${algorithm} (only with ${owners.join(' or ')})` });
+      }
+    }
+  })
+  .transform((c) => ({
+  algorithm: c.algorithm ?? 'fixed',
+  initialLimit: c.initial_limit,
+  minLimit: c.min_limit,
+  maxLimit: c.max_limit,
+  whenFull: c.when_full,
+  backoffRatio: c.backoff_ratio,
+  timeoutMs: c.timeout,
+}));
+
+const queueDepthText = 'a fraction in (0, 1], a percentage such as "90%", or { items: N }';
+const queueDepthSchema = z
+  .union(
+    [
+      z.number(e(queueDepthText)).gt(0, e(queueDepthText)).max(1, e(queueDepthText)),
+      z.string(e(queueDepthText)).regex(new RegExp(FRACTION_PATTERN), e(queueDepthText)),
+      z.strictObject({ items: integer('an integer >= 1', 1) }, e(queueDepthText)),
+    ],
+    e(queueDepthText),
+  )
+  .transform((value, ctx) => {
+    if (typeof value === 'object') return { items: value.items };
+    const f = typeof value === 'number' ? value : parseFraction(value);
+    if (f === undefined || f <= 0) {
+      ctx.addIssue({ code: 'custom', message: queueDepthText, input: value });
+      return z.NEVER;
+    }
+    return { utilization: f };
+  })
+  .meta({ description: queueDepthText });
+
+export const monitoringSchema = section(
+  {
+    metrics_interval: duration(true).optional(),
+    alert_thresholds: section(
+      {
+        queue_depth: queueDepthSchema.optional(),
+        drop_rate: fraction('a fraction in (0, 1]', 0, false).optional(),
+        blocked_time: duration(true).optional().meta({ description: 'Longest current block: alert when a producer has been waiting this long (the oldest waiter of a channel or limiter).' }),
+      },
+      'Alert thresholds, evaluated every metrics_interval on every queue and limiter.',
+    ).optional(),
+    alert_for: duration(false).optional(),
+    alert_window: duration(true).optional(),
+    resolve_ratio: fraction('a fraction in (0, 1]', 0, false).optional(),
+  },
+  'Alerts (seed monitoring section).',
+).transform((m) => ({
+  intervalMs: m.metrics_interval,
+  thresholds: {
+    ...(m.alert_thresholds?.queue_depth !== undefined ? { queueDepth: m.alert_thresholds.queue_depth } : {}),
+    ...(m.alert_thresholds?.drop_rate !== undefined ? { dropRate: m.alert_thresholds.drop_rate } : {}),
+    ...(m.alert_thresholds?.blocked_time !== undefined ? { blockedTime: m.alert_thresholds.blocked_time } : {}),
+  },
+  forMs: m.alert_for,
+  windowMs: m.alert_window,
+  resolveRatio: m.resolve_ratio,
+}));
+
+const workloadShape = {
+  arrival_rate: rate().optional(),
+  service_time: duration(true).optional(),
+  service_distribution: z.enum(['exponential', 'fixed'], e('one of exponential, fixed')).optional(),
+  consumers: integer('an integer from 1 to 10000', 1, 10_000).optional(),
+};
+const toWorkload = (w: { arrival_rate?: number; service_time?: number; service_distribution?: 'exponential' | 'fixed'; consumers?: number }): WorkloadConfig => ({
+  arrivalRate: w.arrival_rate,
+  serviceTimeMs: w.service_time,
+  serviceDistribution: w.service_distribution,
+  consumers: w.consumers,
+});
+
+export const simulationSchema = section(
+  {
+    ...workloadShape,
+    seed: integer('an integer from 0 to 4294967295', 0, 2 ** 32 - 1).optional(),
+    duration: duration(true).optional(),
+    queues: names(section(workloadShape, 'Workload for one queue, over the defaults above.').transform(toWorkload), 'Per-queue workload overrides.').optional(),
+  },
+  'Workload for sluice simulate.',
+).transform((s) => ({ ...toWorkload(s), seed: s.seed, durationMs: s.duration, queues: s.queues ?? {} }));
+
+const SECTIONS = ['queues', 'rate_limits', 'credits', 'concurrency'] as const;
+
+export const configSchema = section(
+  {
+    $schema: z.string(e('a string')).optional().meta({ description: 'Path or URL of this JSON Schema, for editors.' }),
+    version: z.literal(1, e('1')).optional(),
+    queues: names(queueSchema, 'Channels by name.').optional(),
+    flow_control: flowControlSchema.optional(),
+    adaptive: adaptiveSchema.optional(),
+    rate_limits: names(rateLimitSchema, 'TokenBuckets by name.').optional(),
+    credits: names(creditsSchema, 'Credits by name.').optional(),
+    concurrency: names(concurrencySchema, 'ConcurrencyLimiters by name.').optional(),
+    monitoring: monitoringSchema.optional(),
+    simulation: simulationSchema.optional(),
+  },
+  'Sluice configuration: queues, flow control, alerts and the simulated workload. Keys follow the seed template; the file may also wrap everything in a top-level backpressure: key.',
+).superRefine((c, ctx) => {
+  const seen = new Map<string, string>();
+  const claim = (name: string, where: string, path: (string | number)[]) => {
+    const earlier = seen.get(name);
+    if (earlier) ctx.addIssue({ code: 'custom', path, input: name, message: `unique across sections (already used by ${earlier})` });
+    else seen.set(name, where);
+  };
+  for (const s of SECTIONS) for (const name of Object.keys(c[s] ?? {})) claim(name, `${s}.${name}`, [s, name]);
+  const adaptiveConsumed = c.flow_control?.type === 'adaptive';
+  if (c.flow_control) claim('flow_control', 'flow_control', ['flow_control']);
+  if (c.adaptive && !adaptiveConsumed) claim('adaptive', 'adaptive', ['adaptive']);
+  if (adaptiveConsumed && !c.adaptive) ctx.addIssue({ code: 'custom', path: ['adaptive'], input: undefined, message: 'an adaptive section (flow_control.type is adaptive)' });
+  for (const name of Object.keys(c.simulation?.queues ?? {})) {
+    if (!c.queues?.[name]) ctx.addIssue({ code: 'custom', path: ['simulation', 'queues', name], input: name, message: `the name of a queue (queues has ${Object.keys(c.queues ?? {}).join(', ') || 'none'})` });
+  }
+});

@@ -1,0 +1,216 @@
+import type { QueueDepthThreshold } from '../../core/alerts/index.js';
+import type { OverflowStrategy } from '../../core/channel/index.js';
+import type { ConcurrencyWhenFull, LimitAlgorithmName } from '../../core/concurrency-limiter/index.js';
+
+// The configuration after validation: camelCase, units resolved (ms, items/s,
+// fractions). The file itself uses the seed's snake_case keys; each field
+// below names its key. Durations accept `250ms`, `5s`, `1h30m` or a number of
+// ms; rates `1000/s`, `60/min` or a number per second; fractions `0.8` or `"80%"`.
+
+/** One `queues.<name>` entry: a {@link Channel}. */
+export interface QueueConfig {
+  /**
+   * Key `capacity`, or the seed's `size`. Required.
+   * @default none (required)
+   * @example queues: { input_queue: { capacity: 10000 } }
+   */
+  capacity: number;
+  /**
+   * Key `strategy` (or `overflow`): block, drop-newest, drop-oldest, sample, reject.
+   * The seed's underscore spellings (`drop_oldest`) are accepted too.
+   * @default 'block'
+   * @example queues: { processing_queue: { capacity: 5000, strategy: drop_oldest } }
+   */
+  strategy: OverflowStrategy;
+  /**
+   * Key `high_watermark`: fraction of capacity at which the channel becomes pressured.
+   * @default 0.8
+   * @example high_watermark: 0.8  # or "80%"
+   */
+  highWatermark: number;
+  /**
+   * Key `low_watermark`: fraction at or below which pressure is released.
+   * @default 0.2 (at most high_watermark)
+   * @example low_watermark: 0.6
+   */
+  lowWatermark: number;
+  /**
+   * Key `sample_every`: under `sample`, one offer in this many is kept above the high watermark.
+   * @default 10
+   * @example sample_every: 20
+   */
+  sampleEvery: number;
+  /**
+   * Key `timeout` (seed) or `max_block`: under `block`, the longest `send()` waits for room.
+   * @default undefined (waits until room, abort or close)
+   * @example timeout: 5s
+   */
+  maxBlockMs: number | undefined;
+}
+
+/** The seed's single `flow_control` section, built as a component named `flow_control`. */
+export type FlowControlConfig =
+  | {
+      /**
+       * Key `type: credit_based`: a {@link Credits} with `initial_credits` (required) and `max_credits`.
+       * @default none (required)
+       * @example flow_control: { type: credit_based, initial_credits: 1000 }
+       */
+      type: 'credit-based';
+      initialCredits: number;
+      /** Key `max_credits`. @default Infinity @example max_credits: 1000 */
+      maxCredits: number | undefined;
+      /**
+       * Key `min_credits` (seed): the replenish threshold, Credits' `minCredits`.
+       * When the credits left fall below it the Credits turns low
+       * (`stats().low`) and its `onLow()` listeners run, so the consumer can
+       * grant the next batch before producers run dry; it does not limit
+       * producers. An integer >= 0, at most `max_credits`.
+       * @default 0 (never low)
+       * @example min_credits: 100
+       */
+      minCredits: number | undefined;
+      /**
+       * Key `credit_timeout` (seed): longest `acquire()` waits for credits, then
+       * it rejects with a `TimeoutError` DOMException and takes nothing (Credits' `acquireTimeoutMs`).
+       * @default undefined (waits until credits arrive, the signal aborts or it is closed)
+       * @example credit_timeout: 30s
+       */
+      creditTimeoutMs: number | undefined;
+    }
+  | {
+      /**
+       * Key `type: rate_based`: a {@link TokenBucket} with `rate` (required) and `burst`.
+       * @default none (required)
+       * @example flow_control: { type: rate_based, rate: 500/s, burst: 50 }
+       */
+      type: 'rate-based';
+      ratePerSecond: number;
+      /** Key `burst`. @default one second's worth of tokens @example burst: 50 */
+      burst: number | undefined;
+    }
+  | {
+      /**
+       * Key `type: adaptive`: the {@link AdaptiveRate} described by the `adaptive` section (which is then required).
+       * @default none (required)
+       * @example flow_control: { type: adaptive }
+       */
+      type: 'adaptive';
+    };
+
+/** The `adaptive` section: an {@link AdaptiveRate}. */
+export interface AdaptiveConfig {
+  /** Key `target_latency_ms` (seed) or `target_latency` (a duration). Required. @default none @example target_latency_ms: 100 */
+  targetLatencyMs: number;
+  /** Key `min_rate`: slowest pace. @default 1/s (or max_rate, if that is lower) @example min_rate: 10/s */
+  minRate: number;
+  /** Key `max_rate`: fastest pace. @default 1000/s (or min_rate, if that is higher) @example max_rate: 1000/s */
+  maxRate: number;
+  /**
+   * Key `adjustment_interval` (seed): adjust the rate once per interval, from
+   * the mean latency recorded during it, instead of on every `record()`;
+   * `window` then counts intervals.
+   * @default undefined (adjusts on every record())
+   * @example adjustment_interval: 10s
+   */
+  adjustmentIntervalMs: number | undefined;
+  /** Key `initial_rate`. @default (min_rate + max_rate) / 2 @example initial_rate: 200/s */
+  initialRate: number | undefined;
+  /** Key `increase_rate` (seed): factor when latency is low, > 1. @default 1.1 @example increase_rate: 1.1 */
+  increase: number | undefined;
+  /** Key `decrease_rate` (seed): factor when latency is high, in (0, 1). @default 0.9 @example decrease_rate: 0.9 */
+  decrease: number | undefined;
+  /** Key `window`: latencies averaged. @default 10 @example window: 20 */
+  window: number | undefined;
+  /** Key `burst`. @default max_rate / 100 @example burst: 1 */
+  burst: number | undefined;
+}
+
+/** A `rate_limits.<name>` entry: a {@link TokenBucket}. */
+export interface RateLimitConfig {
+  /** Key `rate`. Required. @default none @example rate: 500/s */
+  ratePerSecond: number;
+  /** Key `burst`. @default one second's worth @example burst: 50 */
+  burst: number | undefined;
+}
+
+/** A `credits.<name>` entry: a {@link Credits}. */
+export interface CreditsConfig {
+  /** Key `initial`. Required. @default none @example initial: 100 */
+  initial: number;
+  /** Key `max`. @default Infinity @example max: 100 */
+  max: number | undefined;
+}
+
+/** A `concurrency.<name>` entry: a {@link ConcurrencyLimiter}. */
+export interface ConcurrencyConfig {
+  /** Key `algorithm`: fixed, aimd, vegas, gradient2. @default 'fixed' @example algorithm: aimd */
+  algorithm: LimitAlgorithmName;
+  /** Key `initial_limit`. @default 20 @example initial_limit: 10 */
+  initialLimit: number | undefined;
+  /** Key `min_limit`. @default 1 @example min_limit: 2 */
+  minLimit: number | undefined;
+  /** Key `max_limit`. @default 1000 @example max_limit: 200 */
+  maxLimit: number | undefined;
+  /** Key `when_full`: wait or reject. @default 'wait' @example when_full: reject */
+  whenFull: ConcurrencyWhenFull | undefined;
+  /** Key `backoff_ratio` (aimd, gradient2). @default 0.9 @example backoff_ratio: 0.75 */
+  backoffRatio: number | undefined;
+  /** Key `timeout` (aimd): a slower call counts as a drop. @default 5s @example timeout: 250ms */
+  timeoutMs: number | undefined;
+}
+
+/** The `monitoring` section: alerts on every queue and limiter. */
+export interface MonitoringConfig {
+  /** Key `metrics_interval` (seed): time between alert evaluations. @default 1s (AlertMonitor's default) @example metrics_interval: 10s */
+  intervalMs: number | undefined;
+  /**
+   * Key `alert_thresholds` (seed): `queue_depth` (fraction, "90%" or `{ items: N }`),
+   * `drop_rate` (fraction or "1%"), `blocked_time` (a duration: the longest a producer is currently blocked).
+   * @default {} (no alerts)
+   * @example alert_thresholds: { queue_depth: 0.9, drop_rate: 0.01, blocked_time: 500ms }
+   */
+  thresholds: { queueDepth?: QueueDepthThreshold; dropRate?: number; blockedTime?: number };
+  /** Key `alert_for`: how long a threshold must be crossed before firing. @default 0 @example alert_for: 30s */
+  forMs: number | undefined;
+  /** Key `alert_window`: span over which drop_rate is measured. @default 60s @example alert_window: 5m */
+  windowMs: number | undefined;
+  /** Key `resolve_ratio`: resolve below threshold × this. @default 0.9 @example resolve_ratio: 0.8 */
+  resolveRatio: number | undefined;
+}
+
+/** Workload for `sluice simulate`, per queue (after applying `simulation.queues.<name>` over the defaults). */
+export interface WorkloadConfig {
+  /** Key `arrival_rate`: Poisson arrivals. @default none (give it here or with --arrival-rate) @example arrival_rate: 1000/s */
+  arrivalRate: number | undefined;
+  /** Key `service_time`: mean per item and consumer. @default none (here or --service-time) @example service_time: 0.9ms */
+  serviceTimeMs: number | undefined;
+  /** Key `service_distribution`: exponential or fixed. @default 'exponential' @example service_distribution: fixed */
+  serviceDistribution: 'exponential' | 'fixed' | undefined;
+  /** Key `consumers`. @default 1 @example consumers: 4 */
+  consumers: number | undefined;
+}
+
+/** The `simulation` section. */
+export interface SimulationConfig extends WorkloadConfig {
+  /** Key `seed`. @default 1 @example seed: 42 */
+  seed: number | undefined;
+  /** Key `duration`. @default 1h @example duration: 10m */
+  durationMs: number | undefined;
+  /** Key `queues`: per-queue overrides of the workload. @default {} @example queues: { input_queue: { arrival_rate: 500/s } } */
+  queues: Record<string, WorkloadConfig>;
+}
+
+/** A validated configuration file. */
+export interface SluiceConfig {
+  queues: Record<string, QueueConfig>;
+  flowControl: FlowControlConfig | undefined;
+  adaptive: AdaptiveConfig | undefined;
+  rateLimits: Record<string, RateLimitConfig>;
+  credits: Record<string, CreditsConfig>;
+  concurrency: Record<string, ConcurrencyConfig>;
+  monitoring: MonitoringConfig | undefined;
+  simulation: SimulationConfig | undefined;
+  /** Things worth knowing that are not errors, one sentence each: e.g. a default used for a rate the file left out. */
+  warnings: string[];
+}
