@@ -94,3 +94,65 @@ console.log('check-exports: exports map and src/ folders agree');
   }
   console.log(`check-exports: core (${seen.size} files) imports no package and no adapter`);
 }
+
+// Layering (#11): src/core <- src/adapters <- src/tools, with src/internal/ under all of them.
+// - core (and src/internal/) imports no adapter and no tool;
+// - an adapter imports the core, src/internal/ and src/adapters/internal/, never another adapter;
+// - a file reaches into another feature folder only through its index.ts, or through a
+//   folder named internal/ (src/internal/, src/adapters/internal/, src/tools/<x>/internal/).
+// Tests and test helpers are exempt: they may open up what they test.
+{
+  const { dirname, join, relative, resolve } = await import('node:path');
+  const ts = (await import('typescript')).default;
+  const rank = { core: 0, internal: 0, adapters: 1, tools: 2 };
+  /** Where a src/ file sits: its layer, its feature folder (if any) and whether it is under an internal/ folder. */
+  const place = (file) => {
+    const parts = relative('src', file).split('/');
+    if (parts.length === 1) return { layer: 'root', feature: undefined, parts };
+    if (parts[0] === 'internal') return { layer: 'internal', feature: undefined, parts };
+    if (parts[1] === 'internal') return { layer: parts[0], feature: undefined, parts };
+    return { layer: parts[0], feature: `${parts[0]}/${parts[1]}`, parts };
+  };
+  const sources = (dir) => readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return path.endsWith('dashboard/browser') ? [] : sources(path);
+    return /\.ts$/.test(name) && !/\.(test|test-d|test-helpers)\.ts$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
+  });
+  const problems = [];
+  let checked = 0;
+  for (const file of sources('src')) {
+    const from = place(file);
+    for (const { fileName: spec } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
+      if (!spec.startsWith('.')) continue;
+      let target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
+      if (existsSync(target) && statSync(target).isDirectory()) target = join(target, 'index.ts');
+      target = relative('.', target);
+      if (!target.startsWith('src/')) {
+        // The dashboard's development asset loader runs the build script's bundler (tsconfig.build.json leaves it out of dist/).
+        if (file === 'src/tools/dashboard/dev-assets.ts' && target === 'scripts/build-client.mjs') continue;
+        problems.push(`${file} imports ${spec}, outside src/`);
+        continue;
+      }
+      checked++;
+      const to = place(target);
+      if (from.layer === 'root') continue; // src/index.ts re-exports the core entries
+      if (to.layer === 'root') {
+        problems.push(`${file} imports src/index.ts; import the feature's own index.ts`);
+        continue;
+      }
+      if (rank[to.layer] > rank[from.layer]) problems.push(`${file} (${from.layer}) imports ${target} (${to.layer}): a lower layer never imports a higher one`);
+      else if (from.layer === 'adapters' && to.layer === 'adapters' && to.feature && to.feature !== from.feature) problems.push(`${file} imports another adapter, ${target}: adapters build on the core only`);
+      else if (to.feature && to.feature !== from.feature) {
+        const inside = to.parts.slice(2);
+        if (inside.join('/') !== 'index.ts' && !inside.slice(0, -1).includes('internal')) {
+          problems.push(`${file} reaches past ${to.feature}/index.ts to ${target}: import the index.ts, or move the shared piece to an internal/ folder`);
+        }
+      }
+    }
+  }
+  if (problems.length) {
+    console.error('check-exports: the layers are crossed:\n  ' + problems.join('\n  '));
+    process.exit(1);
+  }
+  console.log(`check-exports: layers hold (${checked} imports between src/ files: core <- adapters <- tools, other folders only through index.ts or internal/)`);
+}

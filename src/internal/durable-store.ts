@@ -1,3 +1,6 @@
+import { InvalidArgumentError } from '../core/errors/index.js';
+import { describe } from './describe.js';
+
 /**
  * The storage contract behind {@link DurableChannel} (and behind a Channel's
  * spill). A store is a durable FIFO log of items with leases:
@@ -146,3 +149,11 @@ export const jsonSerializer: Serializer<any> = {
   },
   deserialize: (data) => JSON.parse(typeof data === 'string' ? data : decoder.decode(data)) as unknown,
 };
+
+/** Shared argument checks for `lease()` implementations. */
+export function checkLeaseArguments(max: number, visibilityTimeoutMs: number): void {
+  if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`lease(max): max must be an integer >= 1, got ${describe(max)}`);
+  if (typeof visibilityTimeoutMs !== 'number' || !Number.isFinite(visibilityTimeoutMs) || visibilityTimeoutMs <= 0) {
+    throw new InvalidArgumentError(`lease(): visibilityTimeoutMs must be a finite number > 0, got ${describe(visibilityTimeoutMs)}`);
+  }
+}

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
 import { DurableChannel } from '../../src/core/durable-channel/index.js';
 import { SqliteStore, type SqliteDriver } from '../../src/adapters/sqlite/index.js';
-import { sqliteDrivers } from '../../src/adapters/sqlite/driver.js';
+import { sqliteDrivers } from '../../src/adapters/internal/sqlite-driver.js';
 
 type Item = { run: number; seq: number };
 

@@ -10,7 +10,7 @@ import {
   type LimiterLike,
 } from '../internal/brokers.js';
 import * as v from '../../internal/validate.js';
-import type { Pressure, PressureLike } from '../../core/pressure/sources.js';
+import type { Pressure, PressureLike } from '../../core/pressure/index.js';
 import type { AmqpMessage } from './types.js';
 
 /** AMQP 0-9-1 carries prefetch counts in an unsigned short. */

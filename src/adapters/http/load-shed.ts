@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../../core/errors/index.js';
 import * as v from '../../internal/validate.js';
-import { resolvePressure, type Pressure, type PressureLike } from '../../core/pressure/sources.js';
+import type { Pressure, PressureLike } from '../../core/pressure/index.js';
+import { resolvePressure } from '../../internal/pressure.js';
 
 /** How {@link LoadShedder} turns a pressure reading into a decision. */
 export type ShedMode = 'threshold' | 'probabilistic';

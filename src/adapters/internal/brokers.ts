@@ -1,5 +1,6 @@
 import { ChannelClosedError, InvalidOptionError } from '../../core/errors/index.js';
-import { resolvePressure, type Pressure } from '../../core/pressure/sources.js';
+import type { Pressure } from '../../core/pressure/index.js';
+import { resolvePressure } from '../../internal/pressure.js';
 import * as v from '../../internal/validate.js';
 import { WaiterList, type ListNode } from '../../internal/waiter-list.js';
 

@@ -10,7 +10,7 @@ import {
   type LimiterLike,
 } from '../internal/brokers.js';
 import * as v from '../../internal/validate.js';
-import type { Pressure, PressureLike } from '../../core/pressure/sources.js';
+import type { Pressure, PressureLike } from '../../core/pressure/index.js';
 import type { JetStreamConsumerInfo, JetStreamMessage, PollSizerLike } from './types.js';
 
 export interface JetStreamConsumeOptions<M extends JetStreamMessage = JetStreamMessage> {

@@ -11,7 +11,7 @@ import { DurableChannel } from '../../core/durable-channel/index.js';
 import { describeStoreContract } from '../../core/durable-channel/store.test-helpers.js';
 import { SqliteStore, type SqliteDriver, type SqliteStoreOptions } from './index.js';
 import { queueSql } from './store.js';
-import { openConnection, sqliteDrivers, type DriverLoaders } from './driver.js';
+import { openConnection, sqliteDrivers, type DriverLoaders } from '../internal/sqlite-driver.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -346,7 +346,7 @@ describe('SqliteStore drivers', () => {
 
   it('openConnection() - better-sqlite3 not installed gets one coded error saying how to install it', () => {
     const notFound = () => {
-      throw Object.assign(new Error("Cannot find module 'better-sqlite3'\nRequire stack:\n- /app/dist/sqlite/driver.js"), { code: 'MODULE_NOT_FOUND' });
+      throw Object.assign(new Error("Cannot find module 'better-sqlite3'\nRequire stack:\n- /app/dist/adapters/internal/sqlite-driver.js"), { code: 'MODULE_NOT_FOUND' });
     };
     assert.throws(
       () => openConnection('better-sqlite3', freshPath(), loaders({ betterSqlite3: notFound })),

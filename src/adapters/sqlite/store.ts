@@ -1,10 +1,10 @@
 import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
 import * as v from '../../internal/validate.js';
-import { jsonSerializer, type DurableStore, type LeasedItem, type Serializer } from '../../core/durable-channel/store.js';
-import { checkLeaseArguments } from '../../core/durable-channel/memory-store.js';
-import { openConnection, sqliteDrivers, type Connection, type SqliteDriver } from './driver.js';
+import { jsonSerializer, type DurableStore, type LeasedItem, type Serializer } from '../../internal/durable-store.js';
+import { checkLeaseArguments } from '../../internal/durable-store.js';
+import { openConnection, sqliteDrivers, type Connection, type SqliteDriver } from '../internal/sqlite-driver.js';
 
-export type { SqliteDriver } from './driver.js';
+export type { SqliteDriver } from '../internal/sqlite-driver.js';
 
 /**
  * When a commit reaches the disk.

@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../clock/index.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { resolveClock } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
-import { describeNonSource, isStatsSource } from '../metrics/collect.js';
+import { describeNonSource, isStatsSource } from '../../internal/stats-sources.js';
 
 /** The three things an {@link AlertMonitor} watches. */
 export type AlertRule = 'queue_depth' | 'drop_rate' | 'blocked_time';

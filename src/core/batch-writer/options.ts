@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/index.js';
-import { resolveChannelOptions, type ChannelOptions, type ChannelState, type DropReason, type OverflowStrategy, type ResolvedChannelOptions } from '../channel/options.js';
+import { resolveChannelOptions, type ChannelOptions, type ChannelState, type DropReason, type OverflowStrategy, type ResolvedChannelOptions } from '../../internal/engine/options.js';
 import { InvalidOptionError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
 import { resolveBreakerOptions, type BatchWriterBreakerOptions, type BatchWriterBreakerState, type ResolvedBreakerOptions } from './breaker.js';

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
-import type { ChannelState, OverflowStrategy } from '../channel/options.js';
+import type { ChannelState, OverflowStrategy } from '../channel/index.js';
 import { Breaker, type BatchWriterBreakerState } from './breaker.js';
 import { WriterBuffer } from './buffer.js';
 import { readFailures, wholeBatchFailed, type Failures } from './failures.js';

@@ -3,6 +3,7 @@ import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '..
 import * as v from '../../internal/validate.js';
 import { jsonSerializer, type DurableStore, type LeasedItem, type Serializer } from './store.js';
 import { describe } from '../../internal/describe.js';
+import { checkLeaseArguments } from '../../internal/durable-store.js';
 
 export interface MemoryStoreOptions<T> {
   /**
@@ -168,10 +169,3 @@ export class MemoryStore<T> implements DurableStore<T> {
   }
 }
 
-/** Shared argument checks for `lease()` implementations. */
-export function checkLeaseArguments(max: number, visibilityTimeoutMs: number): void {
-  if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`lease(max): max must be an integer >= 1, got ${describe(max)}`);
-  if (typeof visibilityTimeoutMs !== 'number' || !Number.isFinite(visibilityTimeoutMs) || visibilityTimeoutMs <= 0) {
-    throw new InvalidArgumentError(`lease(): visibilityTimeoutMs must be a finite number > 0, got ${describe(visibilityTimeoutMs)}`);
-  }
-}

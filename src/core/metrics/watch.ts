@@ -1,7 +1,8 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock/index.js';
 import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
-import { checkSources, MetricsCollector, type CollectMetricsOptions, type MetricsSources } from './collect.js';
+import { checkSources } from '../../internal/stats-sources.js';
+import { MetricsCollector, type CollectMetricsOptions, type MetricsSources } from './collect.js';
 import type { HistogramMetricSample, MetricLabels, MetricSample } from './samples.js';
 
 /**

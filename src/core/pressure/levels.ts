@@ -1,5 +1,6 @@
 import * as v from '../../internal/validate.js';
-import { resolvePressure, type Pressure, type PressureLike } from './sources.js';
+import { resolvePressure } from '../../internal/pressure.js';
+import type { Pressure, PressureLike } from './sources.js';
 
 /** One level of a {@link pressureLevels} hierarchy. */
 export interface PressureLevel {

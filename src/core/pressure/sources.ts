@@ -1,4 +1,4 @@
-import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
 
 /**
  * A number that says how loaded something is, where `1` means "at its threshold".
@@ -90,14 +90,4 @@ export function limiterPressure(limiter: InflightSource): Pressure {
 function ratio(value: number, threshold: number): number {
   if (threshold > 0) return value / threshold;
   return value > 0 ? Infinity : 0;
-}
-
-/**
- * Turns an option value into a {@link Pressure}, reporting bad input under `field`.
- * @internal
- */
-export function resolvePressure(field: string, value: unknown): Pressure {
-  if (typeof value === 'function') return fromFunction(value as () => number);
-  if (value !== null && typeof value === 'object' && typeof (value as Pressure).read === 'function') return value as Pressure;
-  throw new InvalidOptionError(field, value, 'a Pressure (an object with read()) or a function returning a number');
 }

@@ -4,8 +4,7 @@ import { overflowStrategies } from '../../core/channel/index.js';
 import { ConfigError } from '../config/index.js';
 import { SluiceError } from '../../core/errors/index.js';
 import { scenarioNames } from '../simulate/index.js';
-import type { DemoFlags } from '../demo/command.js';
-import type { DemoOptions } from '../demo/index.js';
+import type { DemoFlags, DemoOptions } from '../demo/index.js';
 import type { CliIo } from './format.js';
 import { burstArg, durationArg, factorArg, fractionArg, integerArg, rateArg, sizeArg } from './parsers.js';
 import { planCommand, type PlanFlags } from './plan.js';
@@ -130,7 +129,7 @@ Examples:
   sluice demo --duration 30s --strategy drop-oldest --no-dashboard --json`,
     )
     .action(async (flags: DemoFlags) => {
-      const { demoCommand } = await import('../demo/command.js');
+      const { demoCommand } = await import('../demo/index.js');
       code = await demoCommand(flags, io, deps.runDemo);
     });
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError, parseConfig, toSimulation } from '../config/index.js';
-import { readConfigFile } from '../config/load.js';
+import { readConfigFile } from '../config/internal/index.js';
 import { formatDuration, formatPercent, type Burst } from '../../internal/config-units.js';
 import { renderReport, scenarioPhases, simulate, type ScenarioName, type SimulatedQueue } from '../simulate/index.js';
 import { progressReporter, table, type CliIo } from './format.js';

@@ -1,6 +1,5 @@
 import { componentSpecs, ConfigError, fromConfig, parseConfig, type AlertSpec } from '../config/index.js';
-import { MAX_LISTED_ISSUES } from '../config/errors.js';
-import { readConfigFile } from '../config/load.js';
+import { MAX_LISTED_ISSUES, readConfigFile } from '../config/internal/index.js';
 import { formatDuration, formatPercent } from '../../internal/config-units.js';
 import { VirtualClock } from '../../core/testing/index.js';
 import { settings, table, type CliIo } from './format.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TimerHandle } from '../../core/clock/index.js';
 import { WaiterList } from '../../internal/waiter-list.js';
-import { checkSources } from '../../core/metrics/collect.js';
+import { checkSources } from '../../internal/stats-sources.js';
 import { assets } from './assets.js';
 import { resolveDashboardOptions, type DashboardOptions, type DashboardSource, type DashboardSources, type ResolvedDashboardOptions } from './options.js';
 import { renderPage } from './page.js';

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from '../cli/program.js';
+import { run } from '../cli/index.js';
 import { describeDemoFailure } from './failure.js';
 import { runDemo, type DemoOptions, type DemoSummary } from './index.js';
 

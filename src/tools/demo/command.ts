@@ -3,7 +3,7 @@
 // as one line. The demo itself is loaded lazily, so a store that does not load
 // is reported here rather than as a stack from the import.
 import type { OverflowStrategy } from '../../core/channel/index.js';
-import type { CliIo } from '../cli/format.js';
+import type { CliIo } from '../cli/index.js';
 import { describeDemoFailure } from './failure.js';
 import type { DemoOptions } from './options.js';
 

@@ -24,6 +24,9 @@ export type { DemoAlert, DemoLatency, DemoSummary } from './report.js';
 export type { UnboundedSummary } from './unbounded.js';
 export { calculateBackpressureRoi } from './roi.js';
 export { describeDemoFailure } from './failure.js';
+// The CLI's `sluice demo` command (src/tools/cli loads this entry only when the demo runs).
+export { demoCommand, EXIT_INTERRUPTED } from './command.js';
+export type { DemoFlags } from './command.js';
 export type { RoiInputs, RoiResult } from './roi.js';
 
 const MB = 1024 * 1024;

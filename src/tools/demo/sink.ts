@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock/index.js';
-import { openConnection, type Connection } from '../../adapters/sqlite/driver.js';
+import { openConnection, type Connection } from '../../adapters/internal/sqlite-driver.js';
 import type { LogLine } from './fleet.js';
 
 export interface LogSinkOptions {

@@ -6,7 +6,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../../core/clock/index.js';
-import { histogramPercentile } from '../dashboard/percentiles.js';
+import { histogramPercentile } from '../dashboard/index.js';
 import { LatencyHistogram, type HistogramSnapshot } from '../../core/metrics/index.js';
 import { endToEndBucketsMs } from './bounded.js';
 import { Fleet, type LogLine } from './fleet.js';
