@@ -1,6 +1,6 @@
 import type { TimerHandle } from '../../core/clock/index.js';
 import { ChannelClosedError, InvalidArgumentError } from '../../core/errors/index.js';
-import { PressureSwitch, shouldRequeue, tryPermit, type PermitLike } from '../internal/brokers.js';
+import { BrokerConsumerCore } from '../internal/broker-consumer.js';
 import { copyToDeadLetterExchange } from './dead-letter.js';
 import {
   resolveConsumeOptions,
@@ -11,8 +11,6 @@ import {
 } from './options.js';
 import type { AmqpChannel, AmqpMessage } from './types.js';
 import { describe } from '../../internal/describe.js';
-
-type State = 'new' | 'running' | 'stopping' | 'stopped';
 
 /**
  * A RabbitMQ consumer with flow control. Create it with {@link consume}.
@@ -32,37 +30,23 @@ type State = 'new' | 'running' | 'stopping' | 'stopped';
 export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
   readonly queue: string;
   private readonly channel: AmqpChannel;
-  private readonly handler: (message: M) => unknown;
   private readonly o: ResolvedConsumeOptions<M>;
-  private readonly pressureSwitch: PressureSwitch;
-  /** Aborts permit waits when the consumer stops or its channel closes. */
-  private readonly halt = new AbortController();
+  private readonly core: BrokerConsumerCore<M, M>;
   private readonly onDelivery = (message: M | null) => this.deliver(message);
   private readonly onChannelClose = () => this.channelClosed();
-  private readonly onSignal = () => void this.stop();
   private readonly tick = () => this.onTick();
-  private state: State = 'new';
   /** The channel closed or the broker cancelled the consumer: no more subscriptions. */
   private dead = false;
   private consumerTag: string | undefined;
   private transition: Promise<void> | undefined;
   private window: number;
   private timer: TimerHandle | undefined;
-  private stopping: Promise<void> | undefined;
   private onDrained: (() => void) | undefined;
 
   private held = 0;
-  private running = 0;
-  private waiting = 0;
   private maxHeld = 0;
-  private maxRunning = 0;
-  private deliveredCount = 0;
-  private ackedCount = 0;
-  private failedCount = 0;
-  private requeuedCount = 0;
   private rejectedCount = 0;
   private deadLetteredCount = 0;
-  private returnedCount = 0;
   private settleErrorCount = 0;
   private subscriptionCount = 0;
   private qosChangeCount = 0;
@@ -78,14 +62,33 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
     this.o = resolveConsumeOptions(options);
     this.channel = channel;
     this.queue = queue;
-    this.handler = handler;
     this.window = this.o.prefetch;
-    this.pressureSwitch = new PressureSwitch(this.o.pressure, this.o.resumeBelow);
+    this.core = new BrokerConsumerCore<M, M>(this.o, handler, {
+      messageOf: (message) => message,
+      open: async () => {
+        this.channel.on('close', this.onChannelClose);
+        if (!this.core.readPressure()) await this.subscribe();
+      },
+      opened: () => {
+        if (this.o.pressure !== undefined || this.o.limiter !== undefined) this.schedule();
+      },
+      accepting: () => !this.dead,
+      ack: (message) => this.settle('ack', message),
+      requeue: (message) => this.settle('requeue', message),
+      reject: (message, error) => this.reject(message, error),
+      giveBack: (message) => this.unstarted(message),
+      finished: () => {
+        this.held--;
+        if (this.core.state === 'running') this.reconcile();
+        else this.checkDrained();
+      },
+      close: () => this.shutdown(),
+    });
   }
 
   /** True while pressure holds consumption paused. */
   get paused(): boolean {
-    return this.pressureSwitch.paused;
+    return this.core.pressureSwitch.paused;
   }
 
   /**
@@ -95,29 +98,8 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
    * Abort safety: if the `signal` option fires while this runs, the consumer
    * stops (any subscription made is cancelled) and the promise rejects with `signal.reason`.
    */
-  async start(): Promise<void> {
-    if (this.state !== 'new') throw new InvalidArgumentError('start(): the consumer was already started');
-    this.state = 'running';
-    this.channel.on('close', this.onChannelClose);
-    const signal = this.o.signal;
-    if (signal) {
-      if (signal.aborted) {
-        await this.stop();
-        throw signal.reason;
-      }
-      signal.addEventListener('abort', this.onSignal, { once: true });
-    }
-    try {
-      if (!this.readPressure()) await this.subscribe();
-    } catch (error) {
-      await this.stop();
-      throw error;
-    }
-    if (this.stopping) {
-      await this.stopping;
-      throw signal?.aborted ? signal.reason : new ChannelClosedError('consumer stopped while starting');
-    }
-    if (this.o.pressure !== undefined || this.o.limiter !== undefined) this.schedule();
+  start(): Promise<void> {
+    return this.core.start();
   }
 
   /**
@@ -129,114 +111,64 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
    * that never settles keeps it pending; give handlers their own timeouts.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
-    return this.stopping;
+    return this.core.stop();
   }
 
   stats(): AmqpConsumerStats {
+    const core = this.core;
+    const pressure = core.pressureSwitch;
     return {
       queue: this.queue,
       consumerTag: this.consumerTag,
       consuming: this.consumerTag !== undefined,
-      paused: this.pressureSwitch.paused,
+      paused: pressure.paused,
       prefetch: this.window,
-      delivered: this.deliveredCount,
-      acked: this.ackedCount,
-      failed: this.failedCount,
-      requeued: this.requeuedCount,
+      delivered: core.delivered,
+      acked: core.acked,
+      failed: core.failed,
+      requeued: core.requeued,
       rejected: this.rejectedCount,
       deadLettered: this.deadLetteredCount,
-      returned: this.returnedCount,
+      returned: core.returned,
       settleErrors: this.settleErrorCount,
       held: this.held,
-      running: this.running,
-      waiting: this.waiting,
+      running: core.running,
+      waiting: core.waiting,
       maxHeld: this.maxHeld,
-      maxRunning: this.maxRunning,
-      pauses: this.pressureSwitch.pauses,
-      resumes: this.pressureSwitch.resumes,
+      maxRunning: core.maxRunning,
+      pauses: pressure.pauses,
+      resumes: pressure.resumes,
       subscriptions: this.subscriptionCount,
       qosChanges: this.qosChangeCount,
-      pressure: this.pressureSwitch.lastReading,
+      pressure: pressure.lastReading,
     };
   }
 
-  // ---- delivery and completion ------------------------------------------------
+  // ---- delivery and settling ----------------------------------------------------
 
   private deliver(message: M | null): void {
+    const core = this.core;
     if (message === null) {
       // amqplib's signal that the broker cancelled us (queue deleted, failover).
       this.consumerTag = undefined;
       this.dead = true;
-      this.report(new ChannelClosedError(`the broker cancelled the consumer of queue "${this.queue}"`), undefined);
+      core.report(new ChannelClosedError(`the broker cancelled the consumer of queue "${this.queue}"`), undefined);
       return;
     }
-    this.deliveredCount++;
-    if (this.state !== 'running') {
+    core.delivered++;
+    if (core.state !== 'running') {
       this.giveBack(message);
       return;
     }
     if (++this.held > this.maxHeld) this.maxHeld = this.held;
     const limiter = this.o.limiter;
-    if (limiter === undefined) {
-      void this.process(message, undefined);
-      return;
-    }
-    const permit = this.waiting === 0 ? tryPermit(limiter) : undefined;
-    if (permit !== undefined) {
-      void this.process(message, permit);
-      return;
-    }
-    this.waiting++;
-    limiter.acquire({ signal: this.halt.signal }).then(
-      (granted) => {
-        this.waiting--;
-        if (this.state === 'running' && !this.dead) {
-          void this.process(message, granted);
-        } else {
-          granted.ignore();
-          this.unstarted(message);
-        }
-      },
-      () => {
-        this.waiting--;
-        this.unstarted(message);
-      },
-    );
+    if (limiter === undefined) void core.process(message, undefined);
+    else core.dispatch(message, limiter);
   }
 
-  private async process(message: M, permit: PermitLike | undefined): Promise<void> {
-    if (++this.running > this.maxRunning) this.maxRunning = this.running;
-    let failed = false;
-    let failure: unknown;
-    try {
-      await this.handler(message);
-    } catch (error) {
-      failed = true;
-      failure = error;
-    }
-    this.running--;
-    if (!failed) {
-      this.ackedCount++;
-      this.settle('ack', message);
-      permit?.success();
-    } else {
-      this.failedCount++;
-      this.report(failure, message);
-      this.dispose(message, failure);
-      permit?.dropped();
-    }
-    this.held--;
-    if (this.state === 'running') this.reconcile();
-    else this.checkDrained();
-  }
-
-  /** A failed message: requeue, dead-letter through the broker, or copy to our own exchange. */
-  private dispose(message: M, error: unknown): void {
-    if (shouldRequeue(this.o.requeue, error, message)) {
-      this.requeuedCount++;
-      this.settle('requeue', message);
-    } else if (this.o.deadLetterExchange === undefined) {
+  /** A failed message not requeued: dead-letter through the broker, or copy to our own exchange. */
+  private reject(message: M, error: unknown): void {
+    if (this.o.deadLetterExchange === undefined) {
       this.rejectedCount++;
       this.settle('reject', message);
     } else if (copyToDeadLetterExchange(this.channel, this.o.deadLetterExchange, this.queue, message, error)) {
@@ -244,11 +176,10 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
       this.settle('ack', message);
     } else {
       // The copy never left; requeue rather than ack and lose the message.
-      this.requeuedCount++;
+      this.core.requeued++;
       this.settle('requeue', message);
     }
   }
-
 
   private settle(how: 'ack' | 'requeue' | 'reject', message: M): void {
     try {
@@ -262,7 +193,7 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
 
   /** A delivered message that will not be processed goes back to the queue. */
   private giveBack(message: M): void {
-    this.returnedCount++;
+    this.core.returned++;
     this.settle('requeue', message);
   }
 
@@ -276,8 +207,8 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
 
   /** Brings the subscription in line with pressure and the limiter; starts at most one transition. */
   private reconcile(): void {
-    if (this.state !== 'running' || this.dead || this.transition !== undefined) return;
-    const pressured = this.readPressure();
+    if (this.core.state !== 'running' || this.dead || this.transition !== undefined) return;
+    const pressured = this.core.readPressure();
     if (this.consumerTag !== undefined) {
       if (pressured || this.windowMoved()) this.follow(this.unsubscribe());
       return;
@@ -285,20 +216,10 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
     if (!pressured && this.held * 2 <= this.nextWindow()) this.follow(this.subscribe());
   }
 
-  /** Whether pressure says pause; a pressure source that throws is reported and leaves the state as it was. */
-  private readPressure(): boolean {
-    try {
-      return this.pressureSwitch.check();
-    } catch (error) {
-      this.report(error, undefined);
-      return this.pressureSwitch.paused;
-    }
-  }
-
   private follow(transition: Promise<void>): void {
     transition.then(
       () => this.reconcile(),
-      (error: unknown) => this.report(error, undefined),
+      (error: unknown) => this.core.report(error, undefined),
     );
   }
 
@@ -344,7 +265,7 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
 
   private onTick(): void {
     this.timer = undefined;
-    if (this.state !== 'running' || this.dead) return;
+    if (this.core.state !== 'running' || this.dead) return;
     this.reconcile();
     this.schedule();
   }
@@ -354,18 +275,16 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
   private channelClosed(): void {
     this.dead = true;
     this.consumerTag = undefined;
-    this.halt.abort(new ChannelClosedError('AMQP channel closed'));
-    if (this.state === 'running') {
-      this.report(new ChannelClosedError(`AMQP channel closed; the broker redelivers the ${this.held} unacked message(s)`), undefined);
+    this.core.halt.abort(new ChannelClosedError('AMQP channel closed'));
+    if (this.core.state === 'running') {
+      this.core.report(new ChannelClosedError(`AMQP channel closed; the broker redelivers the ${this.held} unacked message(s)`), undefined);
     }
   }
 
+  /** What stop() does once the core has halted permit waits. */
   private async shutdown(): Promise<void> {
-    if (this.state === 'new' || this.state === 'running') this.state = 'stopping';
     if (this.timer !== undefined) this.o.clock.cancel(this.timer);
     this.timer = undefined;
-    this.o.signal?.removeEventListener('abort', this.onSignal);
-    this.halt.abort(new ChannelClosedError('consumer stopped'));
     while (this.transition !== undefined) await this.transition.catch(() => undefined);
     const tag = this.consumerTag;
     if (tag !== undefined && !this.dead) {
@@ -373,27 +292,17 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
       try {
         await this.channel.cancel(tag);
       } catch (error) {
-        this.report(error, undefined);
+        this.core.report(error, undefined);
       }
     }
     if (this.held !== 0) await new Promise<void>((resolve) => (this.onDrained = resolve));
     this.channel.removeListener('close', this.onChannelClose);
-    this.state = 'stopped';
   }
 
   private checkDrained(): void {
     if (this.held === 0 && this.onDrained !== undefined) {
       this.onDrained();
       this.onDrained = undefined;
-    }
-  }
-
-  private report(error: unknown, message: M | undefined): void {
-    if (this.o.onError === undefined) return;
-    try {
-      this.o.onError(error, message);
-    } catch {
-      // onError is a notification; its failure must not break the consumer.
     }
   }
 }

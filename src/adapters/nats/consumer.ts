@@ -1,6 +1,7 @@
 import type { TimerHandle } from '../../core/clock/index.js';
-import { ChannelClosedError, InvalidArgumentError } from '../../core/errors/index.js';
-import { PressureSwitch, shouldRequeue, Slots, tryPermit, type LimiterLike, type PermitLike } from '../internal/brokers.js';
+import { InvalidArgumentError } from '../../core/errors/index.js';
+import { BrokerConsumerCore } from '../internal/broker-consumer.js';
+import { Slots, type LimiterLike, type PermitLike } from '../internal/brokers.js';
 import { PollSizer } from '../../core/poll-sizer/index.js';
 import { HeldMessages, type Held } from './held.js';
 import {
@@ -12,8 +13,6 @@ import {
 } from './options.js';
 import type { JetStreamBatch, JetStreamConsumerClient, JetStreamConsumerInfo, JetStreamMessage, JetStreamPullConsumer, PollSizerLike } from './types.js';
 import { describe } from '../../internal/describe.js';
-
-type State = 'new' | 'running' | 'stopping' | 'stopped';
 
 /**
  * A JetStream pull consumer with flow control. Create it with {@link consumeJetStream}.
@@ -38,35 +37,22 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
   readonly stream: string;
   readonly consumerName: string;
   private readonly js: JetStreamConsumerClient<M>;
-  private readonly handler: (message: M) => unknown;
   private readonly o: ResolvedJetStreamOptions<M>;
   private readonly limiter: LimiterLike;
-  private readonly pressureSwitch: PressureSwitch;
-  private readonly halt = new AbortController();
-  private readonly onSignal = () => void this.stop();
+  private readonly core: BrokerConsumerCore<M, Held<M>>;
   private consumer: JetStreamPullConsumer<M> | undefined;
   /** Created once the consumer's max_ack_pending is known. */
   private held: HeldMessages<M> | undefined;
   private sizer: PollSizerLike | undefined;
-  private state: State = 'new';
   private batch: JetStreamBatch<M> | undefined;
   private loopDone: Promise<void> | undefined;
   private sleepTimer: TimerHandle | undefined;
   private wake: (() => void) | undefined;
-  private stopping: Promise<void> | undefined;
 
   private maxAckPendingValue = 0;
   private ackWaitMsValue = 0;
   private heartbeatMsValue = 0;
-  private running = 0;
-  private waiting = 0;
-  private maxRunning = 0;
-  private deliveredCount = 0;
-  private ackedCount = 0;
-  private failedCount = 0;
-  private requeuedCount = 0;
   private terminatedCount = 0;
-  private returnedCount = 0;
   private fetchCount = 0;
   private fetchErrorCount = 0;
   private lastFetchSize = 0;
@@ -91,14 +77,36 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
     this.js = js;
     this.stream = stream;
     this.consumerName = consumerName;
-    this.handler = handler;
     this.limiter = this.o.limiter ?? new Slots(this.o.concurrency);
-    this.pressureSwitch = new PressureSwitch(this.o.pressure, this.o.resumeBelow);
+    this.core = new BrokerConsumerCore<M, Held<M>>(this.o, handler, {
+      messageOf: (held) => held.message,
+      open: async () => {
+        this.consumer = await this.js.consumers.get(this.stream, this.consumerName);
+        this.configure((await this.consumer.info()).config);
+      },
+      opened: () => {
+        this.held!.startHeartbeats(this.heartbeatMsValue);
+        this.loopDone = this.loop();
+      },
+      accepting: () => true,
+      ack: (held) => this.held!.settle(held, 'ack'),
+      requeue: (held) => this.held!.settle(held, 'nak', this.o.nakDelayMs),
+      reject: (held) => {
+        this.terminatedCount++;
+        this.held!.settle(held, 'term');
+      },
+      giveBack: (held) => this.giveBack(held),
+      finished: (_held, elapsed) => {
+        // Handlers run side by side, so each costs the batch its time divided by the concurrency.
+        if (this.sizer !== undefined && elapsed >= 0) this.sizer.record(elapsed / Math.max(1, this.limiter.limit));
+      },
+      close: () => this.shutdown(),
+    });
   }
 
   /** True while pressure holds fetching paused. */
   get paused(): boolean {
-    return this.pressureSwitch.paused;
+    return this.core.pressureSwitch.paused;
   }
 
   /**
@@ -112,30 +120,8 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
    * Abort safety: if the `signal` option fires while this runs, the consumer
    * stops and the promise rejects with `signal.reason`.
    */
-  async start(): Promise<void> {
-    if (this.state !== 'new') throw new InvalidArgumentError('start(): the consumer was already started');
-    this.state = 'running';
-    const signal = this.o.signal;
-    if (signal) {
-      if (signal.aborted) {
-        await this.stop();
-        throw signal.reason;
-      }
-      signal.addEventListener('abort', this.onSignal, { once: true });
-    }
-    try {
-      this.consumer = await this.js.consumers.get(this.stream, this.consumerName);
-      this.configure((await this.consumer.info()).config);
-    } catch (error) {
-      await this.stop();
-      throw error;
-    }
-    if (this.state !== 'running') {
-      await this.stopping;
-      throw signal?.aborted ? signal.reason : new ChannelClosedError('consumer stopped while starting');
-    }
-    this.held!.startHeartbeats(this.heartbeatMsValue);
-    this.loopDone = this.loop();
+  start(): Promise<void> {
+    return this.core.start();
   }
 
   /**
@@ -151,34 +137,35 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
    * that never settles keeps it pending; give handlers their own timeouts.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
-    return this.stopping;
+    return this.core.stop();
   }
 
   stats(): JetStreamConsumerStats {
+    const core = this.core;
+    const pressure = core.pressureSwitch;
     return {
       stream: this.stream,
       consumer: this.consumerName,
-      delivered: this.deliveredCount,
-      acked: this.ackedCount,
-      failed: this.failedCount,
-      requeued: this.requeuedCount,
+      delivered: core.delivered,
+      acked: core.acked,
+      failed: core.failed,
+      requeued: core.requeued,
       terminated: this.terminatedCount,
-      returned: this.returnedCount,
+      returned: core.returned,
       settleErrors: this.held?.settleErrors ?? 0,
       held: this.held?.size ?? 0,
-      running: this.running,
-      waiting: this.waiting,
+      running: core.running,
+      waiting: core.waiting,
       maxHeld: this.held?.maxHeld ?? 0,
-      maxRunning: this.maxRunning,
+      maxRunning: core.maxRunning,
       fetches: this.fetchCount,
       fetchErrors: this.fetchErrorCount,
       lastFetchSize: this.lastFetchSize,
       heartbeats: this.held?.heartbeats ?? 0,
-      paused: this.pressureSwitch.paused,
-      pauses: this.pressureSwitch.pauses,
-      resumes: this.pressureSwitch.resumes,
-      pressure: this.pressureSwitch.lastReading,
+      paused: pressure.paused,
+      pauses: pressure.pauses,
+      resumes: pressure.resumes,
+      pressure: pressure.lastReading,
       maxAckPending: this.maxAckPendingValue,
       ackWaitMs: this.ackWaitMsValue,
       heartbeatMs: this.heartbeatMsValue,
@@ -205,13 +192,14 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
   // ---- fetch loop ---------------------------------------------------------------
 
   private async loop(): Promise<void> {
-    while (this.state === 'running') {
+    const core = this.core;
+    while (core.state === 'running') {
       try {
         await this.cycle();
       } catch (error) {
-        if (this.state !== 'running') break;
+        if (core.state !== 'running') break;
         this.fetchErrorCount++;
-        this.report(error, undefined);
+        core.report(error, undefined);
         await this.sleep(this.o.retryDelayMs);
       }
     }
@@ -219,13 +207,14 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
 
   /** One fetch: wait for room, size the batch, take what arrives. */
   private async cycle(): Promise<void> {
-    while (this.readPressure()) {
+    const core = this.core;
+    while (core.readPressure()) {
       await this.sleep(this.o.checkIntervalMs);
-      if (this.state !== 'running') return;
+      if (core.state !== 'running') return;
     }
     const held = this.held!;
     const credits = held.credits;
-    const signal = this.halt.signal;
+    const signal = core.halt.signal;
     await credits.acquire(1, { signal });
     let first: PermitLike | undefined;
     let wanted = Infinity;
@@ -246,7 +235,7 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
       credits.grant(1);
       throw error;
     }
-    if (this.state !== 'running') {
+    if (core.state !== 'running') {
       first?.ignore();
       credits.grant(1);
       return;
@@ -264,15 +253,15 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
       this.batch = batch;
       for await (const message of batch) {
         received++;
-        this.deliveredCount++;
+        core.delivered++;
         const entry = held.hold(message);
-        if (this.state !== 'running') {
+        if (core.state !== 'running') {
           this.giveBack(entry);
         } else if (first !== undefined) {
-          void this.process(entry, first);
+          void core.process(entry, first);
           first = undefined;
         } else {
-          this.dispatch(entry);
+          core.dispatch(entry, this.limiter);
         }
       }
     } finally {
@@ -283,17 +272,8 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
     }
   }
 
-  private readPressure(): boolean {
-    try {
-      return this.pressureSwitch.check();
-    } catch (error) {
-      this.report(error, undefined);
-      return this.pressureSwitch.paused;
-    }
-  }
-
   private sleep(ms: number): Promise<void> {
-    if (this.state !== 'running') return Promise.resolve();
+    if (this.core.state !== 'running') return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.wake = () => {
         if (this.sleepTimer !== undefined) this.o.clock.cancel(this.sleepTimer);
@@ -307,64 +287,8 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
 
   // ---- messages -----------------------------------------------------------------
 
-  private dispatch(held: Held<M>): void {
-    const permit = this.waiting === 0 ? tryPermit(this.limiter) : undefined;
-    if (permit !== undefined) {
-      void this.process(held, permit);
-      return;
-    }
-    this.waiting++;
-    this.limiter.acquire({ signal: this.halt.signal }).then(
-      (granted) => {
-        this.waiting--;
-        if (this.state === 'running') {
-          void this.process(held, granted);
-        } else {
-          granted.ignore();
-          this.giveBack(held);
-        }
-      },
-      () => {
-        this.waiting--;
-        this.giveBack(held);
-      },
-    );
-  }
-
-  private async process(held: Held<M>, permit: PermitLike): Promise<void> {
-    if (++this.running > this.maxRunning) this.maxRunning = this.running;
-    const message = held.message;
-    const clock = this.o.clock;
-    const startedAt = clock.now();
-    let failed = false;
-    let failure: unknown;
-    try {
-      await this.handler(message);
-    } catch (error) {
-      failed = true;
-      failure = error;
-    }
-    const elapsed = clock.now() - startedAt;
-    this.running--;
-    if (!failed) {
-      this.ackedCount++;
-      this.held!.settle(held, 'ack');
-      permit.success();
-    } else {
-      this.failedCount++;
-      this.report(failure, message);
-      const requeue = shouldRequeue(this.o.requeue, failure, message);
-      if (requeue) this.requeuedCount++;
-      else this.terminatedCount++;
-      this.held!.settle(held, requeue ? 'nak' : 'term', this.o.nakDelayMs);
-      permit.dropped();
-    }
-    // Handlers run side by side, so each costs the batch its time divided by the concurrency.
-    if (this.sizer !== undefined && elapsed >= 0) this.sizer.record(elapsed / Math.max(1, this.limiter.limit));
-  }
-
   private giveBack(held: Held<M>): void {
-    this.returnedCount++;
+    this.core.returned++;
     // While a pull request is open the server would hand a nak'ed message
     // straight back to it; wait until it has ended.
     if (this.batch !== undefined) this.held!.defer(held);
@@ -373,10 +297,8 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
 
   // ---- shutdown -----------------------------------------------------------------
 
+  /** What stop() does once the core has halted permit and credit waits. */
   private async shutdown(): Promise<void> {
-    if (this.state === 'new' || this.state === 'running') this.state = 'stopping';
-    this.o.signal?.removeEventListener('abort', this.onSignal);
-    this.halt.abort(new ChannelClosedError('consumer stopped'));
     this.wake?.();
     const held = this.held;
     if (held !== undefined) {
@@ -386,16 +308,6 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
       await held.empty();
       held.stopHeartbeats();
       held.credits.close();
-    }
-    this.state = 'stopped';
-  }
-
-  private report(error: unknown, message: M | undefined): void {
-    if (this.o.onError === undefined) return;
-    try {
-      this.o.onError(error, message);
-    } catch {
-      // onError is a notification; its failure must not break the consumer.
     }
   }
 }
