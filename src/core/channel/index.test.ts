@@ -205,6 +205,18 @@ describe('Channel receiving', () => {
     assert.deepEqual(await ch.receiveBatch(3), [3, 4]);
   });
 
+  it('receiveBatch() - a batch that runs past the end of the ring keeps order, and the ring stays usable', async () => {
+    const ch = new Channel<number>({ capacity: 8 });
+    for (let i = 0; i < 6; i++) ch.trySend(i);
+    assert.deepEqual(await ch.receiveBatch(6), [0, 1, 2, 3, 4, 5]); // the next item goes to slot 6
+    for (let i = 6; i < 14; i++) assert.equal(ch.trySend(i), true); // slots 6, 7, then 0..5: full
+    assert.deepEqual(await ch.receiveBatch(5), [6, 7, 8, 9, 10]); // across the end
+    assert.deepEqual(await ch.receiveBatch(8), [11, 12, 13]);
+    for (let i = 14; i < 22; i++) assert.equal(ch.trySend(i), true);
+    assert.deepEqual(await ch.receiveBatch(8), [14, 15, 16, 17, 18, 19, 20, 21]); // a full ring across the end
+    assert.equal(ch.stats().size, 0);
+  });
+
   it('receiveBatch() - waits for the first item, then up to maxWaitMs for more (virtual clock)', async () => {
     const clock = new VirtualClock();
     const ch = new Channel<number>({ clock });

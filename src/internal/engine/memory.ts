@@ -359,8 +359,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
 
   /** Removes up to `max` items, oldest first, letting waiting producers in behind them. */
   takeBatch(max: number): T[] {
-    const out: T[] = [];
-    this.ringDrainInto(out, max);
+    const out = this.ringTake(max);
     if (this.write - this.read < this.receiveQuietFrom) this.afterTake();
     return out;
   }
