@@ -52,6 +52,8 @@ export class BrokerConsumerCore<M, E> {
   state: ConsumerState = 'new';
   /** Aborts permit waits when the consumer stops (and, for an adapter, when its connection goes). */
   readonly halt = new AbortController();
+  /** The options of every permit wait: one object for the consumer's life, not one per waiting message. */
+  private readonly waitOptions = { signal: this.halt.signal };
   readonly pressureSwitch: PressureSwitch;
   delivered = 0;
   acked = 0;
@@ -109,7 +111,7 @@ export class BrokerConsumerCore<M, E> {
       return;
     }
     this.waiting++;
-    limiter.acquire({ signal: this.halt.signal }).then(
+    limiter.acquire(this.waitOptions).then(
       (granted) => {
         this.waiting--;
         if (this.state === 'running' && this.side.accepting()) {

@@ -1,5 +1,6 @@
 import { ChannelClosedError, InvalidOptionError } from '../../core/errors/index.js';
 import type { Pressure } from '../../core/pressure/index.js';
+import { RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import { resolvePressure } from '../../internal/pressure.js';
 import * as v from '../../internal/validate.js';
 import { WaiterList, type ListNode } from '../../internal/waiter-list.js';
@@ -33,7 +34,8 @@ export interface LimiterLike {
   tryAcquire(): PermitLike | undefined;
 }
 
-export const RESOLVED_VOID: Promise<void> = Promise.resolve();
+// The one shared settled promise, not a second copy.
+export { RESOLVED_VOID };
 
 export function resolveLimiter(field: string, value: unknown): LimiterLike | undefined {
   if (value === undefined) return undefined;

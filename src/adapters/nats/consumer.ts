@@ -188,7 +188,6 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
         : undefined);
   }
 
-
   // ---- fetch loop ---------------------------------------------------------------
 
   private async loop(): Promise<void> {
