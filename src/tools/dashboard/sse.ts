@@ -38,9 +38,8 @@ export abstract class SseClient implements ListNode<SseClient> {
 }
 
 export class NodeSseClient extends SseClient {
-  private full = false;
+  // Full (waiting for 'drain') exactly while stalledSince is set.
   private readonly onDrain = (): void => {
-    this.full = false;
     this.stalledSince = NaN;
   };
 
@@ -52,12 +51,11 @@ export class NodeSseClient extends SseClient {
   }
 
   send(chunk: string): boolean {
-    if (this.full || this.res.writableEnded || this.res.destroyed) {
+    if (!Number.isNaN(this.stalledSince) || this.res.writableEnded || this.res.destroyed) {
       this.skipped++;
       return false;
     }
     if (!this.res.write(chunk)) {
-      this.full = true;
       this.markFull();
       this.res.once('drain', this.onDrain);
     }
