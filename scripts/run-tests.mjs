@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { nodeBinary, supportedLines } from './node-lines.mjs';
 
-const minimum = [22, 13];
+// The floor of package.json's engines ("^22.13.0 || >=24" -> 22.13), so it is stated once.
+const minimum = /(\d+)\.(\d+)/.exec(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).engines.node).slice(1).map(Number);
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < minimum[0] || (major === minimum[0] && minor < minimum[1])) {
   // Plain `node scripts/run-tests.mjs` on an old system Node: npm scripts use the
