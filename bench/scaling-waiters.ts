@@ -9,7 +9,10 @@
 //   npx tsx bench/scaling-waiters.ts memory          # bytes per waiter only
 //   npx tsx bench/scaling-waiters.ts stats 10,10000  # other sizes
 //
-// Written as a standalone script so the `scaling` bench scenario can fold it in.
+// Standalone, beside the `scaling` bench scenario (bench/scenarios/scaling.ts),
+// which measures Channel and TokenBucket stats() too, on a virtual clock after
+// the waiters have waited; this script adds Credits, CongestionWindow,
+// ConcurrencyLimiter and the bytes per waiter.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Channel } from '../src/core/channel/index.js';
