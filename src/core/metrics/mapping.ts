@@ -283,6 +283,8 @@ const counterFields = new Set([
   'sourceErrors', 'declined', 'decidedLocally', 'changesReceived', 'fetched', 'claimed', 'processed', 'failed', 'ackFailures', 'reads',
   'degradations', 'recoveries', 'timeouts', 'errors', 'probes', 'published', 'confirmed', 'slotWaits', 'drainWaits',
   'statements', 'rowsWritten', 'rowsSkipped', 'rowsFailed', 'isolations', 'batchesFailed',
+  'requeued', 'returned', 'terminated', 'heartbeats', 'fetches', 'fetchErrors', 'pauses', 'resumes', 'qosChanges', 'settleErrors',
+  'lost', 'extended', 'attempts', 'releasedLater',
 ]);
 
 // Time totals in ms that only grow: `duration_seconds_total{stat}`.
