@@ -175,6 +175,15 @@ describe('per-call options', () => {
     assert.equal(s.dropped, 0);
   });
 
+  it('BatchWriter.write() – with valid options an undefined item is still refused, and a good item is buffered', async () => {
+    const w = writer();
+    await assert.rejects(w.write(undefined as never, { timeoutMs: 5 }), { code: 'ERR_SLUICE_INVALID_ITEM' });
+    assert.equal(await w.write(1, { timeoutMs: 5, signal: new AbortController().signal }), true);
+    const s = w.stats();
+    assert.equal(s.written, 1);
+    assert.equal(s.dropped, 0);
+  });
+
   it('ConcurrencyLimiter.acquire() – bad options take no permit', async () => {
     const limiter = new ConcurrencyLimiter({ initialLimit: 1 });
     await assert.rejects(limiter.acquire({ signal: 'x' as never }), { code: 'ERR_SLUICE_INVALID_OPTION' });

@@ -29,8 +29,9 @@ export class WriterBuffer<T> {
     return this.memory.trySend(item);
   }
 
+  /** `Channel.send()`, for options the writer has already checked (under `write()`). */
   send(item: T, options?: SendOptions): Promise<boolean> {
-    return this.memory.send(item, options);
+    return this.memory.sendChecked(item, options);
   }
 
   close(): void {

@@ -266,14 +266,29 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
 
   private sendSlow(item: T, options: SendOptions | undefined): Promise<boolean> {
     if (item === undefined) return Promise.reject(new InvalidItemError());
-    const engine = this.engine;
-    let signal: AbortSignal | undefined;
     if (options !== undefined) {
       const invalid = v.callOptionsError(options, 'send()', sendSpec);
       if (invalid !== undefined) return Promise.reject(invalid);
-      signal = options.signal;
-      if (signal?.aborted) return engine.abortedDrop(signal);
     }
+    return this.offer(item, options);
+  }
+
+  /**
+   * `send()` for a caller that has already checked `options` itself, naming
+   * its own method in the error (`BatchWriter.write()`): the same offer
+   * without walking the options object a second time per item.
+   */
+  sendChecked(item: T, options: SendOptions | undefined): Promise<boolean> {
+    if (options === undefined) return this.send(item);
+    if (item === undefined) return Promise.reject(new InvalidItemError());
+    return this.offer(item, options);
+  }
+
+  /** The slow path of an offer: `item` is defined and `options` checked. */
+  private offer(item: T, options: SendOptions | undefined): Promise<boolean> {
+    const engine = this.engine;
+    const signal = options?.signal;
+    if (signal?.aborted) return engine.abortedDrop(signal);
     if (this.ringLength < this.fastLimit) {
       this.accept(item);
       return RESOLVED_TRUE;
@@ -502,7 +517,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   }
 
   private waitForItems(kind: 0 | 1, max: number, maxWaitMs: number, signal: AbortSignal | undefined): Promise<unknown> {
-    const waiting = signal?.aborted ? Promise.reject(signal.reason as unknown) : this.queueReceiver(kind, max, maxWaitMs, signal);
+    const waiting = this.queueReceiver(kind, max, maxWaitMs, signal); // receive() and receiveBatch() turned an aborted signal away
     if (this.tier !== undefined && this.outside !== 0) this.tier.refill();
     return waiting;
   }
@@ -588,9 +603,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
           this.startCollecting(w);
         } else {
           this.settleReceiver(w);
-          const out: T[] = [];
-          this.ringDrainInto(out, w.max);
-          w.resolve(out);
+          w.resolve(this.ringTake(w.max));
         }
         continue;
       }
@@ -599,9 +612,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       if (c && (engine.closed ? this.ringLength !== 0 || !this.backlogged() : this.ringLength >= Math.min(c.max, this.capacity))) {
         this.collectors.remove(c);
         this.settleReceiver(c);
-        const out: T[] = [];
-        this.ringDrainInto(out, c.max);
-        c.resolve(out);
+        c.resolve(this.ringTake(c.max));
         continue;
       }
       break;
