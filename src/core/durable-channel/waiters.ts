@@ -1,8 +1,6 @@
 import type { ListNode } from '../../internal/waiter-list.js';
 import type { LeasedItem } from './store.js';
 
-export type { SendWaiter as DurableSendWaiter } from '../../internal/blocked-producers.js';
-
 /** A consumer waiting for leases: `single` for `receive()`, else `receiveBatch(max)`. */
 export interface DurableReceiveWaiter<T> extends ListNode<DurableReceiveWaiter<T>> {
   single: boolean;
