@@ -35,7 +35,7 @@ import { describe } from './describe.js';
  * - **Items.** The store turns items into bytes with its serializer
  *   (JSON by default); `lease` returns deserialized copies, never the objects
  *   given to `append`.
- * - **After close.** Every method rejects with `ChannelClosedError`
+ * - **After close.** Every method rejects with `ClosedError`
  *   (code `ERR_SLUICE_CLOSED`); `close()` itself is idempotent. Calls that
  *   were already running when `close()` was called settle first.
  *

@@ -1,5 +1,5 @@
 import type { TimerHandle } from '../../core/clock/index.js';
-import { ChannelClosedError, InvalidArgumentError } from '../../core/errors/index.js';
+import { ClosedError, InvalidArgumentError } from '../../core/errors/index.js';
 import { BrokerConsumerCore } from '../internal/broker-consumer.js';
 import { copyToDeadLetterExchange } from './dead-letter.js';
 import {
@@ -152,7 +152,7 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
       // amqplib's signal that the broker cancelled us (queue deleted, failover).
       this.consumerTag = undefined;
       this.dead = true;
-      core.report(new ChannelClosedError(`the broker cancelled the consumer of queue "${this.queue}"`), undefined);
+      core.report(new ClosedError(`the broker cancelled the consumer of queue "${this.queue}"`), undefined);
       return;
     }
     core.delivered++;
@@ -275,9 +275,9 @@ export class AmqpConsumer<M extends AmqpMessage = AmqpMessage> {
   private channelClosed(): void {
     this.dead = true;
     this.consumerTag = undefined;
-    this.core.halt.abort(new ChannelClosedError('AMQP channel closed'));
+    this.core.halt.abort(new ClosedError('AMQP channel closed'));
     if (this.core.state === 'running') {
-      this.core.report(new ChannelClosedError(`AMQP channel closed; the broker redelivers the ${this.held} unacked message(s)`), undefined);
+      this.core.report(new ClosedError(`AMQP channel closed; the broker redelivers the ${this.held} unacked message(s)`), undefined);
     }
   }
 

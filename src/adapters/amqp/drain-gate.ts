@@ -1,4 +1,4 @@
-import { ChannelClosedError } from '../../core/errors/index.js';
+import { ClosedError } from '../../core/errors/index.js';
 import { WaiterList, type ListNode } from '../../internal/waiter-list.js';
 import type { AmqpPublishChannel } from './types.js';
 
@@ -86,7 +86,7 @@ export class DrainGate {
     this.closed = true;
     for (let pending = this.queue.shift(); pending; pending = this.queue.shift()) {
       if (pending.onAbort) pending.signal!.removeEventListener('abort', pending.onAbort);
-      pending.failed(new ChannelClosedError('AMQP channel closed before the message could be written'));
+      pending.failed(new ClosedError('AMQP channel closed before the message could be written'));
     }
   }
 }

@@ -1,4 +1,4 @@
-import { ChannelClosedError, InvalidArgumentError } from '../../core/errors/index.js';
+import { ClosedError, InvalidArgumentError } from '../../core/errors/index.js';
 import { RESOLVED_VOID } from '../internal/brokers.js';
 import * as v from '../../internal/validate.js';
 import { WaiterList } from '../../internal/waiter-list.js';
@@ -40,7 +40,7 @@ function checkPublishArguments(method: string, exchange: unknown, routingKey: un
  * `ERR_SLUICE_INVALID_OPTION`. If `signal` fires while the call waits for
  * `'drain'`, the message is not written and the promise rejects with `signal.reason`. Once
  * written, the message is on its way; a later abort changes nothing.
- * Rejects with ChannelClosedError if the channel closes first.
+ * Rejects with ClosedError if the channel closes first.
  *
  * @example
  * for (const order of orders) {
@@ -65,7 +65,7 @@ export function publish(
   const signal = callOptions?.signal;
   if (signal?.aborted) return Promise.reject(signal.reason);
   const gate = drainGateFor(channel);
-  if (gate.closed) return Promise.reject(new ChannelClosedError('AMQP channel is closed'));
+  if (gate.closed) return Promise.reject(new ClosedError('AMQP channel is closed'));
   if (!gate.blocked) {
     try {
       gate.wrote(channel.publish(exchange, routingKey, content, options));
@@ -193,7 +193,7 @@ export class AmqpPublisher {
     this.maxInFlight = v.integer('maxInFlight', o.maxInFlight, 1000, { min: 1 });
     this.channel = channel;
     this.gate = drainGateFor(channel);
-    channel.on('close', () => this.rejectWaiters(() => new ChannelClosedError('AMQP channel closed while waiting to publish')));
+    channel.on('close', () => this.rejectWaiters(() => new ClosedError('AMQP channel closed while waiting to publish')));
   }
 
   /** Messages published and not yet confirmed, plus those waiting for `'drain'`. */
@@ -211,7 +211,7 @@ export class AmqpPublisher {
    * first for a slot (FIFO) when `maxInFlight` messages are unconfirmed, then
    * for `'drain'` if the channel's write buffer is full.
    * Rejects with the channel's error when the broker nacks the message or the
-   * channel closes before the confirm; with ChannelClosedError after
+   * channel closes before the confirm; with ClosedError after
    * {@link close} or once the channel closed; with InvalidArgumentError on bad arguments.
    *
    * Abort safety: a signal that has already fired rejects at once with its
@@ -237,8 +237,8 @@ export class AmqpPublisher {
       this.abortedCount++;
       return Promise.reject(signal.reason);
     }
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('publisher is closed'));
-    if (this.gate.closed) return Promise.reject(new ChannelClosedError('AMQP channel is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('publisher is closed'));
+    if (this.gate.closed) return Promise.reject(new ClosedError('AMQP channel is closed'));
     return new Promise<void>((resolve, reject) => {
       const job = new PublishJob(this, exchange, routingKey, content, options, signal, resolve, reject);
       if (this.inFlightCount < this.maxInFlight && this.waiters.size === 0) {
@@ -260,7 +260,7 @@ export class AmqpPublisher {
 
   /**
    * Stops accepting messages: later `publish()` calls and callers still
-   * waiting for a slot reject with ChannelClosedError. Resolves once every
+   * waiting for a slot reject with ClosedError. Resolves once every
    * message already holding a slot is confirmed or failed. Does not close the
    * channel. Idempotent.
    *
@@ -270,7 +270,7 @@ export class AmqpPublisher {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.isClosed = true;
-    this.rejectWaiters(() => new ChannelClosedError('publisher closed while waiting to publish'));
+    this.rejectWaiters(() => new ClosedError('publisher closed while waiting to publish'));
     this.closing = this.inFlightCount === 0 ? RESOLVED_VOID : new Promise<void>((resolve) => (this.onIdle = resolve));
     return this.closing;
   }

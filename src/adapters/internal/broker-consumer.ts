@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock/index.js';
-import { ChannelClosedError, InvalidArgumentError } from '../../core/errors/index.js';
+import { ClosedError, InvalidArgumentError } from '../../core/errors/index.js';
 import type { Pressure } from '../../core/pressure/index.js';
 import { PressureSwitch, shouldRequeue, tryPermit, type LimiterLike, type PermitLike } from './brokers.js';
 
@@ -93,7 +93,7 @@ export class BrokerConsumerCore<M, E> {
     }
     if (this.state !== 'running') {
       await this.stopping;
-      throw signal?.aborted ? signal.reason : new ChannelClosedError('consumer stopped while starting');
+      throw signal?.aborted ? signal.reason : new ClosedError('consumer stopped while starting');
     }
     this.side.opened();
   }
@@ -184,7 +184,7 @@ export class BrokerConsumerCore<M, E> {
   private async shutdown(): Promise<void> {
     if (this.state === 'new' || this.state === 'running') this.state = 'stopping';
     this.o.signal?.removeEventListener('abort', this.onSignal);
-    this.halt.abort(new ChannelClosedError('consumer stopped'));
+    this.halt.abort(new ClosedError('consumer stopped'));
     await this.side.close();
     this.state = 'stopped';
   }

@@ -1,4 +1,4 @@
-import { ChannelClosedError, InvalidOptionError } from '../../core/errors/index.js';
+import { ClosedError, InvalidOptionError } from '../../core/errors/index.js';
 import type { Pressure } from '../../core/pressure/index.js';
 import { RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import { resolvePressure } from '../../internal/pressure.js';
@@ -194,7 +194,7 @@ export class Slots implements LimiterLike {
   }
 
   /** Rejects every waiter and every later `take()` with the error `makeError` builds. Idempotent. */
-  close(makeError: () => Error = () => new ChannelClosedError()): void {
+  close(makeError: () => Error = () => new ClosedError()): void {
     if (this.closedError !== undefined) return;
     this.closedError = makeError;
     for (let w = this.waiters.shift(); w; w = this.waiters.shift()) {

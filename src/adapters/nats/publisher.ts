@@ -1,4 +1,4 @@
-import { ChannelClosedError, InvalidArgumentError } from '../../core/errors/index.js';
+import { ClosedError, InvalidArgumentError } from '../../core/errors/index.js';
 import { RESOLVED_VOID, Slots } from '../internal/brokers.js';
 import * as v from '../../internal/validate.js';
 import type { JetStreamPublishClient } from './types.js';
@@ -103,7 +103,7 @@ export class JetStreamPublisher<A = unknown, O = unknown> {
    * Publishes one message and resolves with its PubAck. Waits first for a slot
    * (FIFO) when `maxInFlight` publishes are awaiting acks.
    * Rejects with the publish's error (for example no stream matches the subject,
-   * or the ack timed out), with ChannelClosedError after {@link close}, and
+   * or the ack timed out), with ClosedError after {@link close}, and
    * with InvalidArgumentError when `subject` is not a non-empty string.
    *
    * Abort safety: a signal that has already fired rejects at once with its
@@ -125,7 +125,7 @@ export class JetStreamPublisher<A = unknown, O = unknown> {
       this.abortedCount++;
       return Promise.reject(signal.reason);
     }
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('publisher is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('publisher is closed'));
     if (this.slots.tryTake()) return this.send(subject, payload, options);
     return this.slots.take(signal).then(
       () => this.send(subject, payload, options),
@@ -138,7 +138,7 @@ export class JetStreamPublisher<A = unknown, O = unknown> {
 
   /**
    * Stops accepting messages: later calls and callers waiting for a slot
-   * reject with ChannelClosedError. Resolves once every publish in flight has
+   * reject with ClosedError. Resolves once every publish in flight has
    * its ack or failure. Does not close the connection. Idempotent.
    *
    * Abort safety: takes no signal; it finishes when every in-flight publish settles
@@ -147,7 +147,7 @@ export class JetStreamPublisher<A = unknown, O = unknown> {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.isClosed = true;
-    this.slots.close(() => new ChannelClosedError('publisher closed while waiting to publish'));
+    this.slots.close(() => new ClosedError('publisher closed while waiting to publish'));
     this.closing = this.slots.inflight === 0 ? RESOLVED_VOID : new Promise<void>((resolve) => (this.onIdle = resolve));
     return this.closing;
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TimerHandle } from '../../core/clock/index.js';
 import { ConcurrencyLimiter, type Permit } from '../../core/concurrency-limiter/index.js';
-import { ChannelClosedError } from '../../core/errors/index.js';
+import { ClosedError } from '../../core/errors/index.js';
 import * as v from '../../internal/validate.js';
 import { WaiterList, type ListNode } from '../../internal/waiter-list.js';
 import { tagged, toNumber } from './client.js';
@@ -130,13 +130,13 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
    * While callers of this process wait, it resolves undefined without asking
    * (they are first). While degraded: the local limiter, a fail-open permit,
    * or undefined under `'fail-closed'`.
-   * Rejects with ChannelClosedError after {@link close}; otherwise resolves within `timeoutMs`.
+   * Rejects with ClosedError after {@link close}; otherwise resolves within `timeoutMs`.
    *
    * Abort safety: takes no signal; it never waits for a permit, only for one
    * round trip bounded by `timeoutMs`. A lease granted after `close()` is released at once.
    */
   tryAcquire(): Promise<LeasePermit | undefined> {
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisConcurrencyLimiter is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('RedisConcurrencyLimiter is closed'));
     if (this.link.degraded) {
       const permit = this.tryFallback();
       return nextTurn().then(() => permit);
@@ -154,7 +154,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
         }
         if (this.isClosed) {
           this.sendRelease(id);
-          throw new ChannelClosedError('RedisConcurrencyLimiter closed during tryAcquire()');
+          throw new ClosedError('RedisConcurrencyLimiter closed during tryAcquire()');
         }
         return this.grantRedis(id);
       },
@@ -173,7 +173,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
    * (`'local'`), a permit at once (`'fail-open'`), or a rejection with
    * RedisUnavailableError (`'fail-closed'`); callers already waiting when
    * Redis fails move to the fallback.
-   * Rejects with ChannelClosedError after or during {@link close}.
+   * Rejects with ClosedError after or during {@link close}.
    *
    * Abort safety: a signal that has already fired rejects at once with its
    * reason and has no effect (no lease is asked for), even on a closed
@@ -189,7 +189,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
     if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisConcurrencyLimiter is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('RedisConcurrencyLimiter is closed'));
     if (this.link.degraded) return nextTurn().then(() => this.acquireFallback(signal));
     return new Promise<LeasePermit>((resolve, reject) => {
       const w: LeaseWaiter = { prev: undefined, next: undefined, linked: false, resolve, reject, signal, onAbort: undefined };
@@ -211,7 +211,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
   }
 
   /**
-   * Rejects waiting `acquire()` calls with ChannelClosedError, refuses new
+   * Rejects waiting `acquire()` calls with ClosedError, refuses new
    * calls, stops probing and drops the release subscription (closing the
    * connection it opened for it). Permits already granted stay valid until
    * released or expired. Leases left over by an outage are released one last
@@ -226,7 +226,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
     this.subscription.close();
     for (let w = this.waiters.head; w; w = this.waiters.head) {
       this.settle(w);
-      w.reject(new ChannelClosedError('RedisConcurrencyLimiter closed while the caller was waiting for a permit'));
+      w.reject(new ClosedError('RedisConcurrencyLimiter closed while the caller was waiting for a permit'));
     }
     this.local?.close();
   }
@@ -448,7 +448,7 @@ export class RedisConcurrencyLimiter implements LeaseOwner {
   }
 
   private acquireFallback(signal: AbortSignal | undefined): Promise<LeasePermit> {
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisConcurrencyLimiter is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('RedisConcurrencyLimiter is closed'));
     switch (this.fallback.mode) {
       case 'local':
         return this.local!.acquire({ signal }).then((permit) => this.grantLocal(permit));

@@ -1,5 +1,5 @@
 import type { TimerHandle } from '../../core/clock/index.js';
-import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
 import * as v from '../../internal/validate.js';
 import type { Pressure, PressureLike } from '../../core/pressure/index.js';
 import { LUA_NOW_MS, LuaScript, tagged, type RedisSubscriber } from './client.js';
@@ -202,7 +202,7 @@ export class PressureCoordinator {
    * @returns true when stored; false when Redis was unavailable or slower
    * than `timeoutMs` (never rejects for that).
    * Rejects with InvalidArgumentError unless `pressure` is a number >= 0
-   * (Infinity allowed), and with ChannelClosedError after {@link close}.
+   * (Infinity allowed), and with ClosedError after {@link close}.
    *
    * Abort safety: takes no signal; one round trip bounded by `timeoutMs`.
    */
@@ -210,7 +210,7 @@ export class PressureCoordinator {
     if (typeof pressure !== 'number' || Number.isNaN(pressure) || pressure < 0) {
       return Promise.reject(new InvalidArgumentError(`report(pressure): expected a number >= 0, got ${String(pressure)}`));
     }
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('PressureCoordinator is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('PressureCoordinator is closed'));
     this.lastPressure = pressure;
     if (this.link.degraded) {
       this.counters.failedReports++;
@@ -233,12 +233,12 @@ export class PressureCoordinator {
    * Every live node's latest pressure, by node id. One round trip.
    * Rejects with RedisUnavailableError when Redis is unavailable or slower
    * than `timeoutMs` (there is no local answer for the whole cluster), and
-   * with ChannelClosedError after {@link close}.
+   * with ClosedError after {@link close}.
    *
    * Abort safety: takes no signal; one round trip bounded by `timeoutMs`.
    */
   globalPressure(): Promise<Record<string, number>> {
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('PressureCoordinator is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('PressureCoordinator is closed'));
     if (this.link.degraded) {
       const error = new RedisUnavailableError(`PressureCoordinator "${this.key}": Redis is unavailable`, this.link.lastFailure);
       return nextTurn().then(() => Promise.reject(error));
@@ -263,13 +263,13 @@ export class PressureCoordinator {
    * counts even if its report has not reached Redis. One round trip; while
    * Redis is unavailable the `fallback` answers (see the option).
    * Before any reading exists for this node, it counts as 0 (idle).
-   * Rejects only with ChannelClosedError after {@link close}.
+   * Rejects only with ClosedError after {@link close}.
    *
    * Abort safety: takes no signal; one round trip bounded by `timeoutMs`,
    * after which the fallback answers.
    */
   shouldAcceptWork(): Promise<boolean> {
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('PressureCoordinator is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('PressureCoordinator is closed'));
     if (this.link.degraded) {
       const accept = this.decideLocally();
       return nextTurn().then(() => accept);
@@ -296,7 +296,7 @@ export class PressureCoordinator {
    */
   onChange(listener: (nodeId: string, pressure: number) => void): () => void {
     if (typeof listener !== 'function') throw new InvalidArgumentError('onChange(listener): listener must be a function');
-    if (this.isClosed) throw new ChannelClosedError('PressureCoordinator is closed');
+    if (this.isClosed) throw new ClosedError('PressureCoordinator is closed');
     this.changeListeners.add(listener);
     this.subscription.start();
     return () => void this.changeListeners.delete(listener);

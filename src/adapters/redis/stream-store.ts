@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { jsonSerializer, type DurableStore, type LeasedItem, type Serializer } from '../../core/durable-channel/index.js';
-import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
 import * as v from '../../internal/validate.js';
 import { tagged, toNumber } from './client.js';
 import { Connectivity, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
@@ -267,7 +267,7 @@ export class RedisStreamStore<T> implements DurableStore<T> {
 
   /** Refuses calls after close and counts running ones so `close()` can wait for them. */
   private async guard<R>(fn: () => Promise<R>): Promise<R> {
-    if (this.isClosed) throw new ChannelClosedError('RedisStreamStore is closed');
+    if (this.isClosed) throw new ClosedError('RedisStreamStore is closed');
     this.running++;
     try {
       return await fn();

@@ -1,5 +1,5 @@
 import type { TimerHandle } from '../../core/clock/index.js';
-import { ChannelClosedError } from '../../core/errors/index.js';
+import { ClosedError } from '../../core/errors/index.js';
 import { checkAmount, RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
 import { WaiterList, type ListNode } from '../../internal/waiter-list.js';
@@ -212,7 +212,7 @@ export class RedisTokenBucket {
    * one (`'local'`: the local bucket; `'fail-open'`: true; `'fail-closed'`: false).
    * @returns true when the tokens were taken.
    * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
-   * `burst`, and with ChannelClosedError after {@link close}. Resolves within
+   * `burst`, and with ClosedError after {@link close}. Resolves within
    * `timeoutMs` even when Redis hangs (then from the fallback).
    *
    * Abort safety: takes no signal; it never waits for tokens, only for one
@@ -223,7 +223,7 @@ export class RedisTokenBucket {
       const bad = checkAmount('tryAcquire(n)', n, this.burst, 'burst');
       if (bad) return Promise.reject(bad);
     }
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('RedisTokenBucket is closed'));
     if (this.link.degraded) {
       const ok = this.tryFallback(n);
       return nextTurn().then(() => ok);
@@ -252,7 +252,7 @@ export class RedisTokenBucket {
    * (`'local'`), at once (`'fail-open'`), or a rejection with
    * RedisUnavailableError (`'fail-closed'`).
    * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
-   * `burst`, and with ChannelClosedError after or during {@link close}.
+   * `burst`, and with ClosedError after or during {@link close}.
    *
    * Abort safety: a signal that has already fired rejects at once with its
    * reason and has no effect (no round trip, no fallback), even on a closed
@@ -273,7 +273,7 @@ export class RedisTokenBucket {
     if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('RedisTokenBucket is closed'));
     if (this.link.degraded) return nextTurn().then(() => this.acquireFallback(n, signal));
     return new Promise<void>((resolve, reject) => {
       const p: Pending = { prev: undefined, next: undefined, linked: false, n, phase: SENDING, sleptFrom: 0, timer: undefined, resolve, reject, signal, onAbort: undefined };
@@ -299,7 +299,7 @@ export class RedisTokenBucket {
   }
 
   /**
-   * Rejects every pending `acquire()` with ChannelClosedError (handing their
+   * Rejects every pending `acquire()` with ClosedError (handing their
    * reserved tokens back) and refuses new calls. Stops probing. Leaves the
    * Redis client open: it is yours. Idempotent.
    */
@@ -309,7 +309,7 @@ export class RedisTokenBucket {
     this.link.close();
     this.local?.close();
     for (let p = this.pending.head; p; p = this.pending.head) {
-      this.cancel(p, new ChannelClosedError('RedisTokenBucket closed while the caller was waiting for tokens'));
+      this.cancel(p, new ClosedError('RedisTokenBucket closed while the caller was waiting for tokens'));
     }
   }
 
@@ -412,7 +412,7 @@ export class RedisTokenBucket {
   }
 
   private acquireFallback(n: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('RedisTokenBucket is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('RedisTokenBucket is closed'));
     switch (this.fallback.mode) {
       case 'local':
         return this.local!.acquire(n, { signal }).then(() => void (this.counters.acquiredLocally += n));

@@ -1,4 +1,4 @@
-import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
 import * as v from '../../internal/validate.js';
 import { jsonSerializer, type DurableStore, type LeasedItem, type Serializer } from '../../internal/durable-store.js';
 import { checkLeaseArguments } from '../../internal/durable-store.js';
@@ -326,8 +326,8 @@ export class SqliteStore<T> implements DurableStore<T> {
   }
 }
 
-function closedError(): ChannelClosedError {
-  return new ChannelClosedError('SqliteStore is closed');
+function closedError(): ClosedError {
+  return new ClosedError('SqliteStore is closed');
 }
 
 function toSqlValue(data: string | Uint8Array): string | Buffer {

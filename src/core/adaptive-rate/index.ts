@@ -227,7 +227,7 @@ export class AdaptiveRate {
 
   /**
    * Lets one item through if the current pace allows it now and nobody is waiting; never waits.
-   * @throws ChannelClosedError after {@link close}.
+   * @throws ClosedError after {@link close}.
    */
   tryAcquire(): boolean {
     return this.bucket.tryAcquire(1);
@@ -236,7 +236,7 @@ export class AdaptiveRate {
   /**
    * Waits until the current pace lets one more item through. Waiters are
    * served in order; a rate change re-times the wait of the one at the head.
-   * Rejects with ChannelClosedError after or during {@link close}.
+   * Rejects with ClosedError after or during {@link close}.
    *
    * Abort safety: a signal that has already fired rejects at once with its
    * reason and takes nothing, even when the pace allows an item now. Options
@@ -249,7 +249,7 @@ export class AdaptiveRate {
     return this.bucket.acquire(1, options);
   }
 
-  /** Rejects every waiting `acquire()` with ChannelClosedError and refuses new calls. Idempotent. */
+  /** Rejects every waiting `acquire()` with ClosedError and refuses new calls. Idempotent. */
   close(): void {
     this.bucket.close();
   }

@@ -144,7 +144,7 @@ export class BatchWriter<T> {
    * Buffers `item` for the sink, waiting for room under `'block'`; the other
    * strategies behave as in `Channel.send()`.
    * @returns true when buffered; false when dropped by the strategy or when the wait timed out.
-   * @throws (rejects) OverflowError under `'reject'` when full; ChannelClosedError once closed.
+   * @throws (rejects) OverflowError under `'reject'` when full; ClosedError once closed.
    *
    * Abort safety: a signal that has already fired rejects at once with its
    * reason, even with room: the item is not buffered and is counted as
@@ -166,7 +166,7 @@ export class BatchWriter<T> {
   /**
    * Buffers `item` if the strategy allows it right now; never waits.
    * Under `'block'` a false return means nothing happened: the item is still yours and is not counted.
-   * @throws ChannelClosedError once closed (counted, reason `'closed'`).
+   * @throws ClosedError once closed (counted, reason `'closed'`).
    */
   tryWrite(item: T): boolean {
     const accepted = this.buffer.trySend(item);
@@ -175,7 +175,7 @@ export class BatchWriter<T> {
   }
 
   /**
-   * Stops intake: later writes fail with ChannelClosedError (counted, reason
+   * Stops intake: later writes fail with ClosedError (counted, reason
    * `'closed'`), and so do producers waiting for room. What is buffered is
    * flushed in full batches, back to back, without waiting for the interval.
    * Idempotent.

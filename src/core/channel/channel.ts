@@ -13,7 +13,7 @@ export type { ChannelInit, SpillOptions } from './spill-options.js';
  *
  * ## Close and drain contract
  * - `close()` is idempotent. After it, `send()` rejects and `trySend()` throws
- *   `ChannelClosedError`, each counted as dropped with reason `'closed'`.
+ *   `ClosedError`, each counted as dropped with reason `'closed'`.
  * - Producers still waiting for room are released the same way.
  * - Items already buffered stay receivable; `receive()` yields `undefined` and
  *   `receiveBatch()` yields `[]` only once the channel is closed *and* empty.
@@ -97,7 +97,7 @@ export class Channel<T> {
    * yours and is not counted. Under the dropping strategies false means it was
    * dropped and counted. With spill, true also when the item joined a write
    * batch for the store (held in memory until the append commits).
-   * @throws ChannelClosedError once closed (counted, reason `'closed'`).
+   * @throws ClosedError once closed (counted, reason `'closed'`).
    */
   trySend(item: T): boolean {
     return this.buffer.trySend(item);
@@ -107,7 +107,7 @@ export class Channel<T> {
    * Offers `item`, waiting for room under `'block'`.
    * @returns true when buffered; false when dropped by the strategy or when
    * the wait timed out (reason `'timeout'`).
-   * @throws OverflowError under `'reject'` when full; ChannelClosedError when closed
+   * @throws OverflowError under `'reject'` when full; ClosedError when closed
    * before or during the wait.
    *
    * With spill: resolves true once the item is in memory or committed to the

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/index.js';
-import { ChannelClosedError, InvalidArgumentError, LimitExceededError } from '../errors/index.js';
+import { ClosedError, InvalidArgumentError, LimitExceededError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
 import { Fifo, Rejection, pendingResolveInto } from '../../internal/timed-list.js';
 import { AimdLimit } from './algorithms/aimd.js';
@@ -234,7 +234,7 @@ export class ConcurrencyLimiter {
    * @returns the permit, or undefined (counted in `rejected`).
    */
   tryAcquire(): Permit | undefined {
-    if (this.isClosed) throw new ChannelClosedError('ConcurrencyLimiter is closed');
+    if (this.isClosed) throw new ClosedError('ConcurrencyLimiter is closed');
     if (this.inflightCount < this.current && this.waiters.size === 0) return this.grant();
     this.rejectedCount++;
     return undefined;
@@ -262,7 +262,7 @@ export class ConcurrencyLimiter {
       this.abortedCount++;
       return Promise.reject(signal.reason);
     }
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('ConcurrencyLimiter is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('ConcurrencyLimiter is closed'));
     if (this.inflightCount < this.current && this.waiters.size === 0) return Promise.resolve(this.grant());
     if (this.whenFull === 'reject') {
       this.rejectedCount++;
@@ -348,7 +348,7 @@ export class ConcurrencyLimiter {
 
   /**
    * Stops handing out permits: callers still waiting, and later `acquire()`
-   * calls, reject with `ChannelClosedError`; `tryAcquire()` throws it.
+   * calls, reject with `ClosedError`; `tryAcquire()` throws it.
    * Permits already held stay valid and may still be released (their samples
    * still count). Idempotent.
    */
@@ -357,7 +357,7 @@ export class ConcurrencyLimiter {
     this.isClosed = true;
     for (let w = this.waiters.shift(); w; w = this.waiters.shift()) {
       unhook(w);
-      w.resolve(new Rejection(new ChannelClosedError('ConcurrencyLimiter closed while waiting for a permit')));
+      w.resolve(new Rejection(new ClosedError('ConcurrencyLimiter closed while waiting for a permit')));
     }
   }
 

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../clock/index.js';
-import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import { AcquireQueue, resolveClock, RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
 
@@ -147,10 +147,10 @@ export class CongestionWindow {
   /**
    * Takes a slot if `inflight < window` and nobody is waiting; never waits.
    * @returns true when the item may be sent (it now counts as in flight).
-   * @throws ChannelClosedError after {@link close}.
+   * @throws ClosedError after {@link close}.
    */
   tryAcquire(): boolean {
-    if (this.isClosed) throw new ChannelClosedError('CongestionWindow is closed');
+    if (this.isClosed) throw new ClosedError('CongestionWindow is closed');
     if (this.queue.size === 0 && this.inFlight < this.cwnd) {
       this.inFlight++;
       return true;
@@ -163,7 +163,7 @@ export class CongestionWindow {
    * Takes a slot, waiting while the window is full. Resolves at once when
    * there is room and nobody waits; otherwise queues behind earlier waiters
    * and resolves inside the `onAck()`/`onLoss()` call that makes room.
-   * Rejects with ChannelClosedError after or during {@link close}.
+   * Rejects with ClosedError after or during {@link close}.
    *
    * Abort safety: a signal that has already fired rejects at once with its
    * reason and takes nothing, even when a slot is free (and before a closed
@@ -178,7 +178,7 @@ export class CongestionWindow {
     if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('CongestionWindow is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('CongestionWindow is closed'));
     if (this.queue.size === 0 && this.inFlight < this.cwnd) {
       this.inFlight++;
       return RESOLVED_VOID;
@@ -229,14 +229,14 @@ export class CongestionWindow {
   }
 
   /**
-   * Rejects every waiting `acquire()` with ChannelClosedError and refuses new
+   * Rejects every waiting `acquire()` with ClosedError and refuses new
    * acquisitions the same way. Items in flight can still be completed with
    * `onAck()`/`onLoss()`. Idempotent.
    */
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.queue.rejectAll(() => new ChannelClosedError('CongestionWindow closed while the caller was waiting for a slot'));
+    this.queue.rejectAll(() => new ClosedError('CongestionWindow closed while the caller was waiting for a slot'));
   }
 
   stats(): CongestionWindowStats {

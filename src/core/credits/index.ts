@@ -1,5 +1,5 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock/index.js';
-import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
 import { describe } from '../../internal/describe.js';
@@ -163,14 +163,14 @@ export class Credits {
    * Spends `n` credits if they are there now and nobody is waiting; never waits.
    * @returns true when the credits were spent.
    * @throws InvalidArgumentError when `n` is not an integer from 1 to `max`.
-   * @throws ChannelClosedError after {@link close}.
+   * @throws ClosedError after {@link close}.
    */
   tryAcquire(n = 1): boolean {
     if (n !== 1) {
       const bad = checkAmount('tryAcquire(n)', n, this.max, 'max');
       if (bad) throw bad;
     }
-    if (this.isClosed) throw new ChannelClosedError('Credits is closed');
+    if (this.isClosed) throw new ClosedError('Credits is closed');
     if (this.queue.size === 0 && this.balance >= n) {
       this.balance -= n;
       this.acquiredCount += n;
@@ -187,7 +187,7 @@ export class Credits {
    * earlier waiters (a starvation event) and resolves inside the `grant()`
    * call that makes the credits available.
    * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
-   * `max`, and with ChannelClosedError after or during {@link close}.
+   * `max`, and with ClosedError after or during {@link close}.
    *
    * Abort safety: a signal that has already fired rejects at once with its
    * reason and takes nothing, even when credits are free (and before a closed
@@ -209,7 +209,7 @@ export class Credits {
     if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('Credits is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('Credits is closed'));
     if (this.queue.size === 0 && this.balance >= n) {
       this.balance -= n;
       this.acquiredCount += n;
@@ -265,13 +265,13 @@ export class Credits {
   }
 
   /**
-   * Rejects every waiting `acquire()` with ChannelClosedError and refuses new
+   * Rejects every waiting `acquire()` with ClosedError and refuses new
    * acquisitions the same way. Idempotent.
    */
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.queue.rejectAll(() => new ChannelClosedError('Credits closed while the producer was waiting for credits'));
+    this.queue.rejectAll(() => new ClosedError('Credits closed while the producer was waiting for credits'));
   }
 
   stats(): CreditsStats {

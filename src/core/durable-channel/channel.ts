@@ -1,4 +1,4 @@
-import { ChannelClosedError, InvalidArgumentError, InvalidItemError, OverflowError } from '../errors/index.js';
+import { ClosedError, InvalidArgumentError, InvalidItemError, OverflowError } from '../errors/index.js';
 import { describe } from '../../internal/describe.js';
 import type { ChannelEngine } from '../../internal/engine/engine.js';
 import { Admit } from '../../internal/engine/policy.js';
@@ -116,7 +116,7 @@ export class DurableChannel<T> {
    * There is no `trySend()`: admission is synchronous, commitment never is.
    * @returns true once the item is committed; false when dropped by the
    * strategy or when a `'block'` wait timed out (reason `'timeout'`).
-   * @throws OverflowError under `'reject'` when full; ChannelClosedError once
+   * @throws OverflowError under `'reject'` when full; ClosedError once
    * closed or detached; the store's error when the commit failed (the item was
    * not stored and is not counted as offered).
    *
@@ -159,7 +159,7 @@ export class DurableChannel<T> {
    * Leases the oldest visible item, waiting for one if none is visible.
    * @returns the lease (`id` for `ack`/`nack`, `item`, `deliveries`), or
    * `undefined` once the channel is closed and every item is acked.
-   * @throws ChannelClosedError once detached; the store's error if leasing fails.
+   * @throws ClosedError once detached; the store's error if leasing fails.
    *
    * Abort safety: a signal that has already fired rejects at once with its
    * reason and leases nothing, even when an item is visible. An abort while
@@ -196,7 +196,7 @@ export class DurableChannel<T> {
    * Marks a leased item done: it is removed from the store. Acks made
    * together share one store call. Acking twice, or an id already gone, is a no-op.
    * Allowed after `close()` (that is how a closing channel drains).
-   * @throws InvalidArgumentError for a non-string or empty id; ChannelClosedError once detached.
+   * @throws InvalidArgumentError for a non-string or empty id; ClosedError once detached.
    *
    * Abort safety: takes no signal; the ack is written once called. If its
    * outcome is unknown (the store failed), acking again is safe.
@@ -205,7 +205,7 @@ export class DurableChannel<T> {
     if (typeof id !== 'string' || id.length === 0) {
       return Promise.reject(new InvalidArgumentError(`ack(id): id must be a non-empty string from a lease, got ${describe(id)}`));
     }
-    if (this.core.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    if (this.core.isDetached) return Promise.reject(new ClosedError('DurableChannel is detached from its store'));
     if (!this.core.isOpen) return this.core.opening.then(() => this.ack(id));
     return this.core.enqueueAck(id);
   }
@@ -215,7 +215,7 @@ export class DurableChannel<T> {
    * (default 0), ahead of younger items, and its next delivery counts as a
    * redelivery. Use it for a transient failure; `delayMs` is the retry backoff.
    * @throws InvalidArgumentError for a bad id; InvalidOptionError for a bad
-   * `delayMs` or an unknown option; ChannelClosedError once detached.
+   * `delayMs` or an unknown option; ClosedError once detached.
    *
    * Abort safety: takes no signal; once called the nack is written. Repeating
    * it only restarts the delay.
@@ -227,7 +227,7 @@ export class DurableChannel<T> {
     const invalid = v.callOptionsError(options, 'nack()', nackSpec);
     if (invalid !== undefined) return Promise.reject(invalid);
     const delayMs = options?.delayMs ?? 0;
-    if (this.core.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    if (this.core.isDetached) return Promise.reject(new ClosedError('DurableChannel is detached from its store'));
     if (!this.core.isOpen) return this.core.opening.then(() => this.nack(id, options));
     return this.core.track(attempt(() => this.core.store.nack(id, { delayMs }))).then(() => {
       this.core.nackedCount++;
@@ -237,7 +237,7 @@ export class DurableChannel<T> {
 
   /**
    * Stops accepting items. Idempotent. Producers waiting for room are released
-   * with `ChannelClosedError` (counted, reason `'closed'`); sends already
+   * with `ClosedError` (counted, reason `'closed'`); sends already
    * admitted still commit. Stored items stay receivable until acked.
    */
   close(): void {
@@ -246,7 +246,7 @@ export class DurableChannel<T> {
 
   /**
    * Resolves once the channel is closed and every item is acked.
-   * @throws ChannelClosedError if the channel is detached first.
+   * @throws ClosedError if the channel is detached first.
    *
    * Abort safety: a signal that has already fired rejects at once with its
    * reason, even when the channel is already drained; an abort while waiting
@@ -260,7 +260,7 @@ export class DurableChannel<T> {
   /**
    * Stops using the store without draining it: closes the channel, lets
    * commits, acks and leases already under way finish, then rejects
-   * receivers and `drained()` callers still waiting with `ChannelClosedError`
+   * receivers and `drained()` callers still waiting with `ClosedError`
    * (if every item was acked, the close already answered them as drained:
    * `undefined`, `[]`, resolved). From the call
    * on, `receive`, `ack` and `nack` reject. Items stay in the store; leases
@@ -280,7 +280,7 @@ export class DurableChannel<T> {
     await this.core.opening.catch(() => {});
     while (this.core.busy) await Promise.allSettled([...this.core.activity, Promise.resolve()]);
     this.core.cancelWake();
-    const error = () => new ChannelClosedError('DurableChannel is detached from its store');
+    const error = () => new ClosedError('DurableChannel is detached from its store');
     for (let w = this.core.receivers.shift(); w; w = this.core.receivers.shift()) {
       this.core.settleReceiver(w);
       w.reject(error());
@@ -333,7 +333,7 @@ export class DurableChannel<T> {
 
   private waitForLease(single: boolean, max: number, signal: AbortSignal | undefined): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.core.isDetached) return Promise.reject(new ChannelClosedError('DurableChannel is detached from its store'));
+    if (this.core.isDetached) return Promise.reject(new ClosedError('DurableChannel is detached from its store'));
     if (!this.core.isOpen) return this.core.opening.then(() => this.waitForLease(single, max, signal));
     if (this.engine.closed && this.core.occupied === 0) return Promise.resolve(single ? undefined : []);
     return new Promise((resolve, reject) => {

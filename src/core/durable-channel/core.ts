@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
 import type { DurableReceiveWaiter } from './waiters.js';
-import { ChannelClosedError } from '../errors/index.js';
+import { ClosedError } from '../errors/index.js';
 import { WaiterList } from '../../internal/waiter-list.js';
 import { ChannelEngine, type EngineOwner } from '../../internal/engine/engine.js';
 import type { ResolvedDurableOptions } from './options.js';
@@ -318,11 +318,11 @@ export class DurableCore<T> implements EngineOwner {
     return this.engine.closed && this.isOpen && this.occupied === 0;
   }
   drainRefusal(): Error | undefined {
-    return this.isDetached ? new ChannelClosedError('DurableChannel is detached from its store') : undefined;
+    return this.isDetached ? new ClosedError('DurableChannel is detached from its store') : undefined;
   }
 
   /** Counts an offer refused because the channel is closed (or detached) and returns the error to throw. */
-  closedDrop(): ChannelClosedError {
+  closedDrop(): ClosedError {
     return this.engine.closedDrop(this.isDetached ? 'DurableChannel is detached from its store' : 'Channel is closed');
   }
 

