@@ -27,3 +27,5 @@ export type {
   PressureLevelStats,
   PressureLevelsStats,
 } from './levels.js';
+export { trend, Trend } from './trend.js';
+export type { TrendOptions, TrendStats } from './trend.js';
