@@ -29,3 +29,5 @@ export type {
 } from './levels.js';
 export { trend, Trend } from './trend.js';
 export type { TrendOptions, TrendStats } from './trend.js';
+export { cpuUsage } from './cpu.js';
+export type { CpuUsageOptions, CpuUsageStats, CpuUsageProbe } from './cpu.js';
