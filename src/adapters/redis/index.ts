@@ -19,3 +19,6 @@ export type { FallbackMode, FallbackOption, RedisConnectionOptions } from './opt
 export type { RedisClient, RedisConnection, RedisSubscriber, RedisArgument } from './client.js';
 export { consumeStream } from './stream-consumer.js';
 export type { ConsumeStreamOptions, StreamConsumer, StreamConsumerStats, StreamEntry } from './stream-consumer.js';
+export { streamLag } from './stream-lag.js';
+export type { StreamLag, StreamLagOptions, StreamLagStats, StreamLagFigures, StreamLagSource } from './stream-lag.js';
+export type { LagPollStats, PollError } from '../internal/lag-poller.js';

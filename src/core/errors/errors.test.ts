@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChannelClosedError, ClosedError, ErrorCode, SluiceError } from './index.js';
+import { ChannelClosedError, ClosedError, ErrorCode, NotFoundError, SluiceError } from './index.js';
 
 describe('ClosedError', () => {
   it('ClosedError - coded ERR_SLUICE_CLOSED, a SluiceError, named ClosedError', () => {
@@ -16,5 +16,17 @@ describe('ClosedError', () => {
     assert.ok(old instanceof ClosedError);
     assert.ok(new ClosedError() instanceof ChannelClosedError);
     assert.equal(old.code, 'ERR_SLUICE_CLOSED');
+  });
+});
+
+describe('NotFoundError', () => {
+  it('NotFoundError - coded ERR_SLUICE_NOT_FOUND, a SluiceError named NotFoundError, keeps its cause', () => {
+    const cause = new Error('ERR no such key');
+    const error = new NotFoundError('Redis stream "orders" does not exist', { cause });
+    assert.ok(error instanceof SluiceError);
+    assert.equal(error.code, 'ERR_SLUICE_NOT_FOUND');
+    assert.equal(error.code, ErrorCode.notFound);
+    assert.equal(error.name, 'NotFoundError');
+    assert.equal(error.cause, cause);
   });
 });

@@ -10,6 +10,8 @@ export const ErrorCode = {
   limitExceeded: 'ERR_SLUICE_LIMIT_EXCEEDED',
   /** A peer broke a protocol Sluice implements (a Reactive Streams rule). */
   protocol: 'ERR_SLUICE_PROTOCOL',
+  /** What a component was pointed at (a stream, consumer group, queue, JetStream consumer) does not exist. */
+  notFound: 'ERR_SLUICE_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -76,6 +78,18 @@ export class InvalidOptionError extends SluiceError {
     this.field = field;
     this.value = value;
     this.allowed = allowed;
+  }
+}
+
+/**
+ * What a component was pointed at does not exist: a Redis stream or consumer
+ * group, an AMQP queue, a JetStream stream or consumer. The broker lag sources
+ * report it in `stats().lastError` (code `ERR_SLUICE_NOT_FOUND`) rather than
+ * throwing, and keep polling, so the figure appears once the object is created.
+ */
+export class NotFoundError extends SluiceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.notFound, message, options);
   }
 }
 
