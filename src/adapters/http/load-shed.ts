@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../../core/errors/index.js';
 import * as v from '../../internal/validate.js';
 import type { Pressure, PressureLike } from '../../core/pressure/index.js';
 import { resolvePressure } from '../../internal/pressure.js';
+import { briefMessage } from './shared.js';
 
 /** How {@link LoadShedder} turns a pressure reading into a decision. */
 export type ShedMode = 'threshold' | 'probabilistic';
@@ -297,16 +298,6 @@ export class LoadShedder {
     }
     return false;
   }
-}
-
-function briefMessage(error: unknown): string {
-  let message: string;
-  try {
-    message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  } catch {
-    message = 'unprintable error';
-  }
-  return message.length > 200 ? `${message.slice(0, 199)}…` : message;
 }
 
 /**
