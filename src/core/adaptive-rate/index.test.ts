@@ -193,6 +193,35 @@ describe('AdaptiveRate', () => {
   });
 });
 
+describe('AdaptiveRate setRateCap()', () => {
+  it('setRateCap() - paces at min(rate, cap) while the adaptation goes on underneath, and Infinity lifts it', async () => {
+    const { clock, limiter } = make({ initialRate: 100, burst: 1, window: 1 });
+    assert.ok(Math.abs((await grantsDuring(clock, limiter, 1000)) - 100) <= 2);
+    limiter.setRateCap(20);
+    assert.ok(Math.abs((await grantsDuring(clock, limiter, 1000)) - 20) <= 2, 'capped at 20/s');
+    limiter.record(10); // low latency: the adapted rate rises, the cap still holds
+    assert.ok(Math.abs(limiter.rate - 110) < 1e-9, `rate ${limiter.rate}`);
+    assert.ok(Math.abs((await grantsDuring(clock, limiter, 1000)) - 20) <= 2, 'still 20/s');
+    limiter.setRateCap(Infinity);
+    assert.ok(Math.abs((await grantsDuring(clock, limiter, 1000)) - 110) <= 2, 'the adapted 110/s again');
+    limiter.close();
+  });
+
+  it('setRateCap() - a cap above the adapted rate changes nothing', async () => {
+    const { clock, limiter } = make({ initialRate: 50, burst: 1 });
+    limiter.setRateCap(500);
+    assert.ok(Math.abs((await grantsDuring(clock, limiter, 1000)) - 50) <= 2);
+    limiter.close();
+  });
+
+  it('setRateCap() - rejects a cap that is not a number > 0', () => {
+    const { limiter } = make();
+    for (const bad of [0, -1, Number.NaN, '10' as unknown as number]) {
+      assert.throws(() => limiter.setRateCap(bad), InvalidArgumentError);
+    }
+  });
+});
+
 describe('AdaptiveRate adjustmentIntervalMs', () => {
   it('record() - adjusts once per interval from the interval\'s mean latency', () => {
     const clock = new VirtualClock();

@@ -143,6 +143,7 @@ export class AdaptiveRate {
   private readonly minSamples: number;
   private upCount = 0;
   private downCount = 0;
+  private cap = Infinity;
 
   constructor(options: AdaptiveRateOptions) {
     const o = v.optionsObject(options, 'AdaptiveRate', {
@@ -226,6 +227,29 @@ export class AdaptiveRate {
   }
 
   /**
+   * Caps the pace from outside, on top of the latency adaptation: items pass
+   * at `min(rate, cap)` per second while the adaptation goes on within
+   * [minRate, maxRate] as before (`rate` and `stats().rate` still report the
+   * adapted rate). For a `governor()` that slows this limiter under a pressure
+   * the latency does not show. `Infinity` lifts the cap. Waiters' wake-ups are
+   * re-timed for the new pace at once.
+   * @throws InvalidArgumentError unless `ratePerSecond` is a number > 0 (Infinity allowed).
+   * @example
+   * const limiter = new AdaptiveRate({ targetLatencyMs: 100, minRate: 10, maxRate: 1000 });
+   * limiter.setRateCap(50); // at most 50 items/s, whatever the latency says
+   * limiter.setRateCap(Infinity); // the adaptation alone again
+   */
+  setRateCap(ratePerSecond: number): void {
+    if (typeof ratePerSecond !== 'number' || Number.isNaN(ratePerSecond) || ratePerSecond <= 0) {
+      throw new InvalidArgumentError(`setRateCap(ratePerSecond): expected a number > 0 (Infinity for no cap), got ${describe(ratePerSecond)}`);
+    }
+    const before = Math.min(this.currentRate, this.cap);
+    this.cap = ratePerSecond;
+    const pace = Math.min(this.currentRate, ratePerSecond);
+    if (pace !== before) this.bucket.setRate(pace);
+  }
+
+  /**
    * Lets one item through if the current pace allows it now and nobody is waiting; never waits.
    * @throws ClosedError after {@link close}.
    */
@@ -273,6 +297,6 @@ export class AdaptiveRate {
     this.currentRate = rate;
     if (up) this.upCount++;
     else this.downCount++;
-    this.bucket.setRate(rate);
+    this.bucket.setRate(Math.min(rate, this.cap));
   }
 }
