@@ -31,3 +31,5 @@ export { trend, Trend } from './trend.js';
 export type { TrendOptions, TrendStats } from './trend.js';
 export { cpuUsage } from './cpu.js';
 export type { CpuUsageOptions, CpuUsageStats, CpuUsageProbe } from './cpu.js';
+export { governor, Governor } from './governor.js';
+export type { GovernorOptions, GovernorStats, GovernedLimiter, RateSettable, RateCappable } from './governor.js';
