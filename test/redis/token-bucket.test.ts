@@ -62,6 +62,28 @@ describe('RedisTokenBucket', () => {
     bucket.close();
   });
 
+  it('setRate() - the next commands refill at the new rate, and the local fallback follows at its fraction', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('set-rate'), ratePerSecond: 50, burst: 5 });
+    await bucket.acquire(5); // the burst is gone
+    bucket.setRate(1000);
+    assert.equal(bucket.ratePerSecond, 1000);
+    assert.equal(bucket.stats().ratePerSecond, 1000);
+    assert.equal(bucket.stats().local?.ratePerSecond, 500);
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 50 }, () => bucket.acquire()));
+    const elapsed = performance.now() - started;
+    // 50 tokens at 1000/s: 50 ms; at the old 50/s it would be a second.
+    assert.ok(elapsed >= 40 && elapsed < 400, `took ${elapsed} ms`);
+    bucket.setRate(100);
+    const slower = performance.now();
+    await Promise.all(Array.from({ length: 20 }, () => bucket.acquire()));
+    const slowElapsed = performance.now() - slower;
+    assert.ok(slowElapsed >= 150 && slowElapsed < 600, `took ${slowElapsed} ms at 100/s`);
+    assert.throws(() => bucket.setRate(0), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+    assert.throws(() => bucket.setRate(Infinity), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+    bucket.close();
+  });
+
   it('acquire(n) - rejects n outside 1..burst with ERR_SLUICE_INVALID_ARGUMENT', async () => {
     const bucket = new RedisTokenBucket({ redis, key: key('bad-n'), ratePerSecond: 10, burst: 5 });
     await assert.rejects(bucket.acquire(6), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });

@@ -1,7 +1,8 @@
 import type { TimerHandle } from '../../core/clock/index.js';
-import { ClosedError } from '../../core/errors/index.js';
+import { ClosedError, InvalidArgumentError } from '../../core/errors/index.js';
 import { checkAmount, RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
+import { describe } from '../../internal/describe.js';
 import { WaiterList, type ListNode } from '../../internal/waiter-list.js';
 import { TokenBucket, type TokenBucketStats } from '../../core/token-bucket/index.js';
 import { LUA_NOW_MS, LuaScript, tagged, toNumber } from './client.js';
@@ -166,11 +167,11 @@ interface Pending extends ListNode<Pending> {
  */
 export class RedisTokenBucket {
   readonly key: string;
-  readonly ratePerSecond: number;
   readonly burst: number;
   readonly fallback: ResolvedFallback;
   private readonly stateKey: string;
-  private readonly ratePerMs: string;
+  private rate: number;
+  private ratePerMs: string;
   private readonly link: Connectivity;
   private readonly conn: ResolvedConnection;
   private readonly local: TokenBucket | undefined;
@@ -185,16 +186,43 @@ export class RedisTokenBucket {
     });
     this.conn = resolveConnection(o);
     this.key = resolveKey('key', o.key);
-    this.ratePerSecond = v.requiredNumber('ratePerSecond', o.ratePerSecond, { min: 0, minExclusive: true });
-    this.burst = v.number('burst', o.burst, Math.max(1, this.ratePerSecond), { min: 1 });
+    this.rate = v.requiredNumber('ratePerSecond', o.ratePerSecond, { min: 0, minExclusive: true });
+    this.burst = v.number('burst', o.burst, Math.max(1, this.rate), { min: 1 });
     this.fallback = resolveFallback(o.fallback, { mode: 'local', fraction: 0.5 });
     this.stateKey = tagged(this.key, 'tokens');
-    this.ratePerMs = String(this.ratePerSecond / 1000);
+    this.ratePerMs = String(this.rate / 1000);
     const { redis, timeoutMs, probeIntervalMs, clock } = this.conn;
     this.link = new Connectivity(redis, { timeoutMs, probeIntervalMs, clock, component: 'RedisTokenBucket', key: this.key, fallback: this.fallback.mode });
     if (this.fallback.mode === 'local') {
-      this.local = new TokenBucket({ ratePerSecond: this.ratePerSecond * this.fallback.fraction, burst: this.burst, clock });
+      this.local = new TokenBucket({ ratePerSecond: this.rate * this.fallback.fraction, burst: this.burst, clock });
     }
+  }
+
+  /** Tokens added per second, as this process refills the shared bucket. Change it with {@link setRate}. */
+  get ratePerSecond(): number {
+    return this.rate;
+  }
+
+  /**
+   * Changes the refill rate this process uses from its next command on (and
+   * the local fallback's, at `fraction ×` the new rate). No round trip: the
+   * rate travels with every command. The bucket is refilled at the rate of
+   * the command that touches it, so processes sharing `key` should all set
+   * the same rate; a `governor()` in each of them reading the same shared
+   * pressure does that. Calls already waiting for reserved tokens keep the
+   * wait Redis gave them. For a `governor()`.
+   * @throws InvalidArgumentError unless `ratePerSecond` is a finite number > 0.
+   * @example
+   * const bucket = new RedisTokenBucket({ redis, key: 'ingest', ratePerSecond: 500 });
+   * bucket.setRate(125); // a quarter of the pace while the consumers catch up
+   */
+  setRate(ratePerSecond: number): void {
+    if (typeof ratePerSecond !== 'number' || !Number.isFinite(ratePerSecond) || ratePerSecond <= 0) {
+      throw new InvalidArgumentError(`setRate(ratePerSecond): expected a finite number > 0, got ${describe(ratePerSecond)}`);
+    }
+    this.rate = ratePerSecond;
+    this.ratePerMs = String(ratePerSecond / 1000);
+    this.local?.setRate(ratePerSecond * this.fallback.fraction);
   }
 
   /** True while Redis is unavailable and the fallback serves calls. */
@@ -317,7 +345,7 @@ export class RedisTokenBucket {
     const c = this.counters;
     return {
       key: this.key,
-      ratePerSecond: this.ratePerSecond,
+      ratePerSecond: this.rate,
       burst: this.burst,
       acquired: c.acquired,
       acquiredLocally: c.acquiredLocally,
