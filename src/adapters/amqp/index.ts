@@ -13,3 +13,6 @@ export { publish, publisher, AmqpPublisher } from './publisher.js';
 export type { AmqpPublisherOptions, AmqpPublisherStats, AmqpPublishCallOptions } from './publisher.js';
 export type { AmqpChannel, AmqpConfirmChannel, AmqpMessage, AmqpPublishChannel, AmqpPublishOptions, MessageOf } from './types.js';
 export type { LimiterLike, PermitLike } from '../internal/brokers.js';
+export { queueDepth } from './queue-depth.js';
+export type { QueueDepth, QueueDepthOptions, QueueDepthStats, QueueDepthFigures, AmqpQueueInfo, AmqpCheckChannel, AmqpChannelOpener } from './queue-depth.js';
+export type { LagPollStats, PollError } from '../internal/lag-poller.js';
