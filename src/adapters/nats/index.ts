@@ -22,3 +22,6 @@ export type {
   PollSizerLike,
 } from './types.js';
 export type { LimiterLike, PermitLike } from '../internal/brokers.js';
+export { jetStreamLag } from './jetstream-lag.js';
+export type { JetStreamLag, JetStreamLagOptions, JetStreamLagStats, JetStreamLagFigures, JetStreamLagInfo, JetStreamLagManager } from './jetstream-lag.js';
+export type { LagPollStats, PollError } from '../internal/lag-poller.js';
