@@ -136,6 +136,34 @@ describe('readiness() state', () => {
     assert.equal(ready.stats().readErrors, 0);
   });
 
+  it('check() - with loadShed on one pressure and both defaults: on a rising ramp 503 comes before the first shed, on the falling ramp 200 comes after the last', () => {
+    let reading = 0;
+    const ready = readiness({ pressure: () => reading });
+    const shed = loadShed({ pressure: () => reading });
+    const ramp = [...Array.from({ length: 31 }, (_, i) => i * 0.05), ...Array.from({ length: 31 }, (_, i) => 1.5 - i * 0.05)];
+    let notReadyAt: number | undefined;
+    let firstShedAt: number | undefined;
+    let lastShedAt: number | undefined;
+    let readyAgainAt: number | undefined;
+    ramp.forEach((r, i) => {
+      reading = r;
+      const isReady = ready.check().statusCode === 200;
+      const admitted = shed.admit();
+      if (!isReady && notReadyAt === undefined) notReadyAt = i;
+      if (!admitted) {
+        firstShedAt ??= i;
+        lastShedAt = i;
+      }
+      if (isReady && notReadyAt !== undefined && readyAgainAt === undefined) readyAgainAt = i;
+    });
+    assert.ok(notReadyAt !== undefined && firstShedAt !== undefined && lastShedAt !== undefined && readyAgainAt !== undefined);
+    assert.ok(ramp[notReadyAt]! > 0.8 && ramp[notReadyAt]! < 1, `not ready at ${ramp[notReadyAt]}`);
+    assert.ok(notReadyAt < firstShedAt, 'not ready before the first shed');
+    assert.ok(readyAgainAt > lastShedAt, 'ready again only after the last shed');
+    assert.ok(ramp[readyAgainAt]! < 0.64, `ready again at ${ramp[readyAgainAt]}`);
+    assert.equal(ready.stats().transitions, 2);
+  });
+
   it('check() - reads a Pressure object once per check', () => {
     let reads = 0;
     const ready = readiness({ pressure: { name: 'p', read: () => (reads++, 0.1) } });
