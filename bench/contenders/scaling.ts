@@ -69,25 +69,60 @@ export function tokenBucketStats(size: number): ScalingFixture {
 }
 
 /**
+ * A stand-in for a Channel on the dashboard: its `stats()` returns a fresh
+ * object of the shape a Channel's does (drops by reason included), with
+ * counters that move every tick, while the component itself is a few numbers
+ * (a real Channel starts with a 1024-slot ring: a million of them would
+ * measure the fixture, not the dashboard).
+ */
+class ChannelLike {
+  constructor(
+    private readonly id: number,
+    private readonly clock: VirtualClock,
+  ) {}
+
+  stats() {
+    const t = this.clock.now() / 1000;
+    const offered = this.id + 10 * t;
+    const delivered = this.id + 9 * t;
+    const timeout = this.id % 7;
+    return {
+      capacity: 1000,
+      size: offered - delivered - timeout,
+      waiting: 0,
+      utilization: (offered - delivered - timeout) / 1000,
+      state: 'normal',
+      pressured: false,
+      offered,
+      accepted: offered - timeout,
+      delivered,
+      dropped: timeout,
+      droppedBy: { 'drop-newest': 0, 'drop-oldest': 0, sample: 0, rejected: 0, timeout, aborted: 0, closed: 0, 'spill-failed': 0 },
+      blockedMs: 3 * t,
+      longestBlockedMs: 0,
+      pressureEvents: 0,
+    };
+  }
+}
+
+/**
  * One dashboard tick (`sample()`) over `size` components, each with a
- * latency histogram of its name, plus `size` histograms that name no
- * component (cards of their own). Cost is per component: the tick is linear.
+ * latency histogram of its name in a LatencyRecorder, plus `size` histograms
+ * that name no component (cards of their own). The components are
+ * {@link ChannelLike}s. Cost is per component: the tick is linear.
  */
 export function dashboardSample(size: number): ScalingFixture {
   const clock = new VirtualClock();
   const latency = new LatencyRecorder({ bucketsMs: [1, 10, 100] });
   const sources: [string, DashboardSource][] = [];
-  for (let i = 0; i < size; i++) {
-    const stats = { offered: i, delivered: i, size: 0, capacity: 10, dropped: 0 };
-    sources.push([`c${i}`, { stats: () => stats }]);
-  }
-  const names = [...sources.map(([name]) => name), ...sources.map(([name]) => `h${name}`)];
+  for (let i = 0; i < size; i++) sources.push([`c${i}`, new ChannelLike(i, clock)]);
+  const histograms = [...sources.map(([name]) => latency.histogram(name)), ...sources.map(([name]) => latency.histogram(`h${name}`))];
   const sampler = new DashboardSampler(sources, resolveDashboardOptions({ clock, latency }));
   return {
     run: (budgetMs) =>
       repeat(budgetMs, size, () => {
         // Fresh observations every tick, so every histogram has a window to report (recording is not timed apart: it is O(1) each).
-        for (const name of names) latency.record(name, 5);
+        for (const histogram of histograms) histogram.record(5);
         clock.advance(1000);
         const { components } = sampler.sample();
         if (components.length !== 2 * size) throw new Error(`expected ${2 * size} cards, got ${components.length}`);

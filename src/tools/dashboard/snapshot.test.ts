@@ -185,6 +185,79 @@ describe('snapshots', () => {
     }
   });
 
+  it('sample() - drop rates follow each reason when a component reports new reasons or a different order', () => {
+    const clock = new VirtualClock();
+    let droppedBy: Record<string, number> = { timeout: 10, rejected: 0 };
+    const sampler = new DashboardSampler([['q', { stats: () => ({ offered: 0, delivered: 0, droppedBy }) }]], resolveDashboardOptions({ clock }));
+    sampler.sample();
+    clock.advance(1000);
+    droppedBy = { timeout: 14, rejected: 2 };
+    assert.deepEqual(sampler.sample().components[0]!.dropRateBy, { timeout: 4, rejected: 2 });
+    clock.advance(1000);
+    droppedBy = { rejected: 5, shed: 7, timeout: 15 };
+    assert.deepEqual(sampler.sample().components[0]!.dropRateBy, { rejected: 3, shed: 0, timeout: 1 }, 'a reason seen for the first time has no rate yet');
+    clock.advance(2000);
+    droppedBy = { rejected: 9, shed: 11, timeout: 15 };
+    assert.deepEqual(sampler.sample().components[0]!.dropRateBy, { rejected: 2, shed: 2, timeout: 0 });
+  });
+
+  it('sample() - rates of a component whose stats() threw are measured from its last good reading', () => {
+    const clock = new VirtualClock();
+    let offered = 0;
+    let broken = false;
+    const source = {
+      stats: () => {
+        if (broken) throw new Error('down');
+        return { offered, delivered: 0, blockedMs: offered * 10 };
+      },
+    };
+    const sampler = new DashboardSampler([['q', source]], resolveDashboardOptions({ clock }));
+    sampler.sample();
+    broken = true;
+    clock.advance(1000);
+    assert.equal(sampler.sample().components[0]!.error, 'down');
+    broken = false;
+    offered = 40;
+    clock.advance(1000);
+    const q = sampler.sample().components[0]!;
+    assert.deepEqual([q.inRate, q.blockedMsPerSec], [20, 200], 'over the 2 s since the last reading');
+  });
+
+  it('sample() - latency window: ticks closer than intervalMs keep every reading the window needs', () => {
+    const clock = new VirtualClock();
+    const latency = new LatencyRecorder({ bucketsMs: [10, 100] });
+    const sampler = new DashboardSampler([], resolveDashboardOptions({ clock, latency, intervalMs: 1000, latencyWindowMs: 3000 }));
+    const window = () => sampler.sample().components.find((c) => c.name === 'h')?.latency;
+    // Ticks 100 ms apart, one observation before each: the window's baseline is
+    // the reading 3 s (30 ticks) back, so it holds up to 30 observations.
+    for (let i = 0; i < 40; i++) {
+      latency.record('h', i < 30 ? 5 : 50);
+      const l = window()!;
+      assert.equal(l.count, i === 0 ? 1 : Math.min(i, 30), `tick ${i}`);
+      if (i === 39) assert.equal(l.p50, 7.5, 'the last 3 s: 20 fast and 10 slow observations, the median interpolated in 0-10 ms');
+      clock.advance(100);
+    }
+    clock.advance(3000);
+    assert.equal(window(), undefined, 'nothing in the window');
+  });
+
+  it('sample() - a histogram that went backwards (replaced or reset) reports what it holds now', () => {
+    const clock = new VirtualClock();
+    let snapshot = { bucketsMs: [10, 100], cumulativeCounts: [50, 60], count: 60, sumMs: 0 };
+    const latency = { entries: () => [['h', { snapshot: () => snapshot }] as [string, { snapshot: () => typeof snapshot }]] };
+    const sampler = new DashboardSampler([], resolveDashboardOptions({ clock, latency }));
+    assert.equal(sampler.sample().components[0]!.latency!.count, 60);
+    clock.advance(500);
+    snapshot = { bucketsMs: [10, 100], cumulativeCounts: [1, 3], count: 4, sumMs: 0 };
+    assert.equal(sampler.sample().components[0]!.latency!.count, 4);
+    clock.advance(500);
+    snapshot = { bucketsMs: [10, 50, 100], cumulativeCounts: [1, 2, 3], count: 5, sumMs: 0 };
+    assert.equal(sampler.sample().components[0]!.latency!.count, 5, 'a new bucket layout starts a new window');
+    clock.advance(500);
+    snapshot = { bucketsMs: [10, 50, 100], cumulativeCounts: [1, 2, 4], count: 7, sumMs: 0 };
+    assert.equal(sampler.sample().components[0]!.latency!.count, 2);
+  });
+
   it('snapshot() - a stats() that throws is shown as an error, the others still report', () => {
     const clock = new VirtualClock();
     const broken = {

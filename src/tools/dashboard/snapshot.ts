@@ -1,6 +1,6 @@
 import type { HistogramSnapshot } from '../../core/metrics/index.js';
 import type { DashboardAlertEvent, DashboardSource, ResolvedDashboardOptions } from './options.js';
-import { histogramDelta, histogramPercentile } from './percentiles.js';
+import { histogramPercentile } from './percentiles.js';
 
 /** Latency percentiles of one component, in ms. */
 export interface LatencyPercentiles {
@@ -79,6 +79,7 @@ type Stats = Readonly<Record<string, unknown>>;
 const COUNT_GAUGES = ['limit', 'inflight', 'inFlight', 'available', 'max', 'waiting', 'window', 'ssthresh', 'rate', 'ratePerSecond', 'pressure'] as const;
 const TIMING_GAUGES = ['lastFlushLatencyMs', 'flushIntervalMs', 'averageLatencyMs'] as const;
 const BLOCKED_COUNTERS = ['blockedMs', 'waitedMs', 'starvationMs'] as const;
+const DROP_COUNTERS = ['dropped', 'rejected', 'shed'] as const;
 /** Alert events kept between two snapshots; a storm beyond it is summarised by the firing list. */
 const MAX_EVENTS_PER_SNAPSHOT = 50;
 
@@ -93,39 +94,54 @@ function sum(...values: (number | undefined)[]): number | undefined {
   return total;
 }
 
+function has(stats: Stats, key: string): boolean {
+  return stats[key] !== undefined;
+}
+
 /**
  * Components are recognised by the fields of their stats, so wrappers and
  * future components work too; a string `kind` field in the stats names it outright.
  */
 export function componentKind(stats: Stats): string {
   if (typeof stats.kind === 'string' && stats.kind.length > 0) return stats.kind;
-  const has = (key: string) => stats[key] !== undefined;
-  if (has('written') && has('flushed')) return 'batch-writer';
-  if (has('offered') && has('delivered') && has('acked')) return 'durable-channel';
-  if (has('offered') && has('delivered')) return 'channel';
-  if (has('algorithm') && has('limit')) return 'concurrency-limiter';
-  if (has('served') && has('shed')) return 'load-shedder';
-  if (has('ratePerSecond') && has('burst')) return 'token-bucket';
-  if (has('granted') && has('max')) return 'credits';
-  if (has('adjustmentsUp')) return 'adaptive-rate';
-  if (has('ssthresh')) return 'congestion-window';
-  if (has('pressure') && has('samples')) return 'pressure';
+  if (has(stats, 'written') && has(stats, 'flushed')) return 'batch-writer';
+  if (has(stats, 'offered') && has(stats, 'delivered') && has(stats, 'acked')) return 'durable-channel';
+  if (has(stats, 'offered') && has(stats, 'delivered')) return 'channel';
+  if (has(stats, 'algorithm') && has(stats, 'limit')) return 'concurrency-limiter';
+  if (has(stats, 'served') && has(stats, 'shed')) return 'load-shedder';
+  if (has(stats, 'ratePerSecond') && has(stats, 'burst')) return 'token-bucket';
+  if (has(stats, 'granted') && has(stats, 'max')) return 'credits';
+  if (has(stats, 'adjustmentsUp')) return 'adaptive-rate';
+  if (has(stats, 'ssthresh')) return 'congestion-window';
+  if (has(stats, 'pressure') && has(stats, 'samples')) return 'pressure';
   return 'custom';
 }
 
-function counters(kind: string, s: Stats): { inTotal: number | undefined; outTotal: number | undefined } {
+/** The counter of what came in, by kind. Two functions rather than one returning a pair: no object per component and tick. */
+function inCounter(kind: string, s: Stats): number | undefined {
   switch (kind) {
     case 'batch-writer':
-      return { inTotal: num(s, 'written'), outTotal: num(s, 'flushed') };
+      return num(s, 'written');
     case 'concurrency-limiter':
-      return { inTotal: num(s, 'acquired'), outTotal: sum(num(s, 'successes'), num(s, 'drops'), num(s, 'ignored')) };
+      return num(s, 'acquired');
     case 'load-shedder':
-      return { inTotal: sum(num(s, 'served'), num(s, 'shed')), outTotal: num(s, 'served') };
+      return sum(num(s, 'served'), num(s, 'shed'));
     default:
-      return {
-        inTotal: num(s, 'offered') ?? num(s, 'written') ?? num(s, 'acquired'),
-        outTotal: num(s, 'delivered') ?? num(s, 'flushed'),
-      };
+      return num(s, 'offered') ?? num(s, 'written') ?? num(s, 'acquired');
+  }
+}
+
+/** The counter of what went out, by kind. */
+function outCounter(kind: string, s: Stats): number | undefined {
+  switch (kind) {
+    case 'batch-writer':
+      return num(s, 'flushed');
+    case 'concurrency-limiter':
+      return sum(num(s, 'successes'), num(s, 'drops'), num(s, 'ignored'));
+    case 'load-shedder':
+      return num(s, 'served');
+    default:
+      return num(s, 'delivered') ?? num(s, 'flushed');
   }
 }
 
@@ -133,12 +149,17 @@ function drops(s: Stats): Record<string, number> | undefined {
   const by = s.droppedBy;
   if (typeof by === 'object' && by !== null) {
     const out: Record<string, number> = {};
-    for (const [reason, n] of Object.entries(by)) if (typeof n === 'number' && Number.isFinite(n)) out[reason] = n;
+    // for-in over own keys rather than Object.entries(): no array of pairs per component and tick.
+    for (const reason in by) {
+      if (!Object.hasOwn(by, reason)) continue;
+      const n = (by as Stats)[reason];
+      if (typeof n === 'number' && Number.isFinite(n)) out[reason] = n;
+    }
     return out;
   }
   const out: Record<string, number> = {};
   let any = false;
-  for (const key of ['dropped', 'rejected', 'shed']) {
+  for (const key of DROP_COUNTERS) {
     const n = num(s, key);
     if (n !== undefined) {
       out[key] = n;
@@ -185,41 +206,149 @@ const round = (x: number, digits = 2): number => {
   return Math.round(x * f) / f;
 };
 
-interface Previous {
-  at: number;
-  inTotal: number | undefined;
-  outTotal: number | undefined;
-  droppedBy: Record<string, number> | undefined;
-  blockedMs: number | undefined;
+/** Per-second rate of a counter; a counter that went backwards (a reset) reads 0, and so does one without an earlier reading (`before` NaN). */
+function rate(now: number, before: number, seconds: number): number {
+  if (Number.isNaN(before) || seconds <= 0) return 0;
+  return round(Math.max(0, now - before) / seconds);
 }
 
-/** Per-second rate of a counter; a counter that went backwards (a reset) reads 0. */
-function rate(now: number | undefined, before: number | undefined, seconds: number): number | undefined {
-  if (now === undefined) return undefined;
-  if (before === undefined || seconds <= 0) return 0;
-  return round(Math.max(0, now - before) / seconds);
+/** Distinct sets of drop reasons kept for sharing between components; past it, a component keeps its own. */
+const MAX_SHARED_REASON_SETS = 1024;
+
+/**
+ * The readings of one histogram that its latency window still needs, oldest
+ * first, in one flat ring of numbers: per reading its time, its count and its
+ * cumulative bucket counts (`width` numbers). Only what the percentiles need:
+ * no objects per reading, no sum.
+ */
+class LatencyTrack {
+  /** Numbers per reading: time, count, one per bucket. */
+  width: number;
+  ring: number[];
+  /** Slot of the oldest reading. */
+  start = 0;
+  /** Readings held. */
+  length = 0;
+
+  constructor(
+    readonly name: string,
+    /** Index of the component of the same name, or -1: the histogram gets a card of its own. */
+    readonly component: number,
+    buckets: number,
+  ) {
+    this.width = buckets + 2;
+    this.ring = newRing(2 * this.width);
+  }
+
+  /** Offset in {@link ring} of the `k`th reading held, oldest first. */
+  offset(k: number): number {
+    const slots = this.ring.length / this.width;
+    return ((this.start + k) % slots) * this.width;
+  }
+
+  /** Appends a reading taken at `now`. A histogram whose bucket layout changed starts over. */
+  push(now: number, snapshot: HistogramSnapshot): void {
+    const width = snapshot.bucketsMs.length + 2;
+    if (width !== this.width) {
+      this.width = width;
+      this.ring = newRing(2 * width);
+      this.start = this.length = 0;
+    }
+    const slots = this.ring.length / width;
+    // Grown by half when full, oldest first from slot 0: a steady tick rate needs a fixed number of slots.
+    if (this.length === slots) {
+      const grown = newRing((slots + Math.max(1, slots >> 1)) * width);
+      for (let k = 0; k < this.length; k++) {
+        const from = this.offset(k);
+        for (let j = 0; j < width; j++) grown[k * width + j] = this.ring[from + j]!;
+      }
+      this.ring = grown;
+      this.start = 0;
+    }
+    const ring = this.ring;
+    const o = this.offset(this.length++);
+    ring[o] = now;
+    ring[o + 1] = snapshot.count;
+    const cumulative = snapshot.cumulativeCounts;
+    for (let j = 2; j < width; j++) ring[o + j] = cumulative[j - 2] ?? 0;
+  }
+
+  /**
+   * Drops the readings older than the newest one at or before `windowStart`,
+   * which stays as the window's baseline. Called before {@link push} (whose
+   * reading is newer than `windowStart`), so the ring never holds one reading more than the window needs.
+   */
+  prune(windowStart: number): void {
+    const slots = this.ring.length / this.width;
+    while (this.length > 1 && this.ring[this.offset(1)]! <= windowStart) {
+      this.start = (this.start + 1) % slots;
+      this.length--;
+    }
+  }
+}
+
+function newRing(size: number): number[] {
+  // Filled with a double, so the array stores unboxed doubles from the start.
+  return new Array<number>(size).fill(0.5);
 }
 
 /**
  * Reads the components and turns their stats into {@link DashboardSnapshot}s,
  * remembering what rates and latency windows need between two readings.
+ *
+ * What it keeps between ticks is small, fixed per component and reused (issue 18):
+ * the previous counters in flat arrays indexed by the component's position, and
+ * per histogram the readings its window still needs as numbers in one array.
+ * A tick allocates the snapshot it returns and little else.
  */
 export class DashboardSampler {
-  private readonly previous = new Map<string, Previous>();
-  private readonly latencyHistory = new Map<string, { at: number; snapshot: HistogramSnapshot }[]>();
+  private readonly names: string[];
+  private readonly list: DashboardSource[];
+  /** Position of each component by name, for matching histograms to components. */
+  private readonly indexOf = new Map<string, number>();
+  // The previous reading of each component, by position; NaN where there was none.
+  private readonly prevAt: Float64Array;
+  private readonly prevIn: Float64Array;
+  private readonly prevOut: Float64Array;
+  private readonly prevBlocked: Float64Array;
+  /** The drop reasons of the previous reading (arrays shared between components with the same reasons) … */
+  private readonly prevDropReasons: (readonly string[] | undefined)[];
+  /** … and their totals, overwritten in place while the reasons stay the same. */
+  private readonly prevDropTotals: (number[] | undefined)[];
+  private readonly reasonSets = new Map<string, readonly string[]>();
+  /** This tick's latency of each component from the latency source, by position; taken by its view. */
+  private readonly latencyOf: (LatencyPercentiles | undefined)[];
+  private readonly tracks = new Map<string, LatencyTrack>();
+  /** The tracks in the order the latency source listed them last tick, so a tick rarely looks one up by name. */
+  private readonly trackOrder: LatencyTrack[] = [];
+  /** The window of one histogram, rewritten for each: percentiles are read from it at once. */
+  private readonly window: HistogramSnapshot = { bucketsMs: [], cumulativeCounts: [], count: 0, sumMs: 0 };
   private readonly firing = new Map<string, DashboardFiringAlert>();
   private pendingEvents: DashboardAlertEvent[] = [];
   private readonly startedAt: number;
-  /** Indexed once so that matching histograms to components keeps a tick linear in the components. */
-  private readonly sourceNames: ReadonlySet<string>;
   private seq = 0;
 
   constructor(
-    private readonly sources: readonly [string, DashboardSource][],
+    sources: readonly [string, DashboardSource][],
     private readonly options: ResolvedDashboardOptions,
   ) {
     this.startedAt = options.clock.now();
-    this.sourceNames = new Set(sources.map(([name]) => name));
+    const n = sources.length;
+    this.names = new Array<string>(n);
+    this.list = new Array<DashboardSource>(n);
+    for (let i = 0; i < n; i++) {
+      const [name, source] = sources[i]!;
+      this.names[i] = name;
+      this.list[i] = source;
+      if (!this.indexOf.has(name)) this.indexOf.set(name, i);
+    }
+    this.prevAt = new Float64Array(n).fill(NaN);
+    this.prevIn = new Float64Array(n);
+    this.prevOut = new Float64Array(n);
+    this.prevBlocked = new Float64Array(n);
+    this.prevDropReasons = new Array<readonly string[] | undefined>(n).fill(undefined);
+    this.prevDropTotals = new Array<number[] | undefined>(n).fill(undefined);
+    this.latencyOf = new Array<LatencyPercentiles | undefined>(n).fill(undefined);
     const active = options.alerts?.active?.() ?? [];
     for (const a of active) {
       this.firing.set(`${a.component}\u0000${a.rule}`, { component: a.component, rule: a.rule, value: a.value, threshold: a.threshold, since: 0 });
@@ -246,17 +375,21 @@ export class DashboardSampler {
   /** Reads every component once and returns the snapshot. */
   sample(): DashboardSnapshot {
     const now = this.options.clock.now();
-    const latencies = this.readLatencies(now);
-    const components = this.sources.map(([name, source]) => this.view(name, source, now, latencies));
-    for (const [name, latency] of latencies) {
-      if (!this.sourceNames.has(name)) components.push({ name, kind: 'latency', latency });
+    const own = this.readLatencies(now);
+    const components: DashboardComponentView[] = [];
+    for (let i = 0; i < this.names.length; i++) {
+      components.push(this.view(i, now));
+      this.latencyOf[i] = undefined;
     }
+    for (const card of own) components.push(card);
     const events = this.pendingEvents;
     this.pendingEvents = [];
     return { seq: ++this.seq, t: this.seconds(), components, alerts: [...this.firing.values()], alertEvents: events };
   }
 
-  private view(name: string, source: DashboardSource, now: number, latencies: Map<string, LatencyPercentiles>): DashboardComponentView {
+  private view(i: number, now: number): DashboardComponentView {
+    const name = this.names[i]!;
+    const source = this.list[i]!;
     let s: Stats;
     try {
       s = source.stats() as Stats;
@@ -285,62 +418,147 @@ export class DashboardSampler {
       if (typeof low === 'number' && Number.isFinite(low)) view.lowWatermark = low;
     }
 
-    const before = this.previous.get(name);
-    const seconds = before ? (now - before.at) / 1000 : 0;
-    const { inTotal, outTotal } = counters(kind, s);
+    const before = this.prevAt[i]!;
+    const seconds = Number.isNaN(before) ? 0 : (now - before) / 1000;
+    const inTotal = inCounter(kind, s);
     if (inTotal !== undefined) {
       view.inTotal = inTotal;
-      view.inRate = rate(inTotal, before?.inTotal, seconds);
+      view.inRate = rate(inTotal, this.prevIn[i]!, seconds);
     }
+    const outTotal = outCounter(kind, s);
     if (outTotal !== undefined) {
       view.outTotal = outTotal;
-      view.outRate = rate(outTotal, before?.outTotal, seconds);
+      view.outRate = rate(outTotal, this.prevOut[i]!, seconds);
     }
     const droppedBy = drops(s);
     if (droppedBy) {
       view.droppedBy = droppedBy;
       view.dropped = num(s, 'dropped') ?? Object.values(droppedBy).reduce((a, b) => a + b, 0);
-      const dropRateBy: Record<string, number> = {};
-      for (const [reason, total] of Object.entries(droppedBy)) dropRateBy[reason] = rate(total, before?.droppedBy?.[reason], seconds) ?? 0;
-      view.dropRateBy = dropRateBy;
+      view.dropRateBy = this.dropRates(i, droppedBy, seconds);
+    } else {
+      this.prevDropReasons[i] = this.prevDropTotals[i] = undefined;
     }
     let blockedMs: number | undefined;
     for (const key of BLOCKED_COUNTERS) blockedMs ??= num(s, key);
-    if (blockedMs !== undefined) view.blockedMsPerSec = rate(blockedMs, before?.blockedMs, seconds);
+    if (blockedMs !== undefined) view.blockedMsPerSec = rate(blockedMs, this.prevBlocked[i]!, seconds);
 
     const gauges = pick(s, COUNT_GAUGES, s.gauges);
     if (gauges) view.gauges = gauges;
     const timings = pick(s, TIMING_GAUGES);
     if (timings) view.timings = timings;
-    const latency = latencies.get(name) ?? latencyFromStats(s);
+    const latency = this.latencyOf[i] ?? latencyFromStats(s);
     if (latency) view.latency = latency;
 
-    this.previous.set(name, { at: now, inTotal, outTotal, droppedBy, blockedMs });
+    this.prevAt[i] = now;
+    this.prevIn[i] = inTotal ?? NaN;
+    this.prevOut[i] = outTotal ?? NaN;
+    this.prevBlocked[i] = blockedMs ?? NaN;
     return view;
   }
 
-  private readLatencies(now: number): Map<string, LatencyPercentiles> {
-    const out = new Map<string, LatencyPercentiles>();
+  /** Drops per second by reason against the previous reading of component `i`, which then becomes this one. */
+  private dropRates(i: number, droppedBy: Record<string, number>, seconds: number): Record<string, number> {
+    const reasons = this.prevDropReasons[i];
+    const totals = this.prevDropTotals[i];
+    const rates: Record<string, number> = {};
+    // Usually the same reasons in the same order as last time: compared in step, no lookup.
+    let same = reasons !== undefined;
+    let k = 0;
+    for (const reason in droppedBy) {
+      const total = droppedBy[reason]!;
+      let previous = NaN;
+      if (reasons !== undefined) {
+        if (same && reasons[k] === reason) previous = totals![k]!;
+        else {
+          same = false;
+          const at = reasons.indexOf(reason);
+          if (at >= 0) previous = totals![at]!;
+        }
+      }
+      rates[reason] = rate(total, previous, seconds);
+      k++;
+    }
+    if (same && k === reasons!.length) {
+      k = 0;
+      for (const reason in droppedBy) totals![k++] = droppedBy[reason]!;
+    } else {
+      const keys = Object.keys(droppedBy);
+      this.prevDropReasons[i] = this.sharedReasons(keys);
+      this.prevDropTotals[i] = keys.map((reason) => droppedBy[reason]!);
+    }
+    return rates;
+  }
+
+  /** One array per distinct list of reasons (every Channel has the same), so components do not each keep a copy. */
+  private sharedReasons(keys: string[]): readonly string[] {
+    const key = keys.join('\u0000');
+    const shared = this.reasonSets.get(key);
+    if (shared) return shared;
+    if (this.reasonSets.size < MAX_SHARED_REASON_SETS) this.reasonSets.set(key, keys);
+    return keys;
+  }
+
+  /**
+   * Reads every histogram, keeps the reading for later windows, and leaves the
+   * percentiles of the window in {@link latencyOf} for the component of the
+   * same name. Returns the cards of histograms that name no component.
+   */
+  private readLatencies(now: number): DashboardComponentView[] {
+    const own: DashboardComponentView[] = [];
     const source = this.options.latency;
-    if (!source) return out;
+    if (!source) return own;
+    const windowStart = now - this.options.latencyWindowMs;
+    const order = this.trackOrder;
+    let k = 0;
     for (const [name, histogram] of source.entries()) {
       const snapshot = histogram.snapshot();
-      let history = this.latencyHistory.get(name);
-      if (!history) this.latencyHistory.set(name, (history = []));
-      history.push({ at: now, snapshot });
-      // Keep the newest reading at or before the window start as the baseline of the window.
-      while (history.length > 2 && history[1]!.at <= now - this.options.latencyWindowMs) history.shift();
-      const baseline = history.length > 1 ? history[0]!.snapshot : undefined;
-      const window = histogramDelta(snapshot, baseline);
+      let track = order[k];
+      if (track === undefined || track.name !== name) {
+        track = this.tracks.get(name);
+        if (!track) {
+          track = new LatencyTrack(name, this.indexOf.get(name) ?? -1, snapshot.bucketsMs.length);
+          this.tracks.set(name, track);
+        }
+        order[k] = track;
+      }
+      k++;
+      track.prune(windowStart);
+      track.push(now, snapshot);
+      const window = this.windowOf(track, snapshot);
       const p50 = histogramPercentile(window, 0.5);
       if (p50 === undefined) continue;
-      out.set(name, {
+      const latency: LatencyPercentiles = {
         p50: round(p50),
         p90: round(histogramPercentile(window, 0.9)!),
         p99: round(histogramPercentile(window, 0.99)!),
         count: window.count,
-      });
+      };
+      if (track.component >= 0) this.latencyOf[track.component] = latency;
+      else own.push({ name, kind: 'latency', latency });
     }
-    return out;
+    order.length = k;
+    return own;
+  }
+
+  /**
+   * The observations of `snapshot` since the track's oldest reading (the
+   * window's baseline); all of them when the track holds no earlier reading or
+   * the histogram went backwards (a reset).
+   */
+  private windowOf(track: LatencyTrack, snapshot: HistogramSnapshot): HistogramSnapshot {
+    if (track.length < 2) return snapshot;
+    const ring = track.ring;
+    const o = track.offset(0);
+    const baseCount = ring[o + 1]!;
+    if (baseCount > snapshot.count) return snapshot;
+    const window = this.window;
+    const buckets = snapshot.bucketsMs.length;
+    const counts = window.cumulativeCounts;
+    counts.length = buckets;
+    const later = snapshot.cumulativeCounts;
+    for (let j = 0; j < buckets; j++) counts[j] = (later[j] ?? 0) - ring[o + 2 + j]!;
+    window.bucketsMs = snapshot.bucketsMs;
+    window.count = snapshot.count - baseCount;
+    return window;
   }
 }
