@@ -2,8 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import amqp, { type Channel, type ConfirmChannel } from 'amqplib';
 import { queueDepth, type AmqpChannelOpener } from '../../src/adapters/amqp/index.js';
+import { trend, type TrendStats } from '../../src/core/pressure/index.js';
 import { VirtualClock } from '../../src/core/testing/index.js';
-import { missingOrDuplicated, runWorkload, sleep, TrackingClock, withinTolerance } from '../../src/adapters/internal/lag-poller.test-helpers.js';
+import { missingOrDuplicated, reportFigures, runWorkload, trueGrowthPerSec, sleep, TrackingClock, withinTolerance } from '../../src/adapters/internal/lag-poller.test-helpers.js';
 import { AMQP_URL, uniqueName } from '../brokers/helpers.js';
 import { AmqpFixtures } from './helpers.js';
 
@@ -61,13 +62,14 @@ describe('queueDepth', () => {
     }
   });
 
-  it('read() - tracks the true depth within 10% while the publisher outruns the consumer two to one, and no message is lost', async () => {
+  it('read() - tracks the true depth within 10% while the publisher outruns the consumer two to one, the trend() slope follows the true growth within 20%, and no message is lost', async () => {
     const queue = await fx.queue(admin);
     const pub: ConfirmChannel = await fx.connection.createConfirmChannel();
     // Its own connection with TCP_NODELAY: a basic.get right after an ack otherwise waits ~40 ms on Nagle.
     const subConnection = await amqp.connect(AMQP_URL, { noDelay: true });
     const sub = await subConnection.createChannel();
     const depth = queueDepth(fx.connection, queue, { threshold: 100, intervalMs: 100 });
+    const growth = trend(depth, { windowMs: 2000, sampleEveryMs: 100 });
     try {
       const result = await runWorkload(
         {
@@ -87,16 +89,22 @@ describe('queueDepth', () => {
             return ids;
           },
         },
-        { produceRate: 400, consumeRate: 200, durationMs: 3000, checkEveryMs: 400, backlog: async () => (await depth.poll()) * 100 },
+        { produceRate: 400, consumeRate: 200, durationMs: 3000, checkEveryMs: 400, atPacedEnd: () => growth.stats(), backlog: async () => (await depth.poll()) * 100 },
       );
       assert.ok(result.checkpoints.length >= 6);
       for (const c of result.checkpoints) assert.ok(withinTolerance(c, 0.1), `reading ${c.reading} outside [${c.low}, ${c.high}] ±10% at ${c.atMs} ms`);
       assert.ok(result.checkpoints.at(-1)!.reading > 3 * result.checkpoints[0]!.reading);
       assert.ok(result.produceRate > 1.6 * result.consumeRate, `produced ${result.produceRate}/s, consumed ${result.consumeRate}/s`);
       assert.deepEqual(missingOrDuplicated(result.consumed, result.sent), { missing: [], duplicated: [] });
+      // The trend over the last 2 s of the paced phase against the true growth over the same span.
+      const trueRate = trueGrowthPerSec(result.checkpoints, 1000);
+      const trendRate = (result.atPacedEnd as TrendStats).slope * 100;
+      reportFigures('queue-depth', result, trendRate, trueRate);
+      assert.ok(Math.abs(trendRate - trueRate) <= 0.2 * trueRate, `trend slope ${trendRate.toFixed(1)}/s against true growth ${trueRate.toFixed(1)}/s`);
       assert.equal(await depth.poll(), 0);
       assert.equal(depth.stats().pollErrors, 0);
     } finally {
+      growth.close();
       depth.close();
       await pub.close();
       await subConnection.close();

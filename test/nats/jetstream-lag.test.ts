@@ -2,8 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JetStreamClient } from 'nats';
 import { jetStreamLag, type JetStreamLagManager } from '../../src/adapters/nats/index.js';
+import { trend, type TrendStats } from '../../src/core/pressure/index.js';
 import { VirtualClock } from '../../src/core/testing/index.js';
-import { missingOrDuplicated, runWorkload, sleep, TrackingClock, withinTolerance } from '../../src/adapters/internal/lag-poller.test-helpers.js';
+import { missingOrDuplicated, reportFigures, runWorkload, trueGrowthPerSec, sleep, TrackingClock, withinTolerance } from '../../src/adapters/internal/lag-poller.test-helpers.js';
 import { JetStreamFixtures } from './helpers.js';
 
 let fx: JetStreamFixtures;
@@ -54,10 +55,11 @@ describe('jetStreamLag', () => {
     }
   });
 
-  it('read() - tracks the true backlog within 10% while the publisher outruns the consumer two to one, and no message is lost', async () => {
+  it('read() - tracks the true backlog within 10% while the publisher outruns the consumer two to one, the trend() slope follows the true growth within 20%, and no message is lost', async () => {
     const f = await fx.create({ max_ack_pending: 10_000 });
     const consumer = await js.consumers.get(f.stream, f.consumer);
     const lag = jetStreamLag(fx.jsm, f.stream, f.consumer, { threshold: 100, intervalMs: 100 });
+    const growth = trend(lag, { windowMs: 2000, sampleEveryMs: 100 });
     try {
       const result = await runWorkload(
         {
@@ -75,16 +77,22 @@ describe('jetStreamLag', () => {
             return ids;
           },
         },
-        { produceRate: 400, consumeRate: 200, durationMs: 3000, checkEveryMs: 400, backlog: async () => (await lag.poll()) * 100 },
+        { produceRate: 400, consumeRate: 200, durationMs: 3000, checkEveryMs: 400, atPacedEnd: () => growth.stats(), backlog: async () => (await lag.poll()) * 100 },
       );
       assert.ok(result.checkpoints.length >= 6);
       for (const c of result.checkpoints) assert.ok(withinTolerance(c, 0.1), `reading ${c.reading} outside [${c.low}, ${c.high}] ±10% at ${c.atMs} ms`);
       assert.ok(result.checkpoints.at(-1)!.reading > 3 * result.checkpoints[0]!.reading);
       assert.ok(result.produceRate > 1.6 * result.consumeRate, `produced ${result.produceRate}/s, consumed ${result.consumeRate}/s`);
       assert.deepEqual(missingOrDuplicated(result.consumed, result.sent), { missing: [], duplicated: [] });
+      // The trend over the last 2 s of the paced phase against the true growth over the same span.
+      const trueRate = trueGrowthPerSec(result.checkpoints, 1000);
+      const trendRate = (result.atPacedEnd as TrendStats).slope * 100;
+      reportFigures('jetstream-lag', result, trendRate, trueRate);
+      assert.ok(Math.abs(trendRate - trueRate) <= 0.2 * trueRate, `trend slope ${trendRate.toFixed(1)}/s against true growth ${trueRate.toFixed(1)}/s`);
       assert.equal(await lag.poll(), 0);
       assert.equal(lag.stats().pollErrors, 0);
     } finally {
+      growth.close();
       lag.close();
     }
   });

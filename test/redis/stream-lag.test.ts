@@ -2,8 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { streamLag } from '../../src/adapters/redis/index.js';
+import { trend, type TrendStats } from '../../src/core/pressure/index.js';
 import { VirtualClock } from '../../src/core/testing/index.js';
-import { missingOrDuplicated, runWorkload, TrackingClock, withinTolerance, type WorkloadOps } from '../../src/adapters/internal/lag-poller.test-helpers.js';
+import { missingOrDuplicated, reportFigures, runWorkload, trueGrowthPerSec, TrackingClock, withinTolerance, type WorkloadOps } from '../../src/adapters/internal/lag-poller.test-helpers.js';
 import { cleanup, connect, PrivateRedis, recording, sleep, uniqueKey } from './helpers.js';
 
 let redis: Redis;
@@ -90,11 +91,12 @@ describe('streamLag', () => {
     }
   });
 
-  it('read() - tracks the true backlog within 10% while producers outrun the consumer two to one, and no entry is lost', async () => {
+  it('read() - tracks the true backlog within 10% while producers outrun the consumer two to one, the trend() slope follows the true growth within 20%, and no entry is lost', async () => {
     const stream = key('track');
     await redis.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
     const auto = streamLag(redis, { stream, group: 'g', threshold: 100, intervalMs: 100 });
     const counted = streamLag(redis, { stream, group: 'g', threshold: 100, intervalMs: 100, lagSource: 'count' });
+    const growth = trend(auto, { windowMs: 2000, sampleEveryMs: 100 });
     const ops: WorkloadOps = {
       produce: async (ids) => {
         const pipeline = redis.pipeline();
@@ -109,6 +111,7 @@ describe('streamLag', () => {
         produceRate: 600,
         consumeRate: 300,
         durationMs: 3000,
+        atPacedEnd: () => growth.stats(),
         checkEveryMs: 400,
         backlog: async () => {
           const [a] = await Promise.all([auto.poll(), counted.poll().then((b) => countedReadings.push({ reading: b * 100, low: 0, high: 0 }))]);
@@ -125,10 +128,16 @@ describe('streamLag', () => {
       assert.ok(result.checkpoints.at(-1)!.reading > 3 * result.checkpoints[0]!.reading);
       assert.ok(result.produceRate > 1.6 * result.consumeRate, `produced ${result.produceRate}/s, consumed ${result.consumeRate}/s`);
       assert.deepEqual(missingOrDuplicated(result.consumed, result.sent), { missing: [], duplicated: [] });
+      // The trend over the last 2 s of the paced phase against the true growth over the same span.
+      const trueRate = trueGrowthPerSec(result.checkpoints, 1000);
+      const trendRate = (result.atPacedEnd as TrendStats).slope * 100;
+      reportFigures('stream-lag', result, trendRate, trueRate);
+      assert.ok(Math.abs(trendRate - trueRate) <= 0.2 * trueRate, `trend slope ${trendRate.toFixed(1)}/s against true growth ${trueRate.toFixed(1)}/s`);
       assert.equal(await auto.poll(), 0);
       assert.equal(await counted.poll(), 0);
       assert.equal(auto.stats().pollErrors + counted.stats().pollErrors, 0);
     } finally {
+      growth.close();
       auto.close();
       counted.close();
     }

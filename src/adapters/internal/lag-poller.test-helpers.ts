@@ -68,6 +68,26 @@ export interface WorkloadResult {
   /** Messages per second actually produced and consumed during the paced phase. */
   produceRate: number;
   consumeRate: number;
+  /** Whatever `atPacedEnd` returned, called the moment the paced phase ended (before the drain). */
+  atPacedEnd: unknown;
+}
+
+/**
+ * The true backlog's growth per second over the checkpoints of the last
+ * `windowMs` of the paced phase: least-squares slope of the middle of each
+ * checkpoint's [low, high] range against its time.
+ */
+export function trueGrowthPerSec(checkpoints: Checkpoint[], fromMs: number): number {
+  const points = checkpoints.filter((c) => c.atMs >= fromMs).map((c) => ({ t: c.atMs / 1000, y: (c.low + c.high) / 2 }));
+  const mt = points.reduce((a, p) => a + p.t, 0) / points.length;
+  const my = points.reduce((a, p) => a + p.y, 0) / points.length;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.t - mt) * (p.y - my);
+    den += (p.t - mt) ** 2;
+  }
+  return num / den;
 }
 
 /**
@@ -78,7 +98,16 @@ export interface WorkloadResult {
  */
 export async function runWorkload(
   ops: WorkloadOps,
-  o: { produceRate: number; consumeRate: number; durationMs: number; checkEveryMs: number; backlog: () => Promise<number>; tickMs?: number; drainTimeoutMs?: number },
+  o: {
+    produceRate: number;
+    consumeRate: number;
+    durationMs: number;
+    checkEveryMs: number;
+    backlog: () => Promise<number>;
+    tickMs?: number;
+    drainTimeoutMs?: number;
+    atPacedEnd?: () => unknown;
+  },
 ): Promise<WorkloadResult> {
   const tickMs = o.tickMs ?? 10;
   let sent = 0;
@@ -130,6 +159,7 @@ export async function runWorkload(
     });
   }
   await sleep(Math.max(0, started + o.durationMs - performance.now()));
+  const atPacedEnd = o.atPacedEnd?.();
   running = false;
   await Promise.all([producer, consumer]);
   const elapsed = (performance.now() - started) / 1000;
@@ -144,7 +174,7 @@ export async function runWorkload(
     acked += ids.length;
     if (ids.length === 0) await sleep(5);
   }
-  return { sent, acked, checkpoints, consumed, produceRate, consumeRate };
+  return { sent, acked, checkpoints, consumed, produceRate, consumeRate, atPacedEnd };
 }
 
 /** Whether `reading` is within `tolerance` (0.1 = 10%) of some value in the checkpoint's true range. */
@@ -164,4 +194,24 @@ export function missingOrDuplicated(consumed: number[], n: number): { missing: n
     if (times > 1) duplicated.push(id);
   }
   return { missing, duplicated };
+}
+
+/**
+ * With SLUICE_LAG_REPORT set, prints one line of a tracking test's figures
+ * (the largest miss of a checkpoint from its true range, and the trend slope
+ * against the true growth), for the docs and reports.
+ */
+export function reportFigures(source: string, result: WorkloadResult, trendRate: number, trueRate: number): void {
+  if (!process.env.SLUICE_LAG_REPORT) return;
+  let worst = 0;
+  for (const c of result.checkpoints) {
+    const miss = c.reading < c.low ? (c.low - c.reading) / c.low : c.reading > c.high ? (c.reading - c.high) / c.high : 0;
+    worst = Math.max(worst, miss);
+  }
+  const last = result.checkpoints.at(-1)!;
+  console.log(
+    `${source}: ${result.checkpoints.length} checkpoints, worst miss ${(worst * 100).toFixed(1)}% (last: read ${last.reading.toFixed(0)}, true ${last.low}-${last.high}); ` +
+      `produced ${result.produceRate.toFixed(0)}/s, consumed ${result.consumeRate.toFixed(0)}/s; trend slope ${trendRate.toFixed(1)}/s vs true growth ${trueRate.toFixed(1)}/s ` +
+      `(${(((trendRate - trueRate) / trueRate) * 100).toFixed(1)}%); ${result.sent} sent, all consumed once`,
+  );
 }
