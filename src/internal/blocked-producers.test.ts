@@ -57,4 +57,37 @@ describe('BlockedProducers', () => {
     await assert.rejects(first, /commit failed/);
     assert.equal(await second, true);
   });
+
+  it('wait() - producers with different timeouts give up at their own deadlines, in deadline order, on one clock timer', async () => {
+    const clock = new VirtualClock();
+    const gaveUp: string[] = [];
+    const queue = new BlockedProducers<string>(clock, { [producerGaveUp]: (reason) => gaveUp.push(reason) });
+    const settled: string[] = [];
+    const track = (name: string, p: Promise<boolean>) => p.then((ok) => settled.push(`${name}:${ok}@${clock.now()}`), () => settled.push(`${name}:rejected@${clock.now()}`));
+    const ac = new AbortController();
+    const all = [
+      track('a', queue.wait('a', undefined, 300)),
+      track('b', queue.wait('b', undefined, 100)),
+      track('plain', queue.wait('plain', undefined, undefined)),
+      track('c', queue.wait('c', ac.signal, 100)),
+    ];
+    clock.advance(50);
+    all.push(track('d', queue.wait('d', undefined, 50)));
+    assert.equal(clock.pending, 1, 'one timer for every producer with a timeout');
+    ac.abort(new Error('stop'));
+    await flushMicrotasks();
+    clock.advance(50);
+    await flushMicrotasks();
+    assert.deepEqual(settled, ['c:rejected@50', 'b:false@100', 'd:false@100'], 'b and d are due together: b waited first');
+    clock.advance(200);
+    await flushMicrotasks();
+    assert.deepEqual(settled.slice(3), ['a:false@300']);
+    assert.deepEqual(gaveUp, ['aborted', 'timeout', 'timeout', 'timeout']);
+    assert.equal(clock.pending, 0, 'no timer while only a producer without a timeout waits');
+    const plain = queue.shift()!;
+    assert.equal(plain.item, 'plain');
+    plain.resolve(true);
+    await Promise.all(all);
+    assert.equal(settled.at(-1), 'plain:true@300');
+  });
 });

@@ -1,22 +1,23 @@
-import type { Clock, TimerHandle } from '../core/clock/index.js';
+import type { Clock } from '../core/clock/index.js';
 import { InvalidArgumentError } from '../core/errors/index.js';
-import { Rejection, TimedList, pendingResolveInto } from './timed-list.js';
+import { DeadlineQueue, Rejection, TimedList, pendingResolveInto, type DeadlineGroup, type DeadlineNode } from './timed-list.js';
 import { describe } from './describe.js';
 
 /**
  * A producer waiting for room under `'block'`. A class, so every waiter has
  * one fixed shape. It holds its promise's `resolve` only: `reject` resolves
  * with a {@link Rejection}, so the promise's own reject function is never
- * kept, and the timeout and abort wiring hangs off {@link hooks} only for
- * producers that have a timeout or a signal. A plain waiter costs no more than
- * a bare pending promise with its resolve and reject held.
+ * kept, and the abort wiring hangs off {@link hooks} only for producers that
+ * have a signal. A plain waiter costs no more than a bare pending promise
+ * with its resolve and reject held; one with a timeout is a
+ * {@link TimedSendWaiter}, three fields more.
  */
 export class SendWaiter<T> {
   prev: SendWaiter<T> | undefined = undefined;
   next: SendWaiter<T> | undefined = undefined;
   /** Settles the send: true once the item is in, false on timeout. */
   resolve: (accepted: boolean) => void = noop;
-  hooks: WaitHooks<T> | undefined = undefined;
+  hooks: AbortHook | undefined = undefined;
   constructor(
     readonly item: T,
     readonly since: number,
@@ -31,27 +32,30 @@ export class SendWaiter<T> {
   }
 }
 
+/**
+ * A producer with a timeout: also in its queue's {@link DeadlineQueue}, which
+ * times out every waiter of the queue on one clock timer (no timer, handle or
+ * closure per waiter).
+ */
+class TimedSendWaiter<T> extends SendWaiter<T> implements DeadlineNode<TimedSendWaiter<T>> {
+  dprev: TimedSendWaiter<T> | undefined = undefined;
+  dnext: TimedSendWaiter<T> | undefined = undefined;
+  group: DeadlineGroup<TimedSendWaiter<T>> | undefined = undefined;
+}
+
 function noop(): void {}
 
-/**
- * A waiter's timeout and abort wiring. It is its own abort listener
- * (`handleEvent`), so an abortable wait allocates no listener closure.
- */
-class WaitHooks<T> {
-  timer: TimerHandle | undefined = undefined;
+/** A waiter's abort listener: an object with `handleEvent`, so an abortable wait allocates no listener closure. */
+class AbortHook {
   constructor(
-    readonly queue: BlockedProducers<T>,
-    readonly waiter: SendWaiter<T>,
-    readonly signal: AbortSignal | undefined,
+    // `any`: the item type plays no part here, and a typed queue would make SendWaiter<T> invariant in T.
+    readonly queue: BlockedProducers<any>,
+    readonly waiter: SendWaiter<any>,
+    readonly signal: AbortSignal,
   ) {}
 
   handleEvent(): void {
-    if (this.queue[gaveUp](this.waiter, 'aborted')) (this.waiter.resolve as (value: unknown) => void)(new Rejection(this.signal!.reason));
-  }
-
-  timedOut(): void {
-    this.timer = undefined;
-    if (this.queue[gaveUp](this.waiter, 'timeout')) this.waiter.resolve(false);
+    if (this.queue[gaveUp](this.waiter, 'aborted')) (this.waiter.resolve as (value: unknown) => void)(new Rejection(this.signal.reason));
   }
 }
 
@@ -81,11 +85,17 @@ export const producerGaveUp = Symbol('producerGaveUp');
  */
 export class BlockedProducers<T> {
   private readonly list = new TimedList<SendWaiter<T>>();
+  /** The timeouts of the producers that have one, on one timer. (`any`: see AbortHook.) */
+  private readonly deadlines: DeadlineQueue<TimedSendWaiter<any>>;
 
   constructor(
     private readonly clock: Clock,
     private readonly owner: GiveUpListener,
-  ) {}
+  ) {
+    this.deadlines = new DeadlineQueue<TimedSendWaiter<T>>(clock, (w: TimedSendWaiter<T>) => {
+      if (this[gaveUp](w, 'timeout')) w.resolve(false);
+    });
+  }
 
   get size(): number {
     return this.list.size;
@@ -105,27 +115,28 @@ export class BlockedProducers<T> {
       return RESOLVED_FALSE;
     }
     const now = this.clock.now();
-    const w = new SendWaiter(item, now);
+    // A timeout that can never come (Infinity) is no timeout.
+    const timed = timeoutMs !== undefined && timeoutMs !== Infinity;
+    const w = timed ? new TimedSendWaiter(item, now) : new SendWaiter(item, now);
     const pending = pendingResolveInto(w);
-    if (timeoutMs !== undefined || signal) {
-      const hooks = new WaitHooks(this, w, signal);
-      w.hooks = hooks;
-      if (timeoutMs !== undefined) hooks.timer = this.clock.schedule(timeoutMs, () => hooks.timedOut());
-      if (signal) signal.addEventListener('abort', hooks, ONCE);
+    if (signal) {
+      w.hooks = new AbortHook(this, w, signal);
+      signal.addEventListener('abort', w.hooks, ONCE);
     }
     this.list.push(w, now);
+    if (timed) this.deadlines.add(w as TimedSendWaiter<T>, timeoutMs);
     return pending;
   }
 
   /**
-   * Takes the longest-waiting producer off the queue and ends its wait (timer,
-   * listener, waited time). The caller settles its promise: `resolve(true)`
-   * once its item is buffered, or `reject(...)` when closing.
+   * Takes the longest-waiting producer off the queue and ends its wait
+   * (timeout, listener, waited time). The caller settles its promise:
+   * `resolve(true)` once its item is buffered, or `reject(...)` when closing.
    */
   shift(): SendWaiter<T> | undefined {
     if (this.list.size === 0) return undefined;
     const w = this.list.shift(this.clock.now())!;
-    if (w.hooks) this.unhook(w.hooks);
+    this.unhook(w);
     return w;
   }
 
@@ -142,14 +153,16 @@ export class BlockedProducers<T> {
   /** A producer's timeout or abort: false when it already left the queue. */
   [gaveUp](w: SendWaiter<T>, reason: 'timeout' | 'aborted'): boolean {
     if (!this.list.remove(w, this.clock.now())) return false;
-    this.unhook(w.hooks!);
+    this.unhook(w);
     this.owner[producerGaveUp](reason);
     return true;
   }
 
-  private unhook(hooks: WaitHooks<T>): void {
-    if (hooks.timer !== undefined) this.clock.cancel(hooks.timer);
-    hooks.timer = undefined;
-    if (hooks.signal) hooks.signal.removeEventListener('abort', hooks);
+  private unhook(w: SendWaiter<T>): void {
+    if (w instanceof TimedSendWaiter) this.deadlines.remove(w);
+    const hooks = w.hooks;
+    if (hooks === undefined) return;
+    w.hooks = undefined;
+    hooks.signal.removeEventListener('abort', hooks);
   }
 }

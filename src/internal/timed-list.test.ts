@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { TimedList } from './timed-list.js';
+import { DeadlineQueue, TimedList, type DeadlineGroup } from './timed-list.js';
 import { BlockedProducers, producerGaveUp } from './blocked-producers.js';
 import { AcquireQueue } from './acquire-queue.js';
 import { VirtualClock, flushMicrotasks } from '../core/testing/index.js';
@@ -364,4 +364,106 @@ describe('BlockedProducers and AcquireQueue against the model', () => {
       });
     }
   }
+});
+
+class DeadlineWaiter {
+  prev: DeadlineWaiter | undefined = undefined;
+  next: DeadlineWaiter | undefined = undefined;
+  dprev: DeadlineWaiter | undefined = undefined;
+  dnext: DeadlineWaiter | undefined = undefined;
+  group: DeadlineGroup<DeadlineWaiter> | undefined = undefined;
+  constructor(
+    readonly id: number,
+    readonly since: number,
+  ) {}
+}
+
+describe('DeadlineQueue', () => {
+  it('expire - nodes expire at the times and in the order a timer per node would fire, for any mix of timeouts, removals and clock moves', () => {
+    type DeadlineOp = { kind: 'add'; timeoutMs: number } | { kind: 'remove'; pick: number } | { kind: 'advance'; ms: number };
+    const ops: fc.Arbitrary<DeadlineOp[]> = fc.array<DeadlineOp>(
+      fc.oneof(
+        // A few shared timeouts (the usual case: one per call site) and arbitrary ones, fractional included
+        // (on a 1/8 ms grid: two different timeouts started at once never round to one deadline, see DeadlineQueue).
+        { weight: 4, arbitrary: fc.record({ kind: fc.constant('add' as const), timeoutMs: fc.oneof(fc.constantFrom(5, 10, 25), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 320 }).map((k) => k / 8)) }) },
+        { weight: 2, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
+        { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 0, max: 30 }), fc.double({ min: 0, max: 30, noNaN: true })) }) },
+      ),
+      { maxLength: 150 },
+    );
+    fc.assert(
+      fc.property(ops, (list) => {
+        const clock = new VirtualClock(1000);
+        const expired: string[] = [];
+        const expected: string[] = [];
+        const queue = new DeadlineQueue<DeadlineWaiter>(clock, (w) => expired.push(`${w.id}@${clock.now()}`));
+        // The model: a timer per node on the same clock, as BlockedProducers had.
+        const timers = new Map<number, ReturnType<VirtualClock['schedule']>>();
+        const nodes: DeadlineWaiter[] = [];
+        for (const op of list) {
+          if (op.kind === 'add') {
+            const w = new DeadlineWaiter(nodes.length, clock.now());
+            nodes.push(w);
+            queue.add(w, op.timeoutMs);
+            timers.set(
+              w.id,
+              clock.schedule(op.timeoutMs, () => {
+                timers.delete(w.id);
+                expected.push(`${w.id}@${clock.now()}`);
+              }),
+            );
+          } else if (op.kind === 'remove') {
+            if (nodes.length === 0) continue;
+            const w = nodes[op.pick % nodes.length]!;
+            queue.remove(w);
+            const timer = timers.get(w.id);
+            if (timer !== undefined) clock.cancel(timer);
+            timers.delete(w.id);
+          } else {
+            clock.advance(op.ms);
+          }
+          assert.deepEqual(expired, expected);
+          assert.equal(queue.size, timers.size);
+        }
+        clock.runAll();
+        assert.deepEqual(expired, expected);
+        assert.equal(queue.size, 0);
+        assert.equal(clock.pending, 0, 'no timer left once every node is gone');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('add() - one clock timer for any number of nodes and timeouts; none once the last node leaves', () => {
+    const clock = new VirtualClock();
+    const expired: number[] = [];
+    const queue = new DeadlineQueue<DeadlineWaiter>(clock, (w) => expired.push(w.id));
+    const nodes = Array.from({ length: 1000 }, (_, i) => new DeadlineWaiter(i, 0));
+    nodes.forEach((w, i) => queue.add(w, [100, 50, 200][i % 3]!));
+    assert.equal(clock.pending, 1);
+    clock.advance(50);
+    assert.equal(expired.length, 333, 'the 50 ms ones, all at once');
+    assert.deepEqual(expired.slice(0, 3), [1, 4, 7], 'in arrival order');
+    assert.equal(clock.pending, 1, 're-armed for the next deadline');
+    for (const w of nodes) queue.remove(w);
+    assert.equal(queue.size, 0);
+    assert.equal(clock.pending, 0);
+    clock.advance(1000);
+    assert.equal(expired.length, 333, 'removed nodes never expire');
+  });
+
+  it('expire - a node added from inside the expiry callback is timed like any other', () => {
+    const clock = new VirtualClock();
+    const expired: string[] = [];
+    let next = 1;
+    const queue: DeadlineQueue<DeadlineWaiter> = new DeadlineQueue<DeadlineWaiter>(clock, (w) => {
+      expired.push(`${w.id}@${clock.now()}`);
+      if (next < 3) queue.add(new DeadlineWaiter(next++, clock.now()), 30);
+    });
+    queue.add(new DeadlineWaiter(0, 0), 10);
+    queue.add(new DeadlineWaiter(9, 0), 100);
+    clock.advance(200);
+    assert.deepEqual(expired, ['0@10', '1@40', '2@70', '9@100']);
+    assert.equal(clock.pending, 0);
+  });
 });

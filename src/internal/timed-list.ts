@@ -1,3 +1,5 @@
+import type { Clock, TimerHandle } from '../core/clock/index.js';
+
 /**
  * The FIFO under every queue that reports waited time (`BlockedProducers`,
  * `AcquireQueue`): an intrusive doubly linked list whose nodes carry their
@@ -185,4 +187,223 @@ export class Fifo<N extends FifoNode<N>> {
     node.prev = node.next = undefined;
     this.size--;
   }
+}
+
+/**
+ * A node of a {@link DeadlineQueue}: its links in the queue of nodes with the
+ * same timeout, and that queue while it is in it.
+ */
+export interface DeadlineNode<N> {
+  dprev: N | undefined;
+  dnext: N | undefined;
+  /** The group of nodes with this node's timeout, or undefined when the node is in none. */
+  group: DeadlineGroup<N> | undefined;
+  /** Clock time the wait began: the deadline is `since + timeoutMs`. */
+  readonly since: number;
+}
+
+/**
+ * The nodes of one timeout, in arrival order, which is deadline order: a
+ * FIFO, so adding and removing are O(1). A heap entry of its queue, keyed by
+ * a lower bound of its head's deadline (refreshed lazily when the head leaves).
+ */
+export class DeadlineGroup<N> {
+  head: N | undefined = undefined;
+  tail: N | undefined = undefined;
+  /** The deadline and start time of the head when last keyed; never later than the current head's. */
+  key = 0;
+  keySince = 0;
+  /** Position in the heap, -1 when out of it. */
+  index = -1;
+  constructor(readonly timeoutMs: number) {}
+}
+
+/**
+ * Timeouts of many waiters on ONE clock timer, armed for the earliest
+ * deadline and re-armed as it fires, instead of a timer (and a closure and a
+ * handle) per waiter (issue 18). Waiters with the same `timeoutMs` arrive in
+ * deadline order, so each distinct timeout is a FIFO ({@link DeadlineGroup});
+ * a small heap of those finds the earliest. Adding and removing a node are
+ * O(1) (O(log g) for the first node of a new timeout, g distinct timeouts).
+ *
+ * Timing is that of a timer per waiter: a node expires when the clock reaches
+ * its deadline (`since + timeoutMs`), and nodes due at once expire in
+ * deadline order, ties in arrival order (the order their timers would have
+ * fired in). (One exception, of rounding only: two different timeouts
+ * started at the same instant whose deadlines round to the same number, a
+ * difference in the last bit, are ordered by the heap, not by arrival.)
+ * They expire in one timer callback rather than one each. The
+ * timer is cancelled whenever no node is left, so an idle queue keeps no
+ * timer (and no process) alive.
+ */
+export class DeadlineQueue<N extends DeadlineNode<N>> {
+  size = 0;
+  private readonly groups = new Map<number, DeadlineGroup<N>>();
+  private readonly heap: DeadlineGroup<N>[] = [];
+  private timer: TimerHandle | undefined = undefined;
+  /** Deadline the timer is armed for; Infinity when none is. */
+  private armedFor = Infinity;
+
+  /**
+   * @param expire called for each node whose deadline has come, already out
+   *   of this queue, in deadline order.
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly expire: (node: N) => void,
+  ) {}
+
+  /** Adds `node`, which expires `timeoutMs` (finite, > 0) after its `since`. */
+  add(node: N, timeoutMs: number): void {
+    let group = this.groups.get(timeoutMs);
+    if (group === undefined) {
+      group = new DeadlineGroup<N>(timeoutMs);
+      this.groups.set(timeoutMs, group);
+    }
+    const deadline = node.since + timeoutMs;
+    node.group = group;
+    node.dnext = undefined;
+    node.dprev = group.tail;
+    if (group.tail) {
+      group.tail.dnext = node;
+    } else {
+      group.head = node;
+      if (group.index < 0) {
+        group.key = deadline;
+        group.keySince = node.since;
+        this.heapPush(group);
+      }
+      // else: still in the heap with an older (earlier) key, a lower bound: refreshed when it reaches the top.
+    }
+    group.tail = node;
+    this.size++;
+    if (deadline < this.armedFor) this.arm(deadline);
+  }
+
+  /** Removes `node` if it is in the queue; the timer stays as it is unless nothing is left. */
+  remove(node: N): void {
+    const group = node.group;
+    if (group === undefined) return;
+    this.unlink(group, node);
+    if (this.size === 0) this.clear();
+  }
+
+  private unlink(group: DeadlineGroup<N>, node: N): void {
+    if (node.dprev) node.dprev.dnext = node.dnext;
+    else group.head = node.dnext;
+    if (node.dnext) node.dnext.dprev = node.dprev;
+    else group.tail = node.dprev;
+    node.dprev = node.dnext = undefined;
+    node.group = undefined;
+    this.size--;
+  }
+
+  /** Nothing left: no timer, no groups. */
+  private clear(): void {
+    if (this.timer !== undefined) this.clock.cancel(this.timer);
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    for (const group of this.heap) group.index = -1;
+    this.heap.length = 0;
+    this.groups.clear();
+  }
+
+  private arm(deadline: number): void {
+    if (this.timer !== undefined) this.clock.cancel(this.timer);
+    this.armedFor = deadline;
+    this.timer = this.clock.schedule(deadline - this.clock.now(), this.fire);
+  }
+
+  private readonly fire = (): void => {
+    // Everything due by the deadline the timer was armed for is due, even if
+    // the clock reads a hair earlier (a real timer may fire early by a rounding).
+    const due = Math.max(this.clock.now(), this.armedFor);
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    for (let group = this.top(); group !== undefined; group = this.top()) {
+      const head = group.head!;
+      if (head.since + group.timeoutMs > due) break;
+      this.unlink(group, head);
+      this.expire(head);
+    }
+    if (this.size === 0) {
+      this.clear();
+      return;
+    }
+    const next = this.top();
+    if (next !== undefined && next.key < this.armedFor) this.arm(next.key);
+  };
+
+  /** The group whose head has the earliest deadline, keys refreshed and empty groups dropped on the way; undefined when none. */
+  private top(): DeadlineGroup<N> | undefined {
+    const heap = this.heap;
+    while (heap.length > 0) {
+      const group = heap[0]!;
+      const head = group.head;
+      if (head === undefined) {
+        this.heapRemoveTop();
+        if (this.groups.get(group.timeoutMs) === group) this.groups.delete(group.timeoutMs);
+        continue;
+      }
+      const deadline = head.since + group.timeoutMs;
+      if (group.key === deadline && group.keySince === head.since) return group;
+      group.key = deadline;
+      group.keySince = head.since;
+      this.siftDown(0);
+    }
+    return undefined;
+  }
+
+  private heapPush(group: DeadlineGroup<N>): void {
+    group.index = this.heap.length;
+    this.heap.push(group);
+    this.siftUp(group.index);
+  }
+
+  private heapRemoveTop(): void {
+    const heap = this.heap;
+    heap[0]!.index = -1;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    last.index = 0;
+    this.siftDown(0);
+  }
+
+  private siftUp(i: number): void {
+    const heap = this.heap;
+    const group = heap[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = heap[p]!;
+      if (!earlier(group, parent)) break;
+      heap[i] = parent;
+      parent.index = i;
+      i = p;
+    }
+    heap[i] = group;
+    group.index = i;
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    const group = heap[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= heap.length) break;
+      const r = l + 1;
+      const child = r < heap.length && earlier(heap[r]!, heap[l]!) ? r : l;
+      if (!earlier(heap[child]!, group)) break;
+      heap[i] = heap[child]!;
+      heap[i]!.index = i;
+      i = child;
+    }
+    heap[i] = group;
+    group.index = i;
+  }
+}
+
+/** Heap order: earlier deadline first; at the same deadline the head that arrived first (its timer would have fired first). */
+function earlier<N>(a: DeadlineGroup<N>, b: DeadlineGroup<N>): boolean {
+  return a.key < b.key || (a.key === b.key && a.keySince < b.keySince);
 }
