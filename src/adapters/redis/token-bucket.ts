@@ -204,13 +204,16 @@ export class RedisTokenBucket {
   }
 
   /**
-   * Changes the refill rate this process uses from its next command on (and
-   * the local fallback's, at `fraction ×` the new rate). No round trip: the
-   * rate travels with every command. The bucket is refilled at the rate of
-   * the command that touches it, so processes sharing `key` should all set
-   * the same rate; a `governor()` in each of them reading the same shared
-   * pressure does that. Calls already waiting for reserved tokens keep the
-   * wait Redis gave them. For a `governor()`.
+   * Changes the refill rate this process uses from now on (and the local
+   * fallback's, at `fraction ×` the new rate). The rate travels with every
+   * command, and a command refills the bucket for the time since the last one
+   * at its own rate; so that the time before the change is not refilled at
+   * the new rate, `setRate()` first sends one command that brings the bucket
+   * up to date at the old rate (not waited for; skipped while degraded; the
+   * commands after it on the same connection come after it). Processes
+   * sharing `key` should all set the same rate: a `governor()` in each of them
+   * reading the same shared pressure does that. Calls already waiting for
+   * reserved tokens keep the wait Redis gave them. For a `governor()`.
    * @throws InvalidArgumentError unless `ratePerSecond` is a finite number > 0.
    * @example
    * const bucket = new RedisTokenBucket({ redis, key: 'ingest', ratePerSecond: 500 });
@@ -219,6 +222,12 @@ export class RedisTokenBucket {
   setRate(ratePerSecond: number): void {
     if (typeof ratePerSecond !== 'number' || !Number.isFinite(ratePerSecond) || ratePerSecond <= 0) {
       throw new InvalidArgumentError(`setRate(ratePerSecond): expected a finite number > 0, got ${describe(ratePerSecond)}`);
+    }
+    if (ratePerSecond === this.rate) return;
+    if (!this.isClosed && !this.link.degraded) {
+      // A refund of 0 tokens at the old rate: refills up to now, takes nothing.
+      const oldRatePerMs = this.ratePerMs;
+      this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, oldRatePerMs, this.burst, 0, 'refund')).then(noop, noop);
     }
     this.rate = ratePerSecond;
     this.ratePerMs = String(ratePerSecond / 1000);
