@@ -3,15 +3,24 @@
  * pushing and shifting allocate nothing, unlike `Array#shift()`, which is
  * O(n) for large arrays.
  *
- * `read` and `write` only ever grow (an item's slot is `index & mask`), so a
- * push or a shift updates one field, and the two double as counters of every
- * item ever pushed and taken. They stay exact up to 2^53 items; past 2^31 V8
- * keeps them as doubles, slower but still correct, since `&` keeps the low bits.
+ * `read` and `write` only grow while the ring holds items (an item's slot is
+ * `index & mask`), so a push or a shift updates one field. A take that empties
+ * the ring restarts both at 0 and adds what they counted to `ringBase`, so
+ * `ringBase + write` and `ringBase + read` count every item ever pushed and
+ * taken. They stay exact up to 2^53 items; past 2^31 V8 keeps them as doubles,
+ * slower but still correct, since `&` keeps the low bits.
  *
  * `RingState` holds the ring in the subclass's own fields, so a class on a hot
  * path (`Channel`) reaches its items without a second object in between;
  * {@link RingBuffer} is the same ring as a standalone object.
  */
+/**
+ * Slot arrays up to this size are allocated in V8's young generation (its
+ * regular object limit is 128 KiB, 16,384 slots of 8 bytes); larger ones go
+ * straight to the old generation.
+ */
+const YOUNG_SLOTS = 8192;
+
 export abstract class RingState<T> {
   protected slots: (T | undefined)[];
   protected slotMask: number;
@@ -19,6 +28,8 @@ export abstract class RingState<T> {
   protected read = 0;
   /** Items ever pushed; the next one goes to `write & slotMask`. */
   protected write = 0;
+  /** Pushes (and takes) counted before the ring last restarted at slot 0; see {@link ringTake}. */
+  protected ringBase = 0;
 
   constructor(initialSlots: number) {
     let slots = 1;
@@ -76,19 +87,38 @@ export abstract class RingState<T> {
   }
 
   /**
-   * Removes up to `max` items, oldest first, into a new array. Copied with
-   * `slice` and cleared with `fill`, not a loop: builtins run at full speed
-   * from the first call, while a loop runs interpreted until V8 optimizes it,
-   * which is most of a short-lived process's batches.
+   * Removes up to `max` items, oldest first, into a new array.
+   *
+   * A take that empties the ring restarts it at slot 0, so the next batch
+   * that empties it again starts there too. Such a batch, when it fills at
+   * least half the slots, is handed out as the slot array itself (cut to
+   * length) and the ring continues in a fresh array: no copy, no clearing,
+   * and producers then store into a young array. A ring that has lived
+   * through two garbage collections is in the old generation, where every
+   * store of a new item pays V8's old-to-new write barrier; a fresh array per
+   * ring-full keeps the steady state of a batch consumer off that path, for
+   * one allocation of the size a copy would have made anyway.
+   *
+   * Other takes copy with `slice` and clear with `fill`, not a loop: builtins
+   * run at full speed from the first call, while a loop runs interpreted until
+   * V8 optimizes it, which is most of a short-lived process's batches.
    */
   protected ringTake(max: number): T[] {
-    const length = this.write - this.read;
+    const read = this.read;
+    const length = this.write - read;
     const n = max < length ? max : length;
     const slots = this.slots;
-    const start = this.read & this.slotMask;
-    this.read += n;
-    const end = start + n;
     const slotCount = this.slotMask + 1;
+    const start = read & this.slotMask;
+    if (n === length) {
+      this.rebase(); // empties the ring: restart at slot 0
+      if (start === 0 && n * 2 >= slotCount) {
+        this.slots = new Array<T | undefined>(slotCount);
+        if (n !== slotCount) slots.length = n;
+        return slots as T[];
+      }
+    } else this.read = read + n;
+    const end = start + n;
     if (end <= slotCount) {
       const out = slots.slice(start, end) as T[];
       slots.fill(undefined, start, end);
@@ -98,6 +128,27 @@ export abstract class RingState<T> {
     slots.fill(undefined, start);
     slots.fill(undefined, 0, end - slotCount);
     return out;
+  }
+
+  /**
+   * For an empty ring about to wait for items: restarts it at slot 0 and, if
+   * at least a ring-full of items went through since the last restart, in a
+   * fresh array, so producers store into a young array rather than pay the
+   * old-to-new write barrier on every item (see {@link ringTake}). At most one
+   * array per ring-full of items, and none for rings too large to be
+   * allocated young, which would gain nothing from it.
+   */
+  protected ringRestart(): void {
+    const passed = this.write;
+    this.rebase();
+    if (passed > this.slotMask && this.slotMask < YOUNG_SLOTS) this.slots = new Array<T | undefined>(this.slotMask + 1);
+  }
+
+  /** Restarts the indices of an empty ring at 0, keeping the counts in `ringBase`. */
+  private rebase(): void {
+    this.ringBase += this.write;
+    this.write = 0;
+    this.read = 0;
   }
 
   /** Doubles the slot count; a subclass may override it to notice growth (it runs only on a push into a full ring). */

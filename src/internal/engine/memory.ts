@@ -126,7 +126,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   private shrinkLevel = NEVER;
   /** The period's end, while watching. */
   private shrinkTimer: TimerHandle | undefined = undefined;
-  /** `write + read` when the period began: unchanged means no item moved. */
+  /** Pushes plus takes (`ringBase * 2 + write + read`) when the period began: unchanged means no item moved. */
   private shrinkMark = 0;
   /**
    * An idle grown ring that could not shrink stops its timer, so it never
@@ -165,18 +165,18 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   }
 
   /**
-   * The hot path keeps no counter of its own: the ring's `write` index counts
-   * every item that entered memory, so `accepted` is that plus the items
+   * The hot path keeps no counter of its own: the ring's `ringBase + write`
+   * counts every item that entered memory, so `accepted` is that plus the items
    * accepted elsewhere (into a tier). `offered` is `accepted + refused`, and
    * every accepted item is either still held (`size`), dropped after
    * acceptance (evicted, or lost with a failed spill append) or delivered: see
    * {@link deliveredCount}.
    */
   get acceptedCount(): number {
-    return this.write + this.acceptedOffRing;
+    return this.ringBase + this.write + this.acceptedOffRing;
   }
   get offeredCount(): number {
-    return this.write + this.acceptedOffRing + this.engine.refused;
+    return this.ringBase + this.write + this.acceptedOffRing + this.engine.refused;
   }
   /** Accepted items that are neither held any more nor dropped after acceptance. */
   get deliveredCount(): number {
@@ -440,7 +440,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
     const size = this.write - this.read;
     while (level <= size) level *= 2;
     this.shrinkLevel = level;
-    this.shrinkMark = this.write + this.read;
+    this.shrinkMark = this.ringBase * 2 + this.write + this.read;
     this.shrinkTimer = this.engine.clock.schedule(SHRINK_AFTER_MS, () => this.checkShrink(), { unref: true });
   }
 
@@ -457,7 +457,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
     const target = level * 2 > this.startSlots ? level * 2 : this.startSlots;
     if (target < this.slotMask + 1) this.ringResize(target);
     if (this.slotMask + 1 <= this.startSlots) this.stopShrinkWatch();
-    else if (this.write + this.read === this.shrinkMark) {
+    else if (this.ringBase * 2 + this.write + this.read === this.shrinkMark) {
       // Nothing moved: another period would reach the same level. Park until the next take.
       this.shrinkLevel = NEVER;
       this.shrinkParked = true;
@@ -517,6 +517,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   }
 
   private waitForItems(kind: 0 | 1, max: number, maxWaitMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+    if (this.write === this.read) this.ringRestart();
     const waiting = this.queueReceiver(kind, max, maxWaitMs, signal); // receive() and receiveBatch() turned an aborted signal away
     if (this.tier !== undefined && this.outside !== 0) this.tier.refill();
     return waiting;
