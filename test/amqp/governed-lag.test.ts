@@ -1,0 +1,54 @@
+import { after, before, describe, it } from 'node:test';
+import type { Channel } from 'amqplib';
+import { consume, publisher, queueDepth } from '../../src/adapters/amqp/index.js';
+import { assertGoverned, reportGoverned, runGoverned } from '../brokers/governed-lag.test-helpers.js';
+import { AmqpFixtures } from './helpers.js';
+
+let fx: AmqpFixtures;
+let admin: Channel;
+
+before(async () => {
+  fx = await AmqpFixtures.open();
+  admin = await fx.connection.createChannel();
+});
+after(async () => {
+  await admin.close();
+  await fx.close();
+});
+
+describe('governor over queueDepth', () => {
+  it("governor - a producer governed by a queue's depth slows to the consumers' pace with the depth bounded, speeds back up to maxRate once they catch up, and no message is lost", async () => {
+    const queue = await fx.queue(admin);
+    const threshold = 200;
+    const depth = queueDepth(fx.connection, queue, { threshold, intervalMs: 100 });
+    const confirm = await fx.connection.createConfirmChannel();
+    const pub = publisher(confirm, { maxInFlight: 256 });
+    const channel = await fx.connection.createChannel();
+    try {
+      const result = await runGoverned(
+        {
+          lag: depth,
+          publish: (id) => pub.publish('', queue, Buffer.from(String(id))),
+          consume: (handle) => consume(channel, queue, (msg) => handle(Number(msg.content.toString())), { prefetch: 50 }),
+        },
+        {
+          maxRate: 400,
+          minRate: 20,
+          threshold,
+          throttleMs: 8000,
+          catchUpMs: 5000,
+          catchUpRate: 800,
+          governorIntervalMs: 250,
+          trend: { windowMs: 2000, sampleEveryMs: 100, horizonMs: 1000 },
+        },
+      );
+      const f = assertGoverned(result, 2.5);
+      reportGoverned('queue-depth', result, f);
+    } finally {
+      depth.close();
+      await pub.close();
+      await channel.close();
+      await confirm.close();
+    }
+  });
+});
