@@ -2,6 +2,7 @@ import { ClosedError, InvalidArgumentError, InvalidItemError, OverflowError } fr
 import { describe } from '../../internal/describe.js';
 import type { ChannelEngine } from '../../internal/engine/engine.js';
 import { Admit } from '../../internal/engine/policy.js';
+import { FillRate, timeToFullMs } from '../../internal/engine/fill-rate.js';
 import * as v from '../../internal/validate.js';
 import type { ChannelState, OverflowStrategy } from '../../internal/engine/options.js';
 import { DurableCore, attempt } from './core.js';
@@ -69,6 +70,8 @@ export class DurableChannel<T> {
   private readonly core: DurableCore<T>;
   private readonly engine: ChannelEngine<T>;
   private detaching: Promise<void> | undefined;
+  /** Readings of `occupied` left by stats() calls; made by the first call. */
+  private fillRate: FillRate | undefined = undefined;
 
   constructor(options: DurableChannelOptions<T>) {
     const o = resolveDurableOptions(options);
@@ -304,6 +307,8 @@ export class DurableChannel<T> {
   }
 
   stats(): DurableChannelStats {
+    const occupied = this.core.occupied;
+    const fillRatePerSec = (this.fillRate ??= new FillRate()).ratePerSec(this.engine.clock.now(), occupied);
     return {
       capacity: this.capacity,
       size: this.core.stored,
@@ -328,6 +333,8 @@ export class DurableChannel<T> {
       blockedMs: this.engine.senders.blockedMs(),
       longestBlockedMs: this.engine.senders.longestBlockedMs(),
       pressureEvents: this.engine.signals.pressureEvents,
+      fillRatePerSec,
+      timeToFullMs: timeToFullMs(occupied, this.capacity, fillRatePerSec),
     };
   }
 

@@ -113,4 +113,8 @@ export interface DurableChannelStats {
   longestBlockedMs: number;
   /** Times `pressured` turned on. */
   pressureEvents: number;
+  /** Items per second by which `occupied` (held plus committing) grows; as `Channel`'s `fillRatePerSec`. */
+  fillRatePerSec: number;
+  /** Milliseconds until the channel is full at `fillRatePerSec`: 0 when full, `Infinity` while not filling. */
+  timeToFullMs: number;
 }

@@ -27,6 +27,8 @@ export const MetricFamilies = {
   bufferSize: family('buffer_size', 'gauge', 'Items buffered now'),
   bufferCapacity: family('buffer_capacity', 'gauge', 'Most items the buffer holds'),
   bufferUtilization: family('buffer_utilization_ratio', 'gauge', 'Buffered items divided by capacity, 0 to 1'),
+  bufferFillRate: family('buffer_fill_rate_per_second', 'gauge', 'Items per second by which the buffer grows (negative while it drains), between stats readings'),
+  bufferTimeToFull: family('buffer_time_to_full_seconds', 'gauge', 'Seconds until the buffer is full at its current fill rate; 0 when full, +Inf while not filling'),
   pressured: family('pressured', 'gauge', '1 while the component signals backpressure upstream, else 0'),
   state: family('state', 'gauge', 'Current state of the component: 1 for the current state, 0 for the others', 'state'),
   waiting: family('waiting', 'gauge', 'Callers waiting now (for room, tokens, credits or a permit)'),

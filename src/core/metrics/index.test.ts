@@ -55,6 +55,8 @@ describe('collectMetrics', () => {
       'sluice_buffer_size{component="orders"} 1',
       'sluice_buffer_capacity{component="orders"} 2',
       'sluice_buffer_utilization_ratio{component="orders"} 0.5',
+      'sluice_buffer_fill_rate_per_second{component="orders"} 0',
+      'sluice_buffer_time_to_full_seconds{component="orders"} Infinity',
       'sluice_pressured{component="orders"} 0',
       'sluice_state{component="orders",state="normal"} 0',
       'sluice_state{component="orders",state="elevated"} 0',

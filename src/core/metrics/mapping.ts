@@ -91,6 +91,8 @@ export function mapComponentStats(component: string, stats: Stats, out: SampleWr
   emit(F.bufferCapacity, capacity);
   const utilization = r.num('utilization');
   emit(F.bufferUtilization, utilization ?? (size !== undefined && capacity !== undefined && capacity > 0 ? size / capacity : undefined));
+  emit(F.bufferFillRate, r.num('fillRatePerSec'));
+  emit(F.bufferTimeToFull, seconds(r.num('timeToFullMs')));
   emit(F.pressured, r.bool('pressured') ?? r.bool('shedding'));
 
   const state = r.str('state');

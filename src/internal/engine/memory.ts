@@ -8,6 +8,7 @@ import type { SendWaiter } from '../blocked-producers.js';
 import { ChannelEngine, type EngineOwner } from './engine.js';
 import { Admit } from './policy.js';
 import { NEVER } from './signals.js';
+import { FillRate, timeToFullMs } from './fill-rate.js';
 import type { ChannelState, ChannelStats, ReceiveBatchOptions, ReceiveOptions, ResolvedChannelOptions, SendOptions } from './options.js';
 
 export const RESOLVED_TRUE = Promise.resolve(true);
@@ -135,6 +136,8 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
    * (`receiveQuietFrom`) and resumes watching.
    */
   private shrinkParked = false;
+  /** Readings of the fill level left by stats() calls; made by the first call. */
+  private fillRate: FillRate | undefined = undefined;
 
   constructor(o: ResolvedChannelOptions) {
     // Up to 1024 slots up front: typical channels never grow on the hot path; large ones grow by doubling.
@@ -382,6 +385,8 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   stats(): ChannelStats {
     const engine = this.engine;
     const signals = engine.signals;
+    const inMemory = this.ringLength;
+    const fillRatePerSec = (this.fillRate ??= new FillRate()).ratePerSec(engine.clock.now(), inMemory);
     const stats: ChannelStats = {
       capacity: this.capacity,
       size: this.ringLength + this.outside,
@@ -397,6 +402,8 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       blockedMs: engine.senders.blockedMs(),
       longestBlockedMs: engine.senders.longestBlockedMs(),
       pressureEvents: signals.pressureEvents,
+      fillRatePerSec,
+      timeToFullMs: timeToFullMs(inMemory, this.capacity, fillRatePerSec),
     };
     return this.tier === undefined ? stats : this.tier.addStats(stats);
   }

@@ -174,6 +174,20 @@ export interface ChannelStats {
   longestBlockedMs: number;
   /** Times `pressured` turned on. */
   pressureEvents: number;
+  /**
+   * Items per second by which the in-memory buffer grows (negative while it
+   * drains), measured between `stats()` calls: from the oldest reading of the
+   * last 10 s (readings at least 250 ms apart), or from the previous one when
+   * that is older. 0 on the first call. Each call records a reading, so any
+   * regular reader (a scrape, a dashboard) keeps it current.
+   */
+  fillRatePerSec: number;
+  /**
+   * Milliseconds until the in-memory buffer is full at `fillRatePerSec`:
+   * 0 when full, `Infinity` while it is not filling. An alert on it fires
+   * before the buffer is full, not at it.
+   */
+  timeToFullMs: number;
   /** With `spill` only: items in the in-memory buffer (what `utilization` and `state` measure). */
   inMemory?: number;
   /** With `spill` only: items committed to the store and not yet refilled into memory. */
