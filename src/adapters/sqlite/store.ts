@@ -333,7 +333,7 @@ function closedError(): ClosedError {
 function toSqlValue(data: string | Uint8Array): string | Buffer {
   if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
   if (data instanceof Uint8Array) return asBuffer(data);
-  throw new TypeError('SqliteStore: serializer.serialize() must return a string or a Uint8Array');
+  throw new InvalidArgumentError('SqliteStore: serializer.serialize() must return a string or a Uint8Array');
 }
 
 /**

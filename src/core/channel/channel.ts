@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../errors/index.js';
+import { describe } from '../../internal/describe.js';
 import { MemoryBuffer } from '../../internal/engine/memory.js';
 import type { ChannelState, ChannelStats, OverflowStrategy, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
 import { resolveChannelOptions } from './options.js';
@@ -220,7 +222,7 @@ export class Channel<T> {
    * Returns an unsubscribe function.
    */
   onSpillError(listener: (error: unknown) => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError('spill error listener must be a function');
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`onSpillError(listener): listener must be a function, got ${describe(listener)}`);
     return this.spill === undefined ? noop : this.spill.onSpillError(listener);
   }
 

@@ -4,7 +4,8 @@ import type { SendWaiter } from '../../internal/blocked-producers.js';
 import type { ChannelEngine } from '../../internal/engine/engine.js';
 import { RESOLVED_FALSE, RESOLVED_TRUE, type MemoryBuffer, type OverflowTier } from '../../internal/engine/memory.js';
 import type { ChannelStats, SendOptions } from '../../internal/engine/options.js';
-import { OverflowError } from '../errors/index.js';
+import { InvalidArgumentError, OverflowError } from '../errors/index.js';
+import { describe } from '../../internal/describe.js';
 import type { ResolvedSpillOptions } from './spill-options.js';
 
 /**
@@ -95,7 +96,7 @@ export class SpillTier<T> implements OverflowTier<T> {
    * Returns an unsubscribe function.
    */
   onSpillError(listener: (error: unknown) => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError('spill error listener must be a function');
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`onSpillError(listener): listener must be a function, got ${describe(listener)}`);
     const list = (this.spillErrorListeners ??= []);
     list.push(listener);
     return () => {

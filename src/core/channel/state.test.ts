@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Channel, type ChannelState, type ChannelStats } from './index.js';
 import { flushMicrotasks } from '../testing/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
 
 function invariant(stats: ChannelStats): void {
   const sum = Object.values(stats.droppedBy).reduce((a, b) => a + b, 0);
@@ -118,5 +119,18 @@ describe('Channel state and pressure', () => {
     assert.equal(ch.size, 2);
     assert.ok(errors.length >= 1);
     invariant(ch.stats());
+  });
+});
+
+describe('Channel listener arguments', () => {
+  it('onStateChange(), onPressureChange(), onSpillError() - a non-function is a coded InvalidArgumentError naming the method', () => {
+    const ch = new Channel<number>({ capacity: 4 });
+    for (const [name, call] of [
+      ['onStateChange', () => ch.onStateChange('x' as never)],
+      ['onPressureChange', () => ch.onPressureChange(42 as never)],
+      ['onSpillError', () => ch.onSpillError(null as never)],
+    ] as const) {
+      assert.throws(call, (error: unknown) => error instanceof InvalidArgumentError && error.code === 'ERR_SLUICE_INVALID_ARGUMENT' && error.message.startsWith(`${name}(listener)`));
+    }
   });
 });

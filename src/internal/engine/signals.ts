@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../../core/errors/index.js';
+import { describe } from '../describe.js';
 import type { ChannelState } from './options.js';
 import type { Watermarks } from './watermarks.js';
 
@@ -119,7 +121,7 @@ export class ChannelSignals {
   }
 
   listen<K extends keyof Listeners>(kind: K, listener: Listeners[K][number]): () => void {
-    if (typeof listener !== 'function') throw new TypeError(`${kind} listener must be a function`);
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`on${kind === 'state' ? 'State' : 'Pressure'}Change(listener): listener must be a function, got ${describe(listener)}`);
     const list = ((this.listeners ??= { state: [], pressure: [] })[kind] as unknown[]);
     // The tracked state may be stale (see `state`): the owner's next update() adopts it without telling anyone.
     if (kind === 'state' && list.length === 0) this.resyncState = true;
