@@ -7,8 +7,8 @@ import { TokenBucket } from '../token-bucket/index.js';
 import { CongestionWindow } from '../congestion-window/index.js';
 import { AdaptiveRate } from '../adaptive-rate/index.js';
 import { PollSizer } from '../poll-sizer/index.js';
-import { eventLoopDelay, eventLoopStall, eventLoopUtilization, heapUsed, pressureLevels, rss } from '../pressure/index.js';
-import { loadShed } from '../../adapters/http/index.js';
+import { cpuUsage, eventLoopDelay, eventLoopStall, eventLoopUtilization, governor, heapUsed, pressureLevels, rss, trend } from '../pressure/index.js';
+import { liveness, loadShed, readiness } from '../../adapters/http/index.js';
 import { BatchWriter } from '../batch-writer/index.js';
 import { DurableChannel, MemoryStore } from '../durable-channel/index.js';
 import { publisherFrom, toAsyncIterable } from '../reactive/index.js';
@@ -20,6 +20,7 @@ import { VirtualClock, flushMicrotasks } from '../testing/index.js';
 import { Registry } from 'prom-client';
 import { registerSluiceMetrics } from '../../adapters/prometheus/index.js';
 import { LatencyRecorder, MetricsCollector, watchComponents, type MetricSample } from './index.js';
+import { fakeLagSources } from './lag-fakes.test-helpers.js';
 
 /** One of every core component kind (and view), driven a little so counters move. */
 export async function everyComponent(clock: VirtualClock) {
@@ -50,6 +51,17 @@ export async function everyComponent(clock: VirtualClock) {
   levels.check();
   const shed = loadShed({ pressure: () => 0.5 });
   shed.admit();
+  // The system-wide signals (#12): a trend, a governor, the CPU probe, readiness and liveness, the three lag sources.
+  const rising = trend(() => clock.now() / 10_000, { windowMs: 1000, sampleEveryMs: 100, horizonMs: 1000, clock });
+  const governed = governor({ pressure: () => 2, target: new TokenBucket({ ratePerSecond: 100, burst: 10, clock }), minRate: 1, maxRate: 100, intervalMs: 100, clock });
+  const cpu = cpuUsage({ threshold: 0.9, clock });
+  const ready = readiness({ pressure: () => 0.5, clock });
+  ready.check();
+  const alive = liveness();
+  alive.check();
+  const lag = fakeLagSources(clock);
+  Object.assign(lag.figures, { undelivered: 7, pending: 3, ready: 5, consumers: 2, numPending: 4, numAckPending: 1 });
+  clock.advance(1000); // a second of trend samples, governor ticks and polls
   const publisher = publisherFrom([1, 2, 3]);
   const iterator = toAsyncIterable(publisherFrom([1, 2, 3]), { prefetch: 4 });
   const policy = streamPolicy({ strategy: 'block', bufferSize: 10 });
@@ -70,12 +82,13 @@ export async function everyComponent(clock: VirtualClock) {
   await flushMicrotasks();
   const components = {
     channel, sender: channel.sender, receiver: channel.receiver, durable, writer, credits, limiter, fixedLimiter, bucket, window, rate, sizer,
-    stall, delay, utilization, heap, memory, levels, shed, publisher, iterator, policy, live, registry, ...stages, alerts, dashboard, collector, watcher, latency,
+    stall, delay, utilization, heap, memory, levels, shed, rising, governed, cpu, ready, alive, ...lag.sources, publisher, iterator, policy, live, registry, ...stages, alerts, dashboard, collector, watcher, latency,
   };
   const close = async () => {
     dashboard.close();
     watcher.stop();
-    for (const probe of [stall, delay, utilization, heap, memory]) probe.close?.();
+    for (const probe of [stall, delay, utilization, heap, memory, cpu, rising, governed]) probe.close?.();
+    lag.close();
     await live.return?.();
     channel.close();
     durable.close();
@@ -97,6 +110,8 @@ const allowedInCatchAll = [
   'sizer lastSize',
   'stall value', 'stall closed', 'delay value', 'delay closed', 'utilization value', 'utilization closed', 'heap value', 'heap closed', 'memory value', 'memory closed',
   'shed threshold', 'shed resumeBelow',
+  'rising windowSamples', 'rising closed', 'governed closed', 'cpu value', 'cpu closed', 'ready threshold', 'ready resumeBelow',
+  'redisLag threshold', 'redisLag closed', 'amqpLag threshold', 'amqpLag closed', 'natsLag threshold', 'natsLag closed',
   'publisher active',
   'iterator prefetch', 'iterator lowTide',
   'alerts firing', 'alerts running',
@@ -113,7 +128,7 @@ describe('metrics catch-all', () => {
     const samples: MetricSample[] = new MetricsCollector(components).collect();
     const stat = samples.filter((s) => s.name === 'sluice_stat').map((s) => `${s.labels.component} ${s.labels.stat}`);
     assert.deepEqual([...stat].sort(), [...allowedInCatchAll].sort());
-    assert.equal(stat.length, 35);
+    assert.equal(stat.length, 48);
     // Every component reports something outside the catch-all too.
     for (const name of Object.keys(components)) {
       assert.ok(samples.some((s) => s.labels.component?.startsWith(name) && s.name !== 'sluice_stat') || name === 'latency', `${name} has only catch-all samples`);

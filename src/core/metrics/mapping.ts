@@ -26,6 +26,8 @@ const iteratorStates: Record<PublisherIteratorState, true> = {
   cancelled: true,
 };
 const breakerStates = ['closed', 'open', 'half-open'] as const;
+// readiness() in sluice/http (an adapter, so its type is not imported here).
+const readinessStates = ['ready', 'not-ready'] as const;
 
 /**
  * States seen per component and family. Series of a state set stay exported
@@ -99,6 +101,7 @@ export function mapComponentStats(component: string, stats: Stats, out: SampleWr
   if (state !== undefined) {
     const known = r.has('capacity', 'number') && r.has('pressured', 'boolean') ? Object.keys(channelStates)
       : r.has('prefetch', 'number') && r.has('lowTide', 'number') ? Object.keys(iteratorStates)
+      : isReadiness(r) ? readinessStates
       : [];
     stateSet(F.state, component, state, known, out, memory);
   }
@@ -117,8 +120,34 @@ export function mapComponentStats(component: string, stats: Stats, out: SampleWr
     emit(F.tokensAvailable, r.num('available'));
   }
   emit(F.rateLimit, r.num('ratePerSecond') ?? r.num('rate'));
-  emit(F.pressure, r.num('pressure'));
+  // A trend's `current` and readiness' `lastReading` are the reading now, as `pressure` is elsewhere.
+  const trend = r.has('slope', 'number') && r.has('timeToThresholdMs', 'number');
+  emit(F.pressure, r.num('pressure') ?? (trend ? r.num('current') : isReadiness(r) ? r.num('lastReading') : undefined));
   pressureLevels(component, r, out);
+  if (trend) {
+    emit(F.pressurePredicted, r.num('predicted'));
+    emit(F.pressureSlope, r.num('slope'));
+    emit(F.timeToThreshold, seconds(r.num('timeToThresholdMs')));
+  }
+  if (r.has('desiredRate', 'number') && r.has('throttleFactor', 'number')) {
+    emit(F.throttleFactor, r.num('throttleFactor'));
+    emit(F.desiredRate, r.num('desiredRate'));
+  }
+  lagSource(component, r, out);
+  if (r.has('cores', 'number') && r.has('samples', 'number')) {
+    // cpuUsage(): `cgroupLimit` is undefined without a quota, and then not exported.
+    emit(F.cpuCores, r.num('cores'));
+    emit(F.cpuQuota, r.num('cgroupLimit'));
+  }
+  if (isReadiness(r)) {
+    // Counts here; RedisConcurrencyLimiter's `held` is a gauge, so not on the general list.
+    for (const event of ['transitions', 'held']) {
+      const count = r.num(event);
+      if (count !== undefined) out.scalar(F.events, { component, event }, count);
+    }
+  }
+  // Failures are strings or error objects (a broker error's numeric fields included): never samples.
+  r.used.add('lastError');
 
   // A BatchWriter's `written` is a Channel's `offered` and its `flushed` the
   // `delivered`: the same accounting, so rate(delivered_total) is throughput for both.
@@ -185,6 +214,30 @@ function streamPolicy(component: string, r: FieldReader, out: SampleWriter): voi
       if (typeof count === 'number') out.scalar(F.streamsEnded, { component, state }, count);
     }
   }
+}
+
+/**
+ * The lag sources of sluice/redis, sluice/amqp and sluice/nats: their figures
+ * by meaning, so one query covers every broker. `backlog` is the sum of the
+ * `lag` series and `threshold` a setting (catch-all).
+ */
+function lagSource(component: string, r: FieldReader, out: SampleWriter): void {
+  if (!r.has('backlog', 'number') || !r.has('pollErrors', 'number') || !r.has('stale', 'boolean')) return;
+  r.used.add('backlog');
+  const lag = (kind: 'undelivered' | 'unacked', value: number | undefined) => {
+    if (value !== undefined) out.scalar(F.lag, { component, kind }, value);
+  };
+  // streamLag: undelivered / pending (the PEL); jetStreamLag: numPending / numAckPending; queueDepth: ready.
+  lag('undelivered', r.num('undelivered') ?? r.num('numPending') ?? r.num('ready'));
+  lag('unacked', r.num('pending') ?? r.num('numAckPending'));
+  const consumers = r.num('consumers');
+  if (consumers !== undefined) out.scalar(F.consumers, { component }, consumers);
+  out.scalar(F.stale, { component }, r.bool('stale')!);
+}
+
+/** readiness() of sluice/http. */
+function isReadiness(r: FieldReader): boolean {
+  return r.has('stateForMs', 'number') && r.has('resumeBelow', 'number') && r.has('transitions', 'number');
 }
 
 function seconds(ms: number | undefined): number | undefined {
@@ -273,7 +326,9 @@ const counterFields = new Set([
   // limiters and rates
   'granted', 'discarded', 'aborted', 'limitChanges', 'adjustmentsUp', 'adjustmentsDown', 'acquiredLocally', 'refused', 'refunded',
   // probes, pollers, load shedding
-  'samples', 'polls', 'checks', 'overChecks', 'served', 'readErrors',
+  'samples', 'polls', 'pollErrors', 'checks', 'overChecks', 'served', 'readErrors',
+  // governor
+  'ticks', 'adjustments', 'increases', 'decreases',
   // reactive
   'subscriptions', 'requested', 'emitted', 'completed', 'errored', 'cancelled', 'droppedErrors', 'requestCalls', 'received',
   // pipeline stages
