@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock/index.js';
 import { InvalidArgumentError, InvalidOptionError } from '../core/errors/index.js';
-import { Rejection, TimedList, pendingResolveInto } from './timed-list.js';
+import { DeadlineQueue, Rejection, TimedList, pendingResolveInto, type DeadlineGroup, type DeadlineNode } from './timed-list.js';
 import { describe } from './describe.js';
 
 // Shared by the limiters (TokenBucket, Credits, CongestionWindow): a FIFO of
@@ -22,6 +22,13 @@ class AcquireWaiter {
     readonly n: number,
     readonly since: number,
   ) {}
+}
+
+/** A caller with a timeout: also in its queue's {@link DeadlineQueue} (one clock timer per queue, none per waiter). */
+class TimedAcquireWaiter extends AcquireWaiter implements DeadlineNode<TimedAcquireWaiter> {
+  dprev: TimedAcquireWaiter | undefined = undefined;
+  dnext: TimedAcquireWaiter | undefined = undefined;
+  group: DeadlineGroup<TimedAcquireWaiter> | undefined = undefined;
 }
 
 /** A waiter's abort listener: an object with `handleEvent`, so no closure per waiter. */
@@ -47,16 +54,21 @@ export const RESOLVED_VOID: Promise<void> = Promise.resolve();
 
 export class AcquireQueue {
   private readonly list = new TimedList<AcquireWaiter>();
+  /** The timeouts of the callers that have one, on one timer; created with the first. */
+  private deadlines: DeadlineQueue<TimedAcquireWaiter> | undefined = undefined;
   /** Calls that had to wait, counted when the wait begins. */
   waitsStarted = 0;
 
   /**
-   * @param onHeadLeft called after an aborted waiter that was at the head left
-   *   the queue, so the owner can admit or re-time the new head (which may want less).
+   * @param onHeadLeft called after an aborted or timed-out waiter that was at
+   *   the head left the queue, so the owner can admit or re-time the new head (which may want less).
+   * @param timeoutError the error a wait that reaches its `timeoutMs` rejects
+   *   with, given that timeout; needed only by owners that pass one to {@link wait}.
    */
   constructor(
     private readonly clock: Clock,
     private readonly onHeadLeft: () => void,
+    private readonly timeoutError?: (timeoutMs: number) => unknown,
   ) {}
 
   get size(): number {
@@ -70,18 +82,24 @@ export class AcquireQueue {
 
   /**
    * Queues a caller for `n` units. The caller must already have checked that
-   * `signal` is not aborted.
+   * `signal` is not aborted. With `timeoutMs` (finite, > 0) a wait that
+   * reaches it leaves the queue and rejects with the constructor's `timeoutError`.
    */
-  wait(n: number, signal: AbortSignal | undefined): Promise<void> {
+  wait(n: number, signal: AbortSignal | undefined, timeoutMs?: number): Promise<void> {
     this.waitsStarted++;
     const now = this.clock.now();
-    const w = new AcquireWaiter(n, now);
+    const timed = timeoutMs !== undefined;
+    const w = timed ? new TimedAcquireWaiter(n, now) : new AcquireWaiter(n, now);
     const pending = pendingResolveInto(w) as Promise<void>;
     if (signal) {
       w.hooks = new AbortHook(this, w, signal);
       signal.addEventListener('abort', w.hooks, ONCE);
     }
     this.list.push(w, now);
+    if (timed) {
+      this.deadlines ??= new DeadlineQueue<TimedAcquireWaiter>(this.clock, (t, ms) => this.leave(t, this.timeoutError?.(ms) ?? new DOMException(`no grant within ${ms} ms`, 'TimeoutError')));
+      this.deadlines.add(w as TimedAcquireWaiter, timeoutMs);
+    }
     return pending;
   }
 
@@ -114,15 +132,20 @@ export class AcquireQueue {
   }
 
   [aborted](w: AcquireWaiter): void {
+    this.leave(w, w.hooks!.signal.reason);
+  }
+
+  /** An abort or a timeout: `w` leaves the queue (if still in it) and rejects with `reason`. */
+  private leave(w: AcquireWaiter, reason: unknown): void {
     const wasHead = this.list.head === w;
     if (!this.list.remove(w, this.clock.now())) return;
-    const reason = w.hooks!.signal.reason;
     this.unhook(w);
     w.resolve(new Rejection(reason));
     if (wasHead) this.onHeadLeft();
   }
 
   private unhook(w: AcquireWaiter): void {
+    if (w instanceof TimedAcquireWaiter) this.deadlines!.remove(w);
     const hooks = w.hooks;
     if (hooks === undefined) return;
     w.hooks = undefined;

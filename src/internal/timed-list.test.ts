@@ -467,3 +467,31 @@ describe('DeadlineQueue', () => {
     assert.equal(clock.pending, 0);
   });
 });
+
+describe('AcquireQueue with timeouts', () => {
+  it('wait() - with timeoutMs a caller times out at its deadline with the owner error; admitted and aborted callers do not; one clock timer', async () => {
+    const clock = new VirtualClock();
+    let headLeft = 0;
+    const queue = new AcquireQueue(clock, () => headLeft++, (ms) => new Error(`none within ${ms} ms`));
+    const outcome = (p: Promise<void>) => p.then(() => `ok@${clock.now()}`, (e: Error) => `${e.message}@${clock.now()}`);
+    const ac = new AbortController();
+    const a = outcome(queue.wait(1, undefined, 100));
+    const b = outcome(queue.wait(1, ac.signal, 50));
+    const c = outcome(queue.wait(1, undefined, 50));
+    const d = outcome(queue.wait(1, undefined, undefined));
+    assert.equal(clock.pending, 1);
+    queue.admitHead(); // a
+    ac.abort(new Error('stop')); // b
+    await flushMicrotasks();
+    clock.advance(50); // c times out
+    await flushMicrotasks();
+    assert.deepEqual(await Promise.all([a, b, c]), ['ok@0', 'stop@0', 'none within 50 ms@50']);
+    assert.equal(headLeft, 2, 'b and then c left from the head');
+    assert.equal(clock.pending, 0, 'only an untimed caller waits: no timer');
+    clock.advance(1000);
+    assert.equal(queue.size, 1);
+    queue.admitHead();
+    assert.equal(await d, 'ok@1050');
+    assert.equal(queue.waitedMs(), 0 + 0 + 50 + 1050, 'a, b at once; c 50 ms; d 1050 ms');
+  });
+});

@@ -246,11 +246,11 @@ export class DeadlineQueue<N extends DeadlineNode<N>> {
 
   /**
    * @param expire called for each node whose deadline has come, already out
-   *   of this queue, in deadline order.
+   *   of this queue, in deadline order, with the node's timeout.
    */
   constructor(
     private readonly clock: Clock,
-    private readonly expire: (node: N) => void,
+    private readonly expire: (node: N, timeoutMs: number) => void,
   ) {}
 
   /** Adds `node`, which expires `timeoutMs` (finite, > 0) after its `since`. */
@@ -324,7 +324,7 @@ export class DeadlineQueue<N extends DeadlineNode<N>> {
       const head = group.head!;
       if (head.since + group.timeoutMs > due) break;
       this.unlink(group, head);
-      this.expire(head);
+      this.expire(head, group.timeoutMs);
     }
     if (this.size === 0) {
       this.clear();

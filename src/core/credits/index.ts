@@ -1,4 +1,4 @@
-import { systemClock, type Clock, type TimerHandle } from '../clock/index.js';
+import { systemClock, type Clock } from '../clock/index.js';
 import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
@@ -139,10 +139,14 @@ export class Credits {
     // A Credits created below its threshold starts low without an event: whoever chose `initial` knows.
     this.isLow = this.balance < this.minCredits;
     this.clock = resolveClock('clock', o.clock, systemClock);
-    this.queue = new AcquireQueue(this.clock, () => {
-      this.serve();
-      this.checkLow();
-    });
+    this.queue = new AcquireQueue(
+      this.clock,
+      () => {
+        this.serve();
+        this.checkLow();
+      },
+      (ms) => new DOMException(`Credits.acquire(): no credits within ${ms} ms (acquireTimeoutMs)`, 'TimeoutError'),
+    );
   }
 
   /** Credits the producer may spend now. While callers wait, they are reserved for the head waiter. */
@@ -216,7 +220,7 @@ export class Credits {
       if (this.balance < this.minCredits) this.checkLow();
       return RESOLVED_VOID;
     }
-    return this.acquireTimeoutMs === undefined ? this.queue.wait(n, signal) : this.waitWithTimeout(n, signal, this.acquireTimeoutMs);
+    return this.queue.wait(n, signal, this.acquireTimeoutMs);
   }
 
   /**
@@ -306,24 +310,6 @@ export class Credits {
         });
       }
     }
-  }
-
-  /** `queue.wait()` bounded by `timeoutMs`; the timer exists only while the call waits. */
-  private waitWithTimeout(n: number, signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
-    const controller = new AbortController();
-    const forward = () => controller.abort(signal!.reason);
-    signal?.addEventListener('abort', forward, { once: true });
-    const timer: TimerHandle = this.clock.schedule(timeoutMs, () => {
-      controller.abort(new DOMException(`Credits.acquire(): no credits within ${timeoutMs} ms (acquireTimeoutMs)`, 'TimeoutError'));
-    });
-    const done = () => {
-      this.clock.cancel(timer);
-      signal?.removeEventListener('abort', forward);
-    };
-    return this.queue.wait(n, controller.signal).then(done, (error: unknown) => {
-      done();
-      throw error;
-    });
   }
 
   private serve(): void {
