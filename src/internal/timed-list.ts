@@ -232,9 +232,11 @@ export class DeadlineGroup<N> {
  * fired in). (One exception, of rounding only: two different timeouts
  * started at the same instant whose deadlines round to the same number, a
  * difference in the last bit, are ordered by the heap, not by arrival.)
- * They expire in one timer callback rather than one each. The
- * timer is cancelled whenever no node is left, so an idle queue keeps no
- * timer (and no process) alive.
+ * They expire in one timer callback rather than one each, and that timer is
+ * re-armed as deadlines pass, so against OTHER timers due at the very same
+ * instant it may run later than a per-node timer scheduled at the node's
+ * arrival would have. The timer is cancelled whenever no node is left, so an
+ * idle queue keeps no timer (and no process) alive.
  */
 export class DeadlineQueue<N extends DeadlineNode<N>> {
   size = 0;
