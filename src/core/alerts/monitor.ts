@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
-import { resolveAlertOptions, type AlertMonitorOptions, type AlertRule, type QueueDepthThreshold, type StatsSource } from './options.js';
+import { resolveAlertOptions, type AlertMonitorOptions, type AlertRule, type LagThreshold, type QueueDepthThreshold, type StatsSource } from './options.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { describe } from '../../internal/describe.js';
 
@@ -8,13 +8,21 @@ export interface AlertEvent {
   /** The component's name, as given in `components`. */
   component: string;
   rule: AlertRule;
-  /** `'firing'` when the value crossed the threshold (for `forMs`), `'resolved'` when it fell back below `threshold × resolveRatio` (for `resolveForMs`). */
+  /**
+   * `'firing'` when the value crossed the threshold (for `forMs`), `'resolved'` when it fell back below
+   * `threshold × resolveRatio` (for `resolveForMs`). `time_to_full` fires at or below its threshold and
+   * resolves above `threshold / resolveRatio`.
+   */
   state: 'firing' | 'resolved';
   /** The value at the evaluation that caused the transition. */
   value: number;
   threshold: number;
-  /** What `value` and `threshold` measure. */
-  unit: 'utilization' | 'items' | 'fraction' | 'ms';
+  /**
+   * What `value` and `threshold` measure: `'pressure'` is a reading divided by
+   * its threshold (`lag` given as `{ pressure }`), `'per_second'` a trend's
+   * change per second (`slope`), `'ms'` a time (`blocked_time`, `time_to_full`).
+   */
+  unit: 'utilization' | 'items' | 'fraction' | 'ms' | 'pressure' | 'per_second';
   /** Clock time of the evaluation. */
   at: number;
 }
@@ -48,21 +56,29 @@ interface Readings {
   offered: number | undefined;
   dropped: number | undefined;
   longestBlockedMs: number | undefined;
+  lagItems: number | undefined;
+  lagPressure: number | undefined;
+  slope: number | undefined;
+  timeToFullMs: number | undefined;
 }
 
-const RULE_COUNT = 3;
+const RULE_COUNT = 6;
 const QUEUE_DEPTH = 0;
 const DROP_RATE = 1;
 const BLOCKED_TIME = 2;
-const RULE_NAMES: readonly AlertRule[] = ['queue_depth', 'drop_rate', 'blocked_time'];
+const LAG = 3;
+const SLOPE = 4;
+const TIME_TO_FULL = 5;
+const RULE_NAMES: readonly AlertRule[] = ['queue_depth', 'drop_rate', 'blocked_time', 'lag', 'slope', 'time_to_full'];
 // Bounds the history kept for the rate windows when windowMs / intervalMs is large.
 const MAX_HISTORY = 10_000;
 
 /**
  * Watches components' `stats()` on a timer and raises alerts when queue depth,
- * drop rate or blocked time cross their thresholds, then resolves them when
- * the value falls back, with hysteresis so a value hovering at the threshold
- * does not flap.
+ * drop rate, blocked time, a broker's lag or a trend's slope cross their
+ * thresholds, or a buffer will be full within `timeToFull` at its fill rate,
+ * then resolves them when the value falls back, with hysteresis so a value
+ * hovering at the threshold does not flap.
  *
  * When: nothing happens until {@link start}; then every `intervalMs` each
  * component's stats are read once and every rule is evaluated. A transition
@@ -71,7 +87,7 @@ const MAX_HISTORY = 10_000;
  * @example
  * const monitor = new AlertMonitor({
  *   components: { jobs: channel },
- *   thresholds: { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 5000 },
+ *   thresholds: { queueDepth: { utilization: 0.9 }, dropRate: 0.01, blockedTime: 5000, timeToFull: 30_000 },
  *   forMs: 30_000,
  * });
  * monitor.onAlert((e) => pager.notify(`${e.component} ${e.rule} ${e.state}`));
@@ -83,6 +99,9 @@ export class AlertMonitor {
   private readonly sources: StatsSource[];
   private readonly thresholds: (number | undefined)[];
   private readonly depthInItems: boolean;
+  private readonly lagInItems: boolean;
+  /** What each rule's value measures, by rule index. */
+  private readonly units: readonly AlertEvent['unit'][];
   private readonly windowMs: number;
   private readonly forMs: number;
   private readonly resolveRatio: number;
@@ -116,7 +135,9 @@ export class AlertMonitor {
     this.names = o.names;
     this.sources = o.sources;
     this.depthInItems = o.queueDepth !== undefined && 'items' in o.queueDepth;
-    this.thresholds = [depthThreshold(o.queueDepth), o.dropRate, o.blockedTime];
+    this.lagInItems = o.lag !== undefined && 'items' in o.lag;
+    this.units = [this.depthInItems ? 'items' : 'utilization', 'fraction', 'ms', this.lagInItems ? 'items' : 'pressure', 'per_second', 'ms'];
+    this.thresholds = [depthThreshold(o.queueDepth), o.dropRate, o.blockedTime, lagThreshold(o.lag), o.slope, o.timeToFull];
     this.intervalMs = o.intervalMs;
     this.windowMs = o.windowMs;
     this.forMs = o.forMs;
@@ -194,6 +215,9 @@ export class AlertMonitor {
       // A current value, not a window: one producer stuck for 20 s is what a
       // `blockedTime: 5000` reader means, however short the other waits were.
       this.check(c, BLOCKED_TIME, r.longestBlockedMs, now, events);
+      this.check(c, LAG, this.lagInItems ? r.lagItems : r.lagPressure, now, events);
+      this.check(c, SLOPE, r.slope, now, events);
+      this.check(c, TIME_TO_FULL, r.timeToFullMs, now, events);
       this.record(c, r);
     }
     this.commitSample(now);
@@ -226,7 +250,10 @@ export class AlertMonitor {
     this.lastValue[i] = value;
     const firing = this.firing[i]!;
     // Pending means: the condition for the opposite state holds, since pendingSince.
-    const wantsChange = firing ? value < threshold * this.resolveRatio : value >= threshold;
+    // time_to_full is the other way round: the lower, the worse.
+    const wantsChange =
+      rule === TIME_TO_FULL ? (firing ? value > threshold / this.resolveRatio : value <= threshold)
+      : firing ? value < threshold * this.resolveRatio : value >= threshold;
     if (!wantsChange) {
       this.pendingSince[i] = NaN;
       return;
@@ -241,7 +268,7 @@ export class AlertMonitor {
       this.firedCount++;
       this.firedAt[i] = now;
     }
-    const unit = rule === QUEUE_DEPTH ? (this.depthInItems ? 'items' : 'utilization') : rule === DROP_RATE ? 'fraction' : 'ms';
+    const unit = this.units[rule]!;
     events.push({ component: this.names[c]!, rule: RULE_NAMES[rule]!, state: firing ? 'resolved' : 'firing', value, threshold, unit, at: now });
   }
 
@@ -280,6 +307,11 @@ export class AlertMonitor {
   }
 }
 
+function lagThreshold(l: LagThreshold | undefined): number | undefined {
+  if (l === undefined) return undefined;
+  return 'items' in l ? l.items : l.pressure;
+}
+
 function depthThreshold(q: QueueDepthThreshold | undefined): number | undefined {
   if (q === undefined) return undefined;
   return 'items' in q ? q.items : q.utilization;
@@ -289,7 +321,7 @@ function num(value: unknown): number | undefined {
   return typeof value === 'number' && !Number.isNaN(value) ? value : undefined;
 }
 
-/** Maps the stats of any Sluice component onto the three signals the rules need. */
+/** Maps the stats of any Sluice component onto the signals the rules need. */
 function readings(s: Record<string, unknown>): Readings {
   const size = num(s.size);
   const capacity = num(s.capacity);
@@ -306,16 +338,33 @@ function readings(s: Record<string, unknown>): Readings {
       offered = dropped = undefined;
     }
   }
-  return { utilization, items: size, offered, dropped, longestBlockedMs: num(s.longestBlockedMs) };
+  // A lag source of sluice/redis, sluice/amqp or sluice/nats (see their LagPollStats).
+  const lagSource = num(s.backlog) !== undefined && num(s.pollErrors) !== undefined;
+  return {
+    utilization,
+    items: size,
+    offered,
+    dropped,
+    longestBlockedMs: num(s.longestBlockedMs),
+    lagItems: lagSource ? num(s.backlog) : undefined,
+    lagPressure: lagSource ? num(s.pressure) : undefined,
+    slope: num(s.slope),
+    timeToFullMs: num(s.timeToFullMs) ?? num(s.timeToThresholdMs),
+  };
 }
 
-/** The log line for one transition, e.g. `sluice alert FIRING queue_depth on jobs: utilization 0.95 >= 0.9 at 12.5s`. */
+/**
+ * The log line for one transition, e.g. `sluice alert FIRING queue_depth on jobs: utilization 0.95 >= 0.9 at 12.5s`
+ * or `sluice alert FIRING time_to_full on jobs: ms 4000 <= 5000 at 6s`.
+ */
 export function formatAlert(e: AlertEvent, resolveRatio = 0.9): string {
   const value = show(e.value, e.unit);
+  const below = e.rule === 'time_to_full';
   if (e.state === 'firing') {
-    return `sluice alert FIRING ${e.rule} on ${e.component}: ${e.unit} ${value} >= ${show(e.threshold, e.unit)} at ${seconds(e.at)}`;
+    return `sluice alert FIRING ${e.rule} on ${e.component}: ${e.unit} ${value} ${below ? '<=' : '>='} ${show(e.threshold, e.unit)} at ${seconds(e.at)}`;
   }
-  return `sluice alert RESOLVED ${e.rule} on ${e.component}: ${e.unit} ${value} < ${show(e.threshold * resolveRatio, e.unit)} at ${seconds(e.at)}`;
+  const level = below ? e.threshold / resolveRatio : e.threshold * resolveRatio;
+  return `sluice alert RESOLVED ${e.rule} on ${e.component}: ${e.unit} ${value} ${below ? '>' : '<'} ${show(level, e.unit)} at ${seconds(e.at)}`;
 }
 
 function show(value: number, unit: AlertEvent['unit']): string {

@@ -4,9 +4,9 @@ import { resolveClock } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
 import { describeNonSource, isStatsSource } from '../../internal/stats-sources.js';
 
-/** The three things an {@link AlertMonitor} watches. */
-export type AlertRule = 'queue_depth' | 'drop_rate' | 'blocked_time';
-export const alertRules: readonly AlertRule[] = ['queue_depth', 'drop_rate', 'blocked_time'];
+/** The things an {@link AlertMonitor} watches, one rule per threshold. */
+export type AlertRule = 'queue_depth' | 'drop_rate' | 'blocked_time' | 'lag' | 'slope' | 'time_to_full';
+export const alertRules: readonly AlertRule[] = ['queue_depth', 'drop_rate', 'blocked_time', 'lag', 'slope', 'time_to_full'];
 
 /** Anything with a `stats()` snapshot: every Sluice component qualifies. */
 export interface StatsSource {
@@ -15,6 +15,9 @@ export interface StatsSource {
 
 /** How full a queue may get: a fraction of its capacity, or a count of items. */
 export type QueueDepthThreshold = { utilization: number } | { items: number };
+
+/** How far a broker may fall behind: messages in the backlog, or the lag source's pressure (backlog / its threshold). */
+export type LagThreshold = { items: number } | { pressure: number };
 
 export interface AlertThresholds {
   /**
@@ -46,6 +49,40 @@ export interface AlertThresholds {
    * @example new AlertMonitor({ components: { jobs }, thresholds: { blockedTime: 5000 } }) // a producer stuck 5 s
    */
   blockedTime?: number;
+  /**
+   * Fires when a broker's backlog, read by a lag source (`streamLag` of
+   * sluice/redis, `queueDepth` of sluice/amqp, `jetStreamLag` of sluice/nats),
+   * is at or above this: `{ items: 10_000 }` reads `stats().backlog` (messages
+   * not yet delivered plus delivered and not acknowledged), `{ pressure: 1 }`
+   * reads `stats().pressure` (the backlog divided by the source's own
+   * `threshold`). A source that cannot poll keeps its last reading (see its
+   * `stats().stale`). Components that are not lag sources are not checked.
+   * @default undefined (not checked)
+   * @example new AlertMonitor({ components: { billing: lag }, thresholds: { lag: { items: 10_000 } } }) // lag = streamLag(redis, {...})
+   */
+  lag?: LagThreshold;
+  /**
+   * Fires when a trend's slope, in the units of its reading per second, is at
+   * or above this: `stats().slope` of a `trend()` (1 = the source's threshold,
+   * so `0.05` is "5 % of the threshold more every second"). Components
+   * without a slope are not checked; for a buffer's fill rate use `timeToFull`.
+   * @default undefined (not checked)
+   * @example new AlertMonitor({ components: { orders: trend(lag) }, thresholds: { slope: 0.05 } })
+   */
+  slope?: number;
+  /**
+   * Fires when a buffer will be full within this many ms at its current fill
+   * rate, so the alert comes before it is full: reads `stats().timeToFullMs`
+   * (Channel, DurableChannel, BatchWriter; 0 when full, `Infinity` while not
+   * filling) or a trend's `stats().timeToThresholdMs`. The comparison is the
+   * other way round from the other rules: it fires when the value is at or
+   * below the threshold, and resolves once it is above `threshold / resolveRatio`
+   * (or `Infinity`, the buffer no longer filling). A channel's fill rate is
+   * measured between `stats()` readings, which each evaluation takes.
+   * @default undefined (not checked)
+   * @example new AlertMonitor({ components: { jobs }, thresholds: { timeToFull: 30_000 } }) // full within 30 s
+   */
+  timeToFull?: number;
 }
 
 export interface AlertMonitorOptions {
@@ -85,8 +122,9 @@ export interface AlertMonitorOptions {
   forMs?: number;
   /**
    * Hysteresis: a firing alert resolves only once its value is below
-   * `threshold × resolveRatio`, so a value hovering at the threshold does not
-   * flap. In (0, 1]; 1 resolves as soon as the value is under the threshold.
+   * `threshold × resolveRatio` (for `timeToFull`, above `threshold / resolveRatio`),
+   * so a value hovering at the threshold does not flap. In (0, 1]; 1 resolves
+   * as soon as the value is back on the right side of the threshold.
    * @default 0.9
    * @example new AlertMonitor({ components, thresholds, resolveRatio: 0.75 })
    */
@@ -118,6 +156,9 @@ export interface ResolvedAlertOptions {
   queueDepth: QueueDepthThreshold | undefined;
   dropRate: number | undefined;
   blockedTime: number | undefined;
+  lag: LagThreshold | undefined;
+  slope: number | undefined;
+  timeToFull: number | undefined;
   intervalMs: number;
   windowMs: number;
   forMs: number;
@@ -151,7 +192,7 @@ export function resolveAlertOptions(options: AlertMonitorOptions): ResolvedAlert
 
   const t = o.thresholds;
   if (t === null || typeof t !== 'object') {
-    throw new InvalidOptionError('thresholds', t, 'an object with queueDepth, dropRate and/or blockedTime');
+    throw new InvalidOptionError('thresholds', t, 'an object with queueDepth, dropRate, blockedTime, lag, slope and/or timeToFull');
   }
   let queueDepth: QueueDepthThreshold | undefined;
   if (t.queueDepth !== undefined) {
@@ -166,8 +207,21 @@ export function resolveAlertOptions(options: AlertMonitorOptions): ResolvedAlert
   }
   const dropRate = t.dropRate === undefined ? undefined : v.requiredNumber('thresholds.dropRate', t.dropRate, { min: 0, minExclusive: true, max: 1 });
   const blockedTime = v.optionalNumber('thresholds.blockedTime', t.blockedTime, { min: 0, minExclusive: true });
-  if (queueDepth === undefined && dropRate === undefined && blockedTime === undefined) {
-    throw new InvalidOptionError('thresholds', t, 'at least one of queueDepth, dropRate, blockedTime');
+  let lag: LagThreshold | undefined;
+  if (t.lag !== undefined) {
+    const l = t.lag as Partial<{ items: unknown; pressure: unknown }> | null;
+    if (l !== null && typeof l === 'object' && 'items' in l && !('pressure' in l)) {
+      lag = { items: v.requiredInteger('thresholds.lag.items', l.items, { min: 1 }) };
+    } else if (l !== null && typeof l === 'object' && 'pressure' in l && !('items' in l)) {
+      lag = { pressure: v.requiredNumber('thresholds.lag.pressure', l.pressure, { min: 0, minExclusive: true }) };
+    } else {
+      throw new InvalidOptionError('thresholds.lag', l, '{ items: integer >= 1 } or { pressure: number > 0 }');
+    }
+  }
+  const slope = v.optionalNumber('thresholds.slope', t.slope, { min: 0, minExclusive: true });
+  const timeToFull = v.optionalNumber('thresholds.timeToFull', t.timeToFull, { min: 0, minExclusive: true });
+  if (queueDepth === undefined && dropRate === undefined && blockedTime === undefined && lag === undefined && slope === undefined && timeToFull === undefined) {
+    throw new InvalidOptionError('thresholds', t, 'at least one of queueDepth, dropRate, blockedTime, lag, slope, timeToFull');
   }
 
   const intervalMs = v.number('intervalMs', o.intervalMs, 1000, { min: 0, minExclusive: true });
@@ -179,5 +233,5 @@ export function resolveAlertOptions(options: AlertMonitorOptions): ResolvedAlert
   if (o.log === undefined) log = (line) => console.warn(line);
   else if (o.log !== false) log = v.requiredFunction<(line: string) => void>('log', o.log);
   const clock = resolveClock('clock', o.clock, systemClock);
-  return { names, sources, queueDepth, dropRate, blockedTime, intervalMs, windowMs, forMs, resolveRatio, resolveForMs, log, clock };
+  return { names, sources, queueDepth, dropRate, blockedTime, lag, slope, timeToFull, intervalMs, windowMs, forMs, resolveRatio, resolveForMs, log, clock };
 }
