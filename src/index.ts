@@ -19,3 +19,4 @@ export * from './core/alerts/index.js';
 export * from './core/pipeline/index.js';
 export * from './core/stream-policy/index.js';
 export * from './core/durable-channel/index.js';
+export * from './core/priority-channel/index.js';
