@@ -20,3 +20,4 @@ export * from './core/pipeline/index.js';
 export * from './core/stream-policy/index.js';
 export * from './core/durable-channel/index.js';
 export * from './core/priority-channel/index.js';
+export * from './core/fair-channel/index.js';

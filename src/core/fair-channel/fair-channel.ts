@@ -1,0 +1,544 @@
+import type { Clock } from '../clock/index.js';
+import { systemClock } from '../clock/index.js';
+import { ClosedError, InvalidArgumentError, InvalidItemError, InvalidOptionError, OverflowError } from '../errors/index.js';
+import type { ChannelState, ReceiveBatchOptions, ReceiveOptions } from '../channel/index.js';
+import { LaneCore, RESOLVED_FALSE, RESOLVED_TRUE } from '../priority-channel/internal/lane-core.js';
+import { describe } from '../../internal/describe.js';
+import { RingState } from '../../internal/ring-buffer.js';
+import * as v from '../../internal/validate.js';
+
+/**
+ * What a `FairChannel` does with an item it has no room for (its key at
+ * `perKeyCapacity`, reason `'key-full'`, or the channel at `capacity`).
+ * - `'drop-newest'`: the offered item is dropped; `send()` resolves false, `trySend()` returns false.
+ * - `'reject'`: the same, but `send()` rejects with `OverflowError` (reason `'rejected'` when the channel is full).
+ */
+export type FairOverflow = 'drop-newest' | 'reject';
+export const fairOverflows: readonly FairOverflow[] = ['drop-newest', 'reject'];
+
+/** Why a `FairChannel` item was dropped; each dropped item is counted under exactly one reason. */
+export type FairDropReason = 'key-full' | 'drop-newest' | 'rejected' | 'aborted' | 'closed';
+export const fairDropReasons: readonly FairDropReason[] = ['key-full', 'drop-newest', 'rejected', 'aborted', 'closed'];
+
+function newDrops(): Record<FairDropReason, number> {
+  return { 'key-full': 0, 'drop-newest': 0, rejected: 0, aborted: 0, closed: 0 };
+}
+
+export interface FairChannelOptions<T> {
+  /**
+   * Most items one key may have buffered. This bounds what a busy key can
+   * take of the buffer; round robin then bounds what it takes of the receivers.
+   * @example new FairChannel<{ tenant: string }>({ perKeyCapacity: 50, key: (job) => job.tenant })
+   */
+  perKeyCapacity: number;
+  /**
+   * Most items buffered over all keys together; at least `perKeyCapacity`.
+   * @default 1000
+   * @example new FairChannel({ capacity: 10_000, perKeyCapacity: 100 })
+   */
+  capacity?: number;
+  /**
+   * The key of an item (a tenant id, a host). A per-call `{ key }` overrides it;
+   * without either, `send()`/`trySend()` fail with `ERR_SLUICE_INVALID_ARGUMENT`.
+   * @default undefined (every call passes `{ key }`)
+   * @example new FairChannel<{ host: string }>({ perKeyCapacity: 10, key: (req) => req.host })
+   */
+  key?: (item: T) => string;
+  /**
+   * Deficit round robin: each key's turn adds `quantum` to its deficit, and
+   * the key is served while its deficit covers the next item's `cost`.
+   * @default 1
+   * @example new FairChannel({ perKeyCapacity: 10, quantum: 4096, cost: (b: Uint8Array) => b.byteLength })
+   */
+  quantum?: number;
+  /**
+   * The cost of an item for the round robin (bytes, rows): keys then share the
+   * receivers by cost rather than by item count. Must return a positive finite number.
+   * @default every item costs 1
+   * @example new FairChannel({ perKeyCapacity: 10, quantum: 4096, cost: (b: Uint8Array) => b.byteLength })
+   */
+  cost?: (item: T) => number;
+  /**
+   * What happens to an item there is no room for; see {@link FairOverflow}.
+   * @default 'drop-newest'
+   * @example new FairChannel({ perKeyCapacity: 10, overflow: 'reject' })
+   */
+  overflow?: FairOverflow;
+  /**
+   * Fraction of capacity at which the channel becomes `pressured`.
+   * @default 0.8
+   * @example new FairChannel({ perKeyCapacity: 10, highWatermark: 0.9 })
+   */
+  highWatermark?: number;
+  /**
+   * Fraction of capacity at or below which a pressured channel stops being pressured.
+   * @default 0.2
+   * @example new FairChannel({ perKeyCapacity: 10, lowWatermark: 0.1 })
+   */
+  lowWatermark?: number;
+  /**
+   * How many keys `stats().topDroppedKeys` tracks (Space-Saving counters: the
+   * memory is fixed however many keys drop).
+   * @default 10
+   * @example new FairChannel({ perKeyCapacity: 10, topKeys: 20 })
+   */
+  topKeys?: number;
+  /**
+   * Time source for `receiveBatch` waits.
+   * @default systemClock
+   * @example new FairChannel({ perKeyCapacity: 10, clock: new VirtualClock() }) // from 'sluice/testing'
+   */
+  clock?: Clock;
+  /**
+   * Name used in metrics and on the dashboard.
+   * @default 'fair-channel'
+   * @example new FairChannel({ perKeyCapacity: 10, name: 'tenant-jobs' })
+   */
+  name?: string;
+}
+
+const optionKeys: v.KnownKeys<FairChannelOptions<unknown>> = {
+  perKeyCapacity: true, capacity: true, key: true, quantum: true, cost: true, overflow: true,
+  highWatermark: true, lowWatermark: true, topKeys: true, clock: true, name: true,
+};
+
+/** Per-call options of `FairChannel.send()`. */
+export interface FairSendOptions {
+  /** The item's key; overrides the `key` option. */
+  key?: string;
+  /** A signal already aborted drops the item (reason `'aborted'`) and rejects with its reason. */
+  signal?: AbortSignal;
+}
+
+/** Per-call options of `FairChannel.trySend()`. */
+export interface FairTrySendOptions {
+  /** The item's key; overrides the `key` option. */
+  key?: string;
+}
+
+/** A key among those that dropped the most (Space-Saving: `dropped` may overstate by at most `error`). */
+export interface FairKeyDrops {
+  key: string;
+  dropped: number;
+  error: number;
+}
+
+/** `stats()` of a `FairChannel`: totals like a `Channel`'s; per-key detail only for the top droppers. */
+export interface FairChannelStats {
+  capacity: number;
+  perKeyCapacity: number;
+  size: number;
+  /** Keys holding items now (a key's state is freed when its queue empties). */
+  keys: number;
+  /** Items buffered by the key holding the most now. */
+  largestKeySize: number;
+  waiting: number;
+  utilization: number;
+  state: ChannelState;
+  pressured: boolean;
+  offered: number;
+  accepted: number;
+  delivered: number;
+  dropped: number;
+  droppedBy: Record<FairDropReason, number>;
+  pressureEvents: number;
+  /** Up to `topKeys` keys by items dropped, most first. */
+  topDroppedKeys: FairKeyDrops[];
+}
+
+/** One key's queue while it holds items; in the active round-robin list. */
+class KeyLane<T> extends RingState<T> {
+  prev: KeyLane<T> | undefined = undefined;
+  next: KeyLane<T> | undefined = undefined;
+  deficit = 0;
+  /** True once this turn's quantum was added. */
+  turn = false;
+  constructor(readonly key: string, slots: number) {
+    super(slots);
+  }
+  get length(): number {
+    return this.write - this.read;
+  }
+  push(item: T): void {
+    this.ringPush(item);
+  }
+  shift(): T {
+    return this.ringShift();
+  }
+  peek(): T {
+    return this.ringPeek() as T;
+  }
+}
+
+/**
+ * A bounded channel that shares its receivers fairly among keys (tenants,
+ * hosts): deficit round robin over the keys that hold items, a cap per key
+ * (`perKeyCapacity`) and one over all (`capacity`). A key sending 100× the
+ * others fills only its own queue and gets its turn like any other key.
+ *
+ * A key's queue and round-robin state exist only while it holds items, so
+ * memory follows the keys active now, not every key ever seen. Per-key drop
+ * figures are kept for the top droppers only (`stats().topDroppedKeys`).
+ *
+ * Close and drain as `Channel`'s; accounting: `offered === delivered + size + dropped`.
+ *
+ * @example
+ * const jobs = new FairChannel<{ tenant: string; id: number }>({ capacity: 1000, perKeyCapacity: 100, key: (job) => job.tenant });
+ * jobs.trySend({ tenant: 'a', id: 1 });
+ * jobs.trySend({ tenant: 'a', id: 2 });
+ * jobs.trySend({ tenant: 'b', id: 3 });
+ * jobs.tryReceive(); // tenant a's id 1, then b's id 3, then a's id 2
+ */
+export class FairChannel<T> extends LaneCore<T> {
+  readonly perKeyCapacity: number;
+  readonly overflow: FairOverflow;
+  readonly quantum: number;
+  readonly highWatermark: number;
+  readonly lowWatermark: number;
+  readonly name: string;
+  private readonly keyOf: ((item: T) => string) | undefined;
+  private readonly costOf: ((item: T) => number) | undefined;
+  private readonly lanes = new Map<string, KeyLane<T>>();
+  /** The round robin: keys holding items; the head is being served. */
+  private head: KeyLane<T> | undefined = undefined;
+  private tail: KeyLane<T> | undefined = undefined;
+  private readonly slots: number;
+  private accepted = 0;
+  private taken = 0;
+  private readonly droppedBy = newDrops();
+  private readonly top: SpaceSaving;
+  /** Offers at a channel size below this skip the slow path (still subject to the key's cap). */
+  private fastBelow = -1;
+
+  constructor(options: FairChannelOptions<T>) {
+    const o = v.optionsObject(options, 'FairChannel', optionKeys as v.KnownKeys<FairChannelOptions<T>>);
+    const capacity = v.integer('capacity', o.capacity, 1000, { min: 1 });
+    if (o.perKeyCapacity === undefined) throw new InvalidOptionError('perKeyCapacity', undefined, `an integer >= 1 and <= capacity (${capacity})`);
+    const perKeyCapacity = v.requiredInteger('perKeyCapacity', o.perKeyCapacity, { min: 1, max: capacity });
+    const quantum = v.number('quantum', o.quantum, 1, { min: 0, minExclusive: true });
+    const overflow = v.oneOf('overflow', o.overflow, fairOverflows, 'drop-newest');
+    const highWatermark = v.number('highWatermark', o.highWatermark, 0.8, { min: 0, max: 1 });
+    const lowWatermark = v.number('lowWatermark', o.lowWatermark, Math.min(0.2, highWatermark), { min: 0, max: 1 });
+    if (lowWatermark > highWatermark) throw new InvalidOptionError('lowWatermark', lowWatermark, `a fraction <= highWatermark (${highWatermark})`);
+    const topKeys = v.integer('topKeys', o.topKeys, 10, { min: 1, max: 1000 });
+    const keyOf = v.optionalFunction<(item: T) => string>('key', o.key);
+    const costOf = v.optionalFunction<(item: T) => number>('cost', o.cost);
+    const clock = o.clock ?? systemClock;
+    if (typeof clock.now !== 'function' || typeof clock.schedule !== 'function' || typeof clock.cancel !== 'function') {
+      throw new InvalidOptionError('clock', clock, 'a Clock with now(), schedule() and cancel()');
+    }
+    const name = o.name ?? 'fair-channel';
+    if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError('name', name, 'a non-empty string');
+    super(capacity, highWatermark, lowWatermark, clock);
+    this.perKeyCapacity = perKeyCapacity;
+    this.overflow = overflow;
+    this.quantum = quantum;
+    this.highWatermark = highWatermark;
+    this.lowWatermark = lowWatermark;
+    this.name = name;
+    this.keyOf = keyOf;
+    this.costOf = costOf;
+    this.slots = Math.min(perKeyCapacity, 16);
+    this.top = new SpaceSaving(topKeys);
+    this.updateSignals();
+  }
+
+  get pressured(): boolean {
+    return this.signals.pressured;
+  }
+  get utilization(): number {
+    return this.size / this.capacity;
+  }
+  /** Keys holding items now. */
+  get keys(): number {
+    return this.lanes.size;
+  }
+
+  /**
+   * Buffers `item` under its key if the key and the channel have room; never waits.
+   * @returns false when dropped (counted: `'key-full'`, or `'drop-newest'`/`'rejected'` when the channel is full).
+   * @throws ClosedError once closed (counted, reason `'closed'`); InvalidArgumentError
+   * when the item has no key (neither `{ key }` nor a `key` option) or the key is not a string (not counted).
+   */
+  trySend(item: T, options?: FairTrySendOptions): boolean {
+    if (item === undefined) throw new InvalidItemError();
+    if (options !== undefined) {
+      const invalid = callOptionsError(options, 'trySend()', trySendKeys);
+      if (invalid !== undefined) throw invalid;
+    }
+    const key = this.keyFor(item, options?.key, 'trySend()');
+    if (this.closed) {
+      this.drop(key, 'closed');
+      throw new ClosedError();
+    }
+    return this.offer(key, item);
+  }
+
+  /**
+   * Offers `item` under its key. A `FairChannel` never waits for room: the
+   * promise settles at once, true when buffered, false when dropped.
+   * @throws OverflowError under `'reject'` when there is no room;
+   * ClosedError when closed; InvalidArgumentError when the item has no string key (not counted).
+   *
+   * Abort safety: a signal that has already fired rejects with its reason and
+   * the item is not buffered (counted, reason `'aborted'`). Nothing waits, so
+   * a later abort changes nothing.
+   */
+  send(item: T, options?: FairSendOptions): Promise<boolean> {
+    if (item === undefined) return Promise.reject(new InvalidItemError());
+    let key: string;
+    try {
+      if (options !== undefined) {
+        const invalid = callOptionsError(options, 'send()', sendKeys);
+        if (invalid !== undefined) throw invalid;
+      }
+      key = this.keyFor(item, options?.key, 'send()');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) {
+      this.drop(key, 'aborted');
+      return Promise.reject(signal.reason);
+    }
+    if (this.closed) {
+      this.drop(key, 'closed');
+      return Promise.reject(new ClosedError());
+    }
+    if (this.offer(key, item)) return RESOLVED_TRUE;
+    if (this.overflow === 'reject') return Promise.reject(new OverflowError(`FairChannel has no room for key ${JSON.stringify(key)} (overflow: reject)`));
+    return RESOLVED_FALSE;
+  }
+
+  /** Takes the next item in deficit round robin order over the keys; never waits. */
+  tryReceive(): T | undefined {
+    if (this.size === 0) return undefined;
+    const item = this.takeOne();
+    if (this.size < this.receiveQuietFrom) this.afterTake();
+    return item;
+  }
+
+  /**
+   * Takes the next item, waiting for one if the channel is empty.
+   * @returns `undefined` only once the channel is closed and empty.
+   *
+   * Abort safety: a signal that has already fired rejects at once and takes
+   * no item; an abort while waiting rejects with `signal.reason` and takes no item.
+   */
+  override receive(options?: ReceiveOptions): Promise<T | undefined> {
+    return super.receive(options);
+  }
+
+  /**
+   * Takes up to `max` items in round-robin order. Waits for the first one;
+   * with `maxWaitMs`, up to that much longer for the batch to fill.
+   *
+   * Abort safety: a signal that has already fired rejects at once and takes
+   * nothing; an abort while waiting rejects with `signal.reason`.
+   */
+  override receiveBatch(max: number, options?: ReceiveBatchOptions): Promise<T[]> {
+    return super.receiveBatch(max, options);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this.iterator();
+  }
+
+  /**
+   * Resolves once the channel is closed and empty.
+   *
+   * Abort safety: a signal that has already fired rejects at once; an abort
+   * while waiting rejects with `signal.reason`. The channel is unaffected.
+   */
+  override drained(options?: { signal?: AbortSignal }): Promise<void> {
+    return super.drained(options);
+  }
+
+  stats(): FairChannelStats {
+    const d = this.droppedBy;
+    const dropped = d['key-full'] + d['drop-newest'] + d.rejected + d.aborted + d.closed;
+    let largest = 0;
+    for (const lane of this.lanes.values()) if (lane.length > largest) largest = lane.length;
+    return {
+      capacity: this.capacity,
+      perKeyCapacity: this.perKeyCapacity,
+      size: this.size,
+      keys: this.lanes.size,
+      largestKeySize: largest,
+      waiting: 0,
+      utilization: this.size / this.capacity,
+      state: this.state,
+      pressured: this.signals.pressured,
+      offered: this.accepted + dropped,
+      accepted: this.accepted,
+      delivered: this.taken,
+      dropped,
+      droppedBy: { ...d },
+      pressureEvents: this.signals.pressureEvents,
+      topDroppedKeys: this.top.list(),
+    };
+  }
+
+  // LaneCore
+
+  waitingProducers(): number {
+    return 0;
+  }
+  protected admitWaiter(): boolean {
+    return false;
+  }
+  protected releaseProducers(): void {}
+
+  protected syncLimits(): void {
+    this.fastBelow = this.closed || this.consumersWaiting() ? -1 : this.capacity < this.quietMax ? this.capacity : this.quietMax;
+  }
+
+  protected takeOne(): T {
+    for (;;) {
+      const lane = this.head!;
+      if (!lane.turn) {
+        lane.turn = true;
+        lane.deficit += this.quantum;
+      }
+      const cost = this.costOf === undefined ? 1 : this.itemCost(lane.peek());
+      if (lane.deficit >= cost) {
+        const item = lane.shift();
+        lane.deficit -= cost;
+        this.size--;
+        this.taken++;
+        if (lane.length === 0) this.retire(lane);
+        return item;
+      }
+      // This turn is spent: the key keeps its deficit and goes to the back.
+      lane.turn = false;
+      if (lane.next !== undefined) {
+        this.unlink(lane);
+        this.append(lane);
+      }
+    }
+  }
+
+  private offer(key: string, item: T): boolean {
+    let lane = this.lanes.get(key);
+    if (lane !== undefined && lane.length >= this.perKeyCapacity) {
+      this.drop(key, 'key-full');
+      return false;
+    }
+    if (this.size >= this.capacity) {
+      this.drop(key, this.overflow === 'reject' ? 'rejected' : 'drop-newest');
+      return false;
+    }
+    if (lane === undefined) {
+      lane = new KeyLane<T>(key, this.slots);
+      this.lanes.set(key, lane);
+      this.append(lane);
+    }
+    lane.push(item);
+    this.size++;
+    this.accepted++;
+    if (this.size > this.fastBelow) this.afterPush();
+    return true;
+  }
+
+  private itemCost(item: T): number {
+    const c = this.costOf!(item);
+    if (!(typeof c === 'number' && c > 0 && c < Infinity)) {
+      throw new InvalidArgumentError(`FairChannel cost(item) must return a positive finite number, got ${describe(c)}`);
+    }
+    return c;
+  }
+
+  private keyFor(item: T, given: unknown, where: string): string {
+    const key = given !== undefined ? given : this.keyOf !== undefined ? this.keyOf(item) : undefined;
+    if (typeof key !== 'string') {
+      throw new InvalidArgumentError(
+        key === undefined
+          ? `${where}: the item has no key; pass { key } or give the channel a key option`
+          : `${where}: a key must be a string, got ${describe(key)}`,
+      );
+    }
+    return key;
+  }
+
+  private drop(key: string, reason: FairDropReason): void {
+    this.droppedBy[reason]++;
+    this.top.add(key);
+  }
+
+  /** A key whose queue emptied: out of the round robin and the map, so idle keys cost nothing. */
+  private retire(lane: KeyLane<T>): void {
+    this.unlink(lane);
+    this.lanes.delete(lane.key);
+  }
+
+  private append(lane: KeyLane<T>): void {
+    lane.prev = this.tail;
+    lane.next = undefined;
+    if (this.tail !== undefined) this.tail.next = lane;
+    else this.head = lane;
+    this.tail = lane;
+  }
+
+  private unlink(lane: KeyLane<T>): void {
+    if (lane.prev !== undefined) lane.prev.next = lane.next;
+    else this.head = lane.next;
+    if (lane.next !== undefined) lane.next.prev = lane.prev;
+    else this.tail = lane.prev;
+    lane.prev = lane.next = undefined;
+  }
+}
+
+const sendKeys = ['key', 'signal'];
+const trySendKeys = ['key'];
+
+function callOptionsError(options: unknown, where: string, allowed: readonly string[]): InvalidOptionError | undefined {
+  if (options === null || typeof options !== 'object') return new InvalidOptionError(`${where} options`, options, 'an object');
+  for (const key in options) {
+    if (!Object.hasOwn(options, key)) continue;
+    const value = (options as Record<string, unknown>)[key];
+    if (!allowed.includes(key)) return v.unknownOptionError(where, key, value, allowed);
+    if (key === 'signal' && value !== undefined) {
+      const s = value as AbortSignal;
+      if (typeof s !== 'object' || s === null || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
+        return new InvalidOptionError(key, value, 'an AbortSignal', `in ${where}`);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The Space-Saving algorithm (Metwally et al.): `k` counters find the keys
+ * that dropped the most in a stream of drops, in fixed memory. A key not
+ * tracked replaces the smallest counter and inherits its count as `error`.
+ */
+class SpaceSaving {
+  private readonly counts = new Map<string, { dropped: number; error: number }>();
+  constructor(private readonly k: number) {}
+
+  add(key: string): void {
+    const c = this.counts.get(key);
+    if (c !== undefined) {
+      c.dropped++;
+      return;
+    }
+    if (this.counts.size < this.k) {
+      this.counts.set(key, { dropped: 1, error: 0 });
+      return;
+    }
+    let minKey = '';
+    let min = Infinity;
+    for (const [k, v] of this.counts) {
+      if (v.dropped < min) {
+        min = v.dropped;
+        minKey = k;
+      }
+    }
+    this.counts.delete(minKey);
+    this.counts.set(key, { dropped: min + 1, error: min });
+  }
+
+  list(): FairKeyDrops[] {
+    return [...this.counts].map(([key, c]) => ({ key, dropped: c.dropped, error: c.error })).sort((a, b) => b.dropped - a.dropped);
+  }
+}
