@@ -3,7 +3,7 @@
  * @module
  */
 export { ConcurrencyLimiter, Permit } from './limiter.js';
-export type { ConcurrencyLimiterAcquireOptions, ConcurrencyLimiterStats } from './limiter.js';
+export type { ConcurrencyLimiterAcquireOptions, ConcurrencyLimiterTryAcquireOptions, ConcurrencyLimiterPartitionStats, ConcurrencyLimiterStats } from './limiter.js';
 export { limitAlgorithms } from './options.js';
 export type {
   AimdLimiterOptions,

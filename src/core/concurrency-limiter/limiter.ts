@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/index.js';
-import { ClosedError, InvalidArgumentError, LimitExceededError } from '../errors/index.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionError, LimitExceededError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
 import { Fifo, Rejection, pendingResolveInto } from '../../internal/timed-list.js';
 import { AimdLimit } from './algorithms/aimd.js';
@@ -18,9 +18,111 @@ import {
 export interface ConcurrencyLimiterAcquireOptions {
   /** Aborting while waiting for a permit rejects with the signal's reason; no permit is taken. */
   signal?: AbortSignal;
+  /**
+   * With the `partitions` option: the partition this call belongs to, one of
+   * its names. Omitted, the call belongs to the unpartitioned remainder (see
+   * `partitions`). A name the limiter was not given rejects with
+   * `InvalidOptionError` (code `ERR_SLUICE_INVALID_OPTION`, field `partition`)
+   * naming it and the allowed ones; without `partitions`, any name does.
+   */
+  partition?: string;
 }
 
-const acquireSpec: v.CallOptionSpec<ConcurrencyLimiterAcquireOptions> = { signal: 'signal' };
+export interface ConcurrencyLimiterTryAcquireOptions {
+  /** See {@link ConcurrencyLimiterAcquireOptions.partition}; an unknown name throws. */
+  partition?: string;
+}
+
+/** One partition of a limiter built with `partitions`, as `stats()` reports it. */
+export interface ConcurrencyLimiterPartitionStats {
+  /** The configured fraction of the limit (for the unpartitioned remainder: 1 minus the shares). */
+  share: number;
+  /**
+   * Permits guaranteed to this partition now: `ceil(share × limit)`, moving
+   * with an adaptive limit (0 for a remainder of 0, which only borrows).
+   */
+  limit: number;
+  /** Permits this partition holds, borrowed ones included. */
+  inflight: number;
+  /** Callers of this partition queued under `'wait'`. */
+  waiting: number;
+  /** Permits granted to this partition so far. */
+  acquired: number;
+  /** This partition's refused `acquire()` calls (`'reject'`) and `tryAcquire()` calls that returned undefined. */
+  rejected: number;
+  /** This partition's `acquire()` calls whose signal fired before they got a permit. */
+  aborted: number;
+}
+
+/**
+ * A caller's options as one pass over its keys, without an object per call:
+ * `signal` must be an AbortSignal, `partition` is checked against the
+ * limiter's partitions by the caller, anything else is an unknown key.
+ */
+function acquireOptionsError(value: unknown, where: string, allowed: readonly string[]): InvalidOptionError | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object') return new InvalidOptionError(`${where} options`, value, 'an object');
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const given = (value as Record<string, unknown>)[key];
+    if (key === 'partition') {
+      if (given !== undefined && typeof given !== 'string') return new InvalidOptionError('partition', given, 'a partition name (string)', `in ${where}`);
+    } else if (key === 'signal' && allowed.includes('signal')) {
+      if (given !== undefined && !isSignal(given)) return new InvalidOptionError('signal', given, 'an AbortSignal', `in ${where}`);
+    } else {
+      return v.unknownOptionError(where, key, given, allowed);
+    }
+  }
+  return undefined;
+}
+
+function isSignal(value: unknown): value is AbortSignal {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function' &&
+    typeof (value as AbortSignal).removeEventListener === 'function'
+  );
+}
+
+const acquireKeys = ['signal', 'partition'] as const;
+const tryAcquireKeys = ['partition'] as const;
+
+/**
+ * A partition's state. Netflix's AbstractPartitionedLimiter: a partition
+ * holding fewer than its `limit` permits is admitted even when the limiter as
+ * a whole is full; one at or over it is admitted only while the whole is not.
+ */
+class Partition {
+  limit = 0;
+  inflight = 0;
+  acquired = 0;
+  rejected = 0;
+  aborted = 0;
+  readonly waiters = new Fifo<AcquireWaiter>();
+  constructor(
+    readonly name: string | undefined,
+    readonly share: number,
+  ) {}
+
+  setLimit(total: number): void {
+    // Rounded up, as Netflix does: the guarantees may add up to a little more than the limit.
+    this.limit = this.share === 0 ? 0 : Math.ceil(total * this.share - 1e-9);
+  }
+
+  stats(): ConcurrencyLimiterPartitionStats {
+    return {
+      share: this.share,
+      limit: this.limit,
+      inflight: this.inflight,
+      waiting: this.waiters.size,
+      acquired: this.acquired,
+      rejected: this.rejected,
+      aborted: this.aborted,
+    };
+  }
+}
 
 export interface ConcurrencyLimiterStats {
   algorithm: LimitAlgorithmName;
@@ -48,6 +150,10 @@ export interface ConcurrencyLimiterStats {
   limitChanges: number;
   /** Clock time of the last limit change; undefined if it never changed. */
   lastLimitChangeAt: number | undefined;
+  /** Only with the `partitions` option: each named partition. */
+  partitions?: Record<string, ConcurrencyLimiterPartitionStats>;
+  /** Only with the `partitions` option: calls made without a `partition`. */
+  unpartitioned?: ConcurrencyLimiterPartitionStats;
 }
 
 /**
@@ -61,6 +167,9 @@ class AcquireWaiter {
   next: AcquireWaiter | undefined = undefined;
   resolve: (permit: Permit | Rejection) => void = noop;
   hooks: AbortHook | undefined = undefined;
+  /** Partitioned limiters only: the caller's partition and its place in the arrival order. */
+  part: Partition | undefined = undefined;
+  seq = 0;
 }
 
 function noop(): void {}
@@ -105,12 +214,20 @@ export class Permit {
   /** Permits in use right after this one was granted, itself included. */
   readonly inflightAtStart: number;
   private owner: ConcurrencyLimiter | undefined;
+  /** The partition it counts against, for a partitioned limiter. */
+  private readonly part: Partition | undefined;
 
   /** @internal */
-  constructor(owner: ConcurrencyLimiter, startedAt: number, inflightAtStart: number) {
+  constructor(owner: ConcurrencyLimiter, startedAt: number, inflightAtStart: number, part?: Partition) {
     this.owner = owner;
     this.startedAt = startedAt;
     this.inflightAtStart = inflightAtStart;
+    this.part = part;
+  }
+
+  /** The partition the permit was granted to; undefined for an unpartitioned call or limiter. */
+  get partition(): string | undefined {
+    return this.part?.name;
   }
 
   /** True once the permit has been released. */
@@ -143,7 +260,7 @@ export class Permit {
     const owner = this.owner;
     if (owner === undefined) return;
     this.owner = undefined;
-    owner[release](this, outcome);
+    owner[release](this, outcome, this.part);
   }
 }
 
@@ -188,6 +305,14 @@ export class ConcurrencyLimiter {
   private readonly sample: LimitSample = { startedAt: 0, rttMs: 0, inflight: 0, dropped: false };
   private current: number;
   private inflightCount = 0;
+  /** With `partitions`: the named ones in the order given, then the unpartitioned remainder. */
+  private readonly parts: Partition[] | undefined;
+  private readonly partByName: Map<string, Partition> | undefined;
+  private readonly rest: Partition | undefined;
+  /** Callers queued in all partitions. */
+  private partWaiting = 0;
+  /** Arrival order of partitioned waiters, so borrowing follows first come, first served across partitions. */
+  private seq = 0;
 
   private acquiredCount = 0;
   private rejectedCount = 0;
@@ -212,6 +337,26 @@ export class ConcurrencyLimiter {
     this.isDropped = o.isDropped;
     this.strategy = createAlgorithm(o);
     this.current = this.lowest = this.highest = this.strategy.limit;
+    if (o.partitions !== undefined) {
+      this.partByName = new Map();
+      this.parts = [];
+      let sum = 0;
+      for (const [name, share] of o.partitions) {
+        const part = new Partition(name, share);
+        this.partByName.set(name, part);
+        this.parts.push(part);
+        sum += share;
+      }
+      const remainder = 1 - sum;
+      this.rest = new Partition(undefined, remainder < 1e-9 ? 0 : remainder);
+      this.parts.push(this.rest);
+      for (const part of this.parts) part.setLimit(this.current);
+    }
+  }
+
+  /** The partition names given in the `partitions` option, in order (empty without it). */
+  get partitionNames(): string[] {
+    return this.partByName === undefined ? [] : [...this.partByName.keys()];
   }
 
   /** Calls allowed to run at once right now. */
@@ -226,16 +371,39 @@ export class ConcurrencyLimiter {
 
   /** Callers queued for a permit. */
   get waiting(): number {
-    return this.waiters.size;
+    return this.parts === undefined ? this.waiters.size : this.partWaiting;
   }
 
   /**
    * Takes a permit if one is free and nobody is queued ahead; never waits.
+   * With `partitions`, "free" means: the limiter is below its limit, or the
+   * caller's partition holds fewer permits than its guaranteed share.
    * @returns the permit, or undefined (counted in `rejected`).
+   * @throws InvalidOptionError (code `ERR_SLUICE_INVALID_OPTION`) for bad
+   *   options or a `partition` the limiter does not have, naming the allowed ones.
+   * @example
+   * const permit = limiter.tryAcquire({ partition: 'batch' });
+   * if (permit === undefined) log.warn('busy: try later');
+   * else permit.success();
    */
-  tryAcquire(): Permit | undefined {
+  tryAcquire(options?: ConcurrencyLimiterTryAcquireOptions): Permit | undefined {
+    let part: Partition | undefined;
+    if (options !== undefined) {
+      const invalid = acquireOptionsError(options, 'tryAcquire()', tryAcquireKeys);
+      if (invalid !== undefined) throw invalid;
+      const found = this.partitionFor(options.partition, 'tryAcquire()');
+      if (found instanceof InvalidOptionError) throw found;
+      part = found;
+    }
     if (this.isClosed) throw new ClosedError('ConcurrencyLimiter is closed');
-    if (this.inflightCount < this.current && this.waiters.size === 0) return this.grant();
+    if (this.parts !== undefined) {
+      part ??= this.rest!;
+      // No waiter is ever admissible (see admitPartitioned), so a caller that is has nobody ahead.
+      if (this.inflightCount < this.current || part.inflight < part.limit) return this.grant(part);
+      part.rejected++;
+    } else if (this.inflightCount < this.current && this.waiters.size === 0) {
+      return this.grant();
+    }
     this.rejectedCount++;
     return undefined;
   }
@@ -253,24 +421,51 @@ export class ConcurrencyLimiter {
    * the queue, holds no permit and the promise rejects with `signal.reason`.
    * Once the promise has resolved the permit is yours: aborting afterwards
    * does not release it.
+   *
+   * With `partitions`, pass `{ partition }`: a partition holding fewer
+   * permits than its guaranteed share is admitted at once even when the
+   * limiter is full; one at or above its share is admitted only while the
+   * limiter is below its limit, and otherwise waits or is rejected. An
+   * unknown `partition` rejects with `ERR_SLUICE_INVALID_OPTION`.
    */
   acquire(options?: ConcurrencyLimiterAcquireOptions): Promise<Permit> {
-    const invalid = v.callOptionsError(options, 'acquire()', acquireSpec);
-    if (invalid !== undefined) return Promise.reject(invalid);
-    const signal = options?.signal;
+    let signal: AbortSignal | undefined;
+    let part: Partition | undefined;
+    if (options !== undefined) {
+      const invalid = acquireOptionsError(options, 'acquire()', acquireKeys);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      const found = this.partitionFor(options.partition, 'acquire()');
+      if (found instanceof InvalidOptionError) return Promise.reject(found);
+      part = found;
+      signal = options.signal;
+    }
+    if (this.parts !== undefined) part ??= this.rest!;
     if (signal?.aborted) {
       this.abortedCount++;
+      if (part !== undefined) part.aborted++;
       return Promise.reject(signal.reason);
     }
     if (this.isClosed) return Promise.reject(new ClosedError('ConcurrencyLimiter is closed'));
-    if (this.inflightCount < this.current && this.waiters.size === 0) return Promise.resolve(this.grant());
+    if (part !== undefined) {
+      if (this.inflightCount < this.current || part.inflight < part.limit) return Promise.resolve(this.grant(part));
+    } else if (this.inflightCount < this.current && this.waiters.size === 0) {
+      return Promise.resolve(this.grant());
+    }
     if (this.whenFull === 'reject') {
       this.rejectedCount++;
+      if (part !== undefined) {
+        part.rejected++;
+        return Promise.reject(
+          new LimitExceededError(
+            `Concurrency limit reached: ${this.inflightCount} of ${this.current} permits in use, partition ${part.name === undefined ? '(none)' : `"${part.name}"`} holds ${part.inflight} of its ${part.limit} (whenFull: reject)`,
+          ),
+        );
+      }
       return Promise.reject(
         new LimitExceededError(`Concurrency limit reached: ${this.inflightCount} of ${this.current} permits in use (whenFull: reject)`),
       );
     }
-    return this.enqueue(signal);
+    return this.enqueue(signal, part);
   }
 
   /**
@@ -314,19 +509,27 @@ export class ConcurrencyLimiter {
       highestLimit: this.highest,
       limitChanges: this.changes,
       lastLimitChangeAt: this.lastChangeAt,
+      ...(this.parts === undefined ? undefined : this.partitionStats()),
     };
   }
 
+  private partitionStats(): Pick<ConcurrencyLimiterStats, 'partitions' | 'unpartitioned'> {
+    const partitions: Record<string, ConcurrencyLimiterPartitionStats> = {};
+    for (const [name, part] of this.partByName!) partitions[name] = part.stats();
+    return { partitions, unpartitioned: this.rest!.stats() };
+  }
+
   /** @internal Called by {@link Permit} exactly once per permit. */
-  [release](permit: Permit, outcome: Outcome): void {
+  [release](permit: Permit, outcome: Outcome, part: Partition | undefined): void {
     this.inflightCount--;
+    if (part !== undefined) part.inflight--;
     if (outcome === IGNORED) {
       this.ignoredCount++;
     } else {
       if (outcome === SUCCESS) this.successCount++;
       else this.dropCount++;
       if (!this.sampling) {
-        if (this.waiters.size !== 0) this.admitWaiters();
+        if (this.waiters.size !== 0 || this.partWaiting !== 0) this.admitWaiters();
         return;
       }
       const now = this.clock.now();
@@ -338,7 +541,7 @@ export class ConcurrencyLimiter {
       const next = this.strategy.update(sample);
       if (next !== this.current) this.changeLimit(next, now);
     }
-    if (this.waiters.size !== 0) this.admitWaiters();
+    if (this.waiters.size !== 0 || this.partWaiting !== 0) this.admitWaiters();
   }
 
   /** True after {@link close}. */
@@ -359,32 +562,73 @@ export class ConcurrencyLimiter {
       unhook(w);
       w.resolve(new Rejection(new ClosedError('ConcurrencyLimiter closed while waiting for a permit')));
     }
+    if (this.parts === undefined) return;
+    for (const part of this.parts) {
+      for (let w = part.waiters.shift(); w; w = part.waiters.shift()) {
+        this.partWaiting--;
+        unhook(w);
+        w.resolve(new Rejection(new ClosedError('ConcurrencyLimiter closed while waiting for a permit')));
+      }
+    }
   }
 
   // ---- internals -------------------------------------------------------------
 
   private isClosed = false;
 
-  private grant(): Permit {
+  private grant(part?: Partition): Permit {
     this.acquiredCount++;
+    if (part !== undefined) {
+      part.acquired++;
+      part.inflight++;
+    }
     // A fixed limit ignores samples, so its hot path skips both clock reads.
-    return new Permit(this, this.sampling ? this.clock.now() : 0, ++this.inflightCount);
+    return new Permit(this, this.sampling ? this.clock.now() : 0, ++this.inflightCount, part);
   }
 
-  private enqueue(signal: AbortSignal | undefined): Promise<Permit> {
+  /**
+   * The partition named by a call's `partition` option: undefined when none
+   * was given, the error when the name is not one of the limiter's.
+   */
+  private partitionFor(name: string | undefined, where: string): Partition | InvalidOptionError | undefined {
+    if (name === undefined) return undefined;
+    const part = this.partByName?.get(name);
+    if (part !== undefined) return part;
+    const names = this.partitionNames;
+    if (names.length === 0) {
+      return new InvalidOptionError('partition', name, 'no value: this limiter was built without partitions', `in ${where}`);
+    }
+    return new InvalidOptionError('partition', name, `one of ${names.map((n) => `"${n}"`).join(', ')} (or none, for the unpartitioned remainder)`, `in ${where}`);
+  }
+
+  private enqueue(signal: AbortSignal | undefined, part: Partition | undefined): Promise<Permit> {
     const w = new AcquireWaiter();
     const pending = pendingResolveInto(w) as Promise<Permit>;
     if (signal) {
       w.hooks = new AbortHook(this, w, signal);
       signal.addEventListener('abort', w.hooks, ONCE);
     }
-    this.waiters.push(w);
+    if (part !== undefined) {
+      w.part = part;
+      w.seq = ++this.seq;
+      part.waiters.push(w);
+      this.partWaiting++;
+    } else {
+      this.waiters.push(w);
+    }
     return pending;
   }
 
   /** @internal A queued caller's signal fired. */
   [waiterAborted](w: AcquireWaiter): void {
-    if (!this.waiters.remove(w)) return;
+    const part = w.part;
+    if (part !== undefined) {
+      if (!part.waiters.remove(w)) return;
+      this.partWaiting--;
+      part.aborted++;
+    } else if (!this.waiters.remove(w)) {
+      return;
+    }
     const reason = w.hooks!.signal.reason;
     unhook(w);
     this.abortedCount++;
@@ -392,6 +636,10 @@ export class ConcurrencyLimiter {
   }
 
   private admitWaiters(): void {
+    if (this.parts !== undefined) {
+      this.admitPartitioned(this.parts);
+      return;
+    }
     while (this.waiters.size !== 0 && this.inflightCount < this.current) {
       const w = this.waiters.shift()!;
       unhook(w);
@@ -399,7 +647,33 @@ export class ConcurrencyLimiter {
     }
   }
 
+  /**
+   * Admits, oldest first, every waiter that may go: any while the limiter is
+   * below its limit, then only those whose partition is below its share.
+   * Afterwards no waiter is admissible, which is what lets acquire() and
+   * tryAcquire() skip looking at the queues.
+   */
+  private admitPartitioned(parts: Partition[]): void {
+    for (;;) {
+      const full = this.inflightCount >= this.current;
+      let best: Partition | undefined;
+      let bestSeq = Infinity;
+      for (const part of parts) {
+        const head = part.waiters.head;
+        if (head === undefined || head.seq >= bestSeq || (full && part.inflight >= part.limit)) continue;
+        best = part;
+        bestSeq = head.seq;
+      }
+      if (best === undefined) return;
+      const w = best.waiters.shift()!;
+      this.partWaiting--;
+      unhook(w);
+      w.resolve(this.grant(best));
+    }
+  }
+
   private changeLimit(next: number, now: number): void {
+    if (this.parts !== undefined) for (const part of this.parts) part.setLimit(next);
     this.current = next;
     this.changes++;
     this.lastChangeAt = now;

@@ -79,6 +79,28 @@ export interface ConcurrencyLimiterBaseOptions {
    */
   clock?: Clock;
   /**
+   * Splits the limit between named classes of callers, as Netflix's
+   * partitioned limiter does: each name gets a share (a fraction of the limit,
+   * > 0 and <= 1; the shares add up to at most 1), and a call says which it
+   * belongs to with `acquire({ partition })`, `tryAcquire({ partition })` or
+   * `run(fn, { partition })`. Calls without `partition` share the remainder
+   * (1 minus the shares; 0 makes them pure borrowers).
+   *
+   * A partition is guaranteed `ceil(share × limit)` permits, following an
+   * adaptive limit as it moves: while it holds fewer, it is admitted even when
+   * the limiter is full. While the limiter is below its limit any partition
+   * may borrow the idle permits; once it is full, a partition at or above its
+   * share waits (`'wait'`, first come, first served across partitions) or is
+   * rejected (`'reject'`). So a busy class cannot push another below its
+   * share, and idle shares are not wasted. The price, as in Netflix's: a
+   * partition reclaiming its share while others hold borrowed permits takes
+   * the limiter over its limit until those come back (by at most the
+   * guaranteed shares). `stats().partitions` reports each partition.
+   * @default undefined (no partitions: one first-come, first-served pool)
+   * @example new ConcurrencyLimiter({ algorithm: 'gradient2', partitions: { checkout: 0.6, search: 0.3 } })
+   */
+  partitions?: Record<string, number>;
+  /**
    * Name used in metrics and on the dashboard.
    * @default 'concurrency-limiter'
    * @example new ConcurrencyLimiter({ algorithm: 'aimd', name: 'payments-api' })
@@ -186,6 +208,8 @@ export type ResolvedLimiterOptions = {
   isDropped: ((error: unknown) => boolean) | undefined;
   clock: Clock;
   name: string;
+  /** Partition names and shares, validated, in the order given. */
+  partitions: ReadonlyArray<readonly [string, number]> | undefined;
 } & (
   | { algorithm: 'fixed' }
   | ({ algorithm: 'aimd' } & AimdSettings)
@@ -210,7 +234,7 @@ export function resolveLimiterOptions(options: ConcurrencyLimiterOptions | undef
   const o = v.optionsObject(options, 'ConcurrencyLimiter', {
     algorithm: true, initialLimit: true, minLimit: true, maxLimit: true, whenFull: true, isDropped: true, clock: true,
     name: true, backoffRatio: true, timeoutMs: true, probeMultiplier: true, smoothing: true, longWindow: true,
-    tolerance: true, queueSize: true,
+    tolerance: true, queueSize: true, partitions: true,
   }) as Record<string, unknown>;
   const algorithm = v.oneOf('algorithm', o.algorithm, limitAlgorithms, 'fixed');
   for (const [field, owners] of Object.entries(algorithmOnly)) {
@@ -235,7 +259,8 @@ export function resolveLimiterOptions(options: ConcurrencyLimiterOptions | undef
   }
   const name = o.name === undefined ? 'concurrency-limiter' : o.name;
   if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError('name', name, 'a non-empty string');
-  const base = { initialLimit, minLimit, maxLimit, whenFull, isDropped, clock, name };
+  const partitions = resolvePartitions(o.partitions);
+  const base = { initialLimit, minLimit, maxLimit, whenFull, isDropped, clock, name, partitions };
 
   switch (algorithm) {
     case 'aimd':
@@ -273,4 +298,26 @@ function backoffRatio(value: unknown): number {
   const ratio = v.number('backoffRatio', value, 0.9, { min: 0.5, max: 1 });
   if (ratio === 1) throw new InvalidOptionError('backoffRatio', ratio, 'a finite number >= 0.5 and < 1');
   return ratio;
+}
+
+const SHARES_EXAMPLE = 'an object of partition names to shares, e.g. { critical: 0.6, batch: 0.2 }';
+
+/** `partitions`: a non-empty object of shares, each in (0, 1], adding up to at most 1. */
+function resolvePartitions(value: unknown): ReadonlyArray<readonly [string, number]> | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError('partitions', value, SHARES_EXAMPLE);
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) throw new InvalidOptionError('partitions', value, SHARES_EXAMPLE, 'it has no partitions');
+  const result: [string, number][] = [];
+  let sum = 0;
+  for (const [name, share] of entries) {
+    if (name.length === 0) throw new InvalidOptionError('partitions', value, 'non-empty partition names');
+    const checked = v.requiredNumber(`partitions.${name}`, share, { min: 0, minExclusive: true, max: 1 });
+    sum += checked;
+    result.push([name, checked]);
+  }
+  if (sum > 1 + 1e-9) {
+    throw new InvalidOptionError('partitions', value, 'shares adding up to at most 1', `they add up to ${Math.round(sum * 1e6) / 1e6}`);
+  }
+  return result;
 }
