@@ -1,0 +1,288 @@
+/**
+ * The chaos harness's reference pipeline, built only from Sluice's public
+ * entry points, the way a user would build it. One process:
+ *
+ *   POST /items?id=N ─ loadShed ─ RedisConcurrencyLimiter ─ RedisTokenBucket
+ *     ─ Channel ─ JetStreamPublisher ─▶ NATS JetStream (file stream)
+ *     ─▶ consumeJetStream ─ BatchWriter ─ postgresSink (COPY) ─▶ PostgreSQL
+ *
+ * The ack: the HTTP request answers 200 only after the BatchWriter flush that
+ * carried its id resolved, i.e. the row is committed in PostgreSQL. Anything
+ * else (shed, limiter or bucket timeout, not committed within `ackTimeoutMs`,
+ * a dead process) is not an ack. The JetStream message is acked only after
+ * the same commit, so an item whose process died is redelivered to the next
+ * one (duplicates are possible; losses of acked items are not).
+ *
+ * Shutdown: `shutdownOn` with one target (the whole pipeline) and
+ * `exit: false`: the HTTP server stops accepting, the consumer stops, the
+ * writer drains, every connection closes, the stats go to `statsFile`, and
+ * the process must then end by itself (a handle left open is reported).
+ *
+ * Config: JSON in argv[2] (see PipelineConfig). Prints "ready" on stdout.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { connect, type JsMsg, type NatsConnection } from 'nats';
+import { BatchWriter, Channel, shutdownOn, type BatchWriterDrainReport } from '../../src/index.js';
+import { loadShed } from '../../src/adapters/http/index.js';
+import { RedisConcurrencyLimiter, RedisTokenBucket } from '../../src/adapters/redis/index.js';
+import { consumeJetStream, jetStreamPublisher, type JetStreamConsumer } from '../../src/adapters/nats/index.js';
+import { postgresSink } from '../../src/adapters/postgres/index.js';
+
+export interface PipelineConfig {
+  generation: number;
+  httpPort: number;
+  redisPort: number;
+  pgPort: number;
+  natsPort: number;
+  stream: string;
+  consumer: string;
+  subject: string;
+  table: string;
+  statsFile: string;
+  /** Longest an HTTP request waits for its commit before answering 503. */
+  ackTimeoutMs: number;
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as PipelineConfig;
+const log = (line: string) => process.stderr.write(`[pipeline g${config.generation}] ${line}\n`);
+
+// ---- the ingest's own accounting
+const counts = { requests: 0, acked: 0, shed: 0, limiterTimeout: 0, commitTimeout: 0, failed: 0, closing: 0, published: 0, consumed: 0, committed: 0, writeRefused: 0, handledAfterStop: 0 };
+
+// ---- commit notifications: id -> resolvers waiting for that id's row
+const waiters = new Map<number, Array<() => void>>();
+/** A promise for `id`'s commit, and a cancel that unregisters it (for a request that gives up). */
+function waitCommit(id: number): { done: Promise<void>; cancel: () => void } {
+  let resolver!: () => void;
+  const done = new Promise<void>((resolve) => (resolver = resolve));
+  const list = waiters.get(id);
+  if (list) list.push(resolver);
+  else waiters.set(id, [resolver]);
+  return { done, cancel: () => forget(id, resolver) };
+}
+function notifyCommitted(id: number): void {
+  const list = waiters.get(id);
+  if (!list) return;
+  waiters.delete(id);
+  for (const r of list) r();
+}
+function forget(id: number, resolve: () => void): void {
+  const list = waiters.get(id);
+  if (!list) return;
+  const i = list.indexOf(resolve);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) waiters.delete(id);
+}
+
+// ---- services (each through the harness's proxy)
+const redis = new Redis({ host: '127.0.0.1', port: config.redisPort, maxRetriesPerRequest: 2, retryStrategy: () => 200, lazyConnect: false });
+redis.on('error', () => {});
+const subscriber = new Redis({ host: '127.0.0.1', port: config.redisPort, retryStrategy: () => 200 });
+subscriber.on('error', () => {});
+const pool = new pg.Pool({ host: '127.0.0.1', port: config.pgPort, user: 'postgres', database: 'postgres', max: 3, connectionTimeoutMillis: 2000, query_timeout: 15_000 });
+pool.on('error', () => {});
+
+const limiter = new RedisConcurrencyLimiter({ redis, subscriber, key: 'chaos:inflight', limit: 400, leaseMs: 5000, fallback: { mode: 'local', fraction: 1 } });
+const bucket = new RedisTokenBucket({ redis, key: 'chaos:rate', ratePerSecond: 3000, burst: 500, fallback: { mode: 'local', fraction: 1 } });
+
+interface Row { id: number }
+const sink = postgresSink<Row>(pool, { table: config.table, columns: ['id'], method: 'copy' });
+const writer = new BatchWriter<Row>({
+  name: 'chaos-writer',
+  capacity: 2000,
+  batchSize: 200,
+  minFlushIntervalMs: 20,
+  maxFlushIntervalMs: 500,
+  retry: { attempts: 1000, initialDelayMs: 50, maxDelayMs: 1000 },
+  flush: async (rows, context) => {
+    await sink(rows, context);
+    counts.committed += rows.length;
+    for (const r of rows) notifyCommitted(r.id);
+  },
+});
+
+// HTTP → Channel → publisher: the Channel bounds what waits to be published.
+const outbox = new Channel<number>({ capacity: 1000 });
+
+let nc: NatsConnection | undefined;
+let consumer: JetStreamConsumer<JsMsg> | undefined;
+let closing = false;
+let consumerStopped = false;
+
+// Shed when the outbox is over 90% full or more than 1500 requests are open.
+let open = 0;
+const shed = loadShed({ pressure: () => Math.max(outbox.stats().utilization / 0.9, open / 1500) });
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  counts.requests++;
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (url.pathname === '/stats') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats()));
+    return;
+  }
+  const id = Number(url.searchParams.get('id'));
+  req.resume();
+  if (closing) {
+    counts.closing++;
+    res.writeHead(503).end('closing');
+    return;
+  }
+  open++;
+  const signal = AbortSignal.timeout(config.ackTimeoutMs);
+  let cancel: (() => void) | undefined;
+  try {
+    const permit = await limiter.acquire({ signal }).catch(() => undefined);
+    if (!permit) {
+      counts.limiterTimeout++;
+      res.writeHead(503).end('limiter');
+      return;
+    }
+    try {
+      await bucket.acquire(1, { signal });
+      const wait = waitCommit(id);
+      cancel = wait.cancel;
+      const done = wait.done;
+      if (!(await outbox.send(id, { signal }))) throw new Error('outbox closed');
+      const timedOut = new Promise<'timeout'>((resolve) => signal.addEventListener('abort', () => resolve('timeout'), { once: true }));
+      if ((await Promise.race([done.then(() => 'ok' as const), timedOut])) === 'timeout') {
+        counts.commitTimeout++;
+        res.writeHead(503).end('not committed in time');
+        return;
+      }
+      counts.acked++;
+      res.writeHead(200).end('ok');
+    } finally {
+      void permit.release().catch(() => undefined);
+    }
+  } catch {
+    counts.failed++;
+    if (!res.headersSent) res.writeHead(503).end('failed');
+  } finally {
+    open--;
+    // Unregister (a no-op once the commit resolved it).
+    cancel?.();
+  }
+}
+
+const server = createServer(shed.node((req, res) => void handle(req, res)));
+server.keepAliveTimeout = 1000;
+
+function stats() {
+  return {
+    generation: config.generation,
+    counts: { ...counts },
+    writer: writer.stats(),
+    outbox: outbox.stats(),
+    shed: shed.stats(),
+    limiter: limiter.stats(),
+    bucket: bucket.stats(),
+    consumer: consumer?.stats(),
+    waiters: waiters.size,
+    waiterIds: [...waiters.keys()].slice(0, 10),
+    rssBytes: process.memoryUsage().rss,
+  };
+}
+
+interface Publisher { publish(subject: string, payload: string): Promise<unknown>; close(): Promise<void> }
+
+async function publishLoop(publisher: Publisher): Promise<void> {
+  for await (const id of outbox) {
+    // Retry until it is stored: the id is only acked after its commit, so a publish
+    // that never succeeds is a 503 to the client, never a loss.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await publisher.publish(config.subject, String(id));
+        counts.published++;
+        break;
+      } catch (error) {
+        if (closing && attempt > 3) break;
+        await new Promise((r) => setTimeout(r, 100));
+        void error;
+      }
+    }
+  }
+}
+
+async function startConsumer(): Promise<JetStreamConsumer<JsMsg>> {
+  for (;;) {
+    try {
+      return await consumeJetStream(nc!.jetstream(), config.stream, config.consumer, async (msg) => {
+        const id = Number(msg.string());
+        counts.consumed++;
+        // A handler that starts after consumer.stop() resolved breaks stop()'s promise; the checker reports it.
+        if (consumerStopped) counts.handledAfterStop++;
+        const { done, cancel } = waitCommit(id);
+        try {
+          if (!(await writer.write({ id }))) throw new Error('writer closed');
+        } catch (error) {
+          counts.writeRefused++;
+          cancel();
+          throw error;
+        }
+        await done;
+      }, { concurrency: 400, maxAckPending: 1000, heartbeatMs: 2000, onError: () => {} });
+    } catch (error) {
+      if (closing) throw error;
+      log(`consumer start failed (${(error as Error).message}); retrying`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+let publishing: Promise<void> | undefined;
+let publisher: Publisher | undefined;
+
+async function main(): Promise<void> {
+  nc = await connect({ servers: `127.0.0.1:${config.natsPort}`, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 200, timeout: 2000 });
+  const p = jetStreamPublisher(nc.jetstream(), { maxInFlight: 256 });
+  publisher = p;
+  publishing = publishLoop(p);
+  consumer = await startConsumer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.httpPort, '127.0.0.1', () => resolve());
+  });
+  process.stdout.write('ready\n');
+}
+
+/** The whole pipeline as one shutdown target: stop intake, finish what was accepted, close everything. */
+const pipelineTarget = {
+  name: 'chaos-pipeline',
+  stats: () => writer.stats(),
+  async drain(options?: { timeoutMs?: number }): Promise<BatchWriterDrainReport> {
+    closing = true;
+    const started = Date.now();
+    server.close();
+    server.closeIdleConnections();
+    outbox.close();
+    await publishing?.catch(() => undefined);
+    // Requests still open wait for their commits (or their timeout); the consumer keeps feeding the writer meanwhile.
+    while (open > 0 && Date.now() - started < config.ackTimeoutMs + 1000) await new Promise((r) => setTimeout(r, 20));
+    await consumer?.stop();
+    consumerStopped = true;
+    const report = await writer.drain({ timeoutMs: Math.max(1000, (options?.timeoutMs ?? 15_000) - (Date.now() - started)) });
+    server.closeAllConnections();
+    await publisher?.close().catch(() => undefined);
+    await nc?.drain().catch(() => nc?.close());
+    limiter.close();
+    bucket.close();
+    redis.disconnect();
+    subscriber.disconnect();
+    await pool.end().catch(() => undefined);
+    writeFileSync(config.statsFile, JSON.stringify({ ...stats(), drain: report, drainMs: Date.now() - started }));
+    log(`drained in ${Date.now() - started} ms; waiting to exit on its own`);
+    // Anything still holding the loop open after 5 s is a leak: name it.
+    setTimeout(() => log(`still alive 5 s after the drain; open resources: ${JSON.stringify(process.getActiveResourcesInfo())}`), 5000).unref();
+    return report;
+  },
+};
+shutdownOn(pipelineTarget, ['SIGTERM'], { exit: false, timeoutMs: 20_000, log });
+
+main().catch((error) => {
+  log(`startup failed: ${(error as Error).stack}`);
+  process.exitCode = 2;
+  process.kill(process.pid, 'SIGTERM');
+});
