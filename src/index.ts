@@ -14,6 +14,7 @@ export * from './core/reactive/index.js';
 export * from './core/pressure/index.js';
 export * from './core/concurrency-limiter/index.js';
 export * from './core/metrics/index.js';
+export * from './core/circuit-breaker/index.js';
 export * from './core/batch-writer/index.js';
 export * from './core/alerts/index.js';
 export * from './core/pipeline/index.js';

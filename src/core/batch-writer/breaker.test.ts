@@ -182,4 +182,30 @@ describe('BatchWriter breaker', () => {
     assert.deepEqual(seen, []);
     assert.equal(t.changes.length, 1);
   });
+  it('flush() - a reset timer that fires early (as real timers may, by a fraction of a ms) waits out the rest, then probes', async () => {
+    const clock = new VirtualClock();
+    // Every timer fires 0.5 ms before it is due.
+    const early = { now: () => clock.now(), schedule: (ms: number, cb: () => void) => clock.schedule(ms - 0.5, cb), cancel: (h: object) => clock.cancel(h) };
+    const sink = manualSink<number>(() => clock.now());
+    const writer = new BatchWriter({ flush: sink.flush, batchSize: 1, clock: early, breaker: { failureThreshold: 1, resetAfterMs: 1000 } });
+    writer.tryWrite(1);
+    sink.calls[0]!.reject(new Error('down'));
+    await flushMicrotasks();
+    writer.tryWrite(2);
+    await clock.advanceAsync(999.5);
+    assert.equal(writer.breakerState, 'open', 'the timer fired at 999.5: still open');
+    assert.equal(sink.calls.length, 1);
+    await clock.advanceAsync(1);
+    assert.equal(writer.breakerState, 'half-open');
+    assert.equal(sink.calls.length, 2, 'the probe went once the period was over');
+    sink.calls[1]!.resolve();
+    await flushMicrotasks();
+    assert.equal(writer.breakerState, 'closed');
+  });
+
+  it('constructor - breaker.failureThreshold is an integer from 1 to 100,000', () => {
+    for (const failureThreshold of [0, 1.5, 100_001]) {
+      assert.throws(() => new BatchWriter<number>({ flush: async () => {}, breaker: { failureThreshold } }), { code: 'ERR_SLUICE_INVALID_OPTION', message: /breaker\.failureThreshold/ });
+    }
+  });
 });

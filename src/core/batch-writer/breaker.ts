@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../clock/index.js';
 import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
+import { CircuitBreaker } from '../circuit-breaker/index.js';
 import { describe } from '../../internal/describe.js';
 import * as v from '../../internal/validate.js';
 
@@ -14,7 +15,7 @@ export interface BatchWriterBreakerOptions {
   /**
    * Consecutive failed flushes that open the breaker. A flush fails when it
    * throws or rejects; a partial failure (`{ failed }`) means the sink answered
-   * and counts as a success. An integer >= 1.
+   * and counts as a success. An integer from 1 to 100,000.
    * @default 5
    * @example new BatchWriter({ flush, breaker: { failureThreshold: 3 } })
    */
@@ -37,7 +38,7 @@ export function resolveBreakerOptions(value: BatchWriterBreakerOptions | undefin
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object') throw new InvalidOptionError('breaker', value, 'an object');
   return {
-    failureThreshold: v.integer('breaker.failureThreshold', value.failureThreshold, 5, { min: 1 }),
+    failureThreshold: v.integer('breaker.failureThreshold', value.failureThreshold, 5, { min: 1, max: 100_000 }),
     resetAfterMs: v.number('breaker.resetAfterMs', value.resetAfterMs, 30_000, { min: 0, minExclusive: true }),
   };
 }
@@ -45,27 +46,47 @@ export function resolveBreakerOptions(value: BatchWriterBreakerOptions | undefin
 type BreakerListener = (state: BatchWriterBreakerState, previous: BatchWriterBreakerState) => void;
 
 /**
- * Counts consecutive sink failures and decides whether the next batch may go.
- * The writer reports each flush outcome; the breaker calls `onHalfOpen` when
- * its reset timer fires so the writer can send the probe.
+ * The writer's breaker, on the core {@link CircuitBreaker}: a count window of
+ * `failureThreshold` flushes that opens at a 100% failure rate once full, i.e.
+ * after `failureThreshold` consecutive failures, and one probe when half-open.
+ * The core breaker holds no timer; the writer must send its probe as soon as
+ * the open period ends, so this keeps one timer while open and reads the
+ * breaker's state when it fires (which turns it half-open) before calling
+ * `onHalfOpen`. Without a breaker configured the consecutive-failure counter
+ * still runs, for stats, but nothing trips.
  */
 export class Breaker {
-  state: BatchWriterBreakerState = 'closed';
   consecutiveFailures = 0;
-  opens = 0;
+  private readonly core: CircuitBreaker | undefined;
   private timer: TimerHandle | undefined;
   private listeners: BreakerListener[] | undefined;
-  private readonly threshold: number;
-  private readonly resetAfterMs: number;
 
   constructor(
     options: ResolvedBreakerOptions | undefined,
     private readonly clock: Clock,
     private readonly onHalfOpen: () => void,
   ) {
-    // Without a breaker configured the counter still runs, for stats, but never trips.
-    this.threshold = options?.failureThreshold ?? Infinity;
-    this.resetAfterMs = options?.resetAfterMs ?? 0;
+    if (options === undefined) return;
+    const size = options.failureThreshold;
+    this.core = new CircuitBreaker({
+      windowSize: size,
+      minimumCalls: size,
+      failureRateThreshold: 1,
+      halfOpenProbes: 1,
+      resetAfterMs: options.resetAfterMs,
+      clock,
+      name: 'BatchWriter breaker',
+    });
+    this.core.onStateChange((state, previous) => this.changed(state, previous));
+  }
+
+  get state(): BatchWriterBreakerState {
+    // Never read through `core.state` here: the half-open turn is the timer's, so the probe goes with it.
+    return this.core === undefined ? 'closed' : this.currentState;
+  }
+
+  get opens(): number {
+    return this.core?.stats().opens ?? 0;
   }
 
   get isOpen(): boolean {
@@ -74,12 +95,12 @@ export class Breaker {
 
   recordSuccess(): void {
     this.consecutiveFailures = 0;
-    if (this.state !== 'closed') this.set('closed');
+    this.core?.record('success');
   }
 
   recordFailure(): void {
     this.consecutiveFailures++;
-    if (this.state === 'half-open' || (this.state === 'closed' && this.consecutiveFailures >= this.threshold)) this.open();
+    this.core?.record('failure');
   }
 
   /** Cancels the reset timer so a finished writer does not keep the process alive. */
@@ -98,20 +119,22 @@ export class Breaker {
     };
   }
 
-  private open(): void {
-    this.opens++;
-    this.set('open');
+  private currentState: BatchWriterBreakerState = 'closed';
+
+  private armProbe(delayMs: number): void {
     this.stop();
-    this.timer = this.clock.schedule(this.resetAfterMs, () => {
+    this.timer = this.clock.schedule(delayMs, () => {
       this.timer = undefined;
-      this.set('half-open');
-      this.onHalfOpen();
+      // The open period is over: reading the state turns the breaker half-open. A
+      // real timer may fire a fraction of a millisecond early; then wait out the rest.
+      if (this.core!.state === 'open') return this.armProbe(Math.max(1, this.core!.retryAfterMs));
+      if (this.currentState === 'half-open') this.onHalfOpen();
     });
   }
 
-  private set(next: BatchWriterBreakerState): void {
-    const previous = this.state;
-    this.state = next;
+  private changed(next: BatchWriterBreakerState, previous: BatchWriterBreakerState): void {
+    this.currentState = next;
+    if (next === 'open') this.armProbe(this.core!.resetAfterMs);
     if (!this.listeners) return;
     for (const listener of [...this.listeners]) {
       try {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChannelClosedError, ClosedError, ErrorCode, NotFoundError, SluiceError } from './index.js';
+import { BreakerOpenError, ChannelClosedError, ClosedError, ErrorCode, NotFoundError, SluiceError } from './index.js';
 
 describe('ClosedError', () => {
   it('ClosedError - coded ERR_SLUICE_CLOSED, a SluiceError, named ClosedError', () => {
@@ -28,5 +28,18 @@ describe('NotFoundError', () => {
     assert.equal(error.code, ErrorCode.notFound);
     assert.equal(error.name, 'NotFoundError');
     assert.equal(error.cause, cause);
+  });
+});
+
+describe('BreakerOpenError', () => {
+  it('BreakerOpenError - coded ERR_SLUICE_BREAKER_OPEN, a SluiceError named BreakerOpenError, with its state and retryAfterMs', () => {
+    const error = new BreakerOpenError('Circuit breaker "payments" is open', 'open', 1500);
+    assert.ok(error instanceof SluiceError);
+    assert.equal(error.code, 'ERR_SLUICE_BREAKER_OPEN');
+    assert.equal(error.code, ErrorCode.breakerOpen);
+    assert.equal(error.name, 'BreakerOpenError');
+    assert.equal(error.state, 'open');
+    assert.equal(error.retryAfterMs, 1500);
+    assert.equal(new BreakerOpenError('full').state, 'open');
   });
 });

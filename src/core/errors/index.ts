@@ -12,6 +12,8 @@ export const ErrorCode = {
   protocol: 'ERR_SLUICE_PROTOCOL',
   /** What a component was pointed at (a stream, consumer group, queue, JetStream consumer) does not exist. */
   notFound: 'ERR_SLUICE_NOT_FOUND',
+  /** A circuit breaker is open (or half-open with every probe out) and refused the call without running it. */
+  breakerOpen: 'ERR_SLUICE_BREAKER_OPEN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -90,6 +92,22 @@ export class InvalidOptionError extends SluiceError {
 export class NotFoundError extends SluiceError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.notFound, message, options);
+  }
+}
+
+/**
+ * A `CircuitBreaker` refused a call without running it: it is open, or
+ * half-open with all its probes already out. `retryAfterMs` is how long until
+ * it lets a probe through (0 when half-open: the next free probe slot).
+ * Match on `error.code === 'ERR_SLUICE_BREAKER_OPEN'`.
+ */
+export class BreakerOpenError extends SluiceError {
+  readonly state: 'open' | 'half-open';
+  readonly retryAfterMs: number;
+  constructor(message: string, state: 'open' | 'half-open' = 'open', retryAfterMs = 0) {
+    super(ErrorCode.breakerOpen, message);
+    this.state = state;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
