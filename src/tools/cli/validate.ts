@@ -56,6 +56,9 @@ export function describeAlerts(a: AlertSpec): string {
   if (t.queueDepth) rules.push('items' in t.queueDepth ? `queue_depth >= ${t.queueDepth.items} items` : `queue_depth >= ${formatPercent(t.queueDepth.utilization)} full`);
   if (t.dropRate !== undefined) rules.push(`drop_rate >= ${formatPercent(t.dropRate)}`);
   if (t.blockedTime !== undefined) rules.push(`a producer blocked >= ${formatDuration(t.blockedTime)}`);
+  if (t.lag) rules.push('items' in t.lag ? `lag >= ${t.lag.items} messages` : `lag >= ${t.lag.pressure} × the source's threshold`);
+  if (t.slope !== undefined) rules.push(`a trend rising >= ${t.slope}/s`);
+  if (t.timeToFull !== undefined) rules.push(`full within ${formatDuration(t.timeToFull)}`);
   const every = formatDuration(a.options.intervalMs ?? 1000);
   const forText = a.options.forMs ? ` for ${formatDuration(a.options.forMs)}` : '';
   return `every ${every} on ${a.components.join(', ')}: ${rules.join(', ')}${forText}`;

@@ -1,4 +1,4 @@
-import { AlertMonitor, type AlertMonitorOptions } from '../../core/alerts/index.js';
+import { AlertMonitor, type AlertMonitorOptions, type StatsSource } from '../../core/alerts/index.js';
 import { AdaptiveRate } from '../../core/adaptive-rate/index.js';
 import { Channel } from '../../core/channel/index.js';
 import type { Clock } from '../../core/clock/index.js';
@@ -40,6 +40,16 @@ export interface BuildOptions {
    * @example fromConfig(config, { alertLog: (line) => logger.warn(line) })
    */
   alertLog?: ((line: string) => void) | false;
+  /**
+   * More components for the alert monitor to watch, by name, beside the ones
+   * the file builds: the lag sources (`streamLag`, `queueDepth`,
+   * `jetStreamLag`) the file's `alert_thresholds.lag` is meant for, trends
+   * for `slope` and `time_to_full`, or anything else with `stats()`. Built
+   * and closed by you; a name the file also uses is refused.
+   * @default {} (only the file's components)
+   * @example fromConfig(config, { watch: { billing_lag: streamLag(redis, { stream: 'orders', group: 'billing', threshold: 10_000 }) } })
+   */
+  watch?: Record<string, StatsSource>;
 }
 
 export type Component = Channel<unknown> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter;
@@ -52,7 +62,7 @@ export interface BuiltComponents<T = unknown> {
   concurrencyLimiters: Record<string, ConcurrencyLimiter>;
   /** Every component by its name; names are unique across sections. */
   components: Record<string, Channel<T> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter>;
-  /** Watches every component when `monitoring.alert_thresholds` has a threshold. Not started: call `alerts.start()`. */
+  /** Watches every component (and those given in `watch`) when `monitoring.alert_thresholds` has a threshold. Not started: call `alerts.start()`. */
   alerts: AlertMonitor | undefined;
   /** Stops the alerts and closes every component. Idempotent. */
   close(): void;
@@ -87,6 +97,11 @@ const ALERT_KEYS: Record<string, string> = {
   'thresholds.queueDepth.items': 'alert_thresholds.queue_depth.items',
   'thresholds.dropRate': 'alert_thresholds.drop_rate',
   'thresholds.blockedTime': 'alert_thresholds.blocked_time',
+  'thresholds.lag': 'alert_thresholds.lag',
+  'thresholds.lag.items': 'alert_thresholds.lag.items',
+  'thresholds.lag.pressure': 'alert_thresholds.lag.pressure',
+  'thresholds.slope': 'alert_thresholds.slope',
+  'thresholds.timeToFull': 'alert_thresholds.time_to_full',
 };
 
 function defined(o: Record<string, unknown>): Record<string, unknown> {
@@ -131,12 +146,29 @@ export function componentSpecs(config: SluiceConfig): { components: ComponentSpe
       options: defined({ name, algorithm: c.algorithm, initialLimit: c.initialLimit, minLimit: c.minLimit, maxLimit: c.maxLimit, whenFull: c.whenFull, backoffRatio: c.backoffRatio, timeoutMs: c.timeoutMs }),
     });
   }
+  return { components: out, alerts: alertSpec(config, out.map((c) => c.name)) };
+}
+
+/** The alert monitor over `names`, when the file has thresholds and there is something to watch. */
+function alertSpec(config: SluiceConfig, names: string[]): AlertSpec | undefined {
   const m = config.monitoring;
-  const alerts: AlertSpec | undefined =
-    m && Object.keys(m.thresholds).length > 0 && out.length > 0
-      ? { components: out.map((c) => c.name), options: defined({ thresholds: m.thresholds, intervalMs: m.intervalMs, windowMs: m.windowMs, forMs: m.forMs, resolveRatio: m.resolveRatio }) as AlertSpec['options'] }
-      : undefined;
-  return { components: out, alerts };
+  return m && Object.keys(m.thresholds).length > 0 && names.length > 0
+    ? { components: names, options: defined({ thresholds: m.thresholds, intervalMs: m.intervalMs, windowMs: m.windowMs, forMs: m.forMs, resolveRatio: m.resolveRatio }) as AlertSpec['options'] }
+    : undefined;
+}
+
+/** `options.watch`, checked before anything is built. */
+function watchOption(watch: unknown, specs: readonly ComponentSpec[]): Record<string, StatsSource> {
+  if (watch === undefined) return {};
+  if (watch === null || typeof watch !== 'object' || Array.isArray(watch)) throw new InvalidOptionError('watch', watch, 'an object of named components, e.g. { billing_lag: lag }');
+  for (const [name, source] of Object.entries(watch)) {
+    const path = specs.find((s) => s.name === name)?.path;
+    if (path !== undefined) throw new InvalidOptionError(`watch.${name}`, name, `a name the file does not use (${path} is built under it)`);
+    if ((typeof source !== 'object' && typeof source !== 'function') || source === null || typeof (source as StatsSource).stats !== 'function') {
+      throw new InvalidOptionError(`watch.${name}`, typeof source === 'function' ? 'a function without stats()' : source, 'an object or function with a stats() method');
+    }
+  }
+  return watch as Record<string, StatsSource>;
 }
 
 /**
@@ -152,7 +184,9 @@ export function componentSpecs(config: SluiceConfig): { components: ComponentSpe
  * await channels.input_queue?.send(job);
  */
 export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOptions = {}): BuiltComponents<T> {
-  const { components: specs, alerts: alertSpec } = componentSpecs(config);
+  const { components: specs } = componentSpecs(config);
+  const watch = watchOption(options.watch, specs);
+  const alerts = alertSpec(config, [...specs.map((s) => s.name), ...Object.keys(watch)]);
   const clock = options.clock;
   const built: BuiltComponents<T> = {
     channels: {},
@@ -193,9 +227,9 @@ export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOpti
       throw asConfigError(error, spec.path, keys);
     }
   }
-  if (alertSpec) {
+  if (alerts) {
     try {
-      built.alerts = new AlertMonitor({ ...alertSpec.options, components: built.components, ...(clock ? { clock } : {}), ...(options.alertLog !== undefined ? { log: options.alertLog } : {}) });
+      built.alerts = new AlertMonitor({ ...alerts.options, components: { ...built.components, ...watch }, ...(clock ? { clock } : {}), ...(options.alertLog !== undefined ? { log: options.alertLog } : {}) });
     } catch (error) {
       built.close();
       throw asConfigError(error, 'monitoring', ALERT_KEYS);

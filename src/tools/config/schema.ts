@@ -12,6 +12,7 @@ import {
   RATE_HINT,
   RATE_PATTERN,
 } from '../../internal/config-units.js';
+import type { LagThreshold } from '../../core/alerts/index.js';
 import type { FlowControlConfig, QueueConfig, WorkloadConfig } from './types.js';
 
 // Every schema carries the text of what it allows as its error, so a failure
@@ -50,8 +51,7 @@ function duration(positive: boolean) {
     .meta({ description: allowed });
 }
 
-function rate() {
-  const allowed = `${RATE_HINT}, or a number per second (> 0)`;
+function rate(allowed = `${RATE_HINT}, or a number per second (> 0)`) {
   return z
     .union([z.number(e(allowed)).gt(0, e(allowed)), z.string(e(allowed)).regex(new RegExp(RATE_PATTERN), e(allowed))], e(allowed))
     .transform((value, ctx) => {
@@ -298,6 +298,24 @@ const queueDepthSchema = z
   })
   .meta({ description: queueDepthText });
 
+const lagText = 'an object: { items: N } (messages behind) or { pressure: P } (backlog divided by the lag source\'s threshold)';
+const lagSchema = z
+  .strictObject(
+    {
+      items: integer('an integer >= 1', 1).optional().meta({ description: 'Messages behind: the lag source\'s backlog (undelivered plus unacknowledged).' }),
+      pressure: number('a number > 0', { gt: 0 }).optional().meta({ description: 'The lag source\'s pressure: its backlog divided by its own threshold (1 = at the threshold).' }),
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? 'a known key (allowed: items, pressure)' : lagText) },
+  )
+  .superRefine((l, ctx) => {
+    if (l.items === undefined && l.pressure === undefined) ctx.addIssue({ code: 'custom', path: ['items'], input: undefined, message: 'an integer >= 1 (or pressure: a number > 0)' });
+    if (l.items !== undefined && l.pressure !== undefined) ctx.addIssue({ code: 'custom', path: ['pressure'], input: l.pressure, message: 'allowed together with items (give one of them)' });
+  })
+  .transform((l): LagThreshold => (l.items !== undefined ? { items: l.items } : { pressure: l.pressure! }))
+  .meta({ description: `Broker lag of the lag sources given to fromConfig() in watch (streamLag, queueDepth, jetStreamLag): ${lagText}.` });
+
+const slopeText = 'a change per second such as 0.05/s or 3/min, or a number per second (> 0)';
+
 export const monitoringSchema = section(
   {
     metrics_interval: duration(true).optional(),
@@ -306,8 +324,15 @@ export const monitoringSchema = section(
         queue_depth: queueDepthSchema.optional(),
         drop_rate: fraction('a fraction in (0, 1]', 0, false).optional(),
         blocked_time: duration(true).optional().meta({ description: 'Longest current block: alert when a producer has been waiting this long (the oldest waiter of a channel or limiter).' }),
+        lag: lagSchema.optional(),
+        slope: rate(slopeText)
+          .optional()
+          .meta({ description: `A trend's slope: alert when its reading rises at least this much per second (1 = the threshold of the trend's source): ${slopeText}.` }),
+        time_to_full: duration(true)
+          .optional()
+          .meta({ description: 'Alert when a queue will be full within this long at its current fill rate (or a trend reaches its threshold), before it is full; resolves once the time is above this / resolve_ratio or the queue no longer fills.' }),
       },
-      'Alert thresholds, evaluated every metrics_interval on every queue and limiter.',
+      'Alert thresholds, evaluated every metrics_interval on every queue and limiter (and on what fromConfig() is given in watch).',
     ).optional(),
     alert_for: duration(false).optional(),
     alert_window: duration(true).optional(),
@@ -320,6 +345,9 @@ export const monitoringSchema = section(
     ...(m.alert_thresholds?.queue_depth !== undefined ? { queueDepth: m.alert_thresholds.queue_depth } : {}),
     ...(m.alert_thresholds?.drop_rate !== undefined ? { dropRate: m.alert_thresholds.drop_rate } : {}),
     ...(m.alert_thresholds?.blocked_time !== undefined ? { blockedTime: m.alert_thresholds.blocked_time } : {}),
+    ...(m.alert_thresholds?.lag !== undefined ? { lag: m.alert_thresholds.lag } : {}),
+    ...(m.alert_thresholds?.slope !== undefined ? { slope: m.alert_thresholds.slope } : {}),
+    ...(m.alert_thresholds?.time_to_full !== undefined ? { timeToFull: m.alert_thresholds.time_to_full } : {}),
   },
   forMs: m.alert_for,
   windowMs: m.alert_window,

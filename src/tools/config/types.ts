@@ -1,4 +1,4 @@
-import type { QueueDepthThreshold } from '../../core/alerts/index.js';
+import type { LagThreshold, QueueDepthThreshold } from '../../core/alerts/index.js';
 import type { OverflowStrategy } from '../../core/channel/index.js';
 import type { ConcurrencyWhenFull, LimitAlgorithmName } from '../../core/concurrency-limiter/index.js';
 
@@ -166,11 +166,14 @@ export interface MonitoringConfig {
   intervalMs: number | undefined;
   /**
    * Key `alert_thresholds` (seed): `queue_depth` (fraction, "90%" or `{ items: N }`),
-   * `drop_rate` (fraction or "1%"), `blocked_time` (a duration: the longest a producer is currently blocked).
+   * `drop_rate` (fraction or "1%"), `blocked_time` (a duration: the longest a producer is currently blocked),
+   * `lag` (`{ items: N }` or `{ pressure: P }`: a lag source's backlog), `slope` (a trend's change per
+   * second, e.g. `0.05/s`), `time_to_full` (a duration: fires when a queue will be full within it at
+   * its current fill rate, before it is full).
    * @default {} (no alerts)
-   * @example alert_thresholds: { queue_depth: 0.9, drop_rate: 0.01, blocked_time: 500ms }
+   * @example alert_thresholds: { queue_depth: 0.9, drop_rate: 0.01, blocked_time: 500ms, time_to_full: 30s }
    */
-  thresholds: { queueDepth?: QueueDepthThreshold; dropRate?: number; blockedTime?: number };
+  thresholds: { queueDepth?: QueueDepthThreshold; dropRate?: number; blockedTime?: number; lag?: LagThreshold; slope?: number; timeToFull?: number };
   /** Key `alert_for`: how long a threshold must be crossed before firing. @default 0 @example alert_for: 30s */
   forMs: number | undefined;
   /** Key `alert_window`: span over which drop_rate is measured. @default 60s @example alert_window: 5m */
