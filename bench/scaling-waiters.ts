@@ -10,9 +10,11 @@
 //   npx tsx bench/scaling-waiters.ts stats 10,10000  # other sizes
 //
 // Standalone, beside the `scaling` bench scenario (bench/scenarios/scaling.ts),
-// which measures Channel and TokenBucket stats() too, on a virtual clock after
-// the waiters have waited; this script adds Credits, CongestionWindow,
-// ConcurrencyLimiter and the bytes per waiter.
+// which measures Channel and TokenBucket stats() too (and with a timeout on
+// every wait: Channel send() and Credits acquire()), on a virtual clock after
+// the waiters have waited, with their heap per waiter on that clock; this
+// script adds CongestionWindow and ConcurrencyLimiter, the floor, and the
+// bytes per waiter on the real clock (whose timers are Node's).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Channel } from '../src/core/channel/index.js';
@@ -163,12 +165,21 @@ async function memoryTable(n: number): Promise<void> {
         return { close: () => ch.close(), settled };
       },
     ],
+    [
+      'Credits acquire() with acquireTimeoutMs',
+      () => {
+        const credits = new Credits({ initial: 0, acquireTimeoutMs: 3_600_000 });
+        const settled = new Array<Promise<unknown>>(n);
+        for (let i = 0; i < n; i++) keep(settled, credits.acquire(), i);
+        return { close: () => credits.close(), settled };
+      },
+    ],
   ];
   for (const [name, build] of rows) {
     // Warm the code path first so the figures are of optimized, settled shapes.
     await settle(build());
     const bytes = await measure(build);
-    console.log(`${name.padEnd(36)}${bytes.toFixed(0).padStart(6)} B`);
+    console.log(`${name.padEnd(42)}${bytes.toFixed(0).padStart(6)} B`);
   }
 }
 

@@ -8,6 +8,7 @@ import { LatencyRecorder } from '../../src/core/metrics/index.js';
 import { SqliteStore, type SqliteDriver } from '../../src/adapters/sqlite/index.js';
 import { VirtualClock } from '../../src/core/testing/index.js';
 import { TokenBucket } from '../../src/core/token-bucket/index.js';
+import { Credits } from '../../src/core/credits/index.js';
 
 /**
  * One operation whose cost should not grow with `size` (waiters, components,
@@ -18,6 +19,31 @@ import { TokenBucket } from '../../src/core/token-bucket/index.js';
 export interface ScalingFixture {
   run(budgetMs: number): Promise<{ ops: number; ms: number; perOp: number }>;
   close(): Promise<void>;
+  /** Heap the waiters hold, per waiter (after full GCs, the fixture's own array of promises left out); waiter fixtures from 10k up. */
+  bytesPerWaiter?: number;
+}
+
+const collect = (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Builds `size` waiters with `build` (which fills the array it is given with
+ * their promises) and measures the heap they hold: heapUsed after full GCs,
+ * minus the array's 8 B per slot. Undefined below 10k waiters (the noise of
+ * the heap is more than the figure) or when the worker runs without --expose-gc.
+ */
+function waiters(size: number, build: (promises: Promise<unknown>[]) => void): { promises: Promise<unknown>[]; bytesPerWaiter: number | undefined } {
+  const promises = new Array<Promise<unknown>>(size);
+  if (collect === undefined || size < 10_000) {
+    build(promises);
+    return { promises, bytesPerWaiter: undefined };
+  }
+  collect();
+  collect();
+  const before = process.memoryUsage().heapUsed;
+  build(promises);
+  collect();
+  collect();
+  return { promises, bytesPerWaiter: (process.memoryUsage().heapUsed - before) / size - 8 };
 }
 
 /** Repeats `op` (which does `perCall` units of work) until `budgetMs` have passed. */
@@ -34,20 +60,26 @@ async function repeat(budgetMs: number, perCall: number, op: () => unknown): Pro
   return { ops, ms: elapsed, perOp: elapsed / ops };
 }
 
-/** `Channel#stats()` with `size` producers blocked in `send()` on a full channel. */
-export function channelStats(size: number): ScalingFixture {
+/**
+ * `Channel#stats()` with `size` producers blocked in `send()` on a full
+ * channel, each with `timeoutMs` (an hour: none fires) when given.
+ */
+export function channelStats(size: number, timeoutMs?: number): ScalingFixture {
   const clock = new VirtualClock();
   const channel = new Channel<number>({ capacity: 1, clock });
   channel.trySend(0);
-  const blocked: Promise<boolean>[] = [];
-  for (let i = 0; i < size; i++) blocked.push(channel.send(i));
+  const options = timeoutMs === undefined ? undefined : { timeoutMs };
+  const { promises, bytesPerWaiter } = waiters(size, (p) => {
+    for (let i = 0; i < size; i++) p[i] = channel.send(i, options);
+  });
   clock.advance(1000); // waiters have waited: stats() has time to sum
   return {
     run: (budgetMs) => repeat(budgetMs, 1, () => channel.stats()),
     close: async () => {
       channel.close();
-      await Promise.allSettled(blocked);
+      await Promise.allSettled(promises);
     },
+    bytesPerWaiter,
   };
 }
 
@@ -56,15 +88,35 @@ export function tokenBucketStats(size: number): ScalingFixture {
   const clock = new VirtualClock();
   const bucket = new TokenBucket({ ratePerSecond: 1e-6, burst: 1, clock });
   bucket.tryAcquire();
-  const waiting: Promise<void>[] = [];
-  for (let i = 0; i < size; i++) waiting.push(bucket.acquire());
+  const { promises, bytesPerWaiter } = waiters(size, (p) => {
+    for (let i = 0; i < size; i++) p[i] = bucket.acquire();
+  });
   clock.advance(1000);
   return {
     run: (budgetMs) => repeat(budgetMs, 1, () => bucket.stats()),
     close: async () => {
       bucket.close();
-      await Promise.allSettled(waiting);
+      await Promise.allSettled(promises);
     },
+    bytesPerWaiter,
+  };
+}
+
+/** `Credits#stats()` with `size` callers waiting in `acquire()` with `acquireTimeoutMs` (an hour: none fires). */
+export function creditsTimedStats(size: number): ScalingFixture {
+  const clock = new VirtualClock();
+  const credits = new Credits({ initial: 0, acquireTimeoutMs: 3_600_000, clock });
+  const { promises, bytesPerWaiter } = waiters(size, (p) => {
+    for (let i = 0; i < size; i++) p[i] = credits.acquire();
+  });
+  clock.advance(1000);
+  return {
+    run: (budgetMs) => repeat(budgetMs, 1, () => credits.stats()),
+    close: async () => {
+      credits.close();
+      await Promise.allSettled(promises);
+    },
+    bytesPerWaiter,
   };
 }
 

@@ -67,7 +67,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void = co
         const label = args.passes > 1 ? ` (pass ${pass}/${args.passes})` : '';
         process.stderr.write(`  running ${scenario.name}/${contender}${label} ...`);
         try {
-          const report = await runWorker(scenario.name, contender, { runs: args.runs, warmup: args.warmup, n, quick: args.quick });
+          const report = await runWorker(scenario.name, contender, { runs: args.runs, warmup: args.warmup, n, quick: args.quick, flags: scenario.workerFlags?.[contender] ?? [] });
           reports.set(contender, mergeReports(reports.get(contender), report));
           process.stderr.write(` ${Math.round(median(report.samples.map((s) => s.itemsPerSecond))).toLocaleString('en-US')} items/s\n`);
         } catch (error) {
@@ -148,12 +148,15 @@ interface WorkerOptions {
   warmup: number;
   n: number;
   quick: boolean;
+  /** Extra Node flags (the scenario's `workerFlags` for this contender). */
+  flags: readonly string[];
 }
 
 /** Spawns `bench/worker.ts` in a fresh Node process and parses its result line; rejects with its stderr tail on failure. */
 function runWorker(scenario: string, contender: string, o: WorkerOptions): Promise<WorkerReport> {
   const argv = [
     '--expose-gc',
+    ...o.flags,
     '--import',
     'tsx',
     join(benchDir, 'worker.ts'),

@@ -81,6 +81,8 @@ export interface Scenario {
    * @default false
    */
   fullGcBetweenRuns?: boolean;
+  /** Extra Node flags for the worker of a contender, e.g. `{ big: ['--max-old-space-size=6144'] }`. */
+  workerFlags?: Readonly<Record<string, readonly string[]>>;
   /** Targets printed (met or missed) under the table; they never fail the run. */
   expectations?: readonly Expectation[];
   /** One-line remarks per contender, copied into the JSON as `notes`. */

@@ -6,7 +6,8 @@ import type { ScalingFixture } from '../contenders/scaling.js';
  * at growing sizes, each size in its own worker. The fixture is built once in
  * `prepare` (untimed); each run repeats the operation for `n` ms and reports
  * ns per operation. Flat means the ns/op column stays about the same down a
- * family; the targets compare each size with the family's smallest.
+ * family; the targets compare each size with the family's smallest. Waiter
+ * fixtures also report the heap each waiter holds (B/waiter, from 10k up).
  */
 
 const load = () => import('../contenders/scaling.js');
@@ -22,7 +23,9 @@ function measured(make: (m: Fixtures) => ScalingFixture | Promise<ScalingFixture
     async ({ n }: { n: number }) => {
       await prepare();
       const { ops, perOp } = await fixture!.run(n);
-      return { items: ops, metrics: { nsPerOp: perOp * 1e6 } };
+      const metrics: Record<string, number> = { nsPerOp: perOp * 1e6 };
+      if (fixture!.bytesPerWaiter !== undefined) metrics.bytesPerWaiter = fixture!.bytesPerWaiter;
+      return { items: ops, metrics };
     },
     { prepare },
   );
@@ -34,8 +37,12 @@ const families = {
   // Waiters: producers blocked in send(), callers waiting in acquire().
   'channel-stats': { sizes: [10, 10_000, 1_000_000], make: (size: number) => measured((m) => m.channelStats(size)) },
   'token-bucket-stats': { sizes: [10, 10_000, 1_000_000], make: (size: number) => measured((m) => m.tokenBucketStats(size)) },
+  // The same with a timeout on every wait: one clock timer per queue, not one per waiter.
+  'channel-stats-timed': { sizes: [10, 10_000, 1_000_000], make: (size: number) => measured((m) => m.channelStats(size, 3_600_000)) },
+  'credits-stats-timed': { sizes: [10, 10_000, 1_000_000], make: (size: number) => measured((m) => m.creditsTimedStats(size)) },
   // Components (Channel-shaped stats), each with a latency histogram, plus as many histograms of their own; ns per component.
-  // At 1M a run is one tick of several seconds, after ~20 s of untimed setup; peak RSS ~3.5 GB, within the default heap limit.
+  // At 1M a run is one tick of a few seconds, after a few seconds of untimed setup; the heap holds ~2.3 KB per
+  // component (fixture ~1.4 KB, of which 1.2 KB the two LatencyHistograms; dashboard ~0.9 KB) and peaks near 4 GB.
   'dashboard-sample': { sizes: [10, 10_000, 100_000, 1_000_000], make: (size: number) => measured((m) => m.dashboardSample(size)) },
   // Leases held at the head of a 200k visible backlog; ns per item leased and acked (batches of 100).
   'sqlite-lease-ack': { sizes: [10, 10_000, 100_000, 1_000_000], make: (size: number) => measured((m) => m.sqliteLeaseAck(size)) },
@@ -53,18 +60,25 @@ for (const [family, { sizes, make }] of Object.entries(families)) {
   }
 }
 
+// The default heap limit (~4.2 GB here) leaves the 1M dashboard tick a few hundred MB to spare: V8 then
+// collects so often that a tick costs 4-6x as much per component. 6 GB of heap keeps the GC at its usual pace.
+const workerFlags = { 'dashboard-sample-1M': ['--max-old-space-size=6144'] };
+
 export default defineScenario({
   name: 'scaling',
-  description: 'cost of one operation at 10 … 1M waiters / components / leases held (issue 18): stats(), dashboard tick, SQLite lease+ack',
+  description: 'cost of one operation at 10 … 1M waiters / components / leases held (issue 18): stats(), dashboard tick, SQLite lease+ack; heap per waiter',
   baseline: 'channel-stats-10',
   defaultN: 100,
   quickN: 50,
   nLabel: 'ms of repeated operations per run; sizes are in the contender names',
-  metricColumns: { nsPerOp: 'ns/op' },
+  metricColumns: { nsPerOp: 'ns/op', bytesPerWaiter: 'B/waiter' },
   expectations,
+  workerFlags,
   notes: {
     'channel-stats-10': 'Channel#stats() with this many producers blocked in send() on a full channel',
     'token-bucket-stats-10': 'TokenBucket#stats() with this many callers waiting in acquire()',
+    'channel-stats-timed-10': 'Channel#stats() with this many producers blocked in send() with timeoutMs (an hour)',
+    'credits-stats-timed-10': 'Credits#stats() with this many callers waiting in acquire() with acquireTimeoutMs (an hour)',
     'dashboard-sample-10': 'one dashboard sample(): this many components (stats shaped like a Channel\'s) with a latency histogram each, plus as many histogram-only cards; ns per component',
     'sqlite-lease-ack-10': "SqliteStore (node:sqlite, fsync 'batch') lease(100) + ack with this many leases held ahead of a 200k backlog; ns per item",
   },
