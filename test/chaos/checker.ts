@@ -66,6 +66,17 @@ function balance(e: ExitRecord): string[] {
   if (s.shed.served !== c.requests) out.push(`${g}: loadShed served ${s.shed.served} but the handler saw ${c.requests}`);
   if (s.waiters !== 0) out.push(`${g}: ${s.waiters} commit waiters left after shutdown (ids ${s.waiterIds.join(', ')}; counts ${JSON.stringify(c)})`);
   if (c.handledAfterStop !== 0) out.push(`${g}: the JetStream consumer ran ${c.handledAfterStop} handlers after stop() resolved`);
+  const p = s.publisher;
+  if (!p) out.push(`${g}: no publisher stats`);
+  else {
+    if (p.inFlight + p.waiting !== 0) out.push(`${g}: publisher still has ${p.inFlight} in flight and ${p.waiting} waiting after close()`);
+    if (p.published !== p.acked + p.failed + p.inFlight) out.push(`${g}: publisher published ${p.published} != acked ${p.acked} + failed ${p.failed} + inFlight ${p.inFlight}`);
+    if (p.acked !== c.published) out.push(`${g}: publisher acked ${p.acked} but the publish loop saw ${c.published} resolve`);
+  }
+  const k = s.consumer;
+  if (!k) out.push(`${g}: no consumer stats`);
+  else if (k.held + k.running + k.waiting !== 0) out.push(`${g}: consumer still holds ${k.held}, runs ${k.running}, has ${k.waiting} waiting after stop()`);
+  if (s.limiter.held !== 0) out.push(`${g}: RedisConcurrencyLimiter still counts ${s.limiter.held} permits held after every request ended`);
   if (s.drain.timedOut || s.drain.remaining !== 0) out.push(`${g}: drain timed out with ${s.drain.remaining} remaining`);
   return out;
 }

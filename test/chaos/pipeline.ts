@@ -180,13 +180,14 @@ function stats() {
     limiter: limiter.stats(),
     bucket: bucket.stats(),
     consumer: consumer?.stats(),
+    publisher: publisher?.stats(),
     waiters: waiters.size,
     waiterIds: [...waiters.keys()].slice(0, 10),
     rssBytes: process.memoryUsage().rss,
   };
 }
 
-interface Publisher { publish(subject: string, payload: string): Promise<unknown>; close(): Promise<void> }
+interface Publisher { publish(subject: string, payload: string): Promise<unknown>; close(): Promise<void>; stats(): unknown }
 
 async function publishLoop(publisher: Publisher): Promise<void> {
   for await (const id of outbox) {
