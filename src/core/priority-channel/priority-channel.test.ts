@@ -178,12 +178,16 @@ describe('PriorityChannel bad input', () => {
   });
 
   it('trySend() - a reused options object is checked again when its level changes', () => {
-    const ch = new PriorityChannel<number, 'a' | 'b'>({ levels: ['a', 'b'] });
+    const ch = new PriorityChannel<number, string>({ levels: ['a', 'b'] });
     const options: { priority: string } = { priority: 'a' };
     assert.equal(ch.trySend(1, options), true);
     options.priority = 'zzz';
     assert.throws(() => ch.trySend(2, options), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
-    assert.equal(ch.stats().offered, 1);
+    options.priority = 'b';
+    assert.equal(ch.trySend(3, options), true);
+    assert.equal(ch.trySend(4, options), true);
+    const s = ch.stats();
+    assert.deepEqual([s.levels.a!.size, s.levels.b!.size, s.offered], [1, 2, 3]);
   });
 
   it('constructor - validates levels, weights, reserve, defaultPriority and unknown keys', () => {

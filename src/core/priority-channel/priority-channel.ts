@@ -4,7 +4,6 @@ import { ClosedError, InvalidArgumentError, InvalidItemError, InvalidOptionError
 import type { ChannelState, ReceiveBatchOptions, ReceiveOptions } from '../channel/index.js';
 import { BlockedProducers, producerGaveUp, type GiveUpListener } from '../../internal/blocked-producers.js';
 import { describe } from '../../internal/describe.js';
-import { RingState } from '../../internal/ring-buffer.js';
 import * as v from '../../internal/validate.js';
 import { LaneCore, RESOLVED_FALSE, RESOLVED_TRUE } from './internal/lane-core.js';
 
@@ -185,17 +184,27 @@ export interface PriorityChannelStats<L extends string = string> {
 }
 
 /**
- * One level: a ring of its items (in this object's own fields), its blocked
- * producers and its counters. `ringBase + write` counts its accepted items
- * and `ringBase + read` its taken ones (delivered or shed).
+ * One level: a ring of its items, its blocked producers and its counters.
+ * The ring's fields are public so the channel's hot paths store and take
+ * inline; `write` counts the level's accepted items and `read` its taken ones
+ * (delivered or shed). They only grow (exact up to 2^53; past 2^31 V8 keeps
+ * them as doubles and `& mask` still picks the slot).
  */
-class Lane<T> extends RingState<T> implements GiveUpListener {
+class Lane<T> implements GiveUpListener {
+  slots: (T | undefined)[];
+  mask: number;
+  read = 0;
+  write = 0;
   /** Offers at a channel size below this are buffered with nothing else to do; -1 closes the fast path. */
   fastBelow = -1;
   /** Smooth weighted round robin: the running score while the lane holds items. */
   current = 0;
   refused = 0;
   shed = 0;
+  /** `write` when the ring last moved to a fresh array (see {@link emptied}). */
+  fresh = 0;
+  /** The last per-call options object found valid for this level: a reused constant skips the key walk. */
+  checked: object | undefined = undefined;
   readonly droppedBy = newDrops();
   readonly senders: BlockedProducers<T>;
   readonly bit: number;
@@ -209,7 +218,10 @@ class Lane<T> extends RingState<T> implements GiveUpListener {
     readonly weight: number,
     slots: number,
   ) {
-    super(slots);
+    let n = 1;
+    while (n < slots) n <<= 1;
+    this.slots = new Array<T | undefined>(n);
+    this.mask = n - 1;
     this.bit = 1 << index;
     this.senders = new BlockedProducers<T>(owner.clock, this);
   }
@@ -218,16 +230,42 @@ class Lane<T> extends RingState<T> implements GiveUpListener {
     return this.write - this.read;
   }
   push(item: T): void {
-    this.ringPush(item);
+    if (this.write - this.read > this.mask) this.grow();
+    this.slots[this.write & this.mask] = item;
+    this.write++;
   }
   shift(): T {
-    return this.ringShift();
+    const i = this.read & this.mask;
+    const item = this.slots[i] as T;
+    this.slots[i] = undefined;
+    this.read++;
+    return item;
   }
-  get accepted(): number {
-    return this.ringBase + this.write;
+  /**
+   * The lane just emptied. If a ring-full of items went through since the
+   * last time, continue in a fresh array, as `Channel`'s ring does: a slot
+   * array that has lived through two garbage collections is in the old
+   * generation, where every store of a new item pays V8's old-to-new write
+   * barrier. At most one allocation per ring-full, none for rings too large
+   * to be allocated young.
+   */
+  emptied(): void {
+    this.current = 0;
+    if (this.write - this.fresh > this.mask && this.mask < 8192) {
+      this.slots = new Array<T | undefined>(this.mask + 1);
+      this.fresh = this.write;
+    }
   }
-  get taken(): number {
-    return this.ringBase + this.read;
+
+  private grow(): void {
+    const old = this.slots;
+    const oldMask = this.mask;
+    const n = old.length * 2;
+    const next = new Array<T | undefined>(n);
+    const mask = n - 1;
+    for (let k = this.read; k < this.write; k++) next[k & mask] = old[k & oldMask];
+    this.slots = next;
+    this.mask = mask;
   }
 
   drop(reason: PriorityDropReason): void {
@@ -241,14 +279,13 @@ class Lane<T> extends RingState<T> implements GiveUpListener {
   }
 
   stats(): PriorityLevelStats {
-    const size = this.write - this.read;
-    const accepted = this.accepted;
+    const accepted = this.write;
     return {
-      size,
+      size: this.write - this.read,
       waiting: this.senders.size,
       offered: accepted + this.refused,
       accepted,
-      delivered: this.taken - this.shed,
+      delivered: this.read - this.shed,
       dropped: this.refused + this.shed,
       droppedBy: { ...this.droppedBy },
     };
@@ -297,9 +334,6 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
   private readonly weighted: boolean;
   /** Bit i set while level i holds items. */
   private nonEmpty = 0;
-  /** The last per-call options objects found valid: reused constants skip the key walk. */
-  private sendChecked: object | undefined = undefined;
-  private trySendChecked: object | undefined = undefined;
 
   constructor(options: PriorityChannelOptions<L>) {
     const o = v.optionsObject(options, 'PriorityChannel', optionKeys);
@@ -357,12 +391,17 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
    * `levels`, naming it and the allowed ones (not counted).
    */
   trySend(item: T, options?: PriorityTrySendOptions<L>): boolean {
-    const lane = options === undefined ? this.defaultLane : options === this.trySendChecked ? this.laneOf(options.priority) : undefined;
+    const lane = options === undefined ? this.defaultLane : this.checkedLaneOf(options);
     if (lane !== undefined && this.size < lane.fastBelow && item !== undefined) {
-      lane.push(item);
-      this.nonEmpty |= lane.bit;
-      this.size++;
-      return true;
+      // Store written out (see Lane): no call before the optimizing compiler inlines.
+      const write = lane.write;
+      if (write - lane.read <= lane.mask) {
+        lane.slots[write & lane.mask] = item;
+        lane.write = write + 1;
+        this.nonEmpty |= lane.bit;
+        this.size++;
+        return true;
+      }
     }
     return this.trySendSlow(item, options);
   }
@@ -374,7 +413,7 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
       const invalid = callOptionsError(options, 'trySend()', trySendKeys);
       if (invalid !== undefined) throw invalid;
       lane = this.checkedLane(options.priority, 'trySend()');
-      this.trySendChecked = options;
+      this.remember(lane, options);
     }
     if (this.closed) {
       lane.drop('closed');
@@ -414,12 +453,16 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
    * abort while waiting does the same. An item already buffered is never taken back.
    */
   send(item: T, options?: PrioritySendOptions<L>): Promise<boolean> {
-    const lane = options === undefined ? this.defaultLane : options === this.sendChecked && options.signal === undefined ? this.laneOf(options.priority) : undefined;
+    const lane = options === undefined ? this.defaultLane : options.signal === undefined ? this.checkedLaneOf(options) : undefined;
     if (lane !== undefined && this.size < lane.fastBelow && item !== undefined) {
-      lane.push(item);
-      this.nonEmpty |= lane.bit;
-      this.size++;
-      return RESOLVED_TRUE;
+      const write = lane.write;
+      if (write - lane.read <= lane.mask) {
+        lane.slots[write & lane.mask] = item;
+        lane.write = write + 1;
+        this.nonEmpty |= lane.bit;
+        this.size++;
+        return RESOLVED_TRUE;
+      }
     }
     return this.sendSlow(item, options);
   }
@@ -437,7 +480,7 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
       } catch (error) {
         return Promise.reject(error);
       }
-      this.sendChecked = options;
+      this.remember(lane, options);
       signal = options.signal;
       timeoutMs = options.timeoutMs;
     }
@@ -477,9 +520,21 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
 
   /** Takes the next item: from the highest non-empty level, or by weight. Never waits. */
   tryReceive(): T | undefined {
-    if (this.size === 0) return undefined;
-    const item = this.takeOne();
-    if (this.size < this.receiveQuietFrom) this.afterTake();
+    const mask = this.nonEmpty;
+    if (mask === 0) return undefined;
+    const lane = this.weighted ? this.pickWeighted(mask) : this.lanes[31 - Math.clz32(mask & -mask)]!;
+    // Lane.shift() written out, as in trySend().
+    const read = lane.read;
+    const slots = lane.slots;
+    const i = read & lane.mask;
+    const item = slots[i] as T;
+    slots[i] = undefined;
+    lane.read = read + 1;
+    if (read + 1 === lane.write) {
+      this.nonEmpty = mask & ~lane.bit;
+      lane.emptied();
+    }
+    if (--this.size < this.receiveQuietFrom) this.afterTake();
     return item;
   }
 
@@ -586,30 +641,34 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
   }
 
   protected takeOne(): T {
-    let lane: Lane<T>;
     const mask = this.nonEmpty;
-    if (!this.weighted) lane = this.lanes[31 - Math.clz32(mask & -mask)]!;
-    else {
-      // Smooth weighted round robin over the non-empty levels (nginx's): each
-      // gains its weight, the highest score is served and pays the total.
-      let best: Lane<T> | undefined;
-      let total = 0;
-      for (let m = mask; m !== 0; m &= m - 1) {
-        const l = this.lanes[31 - Math.clz32(m & -m)]!;
-        l.current += l.weight;
-        total += l.weight;
-        if (best === undefined || l.current > best.current) best = l;
-      }
-      lane = best!;
-      lane.current -= total;
-    }
+    const lane = this.weighted ? this.pickWeighted(mask) : this.lanes[31 - Math.clz32(mask & -mask)]!;
     const item = lane.shift();
-    if (lane.length === 0) {
+    if (lane.read === lane.write) {
       this.nonEmpty = mask & ~lane.bit;
-      lane.current = 0;
+      lane.emptied();
     }
     this.size--;
     return item;
+  }
+
+  /**
+   * Smooth weighted round robin over the non-empty levels (nginx's): each
+   * gains its weight, the highest score is served and pays the total.
+   */
+  private pickWeighted(mask: number): Lane<T> {
+    const lanes = this.lanes;
+    let best = lanes[31 - Math.clz32(mask & -mask)]!;
+    if ((mask & (mask - 1)) === 0) return best; // one non-empty level: its score stays put
+    let total = 0;
+    for (let m = mask; m !== 0; m &= m - 1) {
+      const l = lanes[31 - Math.clz32(m & -m)]!;
+      l.current += l.weight;
+      total += l.weight;
+      if (l.current > best.current) best = l;
+    }
+    best.current -= total;
+    return best;
   }
 
   protected admitWaiter(): boolean {
@@ -654,14 +713,31 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
     victim.droppedBy.shed++;
     if (victim.length === 0) {
       this.nonEmpty = mask & ~victim.bit;
-      victim.current = 0;
+      victim.emptied();
     }
     this.size--;
     return true;
   }
 
-  private laneOf(priority: string | undefined): Lane<T> | undefined {
-    return priority === undefined ? this.defaultLane : this.byName.get(priority);
+  /**
+   * The level of an options object checked before (each level remembers the
+   * last one found valid for it), or undefined: the slow path then checks it.
+   * Callers reuse constants (`{ priority: 'critical' }`), so the key walk runs
+   * once per constant, not per item; a mutated `priority` is checked again.
+   */
+  private checkedLaneOf(options: { priority?: string }): Lane<T> | undefined {
+    const p = options.priority;
+    const lanes = this.lanes;
+    for (let i = 0; i < lanes.length; i++) {
+      const lane = lanes[i]!;
+      if (lane.checked === options) return (p === undefined ? lane === this.defaultLane : lane.name === p) ? lane : undefined;
+    }
+    return undefined;
+  }
+
+  private remember(lane: Lane<T>, options: object): void {
+    for (const other of this.lanes) if (other.checked === options) other.checked = undefined;
+    lane.checked = options;
   }
 
   private checkedLane(priority: unknown, where: string): Lane<T> {
