@@ -3,12 +3,13 @@ import { InvalidArgumentError } from '../../core/errors/index.js';
 import * as v from '../../internal/validate.js';
 import type { Pressure, PressureLike } from '../../core/pressure/index.js';
 import { resolvePressure } from '../../internal/pressure.js';
+import { describe } from '../../internal/describe.js';
 import { briefMessage } from './shared.js';
 
 /** How {@link LoadShedder} turns a pressure reading into a decision. */
 export type ShedMode = 'threshold' | 'probabilistic';
 
-export interface LoadShedOptions {
+export interface LoadShedOptions<Req = IncomingMessage> {
   /**
    * What to measure: a `Pressure` (for example `eventLoopStall`, `eventLoopDelay`,
    * `limiterPressure`, or a `pressureLevels(...)` hierarchy, which is itself a
@@ -26,6 +27,7 @@ export interface LoadShedOptions {
   /**
    * Reading above which requests are shed (mode `'threshold'`) or start to be
    * (mode `'probabilistic'`). Sluice sources read 1 at their own threshold.
+   * Not with `thresholds`, which gives each priority level its own.
    * @default 1
    * @example loadShed({ pressure: () => queue.length / 100, threshold: 1.5 })
    */
@@ -43,7 +45,8 @@ export interface LoadShedOptions {
   /**
    * Mode `'threshold'` only: once shedding, serve again only when a reading is
    * below this. The gap to `threshold` keeps the server from flapping between
-   * shedding and serving. Must be > 0 and <= `threshold`.
+   * shedding and serving. Must be > 0 and <= `threshold`. Not with
+   * `thresholds`: each level then resumes below 0.9 × its own threshold.
    * @default 0.9 × threshold
    * @example loadShed({ pressure, threshold: 1, resumeBelow: 0.7 })
    */
@@ -60,6 +63,48 @@ export interface LoadShedOptions {
    * @example loadShed({ pressure, mode: 'probabilistic', random: () => 0.5 })
    */
   random?: () => number;
+  /**
+   * Shedding by criticality: names each request's priority level, one of the
+   * keys of `thresholds`. Called once per request with what the framework
+   * adapter gets: the `node:http` / Express `req` (the default type), the
+   * Fastify `request`, the Hono context `c`, the fetch `Request`, or what you
+   * pass to `admit(request)`; type it with `loadShed<Request>({ ... })`.
+   *
+   * A level that is not a key of `thresholds` (a typo, a header a client
+   * made up, `undefined`), or a function that throws, is runtime input, not a
+   * bug to answer with a 500: the request is treated as the lowest level (the
+   * one with the lowest threshold), counted in `stats().unknownLevels` and
+   * described in `stats().lastUnknownLevel`.
+   * @default undefined (every request is alike, judged against `threshold`)
+   * @example loadShed({ pressure, priority: (req) => (req.url?.startsWith('/checkout') ? 'critical' : 'batch'), thresholds: { batch: 0.8, critical: 1.5 } })
+   */
+  priority?: (request: Req) => string | undefined;
+  /**
+   * With `priority`: each level's threshold on the same pressure reading. As
+   * the pressure rises, the levels with the lowest thresholds are shed first
+   * and the most critical last; each level has its own hysteresis (it sheds
+   * above its threshold until a reading falls below 0.9 × it) or, in mode
+   * `'probabilistic'`, its own ramp from its threshold to twice it.
+   * Thresholds must be finite and > 0; at least one level.
+   * @default undefined (required with `priority`)
+   * @example loadShed({ pressure, priority: (req) => String(req.headers['x-priority'] ?? 'normal'), thresholds: { batch: 0.8, normal: 1, critical: 1.5 } })
+   */
+  thresholds?: Record<string, number>;
+}
+
+/** One priority level of a shedder built with `thresholds`, as `stats()` reports it. */
+export interface LoadShedLevelStats {
+  threshold: number;
+  /** Mode `'threshold'`: once shedding, this level is served again below this reading (0.9 × threshold). */
+  resumeBelow: number;
+  /** Requests of this level let through (requests of an unknown level count under the lowest level). */
+  served: number;
+  /** Requests of this level answered 503. */
+  shed: number;
+  /** Mode `'threshold'`: this level is being shed right now. */
+  shedding: boolean;
+  /** Times shedding of this level switched on (mode `'threshold'`). */
+  shedEvents: number;
 }
 
 export interface LoadShedStats {
@@ -67,9 +112,12 @@ export interface LoadShedStats {
   served: number;
   /** Requests answered 503. */
   shed: number;
-  /** Mode `'threshold'`: shedding right now (between crossing `threshold` and falling below `resumeBelow`). */
+  /**
+   * Mode `'threshold'`: shedding right now (between crossing `threshold` and
+   * falling below `resumeBelow`); with `thresholds`, any level is.
+   */
   shedding: boolean;
-  /** Times shedding switched on (mode `'threshold'`). */
+  /** Times shedding switched on (mode `'threshold'`); with `thresholds`, summed over the levels. */
   shedEvents: number;
   /** Last successful reading (a reading that threw leaves it as it was). */
   pressure: number;
@@ -78,8 +126,32 @@ export interface LoadShedStats {
   /** Message of the last reading that threw (at most 200 characters), or undefined if none has. */
   lastReadError: string | undefined;
   mode: ShedMode;
+  /** With `thresholds`: the lowest level's threshold (where shedding starts). */
   threshold: number;
+  /** With `thresholds`: the lowest level's. */
   resumeBelow: number;
+  /** Only with `thresholds`: each level, in the order given. */
+  levels?: Record<string, LoadShedLevelStats>;
+  /** Only with `thresholds`: requests whose level was not one of them (or whose `priority` threw), treated as the lowest. */
+  unknownLevels?: number;
+  /** Only with `thresholds`: the last unknown level seen, or `threw <error>` (at most 200 characters); undefined if none. */
+  lastUnknownLevel?: string | undefined;
+}
+
+/** A class of requests with its own threshold and hysteresis; a shedder without `thresholds` has one. */
+class ShedLevel {
+  shedding = false;
+  served = 0;
+  shed = 0;
+  shedEvents = 0;
+  constructor(
+    readonly threshold: number,
+    readonly resumeBelow: number,
+  ) {}
+
+  stats(): LoadShedLevelStats {
+    return { threshold: this.threshold, resumeBelow: this.resumeBelow, served: this.served, shed: this.shed, shedding: this.shedding, shedEvents: this.shedEvents };
+  }
 }
 
 /** The parts of a Node `ServerResponse` (or Express `res`) a shed response uses. */
@@ -126,7 +198,7 @@ const modes: readonly ShedMode[] = ['threshold', 'probabilistic'];
  * // or: honoApp.use(shed.hono)
  * // or: serve({ fetch: shed.fetch(honoApp.fetch) })
  */
-export class LoadShedder {
+export class LoadShedder<Req = IncomingMessage> {
   readonly mode: ShedMode;
   readonly threshold: number;
   readonly resumeBelow: number;
@@ -137,25 +209,44 @@ export class LoadShedder {
   private readonly pressure: Pressure;
   private readonly random: () => number;
   private readonly headers: Record<string, string>;
-  private shedding = false;
+  /** Without `thresholds`, the only level; with them, the lowest. */
+  private readonly base: ShedLevel;
+  private readonly priority: ((request: Req) => string | undefined) | undefined;
+  private readonly levels: Map<string, ShedLevel> | undefined;
+  private unknownLevels = 0;
+  private lastUnknownLevel: string | undefined;
   private servedCount = 0;
   private shedCount = 0;
-  private shedEvents = 0;
   private lastPressure = 0;
   private readErrors = 0;
   private lastReadError: string | undefined;
 
-  constructor(options: LoadShedOptions) {
+  constructor(options: LoadShedOptions<Req>) {
     const o = v.optionsObject(options, 'loadShed', {
-      pressure: true, threshold: true, mode: true, resumeBelow: true, retryAfterSeconds: true, random: true,
+      pressure: true, threshold: true, mode: true, resumeBelow: true, retryAfterSeconds: true, random: true, priority: true, thresholds: true,
     });
     this.pressure = resolvePressure('pressure', o.pressure);
-    this.threshold = v.number('threshold', o.threshold, 1, { min: 0, minExclusive: true });
     this.mode = v.oneOf('mode', o.mode, modes, 'threshold');
     if (o.resumeBelow !== undefined && this.mode !== 'threshold') {
       throw new v.InvalidOptionError('resumeBelow', o.resumeBelow, `no value unless mode is 'threshold'`, `mode is '${this.mode}'`);
     }
-    this.resumeBelow = v.number('resumeBelow', o.resumeBelow, 0.9 * this.threshold, { min: 0, minExclusive: true, max: this.threshold });
+    this.priority = v.optionalFunction<(request: Req) => string | undefined>('priority', o.priority);
+    if (o.thresholds !== undefined || this.priority !== undefined) {
+      if (this.priority === undefined) throw new v.InvalidOptionError('priority', undefined, 'a function (request) => level name, to go with thresholds');
+      for (const field of ['threshold', 'resumeBelow'] as const) {
+        if (o[field] !== undefined) throw new v.InvalidOptionError(field, o[field], 'no value with thresholds (each level has its own)');
+      }
+      this.levels = resolveLevels(o.thresholds);
+      let lowest: ShedLevel | undefined;
+      for (const level of this.levels.values()) if (lowest === undefined || level.threshold < lowest.threshold) lowest = level;
+      this.base = lowest!;
+      this.threshold = this.base.threshold;
+      this.resumeBelow = this.base.resumeBelow;
+    } else {
+      this.threshold = v.number('threshold', o.threshold, 1, { min: 0, minExclusive: true });
+      this.resumeBelow = v.number('resumeBelow', o.resumeBelow, 0.9 * this.threshold, { min: 0, minExclusive: true, max: this.threshold });
+      this.base = new ShedLevel(this.threshold, this.resumeBelow);
+    }
     this.retryAfterSeconds = v.integer('retryAfterSeconds', o.retryAfterSeconds, 1, { min: 0 });
     this.random = v.optionalFunction<() => number>('random', o.random) ?? Math.random;
     this.body = JSON.stringify({ error: 'overloaded', retryAfter: this.retryAfterSeconds });
@@ -170,10 +261,11 @@ export class LoadShedder {
    * Decides one request, for frameworks without an adapter: reads the pressure and
    * returns true to serve it (counted as served) or false to shed it (counted as
    * shed; send `503`, `Retry-After: retryAfterSeconds` and `body` yourself).
+   * With `priority`, pass the request: it is what `priority` is called with.
    * @example
    * koa.use((ctx, next) => (shed.admit() ? next() : ((ctx.status = 503), (ctx.body = shed.body))));
    */
-  admit(): boolean {
+  admit(request?: Req): boolean {
     let reading: number;
     try {
       reading = this.pressure.read();
@@ -184,12 +276,32 @@ export class LoadShedder {
       this.lastReadError = briefMessage(error);
       reading = NaN;
     }
-    if (this.shouldShed(reading)) {
+    const level = this.levels === undefined ? this.base : this.levelOf(request as Req);
+    if (this.shouldShed(reading, level)) {
       this.shedCount++;
+      level.shed++;
       return false;
     }
     this.servedCount++;
+    level.served++;
     return true;
+  }
+
+  /** The request's level; an unknown one (or a `priority` that throws) is counted and treated as the lowest. */
+  private levelOf(request: Req): ShedLevel {
+    let name: unknown;
+    try {
+      name = this.priority!(request);
+    } catch (error) {
+      this.unknownLevels++;
+      this.lastUnknownLevel = briefMessage(`threw ${briefMessage(error)}`);
+      return this.base;
+    }
+    const level = typeof name === 'string' ? this.levels!.get(name) : undefined;
+    if (level !== undefined) return level;
+    this.unknownLevels++;
+    this.lastUnknownLevel = briefMessage(typeof name === 'string' ? JSON.stringify(name) : describe(name));
+    return this.base;
   }
 
   /**
@@ -197,10 +309,10 @@ export class LoadShedder {
    * @example
    * http.createServer(shed.node((req, res) => res.end('ok')));
    */
-  node<Req = IncomingMessage, Res extends NodeResponseLike = ServerResponse>(handler: (req: Req, res: Res) => unknown): (req: Req, res: Res) => unknown {
+  node<NodeReq = IncomingMessage, Res extends NodeResponseLike = ServerResponse>(handler: (req: NodeReq, res: Res) => unknown): (req: NodeReq, res: Res) => unknown {
     if (typeof handler !== 'function') throw new InvalidArgumentError(`node(handler): handler must be a function (req, res) => void, got ${typeof handler}`);
     return (req, res) => {
-      if (this.admit()) return handler(req, res);
+      if (this.admit(req as unknown as Req)) return handler(req, res);
       res.writeHead(503, this.headers);
       res.end(this.body);
       return undefined;
@@ -212,8 +324,8 @@ export class LoadShedder {
    * @example
    * app.use(shed.express);
    */
-  readonly express = (_req: unknown, res: NodeResponseLike, next: (error?: unknown) => void): void => {
-    if (this.admit()) {
+  readonly express = (req: unknown, res: NodeResponseLike, next: (error?: unknown) => void): void => {
+    if (this.admit(req as Req)) {
       next();
       return;
     }
@@ -226,8 +338,8 @@ export class LoadShedder {
    * @example
    * fastify.addHook('onRequest', shed.fastify);
    */
-  readonly fastify = (_request: unknown, reply: FastifyReplyLike, done: (error?: Error) => void): void => {
-    if (this.admit()) {
+  readonly fastify = (request: unknown, reply: FastifyReplyLike, done: (error?: Error) => void): void => {
+    if (this.admit(request as Req)) {
       done();
       return;
     }
@@ -243,8 +355,8 @@ export class LoadShedder {
    * @example
    * app.use(shed.hono);
    */
-  readonly hono = (_c: unknown, next: () => Promise<void>): Promise<Response | void> => {
-    return this.admit() ? next() : Promise.resolve(this.response());
+  readonly hono = (c: unknown, next: () => Promise<void>): Promise<Response | void> => {
+    return this.admit(c as Req) ? next() : Promise.resolve(this.response());
   };
 
   /**
@@ -257,7 +369,7 @@ export class LoadShedder {
    */
   fetch<Args extends unknown[]>(handler: FetchHandler<Args>): FetchHandler<Args> {
     if (typeof handler !== 'function') throw new InvalidArgumentError(`fetch(handler): handler must be a function (request) => Response, got ${typeof handler}`);
-    return (request, ...args) => (this.admit() ? handler(request, ...args) : this.response());
+    return (request, ...args) => (this.admit(request as unknown as Req) ? handler(request, ...args) : this.response());
   }
 
   /** A fresh 503 `Response` (a body can be read only once, so each shed request gets its own). */
@@ -266,11 +378,11 @@ export class LoadShedder {
   }
 
   stats(): LoadShedStats {
-    return {
+    const stats: LoadShedStats = {
       served: this.servedCount,
       shed: this.shedCount,
-      shedding: this.shedding,
-      shedEvents: this.shedEvents,
+      shedding: this.base.shedding,
+      shedEvents: this.base.shedEvents,
       pressure: this.lastPressure,
       mode: this.mode,
       threshold: this.threshold,
@@ -278,22 +390,36 @@ export class LoadShedder {
       readErrors: this.readErrors,
       lastReadError: this.lastReadError,
     };
+    if (this.levels === undefined) return stats;
+    const levels: Record<string, LoadShedLevelStats> = {};
+    let shedEvents = 0;
+    for (const [name, level] of this.levels) {
+      levels[name] = level.stats();
+      shedEvents += level.shedEvents;
+      if (level.shedding) stats.shedding = true;
+    }
+    stats.shedEvents = shedEvents;
+    stats.levels = levels;
+    stats.unknownLevels = this.unknownLevels;
+    stats.lastUnknownLevel = this.lastUnknownLevel;
+    return stats;
   }
 
-  private shouldShed(reading: number): boolean {
+  private shouldShed(reading: number, level: ShedLevel): boolean {
+    const threshold = level.threshold;
     if (this.mode === 'probabilistic') {
-      if (!(reading > this.threshold)) return false;
-      const chance = (reading - this.threshold) / this.threshold;
+      if (!(reading > threshold)) return false;
+      const chance = (reading - threshold) / threshold;
       return chance >= 1 || this.random() < chance;
     }
-    if (this.shedding) {
-      if (reading >= this.resumeBelow) return true;
-      this.shedding = false; // NaN lands here too: a broken source must not keep the service down
+    if (level.shedding) {
+      if (reading >= level.resumeBelow) return true;
+      level.shedding = false; // NaN lands here too: a broken source must not keep the service down
       return false;
     }
-    if (reading > this.threshold) {
-      this.shedding = true;
-      this.shedEvents++;
+    if (reading > threshold) {
+      level.shedding = true;
+      level.shedEvents++;
       return true;
     }
     return false;
@@ -307,6 +433,20 @@ export class LoadShedder {
  * const shed = loadShed({ pressure: eventLoopDelay({ thresholdMs: 100 }), retryAfterSeconds: 2 });
  * app.use(shed.express);
  */
-export function loadShed(options: LoadShedOptions): LoadShedder {
-  return new LoadShedder(options);
+export function loadShed<Req = IncomingMessage>(options: LoadShedOptions<Req>): LoadShedder<Req> {
+  return new LoadShedder<Req>(options);
+}
+
+/** `thresholds`: a non-empty object of level names to finite thresholds > 0. */
+function resolveLevels(value: unknown): Map<string, ShedLevel> {
+  const example = 'an object of priority levels to thresholds, e.g. { batch: 0.8, normal: 1, critical: 1.5 }';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new v.InvalidOptionError('thresholds', value, example, 'required with priority');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) throw new v.InvalidOptionError('thresholds', value, example, 'it has no levels');
+  const levels = new Map<string, ShedLevel>();
+  for (const [name, threshold] of entries) {
+    const checked = v.requiredNumber(`thresholds.${name}`, threshold, { min: 0, minExclusive: true });
+    levels.set(name, new ShedLevel(checked, 0.9 * checked));
+  }
+  return levels;
 }
