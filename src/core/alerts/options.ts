@@ -58,7 +58,7 @@ export interface AlertThresholds {
    * `threshold`). A source that cannot poll keeps its last reading (see its
    * `stats().stale`). Components that are not lag sources are not checked.
    * @default undefined (not checked)
-   * @example new AlertMonitor({ components: { billing: lag }, thresholds: { lag: { items: 10_000 } } }) // lag = streamLag(redis, {...})
+   * @example new AlertMonitor({ components, thresholds: { lag: { items: 10_000 } } }) // components: { billing: streamLag(redis, { stream, group, threshold }) }
    */
   lag?: LagThreshold;
   /**
@@ -67,7 +67,7 @@ export interface AlertThresholds {
    * so `0.05` is "5 % of the threshold more every second"). Components
    * without a slope are not checked; for a buffer's fill rate use `timeToFull`.
    * @default undefined (not checked)
-   * @example new AlertMonitor({ components: { orders: trend(lag) }, thresholds: { slope: 0.05 } })
+   * @example new AlertMonitor({ components: { jobs: trend(channelPressure(jobs)) }, thresholds: { slope: 0.05 } })
    */
   slope?: number;
   /**

@@ -47,7 +47,7 @@ export interface BuildOptions {
    * for `slope` and `time_to_full`, or anything else with `stats()`. Built
    * and closed by you; a name the file also uses is refused.
    * @default {} (only the file's components)
-   * @example fromConfig(config, { watch: { billing_lag: streamLag(redis, { stream: 'orders', group: 'billing', threshold: 10_000 }) } })
+   * @example fromConfig(config, { watch: { jobs_trend: trend(pressure) } }) // or a lag source: { billing: streamLag(redis, { stream, group, threshold }) }
    */
   watch?: Record<string, StatsSource>;
 }
