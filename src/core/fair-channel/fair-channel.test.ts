@@ -196,11 +196,11 @@ describe('FairChannel fairness (virtual time)', () => {
     balanced(s);
   });
 
-  it('tryReceive() - contrast: a plain Channel gives each light key about a tenth of its share', () => {
+  it('tryReceive() - contrast: a plain Channel starves the light keys (the heavy key takes nearly every freed slot)', () => {
     const rows = fairness((clock) => {
       const ch = new Channel<Job>({ capacity: 100, overflow: 'drop-newest', clock });
       return { trySend: (j) => ch.trySend(j), tryReceive: () => ch.tryReceive() };
     });
-    for (const row of rows.slice(1)) assert.ok(row.delivered < 0.5 * row.share, `${row.key}: ${row.delivered} of ${row.share}`);
+    for (const row of rows.slice(1)) assert.ok(row.delivered < 0.1 * row.share, `${row.key}: ${row.delivered} of ${row.share}`);
   });
 });
