@@ -42,6 +42,8 @@ export interface ChaosReport extends CheckResult {
   peakRssBytes: number;
   generations: number;
   committedRows: number;
+  /** The last generation's median ms from an item's arrival to its publish, consume and commit (every 10th id). */
+  stagesMedianMs: { samples: number; published: number; consumed: number; committed: number } | undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -221,6 +223,7 @@ export async function runChaos(options: ChaosOptions, run = new ChaosRun()): Pro
     peakRssBytes: supervisor.peakRssBytes,
     generations: supervisor.generation,
     committedRows,
+    stagesMedianMs: supervisor.exits.at(-1)?.stats?.stagesMedianMs,
   };
 }
 

@@ -26,6 +26,7 @@ try {
   const report = await runChaos({ seed, durationMs: minutes * 60_000, verbose, log: (l) => console.log(l) }, run);
   console.log(`\n${formatTable([report])}\n`);
   console.log(`client: ${JSON.stringify(report.client)}; rows in PostgreSQL ${report.committedRows}; p50 ${report.p50Ms.toFixed(0)} ms`);
+  console.log(`last generation, median ms from arrival (every 10th id): ${JSON.stringify(report.stagesMedianMs)}`);
   if (report.problems.length > 0 || report.lost.length > 0) {
     console.log(`\nFAILED (seed ${seed}):\n${report.problems.join('\n')}\n\n${report.scheduleText}`);
     process.exitCode = 1;

@@ -52,6 +52,26 @@ const log = (line: string) => process.stderr.write(`[pipeline g${config.generati
 // ---- the ingest's own accounting
 const counts = { requests: 0, acked: 0, shed: 0, limiterTimeout: 0, commitTimeout: 0, failed: 0, closing: 0, published: 0, consumed: 0, committed: 0, writeRefused: 0, handledAfterStop: 0 };
 
+// ---- where an ack's time goes: for every 10th id, when it reached each stage (ms since arrival)
+const stageSamples = new Map<number, { arrived: number; published?: number; consumed?: number; committed?: number }>();
+const stageDone: Array<{ published: number; consumed: number; committed: number }> = [];
+function stamp(id: number, stage: 'published' | 'consumed' | 'committed'): void {
+  const t = stageSamples.get(id);
+  if (!t || t[stage] !== undefined) return;
+  t[stage] = performance.now() - t.arrived;
+  if (stage === 'committed') {
+    stageSamples.delete(id);
+    if (t.published !== undefined && t.consumed !== undefined && stageDone.length < 100_000) stageDone.push({ published: t.published, consumed: t.consumed, committed: t.committed! });
+  }
+}
+function medianStages() {
+  const med = (k: 'published' | 'consumed' | 'committed') => {
+    const v = stageDone.map((d) => d[k]).sort((a, b) => a - b);
+    return v.length ? Math.round(v[Math.floor(v.length / 2)]!) : 0;
+  };
+  return { samples: stageDone.length, published: med('published'), consumed: med('consumed'), committed: med('committed') };
+}
+
 // ---- commit notifications: id -> resolvers waiting for that id's row
 const waiters = new Map<number, Array<() => void>>();
 /** A promise for `id`'s commit, and a cancel that unregisters it (for a request that gives up). */
@@ -100,7 +120,10 @@ const writer = new BatchWriter<Row>({
   flush: async (rows, context) => {
     await sink(rows, context);
     counts.committed += rows.length;
-    for (const r of rows) notifyCommitted(r.id);
+    for (const r of rows) {
+      stamp(r.id, 'committed');
+      notifyCommitted(r.id);
+    }
   },
 });
 
@@ -124,6 +147,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return;
   }
   const id = Number(url.searchParams.get('id'));
+  if (id % 10 === 0 && stageSamples.size < 10_000) stageSamples.set(id, { arrived: performance.now() });
   req.resume();
   if (closing) {
     counts.closing++;
@@ -181,6 +205,7 @@ function stats() {
     bucket: bucket.stats(),
     consumer: consumer?.stats(),
     publisher: publisher?.stats(),
+    stagesMedianMs: medianStages(),
     waiters: waiters.size,
     waiterIds: [...waiters.keys()].slice(0, 10),
     rssBytes: process.memoryUsage().rss,
@@ -197,6 +222,7 @@ async function publishLoop(publisher: Publisher): Promise<void> {
       try {
         await publisher.publish(config.subject, String(id));
         counts.published++;
+        stamp(id, 'published');
         break;
       } catch (error) {
         if (closing && attempt > 3) break;
@@ -213,6 +239,7 @@ async function startConsumer(): Promise<JetStreamConsumer<JsMsg>> {
       return await consumeJetStream(nc!.jetstream(), config.stream, config.consumer, async (msg) => {
         const id = Number(msg.string());
         counts.consumed++;
+        stamp(id, 'consumed');
         // A handler that starts after consumer.stop() resolved breaks stop()'s promise; the checker reports it.
         if (consumerStopped) counts.handledAfterStop++;
         const { done, cancel } = waitCommit(id);

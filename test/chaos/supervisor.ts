@@ -32,6 +32,7 @@ export interface PipelineStatsFile {
   consumer?: { held: number; running: number; waiting: number };
   publisher?: { published: number; acked: number; failed: number; inFlight: number; waiting: number };
   limiter: { held: number };
+  stagesMedianMs?: { samples: number; published: number; consumed: number; committed: number };
   waiters: number;
   waiterIds: number[];
   drain: { remaining: number; timedOut: boolean };
