@@ -188,6 +188,11 @@ describe('PriorityChannel bad input', () => {
     assert.equal(ch.trySend(4, options), true);
     const s = ch.stats();
     assert.deepEqual([s.levels.a!.size, s.levels.b!.size, s.offered], [1, 2, 3]);
+    // An object send() accepted with a send-only key is still an unknown key for trySend().
+    const timed = { priority: 'a', timeoutMs: 5 };
+    assert.equal(ch.trySend(5, { priority: 'a' }), true);
+    void ch.send(6, timed);
+    assert.throws(() => ch.trySend(7, timed as never), { code: 'ERR_SLUICE_INVALID_OPTION', message: /timeoutMs/ });
   });
 
   it('constructor - validates levels, weights, reserve, defaultPriority and unknown keys', () => {

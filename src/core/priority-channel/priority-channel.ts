@@ -205,6 +205,8 @@ class Lane<T> implements GiveUpListener {
   fresh = 0;
   /** The last per-call options object found valid for this level: a reused constant skips the key walk. */
   checked: object | undefined = undefined;
+  /** The same for an object valid for `send()` only (it has `signal` or `timeoutMs`). */
+  checkedSend: object | undefined = undefined;
   readonly droppedBy = newDrops();
   readonly senders: BlockedProducers<T>;
   readonly bit: number;
@@ -391,7 +393,7 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
    * `levels`, naming it and the allowed ones (not counted).
    */
   trySend(item: T, options?: PriorityTrySendOptions<L>): boolean {
-    const lane = options === undefined ? this.defaultLane : this.checkedLaneOf(options);
+    const lane = options === undefined ? this.defaultLane : this.checkedLaneOf(options, false);
     if (lane !== undefined && this.size < lane.fastBelow && item !== undefined) {
       // Store written out (see Lane): no call before the optimizing compiler inlines.
       const write = lane.write;
@@ -413,7 +415,7 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
       const invalid = callOptionsError(options, 'trySend()', trySendKeys);
       if (invalid !== undefined) throw invalid;
       lane = this.checkedLane(options.priority, 'trySend()');
-      this.remember(lane, options);
+      this.remember(lane, options, true);
     }
     if (this.closed) {
       lane.drop('closed');
@@ -453,7 +455,7 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
    * abort while waiting does the same. An item already buffered is never taken back.
    */
   send(item: T, options?: PrioritySendOptions<L>): Promise<boolean> {
-    const lane = options === undefined ? this.defaultLane : options.signal === undefined ? this.checkedLaneOf(options) : undefined;
+    const lane = options === undefined ? this.defaultLane : options.signal === undefined ? this.checkedLaneOf(options, true) : undefined;
     if (lane !== undefined && this.size < lane.fastBelow && item !== undefined) {
       const write = lane.write;
       if (write - lane.read <= lane.mask) {
@@ -480,7 +482,7 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
       } catch (error) {
         return Promise.reject(error);
       }
-      this.remember(lane, options);
+      this.remember(lane, options, callOptionsError(options, 'trySend()', trySendKeys) === undefined);
       signal = options.signal;
       timeoutMs = options.timeoutMs;
     }
@@ -725,19 +727,26 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
    * Callers reuse constants (`{ priority: 'critical' }`), so the key walk runs
    * once per constant, not per item; a mutated `priority` is checked again.
    */
-  private checkedLaneOf(options: { priority?: string }): Lane<T> | undefined {
+  private checkedLaneOf(options: { priority?: string }, forSend: boolean): Lane<T> | undefined {
     const p = options.priority;
     const lanes = this.lanes;
     for (let i = 0; i < lanes.length; i++) {
       const lane = lanes[i]!;
-      if (lane.checked === options) return (p === undefined ? lane === this.defaultLane : lane.name === p) ? lane : undefined;
+      if (lane.checked === options || (forSend && lane.checkedSend === options)) {
+        return (p === undefined ? lane === this.defaultLane : lane.name === p) ? lane : undefined;
+      }
     }
     return undefined;
   }
 
-  private remember(lane: Lane<T>, options: object): void {
-    for (const other of this.lanes) if (other.checked === options) other.checked = undefined;
-    lane.checked = options;
+  /** `forTrySend`: the object is valid for `trySend()` too (its only key is `priority`). */
+  private remember(lane: Lane<T>, options: object, forTrySend: boolean): void {
+    for (const other of this.lanes) {
+      if (other.checked === options) other.checked = undefined;
+      if (other.checkedSend === options) other.checkedSend = undefined;
+    }
+    if (forTrySend) lane.checked = options;
+    else lane.checkedSend = options;
   }
 
   private checkedLane(priority: unknown, where: string): Lane<T> {
