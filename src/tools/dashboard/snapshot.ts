@@ -46,6 +46,18 @@ export interface DashboardComponentView {
   gauges?: Record<string, number>;
   /** Durations in ms: flush latency, flush interval, average latency. */
   timings?: Record<string, number>;
+  /** Items per second by which a buffer grows (negative while it drains): a Channel's, DurableChannel's or BatchWriter's `fillRatePerSec`. */
+  fillRatePerSec?: number;
+  /** Ms until the buffer is full at that rate (0 when full); absent while it is not filling (the stats say `Infinity`). */
+  timeToFullMs?: number;
+  /** A lag source's figures by meaning, as in `sluice_lag`: `undelivered` (not yet delivered) and `unacked` (delivered, not acknowledged). */
+  lag?: Record<string, number>;
+  /** True while a lag source's last successful poll is too old (its figures are kept). */
+  stale?: boolean;
+  /** A trend's change of its reading per second. */
+  slope?: number;
+  /** Ms until a trend's reading reaches 1 at its slope (0 when there); absent when flat or falling. */
+  timeToThresholdMs?: number;
   latency?: LatencyPercentiles;
   /** Set when `stats()` threw; the message. */
   error?: string;
@@ -76,7 +88,9 @@ export interface DashboardSnapshot {
 
 type Stats = Readonly<Record<string, unknown>>;
 
-const COUNT_GAUGES = ['limit', 'inflight', 'inFlight', 'available', 'max', 'waiting', 'window', 'ssthresh', 'rate', 'ratePerSecond', 'pressure'] as const;
+const COUNT_GAUGES = ['limit', 'inflight', 'inFlight', 'available', 'max', 'waiting', 'window', 'ssthresh', 'rate', 'ratePerSecond', 'pressure', 'consumers', 'desiredRate'] as const;
+/** A trend's reading now and the one it expects `horizonMs` ahead, shown together. */
+const TREND_GAUGES = ['current', 'predicted'] as const;
 const TIMING_GAUGES = ['lastFlushLatencyMs', 'flushIntervalMs', 'averageLatencyMs'] as const;
 const BLOCKED_COUNTERS = ['blockedMs', 'waitedMs', 'starvationMs'] as const;
 const DROP_COUNTERS = ['dropped', 'rejected', 'shed'] as const;
@@ -113,6 +127,10 @@ export function componentKind(stats: Stats): string {
   if (has(stats, 'granted') && has(stats, 'max')) return 'credits';
   if (has(stats, 'adjustmentsUp')) return 'adaptive-rate';
   if (has(stats, 'ssthresh')) return 'congestion-window';
+  if (has(stats, 'backlog') && has(stats, 'pollErrors')) return 'lag-source';
+  if (has(stats, 'slope') && has(stats, 'timeToThresholdMs')) return 'trend';
+  if (has(stats, 'desiredRate') && has(stats, 'throttleFactor')) return 'governor';
+  if (has(stats, 'stateForMs') && has(stats, 'resumeBelow')) return 'readiness';
   if (has(stats, 'pressure') && has(stats, 'samples')) return 'pressure';
   return 'custom';
 }
@@ -188,6 +206,33 @@ function pick(s: Stats, keys: readonly string[], extra?: unknown): Record<string
     }
   }
   return any ? out : undefined;
+}
+
+/** Fill rate and time to full of a buffer; a lag source's figures; a trend's slope (#12). */
+function signals(kind: string, s: Stats, view: DashboardComponentView): void {
+  const fill = num(s, 'fillRatePerSec');
+  if (fill !== undefined) {
+    view.fillRatePerSec = round(fill, 2);
+    const toFull = num(s, 'timeToFullMs'); // Infinity (not filling) is not a finite number: left out
+    if (toFull !== undefined) view.timeToFullMs = Math.round(toFull);
+  }
+  if (kind === 'lag-source') {
+    const lag: Record<string, number> = {};
+    // streamLag: undelivered / pending; jetStreamLag: numPending / numAckPending; queueDepth: ready.
+    const undelivered = num(s, 'undelivered') ?? num(s, 'numPending') ?? num(s, 'ready');
+    const unacked = num(s, 'pending') ?? num(s, 'numAckPending');
+    if (undelivered !== undefined) lag.undelivered = undelivered;
+    if (unacked !== undefined) lag.unacked = unacked;
+    view.lag = lag;
+    view.stale = s.stale === true;
+  } else if (kind === 'trend') {
+    const slope = num(s, 'slope');
+    if (slope !== undefined) view.slope = round(slope, 6);
+    const toThreshold = num(s, 'timeToThresholdMs');
+    if (toThreshold !== undefined) view.timeToThresholdMs = Math.round(toThreshold);
+    const levels = pick(s, TREND_GAUGES);
+    if (levels) view.gauges = { ...view.gauges, ...levels };
+  }
 }
 
 function latencyFromStats(s: Stats): LatencyPercentiles | undefined {
@@ -446,6 +491,7 @@ export class DashboardSampler {
     if (gauges) view.gauges = gauges;
     const timings = pick(s, TIMING_GAUGES);
     if (timings) view.timings = timings;
+    signals(kind, s, view);
     const latency = this.latencyOf[i] ?? latencyFromStats(s);
     if (latency) view.latency = latency;
 

@@ -21,6 +21,8 @@ interface ChartSpec {
   title: string;
   unit: string;
   range?: [number, number];
+  /** The values can be negative (a draining buffer, a falling trend): the y axis goes below 0 when they do. */
+  signed?: boolean;
   /** Text shown over the chart while it has nothing to draw. */
   empty?: string;
   series: SeriesSpec[];
@@ -89,7 +91,7 @@ let logged = 0;
 const STATE_COLORS: Record<string, string> = {
   normal: '#3ddc97', elevated: '#ffd166', critical: '#ff9f43', blocked: '#ff4d6d', draining: '#4aa3ff', closed: '#5c677d',
   open: '#ff4d6d', 'half-open': '#ff9f43', baseline: '#3ddc97', spike: '#ff4d6d', growing: '#ff9f43', capped: '#ff4d6d',
-  stopped: '#5c677d', idle: '#5c677d', active: '#3ddc97',
+  stopped: '#5c677d', idle: '#5c677d', active: '#3ddc97', ready: '#3ddc97', 'not-ready': '#ff4d6d',
 };
 const DROP_COLORS: Record<string, string> = {
   'drop-oldest': '#ff9f43', 'drop-newest': '#ffd166', sample: '#22d3ee', rejected: '#ff4d6d', timeout: '#f472b6',
@@ -99,7 +101,10 @@ const PALETTE = ['#4aa3ff', '#3ddc97', '#ffd166', '#f472b6', '#22d3ee', '#ff9f43
 const LABELS: Record<string, string> = {
   inflight: 'in flight', inFlight: 'in flight', ratePerSecond: 'rate/s', lastFlushLatencyMs: 'flush latency',
   flushIntervalMs: 'flush interval', averageLatencyMs: 'avg latency', available: 'credits available',
+  desiredRate: 'heading for /s', current: 'reading now', predicted: 'reading ahead',
 };
+/** A lag source's figures, by meaning (as the server names them). */
+const LAG_KINDS = ['undelivered', 'unacked'] as const;
 const LIMITER_KINDS = new Set(['concurrency-limiter', 'token-bucket', 'credits', 'adaptive-rate', 'congestion-window']);
 
 function hashColor(s: string, list: readonly string[]): string {
@@ -213,6 +218,12 @@ function ingest(c: Comp, view: WireComponentView, t: number): void {
     v['tm:' + k] = value;
     if (c.timings.indexOf(k) < 0) c.timings.push(k);
   }
+  if (view.fillRatePerSec !== undefined) v.fill = view.fillRatePerSec;
+  for (const kind of LAG_KINDS) {
+    const n = view.lag?.[kind];
+    if (n !== undefined) v['lag:' + kind] = n;
+  }
+  if (view.slope !== undefined) v.slope = view.slope;
   const n = c.t.length;
   c.t.push(t);
   // A series that appears later is padded with nulls so every column lines up with t.
@@ -239,6 +250,15 @@ function specs(c: Comp): ChartSpec[] {
   } else if (has('size')) {
     out.push({ id: 'buffer', title: 'Queue size (items)', unit: '', series: [{ key: 'size', label: 'queued', color: '#a78bfa', fill: 'rgba(167,139,250,0.16)', width: 2 }] });
   }
+  if (has('fill')) out.push({ id: 'fill', title: 'Fill rate (below 0: draining)', unit: '/s', signed: true, series: [{ key: 'fill', label: 'items /s', color: '#ffd166', width: 1.8 }] });
+  const lag = LAG_KINDS.filter((kind) => has('lag:' + kind));
+  if (lag.length) {
+    out.push({
+      id: 'lag', title: 'Broker lag (messages)', unit: '',
+      series: lag.map((kind, i) => ({ key: 'lag:' + kind, label: kind, color: i === 0 ? '#a78bfa' : '#ff9f43', fill: i === 0 ? 'rgba(167,139,250,0.12)' : undefined, width: 1.8 })),
+    });
+  }
+  if (has('slope')) out.push({ id: 'slope', title: 'Trend slope (per second)', unit: '/s', signed: true, series: [{ key: 'slope', label: 'change /s', color: '#22d3ee', width: 1.8 }] });
   const r: SeriesSpec[] = [];
   if (has('in')) r.push({ key: 'in', label: 'in /s', color: '#4aa3ff', width: 1.8 });
   if (has('out')) r.push({ key: 'out', label: 'out /s', color: '#3ddc97', width: 1.8 });
@@ -283,7 +303,7 @@ function makeChart(c: Comp, spec: ChartSpec, box: HTMLElement): uPlot {
     cursor: { drag: { x: false, y: false }, points: { size: 5 } },
     scales: {
       x: { time: false },
-      y: { range: spec.range ? spec.range : (_u, _min, max) => [0, max > 0 ? max * 1.12 : 1] },
+      y: { range: spec.range ? spec.range : (_u, min, max) => [spec.signed && min < 0 ? min * 1.12 : 0, max > 0 ? max * 1.12 : 1] },
     },
     axes: [
       {
@@ -412,6 +432,22 @@ function drawHead(c: Comp, v: WireComponentView, firing: WireFiringAlert[]): voi
   if (v.size !== undefined) {
     kpi(k, fmt(v.size) + (v.capacity ? ' / ' + fmt(v.capacity) : ''), v.capacity ? 'buffered (' + Math.round((v.utilization || 0) * 100) + '%)' : 'queued');
   }
+  if (v.fillRatePerSec !== undefined) {
+    kpi(k, (v.fillRatePerSec > 0 ? '+' : '') + fmt(v.fillRatePerSec), 'fill /s');
+    // Absent while not filling (the server leaves Infinity out).
+    kpi(k, v.timeToFullMs !== undefined ? fmtMs(v.timeToFullMs) : 'not filling', 'until full', v.timeToFullMs !== undefined && v.timeToFullMs < 60_000);
+  }
+  if (v.lag) {
+    for (const kind of LAG_KINDS) {
+      const n = v.lag[kind];
+      if (n !== undefined) kpi(k, fmt(n), kind);
+    }
+    if (v.stale) kpi(k, 'stale', 'no recent poll', true);
+  }
+  if (v.slope !== undefined) {
+    kpi(k, (v.slope > 0 ? '+' : '') + fmt(v.slope) + '/s', 'slope');
+    kpi(k, v.timeToThresholdMs !== undefined ? fmtMs(v.timeToThresholdMs) : 'not rising', 'to threshold', v.timeToThresholdMs !== undefined && v.timeToThresholdMs < 60_000);
+  }
   if (v.inRate !== undefined) kpi(k, fmt(v.inRate), 'in /s');
   if (v.outRate !== undefined) kpi(k, fmt(v.outRate), 'out /s');
   if (v.dropped !== undefined) kpi(k, fmt(v.dropped), 'dropped', v.dropped > 0);
@@ -428,6 +464,7 @@ function fmtValue(x: number, unit: string | undefined): string {
   if (unit === 'utilization' || unit === 'fraction') return (x * 100).toFixed(x < 0.1 ? 1 : 0) + '%';
   if (unit === 'ms') return fmtMs(x);
   if (unit === 'ms/s') return fmt(x) + ' ms/s';
+  if (unit === 'per_second') return fmt(x) + '/s';
   return fmt(x);
 }
 

@@ -28,6 +28,12 @@ export interface WireComponentView {
   blockedMsPerSec?: number;
   gauges?: Record<string, number>;
   timings?: Record<string, number>;
+  fillRatePerSec?: number;
+  timeToFullMs?: number;
+  lag?: Record<string, number>;
+  stale?: boolean;
+  slope?: number;
+  timeToThresholdMs?: number;
   latency?: WireLatency;
   error?: string;
 }
