@@ -17,7 +17,8 @@ import { Credits } from '../../src/core/credits/index.js';
  * the time they took, setup excluded.
  */
 export interface ScalingFixture {
-  run(budgetMs: number): Promise<{ ops: number; ms: number; perOp: number }>;
+  /** `cpuPerOp`: CPU time of the process (GC threads included) per operation, ms; steadier than `perOp` on a shared machine. */
+  run(budgetMs: number): Promise<{ ops: number; ms: number; perOp: number; cpuPerOp?: number }>;
   close(): Promise<void>;
   /** Heap the waiters hold, per waiter (after full GCs, the fixture's own array of promises left out); waiter fixtures from 10k up. */
   bytesPerWaiter?: number;
@@ -47,8 +48,9 @@ function waiters(size: number, build: (promises: Promise<unknown>[]) => void): {
 }
 
 /** Repeats `op` (which does `perCall` units of work) until `budgetMs` have passed. */
-async function repeat(budgetMs: number, perCall: number, op: () => unknown): Promise<{ ops: number; ms: number; perOp: number }> {
+async function repeat(budgetMs: number, perCall: number, op: () => unknown): Promise<{ ops: number; ms: number; perOp: number; cpuPerOp: number }> {
   let calls = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   let elapsed = 0;
   do {
@@ -56,8 +58,9 @@ async function repeat(budgetMs: number, perCall: number, op: () => unknown): Pro
     calls++;
     elapsed = performance.now() - started;
   } while (elapsed < budgetMs);
+  const used = process.cpuUsage(cpu);
   const ops = calls * perCall;
-  return { ops, ms: elapsed, perOp: elapsed / ops };
+  return { ops, ms: elapsed, perOp: elapsed / ops, cpuPerOp: (used.user + used.system) / 1000 / ops };
 }
 
 /**

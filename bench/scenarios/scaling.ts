@@ -6,8 +6,10 @@ import type { ScalingFixture } from '../contenders/scaling.js';
  * at growing sizes, each size in its own worker. The fixture is built once in
  * `prepare` (untimed); each run repeats the operation for `n` ms and reports
  * ns per operation. Flat means the ns/op column stays about the same down a
- * family; the targets compare each size with the family's smallest. Waiter
- * fixtures also report the heap each waiter holds (B/waiter, from 10k up).
+ * family; the targets compare each size with the family's smallest. CPU
+ * ns/op is the process's CPU time (GC threads included) per operation: on a
+ * shared machine it moves less than the wall time. Waiter fixtures also
+ * report the heap each waiter holds (B/waiter, from 10k up).
  */
 
 const load = () => import('../contenders/scaling.js');
@@ -22,8 +24,9 @@ function measured(make: (m: Fixtures) => ScalingFixture | Promise<ScalingFixture
   return Object.assign(
     async ({ n }: { n: number }) => {
       await prepare();
-      const { ops, perOp } = await fixture!.run(n);
+      const { ops, perOp, cpuPerOp } = await fixture!.run(n);
       const metrics: Record<string, number> = { nsPerOp: perOp * 1e6 };
+      if (cpuPerOp !== undefined) metrics.cpuNsPerOp = cpuPerOp * 1e6;
       if (fixture!.bytesPerWaiter !== undefined) metrics.bytesPerWaiter = fixture!.bytesPerWaiter;
       return { items: ops, metrics };
     },
@@ -71,7 +74,7 @@ export default defineScenario({
   defaultN: 100,
   quickN: 50,
   nLabel: 'ms of repeated operations per run; sizes are in the contender names',
-  metricColumns: { nsPerOp: 'ns/op', bytesPerWaiter: 'B/waiter' },
+  metricColumns: { nsPerOp: 'ns/op', cpuNsPerOp: 'CPU ns/op', bytesPerWaiter: 'B/waiter' },
   expectations,
   workerFlags,
   notes: {
