@@ -253,6 +253,26 @@ describe('registerSluiceMetrics', () => {
     assertLines(await scrape(merged), ['sluice_offered_total{component="jobs"} 4', 'sluice_buffer_utilization_ratio{component="jobs"} 0.5']);
   });
 
+  it('registerSluiceMetrics() - cluster workers aggregate: a broker lag every worker polls is the max, a time to full the soonest', async () => {
+    const workers = await Promise.all(
+      [[120, 3000], [100, 9000]].map(async ([lag, timeToFullMs]) => {
+        const registry = new Registry();
+        registerSluiceMetrics(registry, {
+          orders: { stats: () => ({ undelivered: lag!, pending: 0, backlog: lag!, polls: 1, pollErrors: 0, stale: false }) },
+          jobs: { stats: () => ({ size: 10, capacity: 100, utilization: 0.1, fillRatePerSec: 5, timeToFullMs: timeToFullMs! }) },
+        });
+        return registry.getMetricsAsJSON();
+      }),
+    );
+    const merged = AggregatorRegistry.aggregate(workers as never);
+    const text = await scrape(merged);
+    assertLines(text, [
+      'sluice_lag{component="orders",kind="undelivered"} 120',
+      'sluice_buffer_time_to_full_seconds{component="jobs"} 3',
+      'sluice_buffer_fill_rate_per_second{component="jobs"} 10',
+    ]);
+  });
+
   it('registerSluiceMetrics() - a stats() that throws fails the scrape with that error', async () => {
     const registry = new Registry();
     registerSluiceMetrics(registry, { broken: { stats: () => { throw new Error('stats broke'); } } });

@@ -52,10 +52,14 @@ interface PromValue {
   metricName?: string;
 }
 
-// How prom-client's AggregatorRegistry merges cluster workers: sums for counts,
-// the mean for ratios, the max for 0/1 flags (1 if any worker is in that state).
-const averaged = new Set(['buffer_utilization_ratio', 'pressure', 'pressure_level']);
-const maxed = new Set(['pressured', 'state', 'breaker_state']);
+// How prom-client's AggregatorRegistry merges cluster workers: sums for counts
+// (and for rates and sizes, which add up across workers), the mean for ratios,
+// the max for 0/1 flags (1 if any worker is in that state) and for figures
+// every worker reads from the same place (a broker's lag, a container's CPU
+// quota), the min for times until something fills (the soonest worker).
+const averaged = new Set(['buffer_utilization_ratio', 'pressure', 'pressure_level', 'pressure_slope_per_second', 'pressure_predicted', 'throttle_factor']);
+const maxed = new Set(['pressured', 'state', 'breaker_state', 'lag', 'consumers', 'stale', 'cpu_quota_cores']);
+const minimum = new Set(['buffer_time_to_full_seconds', 'time_to_threshold_seconds']);
 
 /** A family as prom-client's registry sees it; values are read when the registry asks. */
 class FamilyCollector {
@@ -63,7 +67,7 @@ class FamilyCollector {
   name: string;
   readonly help: string;
   readonly type: MetricFamily['type'];
-  readonly aggregator: 'sum' | 'average' | 'max';
+  readonly aggregator: 'sum' | 'average' | 'max' | 'min';
 
   constructor(
     private readonly family: MetricFamily,
@@ -73,7 +77,7 @@ class FamilyCollector {
     this.name = prefix + family.name;
     this.help = family.help;
     this.type = family.type;
-    this.aggregator = averaged.has(family.name) ? 'average' : maxed.has(family.name) ? 'max' : 'sum';
+    this.aggregator = averaged.has(family.name) ? 'average' : maxed.has(family.name) ? 'max' : minimum.has(family.name) ? 'min' : 'sum';
   }
 
   get(): { name: string; help: string; type: string; aggregator: string; values: PromValue[] } {
