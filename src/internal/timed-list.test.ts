@@ -452,6 +452,19 @@ describe('DeadlineQueue', () => {
     assert.equal(expired.length, 333, 'removed nodes never expire');
   });
 
+  it('add() - a timeout beyond the longest timer delay (24.8 days) expires at its deadline, not at once', () => {
+    const clock = new VirtualClock();
+    const expired: string[] = [];
+    const queue = new DeadlineQueue<DeadlineWaiter>(clock, (w) => expired.push(`${w.id}@${clock.now()}`));
+    queue.add(new DeadlineWaiter(0, 0), 3_000_000_000);
+    clock.advance(2_999_999_999);
+    assert.deepEqual(expired, []);
+    assert.equal(clock.pending, 1, 'woke at the timer limit and re-armed');
+    clock.advance(1);
+    assert.deepEqual(expired, ['0@3000000000']);
+    assert.equal(clock.pending, 0);
+  });
+
   it('expire - a node added from inside the expiry callback is timed like any other', () => {
     const clock = new VirtualClock();
     const expired: string[] = [];

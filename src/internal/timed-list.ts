@@ -313,13 +313,16 @@ export class DeadlineQueue<N extends DeadlineNode<N>> {
   private arm(deadline: number): void {
     if (this.timer !== undefined) this.clock.cancel(this.timer);
     this.armedFor = deadline;
-    this.timer = this.clock.schedule(deadline - this.clock.now(), this.fire);
+    // Node runs a longer setTimeout after 1 ms: wake up at the limit and re-arm instead.
+    this.timer = this.clock.schedule(Math.min(deadline - this.clock.now(), MAX_TIMER_DELAY_MS), this.fire);
   }
 
   private readonly fire = (): void => {
     // Everything due by the deadline the timer was armed for is due, even if
-    // the clock reads a hair earlier (a real timer may fire early by a rounding).
-    const due = Math.max(this.clock.now(), this.armedFor);
+    // the clock reads a hair earlier (a real timer may fire early by a rounding);
+    // a wake-up at the timer limit, far earlier, only re-arms.
+    const now = this.clock.now();
+    const due = now >= this.armedFor - 1 ? Math.max(now, this.armedFor) : now;
     this.timer = undefined;
     this.armedFor = Infinity;
     for (let group = this.top(); group !== undefined; group = this.top()) {
@@ -404,6 +407,9 @@ export class DeadlineQueue<N extends DeadlineNode<N>> {
     group.index = i;
   }
 }
+
+/** The longest delay Node's setTimeout honours (2^31 - 1 ms, ~24.8 days). */
+const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
 /** Heap order: earlier deadline first; at the same deadline the head that arrived first (its timer would have fired first). */
 function earlier<N>(a: DeadlineGroup<N>, b: DeadlineGroup<N>): boolean {
