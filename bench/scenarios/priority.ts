@@ -2,13 +2,12 @@ import { defineScenario, lazyContender, type Contender } from '../lib/types.js';
 import { CAPACITY, makeItem, summed, type Item } from '../contenders/items.js';
 
 /**
- * What priority lanes cost per item (issue 13): the
+ * What priority lanes (and per-key fairness) cost per item (issue 13): the
  * `channel` scenario's fast-path hand-off (one producer, one consumer,
  * capacity 1024, `trySend` / `tryReceive` with the awaiting calls as
- * fallback) through a plain `Channel` and a `PriorityChannel`. Every
+ * fallback) through a plain `Channel`, a `PriorityChannel` and (for
+ * information, no target) a `FairChannel` over 10 keys under `'block'`. Every
  * contender's consumer sums `item.value` and the worker checks sum and count.
- * (`FairChannel` has no `'block'`, so this producer pattern, which retries a
- * refused `trySend` with `send`, does not apply to it.)
  *
  * The priority rows send 20% of the items at the top level and 80% at the
  * bottom one, with the per-call options objects hoisted (a constant
@@ -58,6 +57,7 @@ const CRITICAL = { priority: 'critical' };
 const BATCH = { priority: 'batch' };
 const LEVELS = ['critical', 'normal', 'batch'];
 const twentyEighty = (i: number) => (i % 5 === 0 ? CRITICAL : BATCH);
+const KEYS = Array.from({ length: 10 }, (_, k) => ({ key: `tenant-${k}` }));
 
 export default defineScenario({
   name: 'priority',
@@ -75,6 +75,7 @@ export default defineScenario({
     'priority-default': 'PriorityChannel, 3 levels, every item at the default level (no options object)',
     'priority-3-strict': 'PriorityChannel, 3 levels strict, 20% { priority: critical } / 80% { priority: batch }, hoisted options',
     'priority-3-weighted': 'the same with weights 4:2:1 (smooth weighted round robin per take)',
+    'fair-10-keys': 'FairChannel, overflow block, 10 keys in turn ({ key } hoisted per key), perKeyCapacity 1024; no target',
   },
   contenders: {
     channel: handOff(
@@ -89,6 +90,10 @@ export default defineScenario({
     'priority-3-weighted': handOff(
       (m) => new m.PriorityChannel<Item>({ levels: LEVELS, capacity: CAPACITY, weights: { critical: 4, normal: 2, batch: 1 } }) as unknown as Lanes,
       twentyEighty,
+    ),
+    'fair-10-keys': handOff(
+      (m) => new m.FairChannel<Item>({ capacity: CAPACITY, perKeyCapacity: CAPACITY, overflow: 'block' }) as unknown as Lanes,
+      (i) => KEYS[i % 10]!,
     ),
   },
 });

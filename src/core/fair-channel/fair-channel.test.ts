@@ -79,7 +79,8 @@ describe('FairChannel', () => {
     assert.throws(() => new FairChannel({} as never), { code: 'ERR_SLUICE_INVALID_OPTION', message: /perKeyCapacity/ });
     assert.throws(() => new FairChannel({ capacity: 5, perKeyCapacity: 6 }), { code: 'ERR_SLUICE_INVALID_OPTION', message: /perKeyCapacity/ });
     assert.throws(() => new FairChannel({ perKeyCapacity: 1, quantum: 0 }), { code: 'ERR_SLUICE_INVALID_OPTION', message: /quantum/ });
-    assert.throws(() => new FairChannel({ perKeyCapacity: 1, overflow: 'block' as never }), { code: 'ERR_SLUICE_INVALID_OPTION', message: /overflow/ });
+    assert.throws(() => new FairChannel({ perKeyCapacity: 1, overflow: 'drop-oldest' as never }), { code: 'ERR_SLUICE_INVALID_OPTION', message: /overflow/ });
+    assert.throws(() => new FairChannel({ perKeyCapacity: 1, maxBlockMs: 5 }), { code: 'ERR_SLUICE_INVALID_OPTION', message: /maxBlockMs/ });
   });
 
   it('stats() - key state is freed when a key\'s queue empties: 100,000 keys leave no keys behind', () => {
@@ -119,6 +120,63 @@ describe('FairChannel', () => {
     const s = ch.stats();
     assert.equal(s.droppedBy.closed, 2);
     assert.equal(s.state, 'closed');
+    balanced(s);
+  });
+
+  it('send() - block: a freed slot goes to the waiting keys in turn, FIFO within a key; trySend refuses without counting', async () => {
+    const ch = new FairChannel<string>({ capacity: 2, perKeyCapacity: 2, overflow: 'block' });
+    ch.trySend('x0', { key: 'x' });
+    ch.trySend('x1', { key: 'x' });
+    assert.equal(ch.trySend('y0', { key: 'y' }), false);
+    const order: string[] = [];
+    const sends = [
+      ch.send('a1', { key: 'a' }).then(() => order.push('a1')),
+      ch.send('a2', { key: 'a' }).then(() => order.push('a2')),
+      ch.send('a3', { key: 'a' }).then(() => order.push('a3')),
+      ch.send('b1', { key: 'b' }).then(() => order.push('b1')),
+    ];
+    assert.deepEqual([ch.stats().waiting, ch.stats().waitingKeys], [4, 2]);
+    const got: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      got.push((await ch.receive())!);
+      await flushMicrotasks();
+    }
+    await Promise.all(sends);
+    assert.deepEqual(order, ['a1', 'b1', 'a2', 'a3'], 'key a does not get every freed slot');
+    assert.deepEqual(got, ['x0', 'a1', 'x1', 'b1', 'a2', 'a3'], 'receivers alternate keys too: a1 is let in after x0 and served before x1');
+    const s = ch.stats();
+    assert.deepEqual([s.waiting, s.keys, s.offered, s.dropped], [0, 0, 6, 0]);
+    balanced(s);
+  });
+
+  it('send() - block: a key at its cap waits while other keys with room go ahead; timeout and abort are counted', async () => {
+    const clock = new VirtualClock();
+    const ch = new FairChannel<string>({ capacity: 10, perKeyCapacity: 1, overflow: 'block', clock, maxBlockMs: 100 });
+    ch.trySend('n0', { key: 'noisy' });
+    const timed = ch.send('n1', { key: 'noisy' });
+    const controller = new AbortController();
+    const aborted = ch.send('n2', { key: 'noisy', signal: controller.signal });
+    assert.equal(await ch.send('q0', { key: 'quiet' }), true, 'another key is not held up');
+    assert.equal(await ch.send('n3', { key: 'noisy', timeoutMs: 0 }), false);
+    controller.abort(new Error('stop'));
+    await assert.rejects(aborted, { message: 'stop' });
+    await clock.advanceAsync(100);
+    assert.equal(await timed, false);
+    const s = ch.stats();
+    assert.deepEqual([s.droppedBy.timeout, s.droppedBy.aborted, s.waiting, s.waitingKeys], [2, 1, 0, 0]);
+    balanced(s);
+  });
+
+  it('close() - block: waiting producers reject with ClosedError (counted closed) and their keys are forgotten', async () => {
+    const ch = new FairChannel<string>({ capacity: 1, perKeyCapacity: 1, overflow: 'block' });
+    ch.trySend('a0', { key: 'a' });
+    const waiting = ch.send('b0', { key: 'b' });
+    ch.close();
+    await assert.rejects(waiting, { code: 'ERR_SLUICE_CLOSED' });
+    assert.equal(ch.tryReceive(), 'a0');
+    await ch.drained();
+    const s = ch.stats();
+    assert.deepEqual([s.droppedBy.closed, s.keys, s.waiting], [1, 0, 0]);
     balanced(s);
   });
 

@@ -3,6 +3,7 @@ import { systemClock } from '../clock/index.js';
 import { ClosedError, InvalidArgumentError, InvalidItemError, InvalidOptionError, OverflowError } from '../errors/index.js';
 import type { ChannelState, ReceiveBatchOptions, ReceiveOptions } from '../channel/index.js';
 import { LaneCore, RESOLVED_FALSE, RESOLVED_TRUE } from '../priority-channel/internal/lane-core.js';
+import { BlockedProducers, producerGaveUp, type GiveUpListener } from '../../internal/blocked-producers.js';
 import { describe } from '../../internal/describe.js';
 import { RingState } from '../../internal/ring-buffer.js';
 import * as v from '../../internal/validate.js';
@@ -12,16 +13,19 @@ import * as v from '../../internal/validate.js';
  * `perKeyCapacity`, reason `'key-full'`, or the channel at `capacity`).
  * - `'drop-newest'`: the offered item is dropped; `send()` resolves false, `trySend()` returns false.
  * - `'reject'`: the same, but `send()` rejects with `OverflowError` (reason `'rejected'` when the channel is full).
+ * - `'block'`: `send()` waits for room, FIFO within its key; a freed slot goes to the waiting keys in
+ *   round robin, so a busy key's queued producers do not go ahead of everyone else's. `trySend()`
+ *   returns false and the item stays yours (not counted). `maxBlockMs` / `timeoutMs` bound the wait (reason `'timeout'`).
  */
-export type FairOverflow = 'drop-newest' | 'reject';
-export const fairOverflows: readonly FairOverflow[] = ['drop-newest', 'reject'];
+export type FairOverflow = 'drop-newest' | 'reject' | 'block';
+export const fairOverflows: readonly FairOverflow[] = ['drop-newest', 'reject', 'block'];
 
 /** Why a `FairChannel` item was dropped; each dropped item is counted under exactly one reason. */
-export type FairDropReason = 'key-full' | 'drop-newest' | 'rejected' | 'aborted' | 'closed';
-export const fairDropReasons: readonly FairDropReason[] = ['key-full', 'drop-newest', 'rejected', 'aborted', 'closed'];
+export type FairDropReason = 'key-full' | 'drop-newest' | 'rejected' | 'timeout' | 'aborted' | 'closed';
+export const fairDropReasons: readonly FairDropReason[] = ['key-full', 'drop-newest', 'rejected', 'timeout', 'aborted', 'closed'];
 
 function newDrops(): Record<FairDropReason, number> {
-  return { 'key-full': 0, 'drop-newest': 0, rejected: 0, aborted: 0, closed: 0 };
+  return { 'key-full': 0, 'drop-newest': 0, rejected: 0, timeout: 0, aborted: 0, closed: 0 };
 }
 
 export interface FairChannelOptions<T> {
@@ -65,6 +69,13 @@ export interface FairChannelOptions<T> {
    */
   overflow?: FairOverflow;
   /**
+   * Under `'block'`: the longest a `send()` waits for room before it resolves
+   * false (reason `'timeout'`). A per-call `timeoutMs` overrides it. Not allowed with other strategies.
+   * @default undefined (wait until room, abort or close)
+   * @example new FairChannel({ perKeyCapacity: 10, overflow: 'block', maxBlockMs: 250 })
+   */
+  maxBlockMs?: number;
+  /**
    * Fraction of capacity at which the channel becomes `pressured`.
    * @default 0.8
    * @example new FairChannel({ perKeyCapacity: 10, highWatermark: 0.9 })
@@ -98,7 +109,7 @@ export interface FairChannelOptions<T> {
 }
 
 const optionKeys: v.KnownKeys<FairChannelOptions<unknown>> = {
-  perKeyCapacity: true, capacity: true, key: true, quantum: true, cost: true, overflow: true,
+  perKeyCapacity: true, capacity: true, key: true, quantum: true, cost: true, overflow: true, maxBlockMs: true,
   highWatermark: true, lowWatermark: true, topKeys: true, clock: true, name: true,
 };
 
@@ -106,8 +117,10 @@ const optionKeys: v.KnownKeys<FairChannelOptions<unknown>> = {
 export interface FairSendOptions {
   /** The item's key; overrides the `key` option. */
   key?: string;
-  /** A signal already aborted drops the item (reason `'aborted'`) and rejects with its reason. */
+  /** Aborting (or a signal already aborted) drops the item (reason `'aborted'`) and rejects with its reason. */
   signal?: AbortSignal;
+  /** Under `'block'`: overrides `maxBlockMs` for this call. `0` means "do not wait". */
+  timeoutMs?: number;
 }
 
 /** Per-call options of `FairChannel.trySend()`. */
@@ -132,7 +145,14 @@ export interface FairChannelStats {
   keys: number;
   /** Items buffered by the key holding the most now. */
   largestKeySize: number;
+  /** Producers waiting for room under `'block'`; their items are not yet `offered`. */
   waiting: number;
+  /** Keys with producers waiting for room. */
+  waitingKeys: number;
+  /** Sum over producers of the time each spent waiting for room. */
+  blockedMs: number;
+  /** How long the producer waiting longest has been waiting now, 0 when none waits. */
+  longestBlockedMs: number;
   utilization: number;
   state: ChannelState;
   pressured: boolean;
@@ -146,15 +166,35 @@ export interface FairChannelStats {
   topDroppedKeys: FairKeyDrops[];
 }
 
-/** One key's queue while it holds items; in the active round-robin list. */
-class KeyLane<T> extends RingState<T> {
+/**
+ * One key's queue while it holds items (then in the round-robin list) or has
+ * producers waiting for room (then in the waiting list); dropped otherwise.
+ */
+class KeyLane<T> extends RingState<T> implements GiveUpListener {
   prev: KeyLane<T> | undefined = undefined;
   next: KeyLane<T> | undefined = undefined;
   deficit = 0;
   /** True once this turn's quantum was added. */
   turn = false;
-  constructor(readonly key: string, slots: number) {
+  /** In the round-robin list (it holds items). */
+  active = false;
+  /** Producers of this key waiting for room, made on the first one. */
+  senders: BlockedProducers<T> | undefined = undefined;
+  wprev: KeyLane<T> | undefined = undefined;
+  wnext: KeyLane<T> | undefined = undefined;
+  waitingListed = false;
+  constructor(
+    readonly owner: FairChannel<T>,
+    readonly key: string,
+    slots: number,
+  ) {
     super(slots);
+  }
+  get waiting(): number {
+    return this.senders === undefined ? 0 : this.senders.size;
+  }
+  [producerGaveUp](reason: 'timeout' | 'aborted'): void {
+    this.owner.producerGaveUp(this, reason);
   }
   get length(): number {
     return this.write - this.read;
@@ -192,6 +232,7 @@ class KeyLane<T> extends RingState<T> {
 export class FairChannel<T> extends LaneCore<T> {
   readonly perKeyCapacity: number;
   readonly overflow: FairOverflow;
+  readonly maxBlockMs: number | undefined;
   readonly quantum: number;
   readonly highWatermark: number;
   readonly lowWatermark: number;
@@ -209,6 +250,11 @@ export class FairChannel<T> extends LaneCore<T> {
   private readonly top: SpaceSaving;
   /** Offers at a channel size below this skip the slow path (still subject to the key's cap). */
   private fastBelow = -1;
+  /** Keys with producers waiting, in the order their turn to be let in comes. */
+  private waitHead: KeyLane<T> | undefined = undefined;
+  private waitTail: KeyLane<T> | undefined = undefined;
+  private waitingKeys = 0;
+  private waiting = 0;
 
   constructor(options: FairChannelOptions<T>) {
     const o = v.optionsObject(options, 'FairChannel', optionKeys as v.KnownKeys<FairChannelOptions<T>>);
@@ -217,6 +263,10 @@ export class FairChannel<T> extends LaneCore<T> {
     const perKeyCapacity = v.requiredInteger('perKeyCapacity', o.perKeyCapacity, { min: 1, max: capacity });
     const quantum = v.number('quantum', o.quantum, 1, { min: 0, minExclusive: true });
     const overflow = v.oneOf('overflow', o.overflow, fairOverflows, 'drop-newest');
+    const maxBlockMs = v.optionalNumber('maxBlockMs', o.maxBlockMs, { min: 0 });
+    if (maxBlockMs !== undefined && overflow !== 'block') {
+      throw new InvalidOptionError('maxBlockMs', maxBlockMs, `no value unless overflow is 'block'`, `overflow is '${overflow}'`);
+    }
     const highWatermark = v.number('highWatermark', o.highWatermark, 0.8, { min: 0, max: 1 });
     const lowWatermark = v.number('lowWatermark', o.lowWatermark, Math.min(0.2, highWatermark), { min: 0, max: 1 });
     if (lowWatermark > highWatermark) throw new InvalidOptionError('lowWatermark', lowWatermark, `a fraction <= highWatermark (${highWatermark})`);
@@ -232,6 +282,7 @@ export class FairChannel<T> extends LaneCore<T> {
     super(capacity, highWatermark, lowWatermark, clock);
     this.perKeyCapacity = perKeyCapacity;
     this.overflow = overflow;
+    this.maxBlockMs = maxBlockMs;
     this.quantum = quantum;
     this.highWatermark = highWatermark;
     this.lowWatermark = lowWatermark;
@@ -271,18 +322,26 @@ export class FairChannel<T> extends LaneCore<T> {
       this.drop(key, 'closed');
       throw new ClosedError();
     }
-    return this.offer(key, item);
+    const room = this.room(key);
+    if (room === Room.yes) {
+      this.accept(key, item);
+      return true;
+    }
+    if (this.overflow !== 'block') this.drop(key, room === Room.keyFull ? 'key-full' : this.overflow === 'reject' ? 'rejected' : 'drop-newest');
+    return false;
   }
 
   /**
-   * Offers `item` under its key. A `FairChannel` never waits for room: the
-   * promise settles at once, true when buffered, false when dropped.
+   * Offers `item` under its key; under `'block'` waits for room (FIFO within
+   * the key, round robin between waiting keys).
+   * @returns true when buffered; false when dropped, or when the wait timed out (reason `'timeout'`).
    * @throws OverflowError under `'reject'` when there is no room;
-   * ClosedError when closed; InvalidArgumentError when the item has no string key (not counted).
+   * ClosedError when closed before or during the wait; InvalidArgumentError
+   * when the item has no string key (not counted).
    *
-   * Abort safety: a signal that has already fired rejects with its reason and
-   * the item is not buffered (counted, reason `'aborted'`). Nothing waits, so
-   * a later abort changes nothing.
+   * Abort safety: a signal that has already fired rejects at once with its
+   * reason and the item is not buffered (counted, reason `'aborted'`); an
+   * abort while waiting does the same. An item already buffered is never taken back.
    */
   send(item: T, options?: FairSendOptions): Promise<boolean> {
     if (item === undefined) return Promise.reject(new InvalidItemError());
@@ -305,7 +364,13 @@ export class FairChannel<T> extends LaneCore<T> {
       this.drop(key, 'closed');
       return Promise.reject(new ClosedError());
     }
-    if (this.offer(key, item)) return RESOLVED_TRUE;
+    const room = this.room(key);
+    if (room === Room.yes) {
+      this.accept(key, item);
+      return RESOLVED_TRUE;
+    }
+    if (this.overflow === 'block') return this.waitForRoom(key, item, signal, options?.timeoutMs);
+    this.drop(key, room === Room.keyFull ? 'key-full' : this.overflow === 'reject' ? 'rejected' : 'drop-newest');
     if (this.overflow === 'reject') return Promise.reject(new OverflowError(`FairChannel has no room for key ${JSON.stringify(key)} (overflow: reject)`));
     return RESOLVED_FALSE;
   }
@@ -356,16 +421,25 @@ export class FairChannel<T> extends LaneCore<T> {
 
   stats(): FairChannelStats {
     const d = this.droppedBy;
-    const dropped = d['key-full'] + d['drop-newest'] + d.rejected + d.aborted + d.closed;
+    const dropped = d['key-full'] + d['drop-newest'] + d.rejected + d.timeout + d.aborted + d.closed;
     let largest = 0;
     for (const lane of this.lanes.values()) if (lane.length > largest) largest = lane.length;
+    let blockedMs = 0;
+    let longestBlockedMs = 0;
+    for (let lane = this.waitHead; lane !== undefined; lane = lane.wnext) {
+      blockedMs += lane.senders!.blockedMs();
+      longestBlockedMs = Math.max(longestBlockedMs, lane.senders!.longestBlockedMs());
+    }
     return {
       capacity: this.capacity,
       perKeyCapacity: this.perKeyCapacity,
       size: this.size,
       keys: this.lanes.size,
       largestKeySize: largest,
-      waiting: 0,
+      waiting: this.waiting,
+      waitingKeys: this.waitingKeys,
+      blockedMs,
+      longestBlockedMs,
       utilization: this.size / this.capacity,
       state: this.state,
       pressured: this.signals.pressured,
@@ -382,12 +456,50 @@ export class FairChannel<T> extends LaneCore<T> {
   // LaneCore
 
   waitingProducers(): number {
-    return 0;
+    return this.waiting;
   }
+
+  /**
+   * Lets in the first waiting key (in round-robin order) that has room under
+   * its cap, if the channel has room; that key goes to the back of the line.
+   */
   protected admitWaiter(): boolean {
+    if (this.size >= this.capacity) return false;
+    for (let lane = this.waitHead; lane !== undefined; lane = lane.wnext) {
+      if (lane.length >= this.perKeyCapacity) continue;
+      const w = lane.senders!.shift()!;
+      this.waiting--;
+      this.unlistWaiting(lane);
+      if (lane.waiting !== 0) this.listWaiting(lane);
+      this.push(lane, w.item);
+      w.resolve(true);
+      return true;
+    }
     return false;
   }
-  protected releaseProducers(): void {}
+
+  protected releaseProducers(): void {
+    for (let lane = this.waitHead; lane !== undefined; lane = this.waitHead) {
+      this.unlistWaiting(lane);
+      for (let w = lane.senders!.shift(); w; w = lane.senders!.shift()) {
+        this.waiting--;
+        this.drop(lane.key, 'closed');
+        w.reject(new ClosedError('FairChannel closed while the producer was waiting for room'));
+      }
+      if (!lane.active) this.lanes.delete(lane.key);
+    }
+  }
+
+  /** A waiting producer's timeout or abort: counted, and the key forgotten if nothing else holds it. */
+  producerGaveUp(lane: KeyLane<T>, reason: 'timeout' | 'aborted'): void {
+    this.waiting--;
+    this.drop(lane.key, reason);
+    if (lane.waiting === 0) {
+      this.unlistWaiting(lane);
+      if (!lane.active) this.lanes.delete(lane.key);
+    }
+    this.refresh();
+  }
 
   protected syncLimits(): void {
     this.fastBelow = this.closed || this.consumersWaiting() ? -1 : this.capacity < this.quietMax ? this.capacity : this.quietMax;
@@ -418,28 +530,6 @@ export class FairChannel<T> extends LaneCore<T> {
     }
   }
 
-  private offer(key: string, item: T): boolean {
-    let lane = this.lanes.get(key);
-    if (lane !== undefined && lane.length >= this.perKeyCapacity) {
-      this.drop(key, 'key-full');
-      return false;
-    }
-    if (this.size >= this.capacity) {
-      this.drop(key, this.overflow === 'reject' ? 'rejected' : 'drop-newest');
-      return false;
-    }
-    if (lane === undefined) {
-      lane = new KeyLane<T>(key, this.slots);
-      this.lanes.set(key, lane);
-      this.append(lane);
-    }
-    lane.push(item);
-    this.size++;
-    this.accepted++;
-    if (this.size > this.fastBelow) this.afterPush();
-    return true;
-  }
-
   private itemCost(item: T): number {
     const c = this.costOf!(item);
     if (!(typeof c === 'number' && c > 0 && c < Infinity)) {
@@ -465,10 +555,82 @@ export class FairChannel<T> extends LaneCore<T> {
     this.top.add(key);
   }
 
-  /** A key whose queue emptied: out of the round robin and the map, so idle keys cost nothing. */
+  /** A key whose queue emptied: out of the round robin and, unless producers of it wait, the map, so idle keys cost nothing. */
   private retire(lane: KeyLane<T>): void {
     this.unlink(lane);
-    this.lanes.delete(lane.key);
+    lane.active = false;
+    lane.deficit = 0;
+    lane.turn = false;
+    if (lane.waiting === 0) this.lanes.delete(lane.key);
+  }
+
+  private room(key: string): Room {
+    const lane = this.lanes.get(key);
+    if (lane !== undefined && (lane.length >= this.perKeyCapacity || lane.waiting !== 0)) return Room.keyFull; // FIFO within a key
+    // While producers wait and the channel has room, they all wait for their own key's cap (the pump lets
+    // anyone else in at once), so a key with room may go ahead.
+    if (this.size >= this.capacity) return Room.full;
+    return Room.yes;
+  }
+
+  private accept(key: string, item: T): void {
+    let lane = this.lanes.get(key);
+    if (lane === undefined) {
+      lane = new KeyLane<T>(this, key, this.slots);
+      this.lanes.set(key, lane);
+    }
+    this.push(lane, item);
+    if (this.size > this.fastBelow) this.afterPush();
+  }
+
+  private push(lane: KeyLane<T>, item: T): void {
+    if (!lane.active) {
+      lane.active = true;
+      this.append(lane);
+    }
+    lane.push(item);
+    this.size++;
+    this.accepted++;
+  }
+
+  private waitForRoom(key: string, item: T, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<boolean> {
+    const timeout = timeoutMs ?? this.maxBlockMs;
+    if (timeout === 0) {
+      this.drop(key, 'timeout'); // "do not wait"
+      return RESOLVED_FALSE;
+    }
+    let lane = this.lanes.get(key);
+    if (lane === undefined) {
+      lane = new KeyLane<T>(this, key, this.slots);
+      this.lanes.set(key, lane);
+    }
+    const senders = (lane.senders ??= new BlockedProducers<T>(this.clock, lane));
+    this.waiting++;
+    if (!lane.waitingListed) this.listWaiting(lane);
+    const waiting = senders.wait(item, signal, timeout);
+    this.refresh();
+    return waiting;
+  }
+
+  private listWaiting(lane: KeyLane<T>): void {
+    lane.wprev = this.waitTail;
+    lane.wnext = undefined;
+    if (this.waitTail !== undefined) this.waitTail.wnext = lane;
+    else this.waitHead = lane;
+    this.waitTail = lane;
+    lane.waitingListed = true;
+    this.waitingKeys++;
+  }
+
+  private unlistWaiting(lane: KeyLane<T>): void {
+    if (!lane.waitingListed) return;
+    if (lane.wprev !== undefined) lane.wprev.wnext = lane.wnext;
+    else this.waitHead = lane.wnext;
+    if (lane.wnext !== undefined) lane.wnext.wprev = lane.wprev;
+    else this.waitTail = lane.wprev;
+    lane.wprev = lane.wnext = undefined;
+    lane.waitingListed = false;
+    this.waitingKeys--;
   }
 
   private append(lane: KeyLane<T>): void {
@@ -488,7 +650,13 @@ export class FairChannel<T> extends LaneCore<T> {
   }
 }
 
-const sendKeys = ['key', 'signal'];
+const enum Room {
+  yes,
+  keyFull,
+  full,
+}
+
+const sendKeys = ['key', 'signal', 'timeoutMs'];
 const trySendKeys = ['key'];
 
 function callOptionsError(options: unknown, where: string, allowed: readonly string[]): InvalidOptionError | undefined {
@@ -502,6 +670,8 @@ function callOptionsError(options: unknown, where: string, allowed: readonly str
       if (typeof s !== 'object' || s === null || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
         return new InvalidOptionError(key, value, 'an AbortSignal', `in ${where}`);
       }
+    } else if (key === 'timeoutMs' && value !== undefined && !(typeof value === 'number' && value >= 0 && value !== Infinity)) {
+      return new InvalidOptionError(key, value, 'a finite number >= 0 (milliseconds)', `in ${where}`);
     }
   }
   return undefined;
