@@ -5,6 +5,7 @@ import { Channel } from '../channel/index.js';
 import { Credits } from '../credits/index.js';
 import { ConcurrencyLimiter } from '../concurrency-limiter/index.js';
 import { TokenBucket } from '../token-bucket/index.js';
+import { CircuitBreaker } from '../circuit-breaker/index.js';
 import { CongestionWindow } from '../congestion-window/index.js';
 import { AdaptiveRate } from '../adaptive-rate/index.js';
 import { pressureLevels } from '../pressure/index.js';
@@ -104,6 +105,24 @@ describe('collectMetrics', () => {
       'sluice_stat{component="upstream",stat="max"} 10',
       'sluice_stat{component="upstream",stat="low"} 0',
     ]);
+  });
+
+  it('collectMetrics() - maps a CircuitBreaker: a breaker state set, opens, rejections, and its call counts as events', async () => {
+    const clock = new VirtualClock();
+    const breaker = new CircuitBreaker({ windowSize: 4, minimumCalls: 4, failureRateThreshold: 0.5, resetAfterMs: 1000, clock });
+    for (let i = 0; i < 4; i++) await breaker.run(() => Promise.reject(new Error('down'))).catch(() => {});
+    await breaker.run(() => Promise.resolve(1)).catch(() => {}); // refused: open
+    const all = lines(collectMetrics({ db: breaker }));
+    for (const line of [
+      'sluice_breaker_state{component="db",state="closed"} 0',
+      'sluice_breaker_state{component="db",state="open"} 1',
+      'sluice_breaker_state{component="db",state="half-open"} 0',
+      'sluice_breaker_opens_total{component="db"} 1',
+      'sluice_rejected_total{component="db"} 1',
+      'sluice_events_total{component="db",event="failures"} 4',
+      'sluice_events_total{component="db",event="calls"} 4',
+    ]) assert.ok(all.includes(line), `missing ${line} in\n${all.join('\n')}`);
+    assert.ok(!all.some((l) => l.startsWith('sluice_state{')), 'a breaker has no component state set');
   });
 
   it('collectMetrics() - maps a ConcurrencyLimiter: limit, inflight, outcomes, rejections', async () => {

@@ -97,7 +97,9 @@ export function mapComponentStats(component: string, stats: Stats, out: SampleWr
   emit(F.bufferTimeToFull, seconds(r.num('timeToFullMs')));
   emit(F.pressured, r.bool('pressured') ?? r.bool('shedding'));
 
-  const state = r.str('state');
+  // A CircuitBreaker reports its state at the top level: a breaker state set, not a component state.
+  const standaloneBreaker = isCircuitBreaker(r);
+  const state = standaloneBreaker ? undefined : r.str('state');
   if (state !== undefined) {
     const known = r.has('capacity', 'number') && r.has('pressured', 'boolean') ? Object.keys(channelStates)
       : r.has('prefetch', 'number') && r.has('lowTide', 'number') ? Object.keys(iteratorStates)
@@ -105,7 +107,7 @@ export function mapComponentStats(component: string, stats: Stats, out: SampleWr
       : [];
     stateSet(F.state, component, state, known, out, memory);
   }
-  const breaker = breakerState(r);
+  const breaker = standaloneBreaker ? r.str('state') : breakerState(r);
   if (breaker !== undefined) stateSet(F.breakerState, component, breaker, breakerStates, out, memory);
 
   emit(F.waiting, r.num('waiting'));
@@ -167,7 +169,7 @@ export function mapComponentStats(component: string, stats: Stats, out: SampleWr
   emit(F.failedBatches, r.num('failedBatches'));
   emit(F.lastFlushLatency, seconds(r.num('lastFlushLatencyMs')));
   emit(F.flushInterval, seconds(r.num('flushIntervalMs')));
-  emit(F.breakerOpens, r.nested('breaker', 'opens'));
+  emit(F.breakerOpens, standaloneBreaker ? r.num('opens') : r.nested('breaker', 'opens'));
   emit(F.longestBlocked, seconds(r.num('longestBlockedMs')));
   streamPolicy(component, r, out);
 
@@ -259,6 +261,11 @@ function stateSet(
   for (const state of states) out.scalar(family, { component, state }, state === current ? 1 : 0);
 }
 
+/** A core `CircuitBreaker`'s stats: its state and rates at the top level. */
+function isCircuitBreaker(r: FieldReader): boolean {
+  return r.has('state', 'string') && r.has('failureRate', 'number') && r.has('slowCallRate', 'number') && r.has('opens', 'number');
+}
+
 /** A circuit breaker's state, from `breakerState: string` or `breaker: string | { state: string }`. */
 function breakerState(r: FieldReader): string | undefined {
   const direct = r.str('breakerState') ?? r.str('breaker');
@@ -327,6 +334,8 @@ const counterFields = new Set([
   'granted', 'discarded', 'aborted', 'limitChanges', 'adjustmentsUp', 'adjustmentsDown', 'acquiredLocally', 'refused', 'refunded',
   // probes, pollers, load shedding
   'samples', 'polls', 'pollErrors', 'checks', 'overChecks', 'served', 'readErrors',
+  // circuit breakers
+  'calls', 'successes', 'failures', 'slowCalls', 'ignored',
   // governor
   'ticks', 'adjustments', 'increases', 'decreases',
   // reactive
