@@ -6,6 +6,7 @@ import { Channel } from '../../core/channel/index.js';
 import { ErrorCode } from '../../core/errors/index.js';
 import { LatencyRecorder } from '../../core/metrics/index.js';
 import { VirtualClock } from '../../core/testing/index.js';
+import { CircuitBreaker } from '../../core/circuit-breaker/index.js';
 import { componentKind, dashboardHandler, histogramPercentile, type DashboardAlertEvent, type DashboardComponentView } from './index.js';
 import { resolveDashboardOptions, type DashboardSource } from './options.js';
 import { DashboardSampler } from './snapshot.js';
@@ -84,6 +85,19 @@ describe('snapshots', () => {
     assert.equal(w.utilization, 0.02);
     assert.deepEqual(w.timings, { lastFlushLatencyMs: 42, flushIntervalMs: 100 });
     assert.equal(w.breakerState, 'open');
+    dashboard.close();
+  });
+
+  it('snapshot() - a CircuitBreaker is recognised; its own state is shown as the breaker state, not a component state', async () => {
+    const clock = new VirtualClock();
+    const breaker = new CircuitBreaker({ windowSize: 2, minimumCalls: 2, resetAfterMs: 1000, clock });
+    for (let i = 0; i < 2; i++) await breaker.run(() => Promise.reject(new Error('down'))).catch(() => {});
+    await breaker.run(() => Promise.resolve(1)).catch(() => {});
+    const dashboard = dashboardHandler({ db: breaker }, { clock });
+    const db = view(dashboard, 'db');
+    assert.equal(db.kind, 'circuit-breaker');
+    assert.equal(db.breakerState, 'open');
+    assert.equal(db.state, undefined);
     dashboard.close();
   });
 

@@ -131,6 +131,7 @@ export function componentKind(stats: Stats): string {
   if (has(stats, 'slope') && has(stats, 'timeToThresholdMs')) return 'trend';
   if (has(stats, 'desiredRate') && has(stats, 'throttleFactor')) return 'governor';
   if (has(stats, 'stateForMs') && has(stats, 'resumeBelow')) return 'readiness';
+  if (has(stats, 'failureRate') && has(stats, 'slowCallRate') && has(stats, 'opens')) return 'circuit-breaker';
   if (has(stats, 'pressure') && has(stats, 'samples')) return 'pressure';
   return 'custom';
 }
@@ -446,9 +447,13 @@ export class DashboardSampler {
     const view: DashboardComponentView = { name, kind };
     if (typeof source.description === 'string' && source.description) view.description = source.description;
     const state = typeof s.state === 'string' ? s.state : typeof s.phase === 'string' ? s.phase : undefined;
-    if (state !== undefined) view.state = state;
-    const breaker = s.breaker as Stats | undefined;
-    if (typeof breaker === 'object' && breaker !== null && typeof breaker.state === 'string') view.breakerState = breaker.state;
+    if (kind === 'circuit-breaker') {
+      if (state !== undefined) view.breakerState = state; // a breaker's own state is its breaker state
+    } else {
+      if (state !== undefined) view.state = state;
+      const breaker = s.breaker as Stats | undefined;
+      if (typeof breaker === 'object' && breaker !== null && typeof breaker.state === 'string') view.breakerState = breaker.state;
+    }
 
     const capacity = num(s, 'capacity');
     const size = kind === 'batch-writer' ? num(s, 'buffered') : (num(s, 'size') ?? num(s, 'buffered'));
