@@ -6,6 +6,7 @@ import { Credits } from '../credits/index.js';
 import { ConcurrencyLimiter } from '../concurrency-limiter/index.js';
 import { TokenBucket } from '../token-bucket/index.js';
 import { CircuitBreaker } from '../circuit-breaker/index.js';
+import { PriorityChannel } from '../priority-channel/index.js';
 import { CongestionWindow } from '../congestion-window/index.js';
 import { AdaptiveRate } from '../adaptive-rate/index.js';
 import { pressureLevels } from '../pressure/index.js';
@@ -123,6 +124,29 @@ describe('collectMetrics', () => {
       'sluice_events_total{component="db",event="calls"} 4',
     ]) assert.ok(all.includes(line), `missing ${line} in\n${all.join('\n')}`);
     assert.ok(!all.some((l) => l.startsWith('sluice_state{')), 'a breaker has no component state set');
+  });
+
+  it('collectMetrics() - a PriorityChannel reports each level as component <name>.<level>, with its own accounting', () => {
+    const ch = new PriorityChannel<number, 'critical' | 'batch'>({ levels: ['critical', 'batch'], capacity: 2, overflow: 'shed-lowest' });
+    ch.trySend(1, { priority: 'batch' });
+    ch.trySend(2, { priority: 'batch' });
+    ch.trySend(3, { priority: 'critical' }); // sheds the oldest batch item
+    const all = lines(collectMetrics({ q: ch }));
+    for (const line of [
+      'sluice_buffer_size{component="q.critical"} 1',
+      'sluice_buffer_size{component="q.batch"} 1',
+      'sluice_offered_total{component="q.batch"} 2',
+      'sluice_offered_total{component="q.critical"} 1',
+    ]) assert.ok(all.includes(line), `missing ${line} in\n${all.join('\n')}`);
+    assert.ok(all.some((l) => /^sluice_dropped_total\{component="q\.batch",reason="[a-z-]+"\} 1$/.test(l)), all.join('\n'));
+  });
+
+  it('collectMetrics() - a partitioned ConcurrencyLimiter reports each partition as component <name>.<partition>', async () => {
+    const limiter = new ConcurrencyLimiter({ algorithm: 'fixed', initialLimit: 4, partitions: { web: 0.5, batch: 0.25 }, clock: new VirtualClock() });
+    await limiter.acquire({ partition: 'web' });
+    const all = lines(collectMetrics({ db: limiter }));
+    assert.ok(all.includes('sluice_inflight{component="db.web"} 1'), all.join('\n'));
+    assert.ok(all.includes('sluice_inflight{component="db.batch"} 0'), all.join('\n'));
   });
 
   it('collectMetrics() - maps a ConcurrencyLimiter: limit, inflight, outcomes, rejections', async () => {

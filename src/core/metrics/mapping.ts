@@ -172,6 +172,7 @@ export function mapComponentStats(component: string, stats: Stats, out: SampleWr
   emit(F.breakerOpens, standaloneBreaker ? r.num('opens') : r.nested('breaker', 'opens'));
   emit(F.longestBlocked, seconds(r.num('longestBlockedMs')));
   streamPolicy(component, r, out);
+  parts(component, r, out, memory);
 
   generic(component, r, out);
 }
@@ -276,6 +277,26 @@ function breakerState(r: FieldReader): string | undefined {
     return (nested as Stats).state as string;
   }
   return undefined;
+}
+
+/**
+ * A component made of parts that each keep their own accounting: a
+ * PriorityChannel's `levels` and a ConcurrencyLimiter's `partitions`. Each
+ * part reports as component `<component>.<part>`, mapped like a component of
+ * its own (buffer size, offered, delivered and drops by reason for a level;
+ * limit, inflight, waiting, acquired and rejected for a partition), so the
+ * per-part accounting shows under the same families as the whole.
+ */
+function parts(component: string, r: FieldReader, out: SampleWriter, memory: StateMemory): void {
+  for (const key of ['levels', 'partitions']) {
+    if (r.used.has(key)) continue; // pressureLevels() claimed a PressureLevels' levels
+    const group = r.stats[key];
+    if (typeof group !== 'object' || group === null || Array.isArray(group)) continue;
+    const entries = Object.entries(group as Stats);
+    if (entries.length === 0 || !entries.every(([, part]) => typeof part === 'object' && part !== null && !Array.isArray(part))) continue;
+    r.used.add(key);
+    for (const [name, part] of entries) mapComponentStats(`${component}.${name}`, part as Stats, out, memory);
+  }
 }
 
 function pressureLevels(component: string, r: FieldReader, out: SampleWriter): void {
