@@ -55,6 +55,17 @@ export interface LoadResult {
   max: number;
 }
 
+export interface LoadOptions {
+  /** Headers sent with every request of the run (e.g. `x-priority`). */
+  headers?: Record<string, string>;
+  /**
+   * Requests per second over all connections (autocannon's `overallRate`). Each
+   * connection sends its share back to back at the start of every second, then
+   * pauses: stagger several runs to spread the load over the second.
+   */
+  overallRate?: number;
+}
+
 /** Nearest-rank percentile of an ascending array. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -67,13 +78,23 @@ export function percentile(sorted: readonly number[], p: number): number {
  * connections at once and starts on cold code paths, and that transient is not
  * the steady state being measured.
  */
-export async function load(url: string, connections: number, durationS: number, warmupS = 0.5): Promise<LoadResult> {
+export async function load(url: string, connections: number, durationS: number, warmupS = 0.5, options: LoadOptions = {}): Promise<LoadResult> {
   const servedMs: number[] = [];
   let shed = 0;
   let failed = 0;
   const countFrom = performance.now() + warmupS * 1000;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({ url, connections, duration: warmupS + durationS, timeout: 10 }, (error, done) => (error ? reject(error) : resolve(done)));
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        duration: warmupS + durationS,
+        timeout: 10,
+        ...(options.headers ? { headers: options.headers } : {}),
+        ...(options.overallRate ? { overallRate: options.overallRate } : {}),
+      },
+      (error, done) => (error ? reject(error) : resolve(done)),
+    );
     instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
       if (performance.now() < countFrom) return;
       if (statusCode >= 200 && statusCode < 300) servedMs.push(responseTimeMs);

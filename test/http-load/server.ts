@@ -1,13 +1,16 @@
 // Child-process entry for the load test: a node:http server on 127.0.0.1 whose
 // handler burns `workMs` of CPU synchronously (then optionally waits `asyncWorkMs`,
 // like a call to a downstream service), optionally behind loadShed, optionally
-// with readiness (/readyz) and liveness (/livez) endpoints on the same pressure.
+// with readiness (/readyz) and liveness (/livez) endpoints on the same pressure,
+// optionally shedding by the `x-priority` request header (loadShed priorities) or
+// behind a ConcurrencyLimiter (with partitions chosen by the same header).
 // It runs in its own process so the load generator does not share its event loop.
 // Config arrives as JSON in argv[2]; the port and the final report go back over IPC.
-import { createServer, type RequestListener } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eventLoopDelay, eventLoopStall, eventLoopUtilization, limiterPressure, type Pressure } from '../../src/core/pressure/index.js';
-import { liveness, loadShed, readiness, type ReadinessState, type ReadinessStats } from '../../src/adapters/http/index.js';
+import { liveness, loadShed, readiness, type LoadShedStats, type ReadinessState, type ReadinessStats } from '../../src/adapters/http/index.js';
+import { ConcurrencyLimiter, type ConcurrencyLimiterStats } from '../../src/core/concurrency-limiter/index.js';
 
 export type ServerPressure = 'none' | 'stall' | 'delay' | 'utilization' | 'inflight' | 'inflight-avg';
 export interface ServerConfig {
@@ -25,6 +28,18 @@ export interface ServerConfig {
   shedThreshold?: number;
   /** Serve /readyz (readiness on the same pressure) and /livez. */
   readiness?: { threshold: number; resumeBelow?: number; minStateMs?: number };
+  /**
+   * The downstream call (`asyncWorkMs`) serves at most this many requests at once;
+   * the rest wait for it first come, first served. Default: no limit.
+   */
+  capacity?: number;
+  /** loadShed by criticality: each request's level is its `x-priority` header, judged against these thresholds (instead of `shedThreshold`). */
+  priorities?: Record<string, number>;
+  /**
+   * A ConcurrencyLimiter (fixed limit, whenFull 'reject') in front of the handler; a
+   * refused request gets 503. With `partitions`, a request's partition is its `x-priority` header.
+   */
+  limiter?: { limit: number; partitions?: Record<string, number> };
 }
 /** A change of the readiness state, seen by the server as it answered a check. */
 export interface ReadinessChange {
@@ -44,6 +59,10 @@ export interface ServerReport {
   /** Date.now() when loadShed shed its first request, if it did. */
   firstShedAt?: number;
   readiness?: { changes: ReadinessChange[]; stats: ReadinessStats; livenessChecks: number };
+  /** With `priorities`: loadShed's per-level counts. */
+  levels?: LoadShedStats['levels'];
+  /** With `limiter`: its stats. */
+  limiter?: ConcurrencyLimiterStats;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
@@ -70,11 +89,51 @@ const handler: RequestListener = (_req, res) => {
     inflight.inflight--;
   };
   res.once('close', finish); // also when the client goes away first
-  setTimeout(() => {
+  downstream(() => {
     finish();
     if (!res.destroyed) res.end('ok');
-  }, config.asyncWorkMs);
+  });
 };
+
+/** The downstream call: `asyncWorkMs` long, at most `capacity` at once, the rest queued FIFO. */
+let downstreamBusy = 0;
+const downstreamQueue: (() => void)[] = [];
+function downstream(done: () => void): void {
+  const start = () => {
+    downstreamBusy++;
+    setTimeout(() => {
+      downstreamBusy--;
+      downstreamQueue.shift()?.();
+      done();
+    }, config.asyncWorkMs);
+  };
+  if (config.capacity === undefined || downstreamBusy < config.capacity) start();
+  else downstreamQueue.push(start);
+}
+
+function priorityOf(req: IncomingMessage): string | undefined {
+  const header = req.headers['x-priority'];
+  return typeof header === 'string' ? header : undefined;
+}
+
+const limiter = config.limiter
+  ? new ConcurrencyLimiter({ algorithm: 'fixed', initialLimit: config.limiter.limit, whenFull: 'reject', ...(config.limiter.partitions ? { partitions: config.limiter.partitions } : {}) })
+  : undefined;
+const REFUSED = JSON.stringify({ error: 'overloaded' });
+/** `handler` behind the limiter, when there is one. */
+const limited: RequestListener = limiter
+  ? (req, res) => {
+      const partition = config.limiter!.partitions ? priorityOf(req) : undefined;
+      const permit = limiter.tryAcquire(partition === undefined ? undefined : { partition });
+      if (permit === undefined) {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(REFUSED);
+        return;
+      }
+      res.once('close', () => permit.success());
+      handler(req, res);
+    }
+  : handler;
 
 /**
  * The mean of `source` over the last `samples` readings taken every `everyMs`.
@@ -114,9 +173,13 @@ function makePressure(): Pressure | undefined {
 }
 
 const pressure = makePressure();
-const shed = pressure ? loadShed({ pressure, threshold: config.shedThreshold }) : undefined;
+const shed = !pressure
+  ? undefined
+  : config.priorities
+    ? loadShed({ pressure, priority: priorityOf, thresholds: config.priorities })
+    : loadShed({ pressure, threshold: config.shedThreshold });
 let firstShedAt: number | undefined;
-const app: RequestListener = shed ? shed.node(handler) : handler;
+const app: RequestListener = shed ? shed.node(limited) : limited;
 // Only with readiness: the other tests measure latency and need nothing extra per request.
 const served: RequestListener = shed && config.readiness
   ? (req, res) => {
@@ -151,6 +214,8 @@ process.on('message', (message: unknown) => {
     const report: ServerReport = { served: stats?.served ?? 0, shed: stats?.shed ?? 0, shedEvents: stats?.shedEvents ?? 0 };
     if (firstShedAt !== undefined) report.firstShedAt = firstShedAt;
     if (ready) report.readiness = { changes, stats: ready.stats(), livenessChecks: alive.stats().checks };
+    if (stats?.levels) report.levels = stats.levels;
+    if (limiter) report.limiter = limiter.stats();
     process.send!({ report }, () => process.disconnect());
   });
 });

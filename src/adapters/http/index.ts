@@ -6,6 +6,6 @@
  * @module
  */
 export { loadShed, LoadShedder } from './load-shed.js';
-export type { LoadShedOptions, LoadShedStats, ShedMode, NodeResponseLike, FastifyReplyLike, FetchHandler } from './load-shed.js';
+export type { LoadShedOptions, LoadShedStats, LoadShedLevelStats, ShedMode, NodeResponseLike, FastifyReplyLike, FetchHandler } from './load-shed.js';
 export { readiness, Readiness, liveness, Liveness, HealthEndpoint } from './readiness.js';
 export type { ReadinessOptions, ReadinessStats, ReadinessState, LivenessOptions, LivenessStats, HealthAnswer, MethodLike, DelaySource } from './readiness.js';
