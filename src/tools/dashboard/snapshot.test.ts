@@ -4,11 +4,13 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { Channel } from '../../core/channel/index.js';
 import { ErrorCode } from '../../core/errors/index.js';
-import { LatencyRecorder } from '../../core/metrics/index.js';
+import fc from 'fast-check';
+import { LatencyRecorder, type HistogramSnapshot } from '../../core/metrics/index.js';
 import { VirtualClock } from '../../core/testing/index.js';
 import { CircuitBreaker } from '../../core/circuit-breaker/index.js';
 import { componentKind, dashboardHandler, histogramPercentile, type DashboardAlertEvent, type DashboardComponentView } from './index.js';
 import { resolveDashboardOptions, type DashboardSource } from './options.js';
+import { histogramDelta } from './percentiles.js';
 import { DashboardSampler } from './snapshot.js';
 import { NodeSseClient } from './sse.js';
 
@@ -253,6 +255,50 @@ describe('snapshots', () => {
     }
     clock.advance(3000);
     assert.equal(window(), undefined, 'nothing in the window');
+  });
+
+  it('sample() - latency windows equal those of a full history of readings, for any observations, idle spells and tick spacing', () => {
+    // The reference keeps every reading as an object, as the sampler did before
+    // it kept numbers in a ring and skipped readings equal to the newest.
+    const ops = fc.array(
+      fc.oneof(
+        fc.record({ kind: fc.constant('record' as const), histogram: fc.integer({ min: 0, max: 2 }), ms: fc.integer({ min: 0, max: 300 }) }),
+        fc.record({ kind: fc.constant('tick' as const), advanceMs: fc.oneof(fc.constantFrom(0, 500, 1000), fc.integer({ min: 1, max: 4000 })) }),
+      ),
+      { maxLength: 120 },
+    );
+    fc.assert(
+      fc.property(ops, fc.constantFrom(1000, 2500, 5000), (list, latencyWindowMs) => {
+        const clock = new VirtualClock();
+        const latency = new LatencyRecorder({ bucketsMs: [10, 50, 100, 200] });
+        const names = ['a', 'b', 'c'];
+        for (const name of names) latency.histogram(name);
+        const sampler = new DashboardSampler([['a', { stats: () => ({}) }]], resolveDashboardOptions({ clock, latency, intervalMs: 500, latencyWindowMs }));
+        const history = new Map<string, { at: number; snapshot: HistogramSnapshot }[]>();
+        for (const op of list) {
+          if (op.kind === 'record') {
+            latency.record(names[op.histogram]!, op.ms);
+            continue;
+          }
+          clock.advance(op.advanceMs);
+          const now = clock.now();
+          const got = new Map(sampler.sample().components.map((c) => [c.name, c.latency]));
+          for (const name of names) {
+            const snapshot = latency.histogram(name).snapshot();
+            let h = history.get(name);
+            if (!h) history.set(name, (h = []));
+            h.push({ at: now, snapshot });
+            while (h.length > 2 && h[1]!.at <= now - latencyWindowMs) h.shift();
+            const window = histogramDelta(snapshot, h.length > 1 ? h[0]!.snapshot : undefined);
+            const p50 = histogramPercentile(window, 0.5);
+            const round = (x: number) => Math.round(x * 100) / 100;
+            const expected = p50 === undefined ? undefined : { p50: round(p50), p90: round(histogramPercentile(window, 0.9)!), p99: round(histogramPercentile(window, 0.99)!), count: window.count };
+            assert.deepEqual(got.get(name), expected, `${name} at ${now}`);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('sample() - a histogram that went backwards (replaced or reset) reports what it holds now', () => {

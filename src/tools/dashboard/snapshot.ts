@@ -265,7 +265,10 @@ const MAX_SHARED_REASON_SETS = 1024;
  * The readings of one histogram that its latency window still needs, oldest
  * first, in one flat ring of numbers: per reading its time, its count and its
  * cumulative bucket counts (`width` numbers). Only what the percentiles need:
- * no objects per reading, no sum.
+ * no objects per reading, no sum. A reading equal to the newest one held is
+ * not stored again (the held one, taken earlier, stands for both: any
+ * baseline chosen among equal readings gives the same window), so an idle
+ * histogram holds one or two readings, not a window's worth.
  */
 class LatencyTrack {
   /** Numbers per reading: time, count, one per bucket. */
@@ -275,6 +278,8 @@ class LatencyTrack {
   start = 0;
   /** Readings held. */
   length = 0;
+  /** Readings taken (held or not) since the track began; the first has no baseline. */
+  readings = 0;
 
   constructor(
     readonly name: string,
@@ -298,8 +303,11 @@ class LatencyTrack {
     if (width !== this.width) {
       this.width = width;
       this.ring = newRing(2 * width);
-      this.start = this.length = 0;
+      this.start = this.length = this.readings = 0;
     }
+    this.readings++;
+    const cumulative = snapshot.cumulativeCounts;
+    if (this.length > 0 && this.sameAsNewest(snapshot)) return;
     const slots = this.ring.length / width;
     // Grown by half when full, oldest first from slot 0: a steady tick rate needs a fixed number of slots.
     if (this.length === slots) {
@@ -315,8 +323,16 @@ class LatencyTrack {
     const o = this.offset(this.length++);
     ring[o] = now;
     ring[o + 1] = snapshot.count;
-    const cumulative = snapshot.cumulativeCounts;
     for (let j = 2; j < width; j++) ring[o + j] = cumulative[j - 2] ?? 0;
+  }
+
+  private sameAsNewest(snapshot: HistogramSnapshot): boolean {
+    const ring = this.ring;
+    const o = this.offset(this.length - 1);
+    if (ring[o + 1] !== snapshot.count) return false;
+    const cumulative = snapshot.cumulativeCounts;
+    for (let j = 2; j < this.width; j++) if (ring[o + j] !== (cumulative[j - 2] ?? 0)) return false;
+    return true;
   }
 
   /**
@@ -593,11 +609,11 @@ export class DashboardSampler {
 
   /**
    * The observations of `snapshot` since the track's oldest reading (the
-   * window's baseline); all of them when the track holds no earlier reading or
-   * the histogram went backwards (a reset).
+   * window's baseline); all of them at the track's first reading or when the
+   * histogram went backwards (a reset).
    */
   private windowOf(track: LatencyTrack, snapshot: HistogramSnapshot): HistogramSnapshot {
-    if (track.length < 2) return snapshot;
+    if (track.readings < 2) return snapshot;
     const ring = track.ring;
     const o = track.offset(0);
     const baseCount = ring[o + 1]!;
