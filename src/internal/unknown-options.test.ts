@@ -8,7 +8,11 @@ import {
   batch,
   buffer,
   Channel,
+  CircuitBreaker,
   collectMetrics,
+  cpuUsage,
+  FairChannel,
+  governor,
   ConcurrencyLimiter,
   CongestionWindow,
   Credits,
@@ -26,21 +30,23 @@ import {
   MetricsCollector,
   PollSizer,
   PressureLevels,
+  PriorityChannel,
   publisherFrom,
   rss,
   shutdownOn,
   streamPolicy,
   toAsyncIterable,
   TokenBucket,
+  trend,
   watchComponents,
 } from '../index.js';
-import { consume, publisher } from '../adapters/amqp/index.js';
+import { consume, publisher, queueDepth } from '../adapters/amqp/index.js';
 import { dashboardHandler } from '../tools/dashboard/index.js';
-import { loadShed } from '../adapters/http/index.js';
-import { consumeJetStream, jetStreamPublisher } from '../adapters/nats/index.js';
+import { liveness, loadShed, readiness } from '../adapters/http/index.js';
+import { consumeJetStream, jetStreamLag, jetStreamPublisher } from '../adapters/nats/index.js';
 import { postgresSink } from '../adapters/postgres/index.js';
 import { registerSluiceMetrics } from '../adapters/prometheus/index.js';
-import { consumeStream, PressureCoordinator, RedisConcurrencyLimiter, RedisStreamStore, RedisTokenBucket } from '../adapters/redis/index.js';
+import { consumeStream, PressureCoordinator, RedisConcurrencyLimiter, RedisStreamStore, RedisTokenBucket, streamLag } from '../adapters/redis/index.js';
 import { planCapacity, simulate } from '../tools/simulate/index.js';
 import { SqliteStore } from '../adapters/sqlite/index.js';
 
@@ -53,6 +59,9 @@ const pool = { query: noop, connect: noop };
 const sink = { gauge: noop, counter: noop };
 const limiterLike = { acquire: noop };
 const aPublisher = { subscribe: noop };
+const redisLike = { call: noop, duplicate: noop };
+const jsm = { consumers: { info: noop } };
+const amqpQueueChannel = { checkQueue: noop, on: noop, removeListener: noop };
 
 /** Each public component or factory, called with `options` as its options argument. */
 const table: [name: string, typo: string, expected: string | undefined, build: (options: object) => unknown][] = [
@@ -104,6 +113,17 @@ const table: [name: string, typo: string, expected: string | undefined, build: (
   ['PressureCoordinator', 'nodeID', 'nodeId', (o) => new PressureCoordinator(o as never)],
   ['RedisStreamStore', 'grup', 'group', (o) => new RedisStreamStore(o as never)],
   ['consumeStream', 'handlr', 'handler', (o) => consumeStream(o as never)],
+  ['PriorityChannel', 'capcity', 'capacity', (o) => new PriorityChannel({ levels: ['a', 'b'], ...o } as never)],
+  ['FairChannel', 'perKeyCapcity', 'perKeyCapacity', (o) => new FairChannel({ perKeyCapacity: 1, ...o } as never)],
+  ['CircuitBreaker', 'resetAfterMS', 'resetAfterMs', (o) => new CircuitBreaker(o as never)],
+  ['trend', 'windowMS', 'windowMs', (o) => trend(() => 0, o as never)],
+  ['governor', 'maxrate', 'maxRate', (o) => governor({ pressure: () => 0, target: { setRate: noop }, minRate: 1, maxRate: 2, ...o } as never)],
+  ['cpuUsage', 'treshold', 'threshold', (o) => cpuUsage(o as never)],
+  ['readiness', 'treshold', 'threshold', (o) => readiness({ pressure: () => 0, ...o } as never)],
+  ['liveness', 'nme', 'name', (o) => liveness(o as never)],
+  ['streamLag', 'intervallMs', 'intervalMs', (o) => streamLag(redisLike as never, { stream: 's', group: 'g', threshold: 1, ...o } as never)],
+  ['queueDepth', 'intervallMs', 'intervalMs', (o) => queueDepth(amqpQueueChannel as never, 'q', { threshold: 1, ...o } as never)],
+  ['jetStreamLag', 'intervallMs', 'intervalMs', (o) => jetStreamLag(jsm as never, 's', 'c', { threshold: 1, ...o } as never)],
 ];
 
 /** Calls `build` and returns what it threw or rejected with. */
