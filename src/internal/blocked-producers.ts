@@ -85,17 +85,16 @@ export const producerGaveUp = Symbol('producerGaveUp');
  */
 export class BlockedProducers<T> {
   private readonly list = new TimedList<SendWaiter<T>>();
-  /** The timeouts of the producers that have one, on one timer. (`any`: see AbortHook.) */
-  private readonly deadlines: DeadlineQueue<TimedSendWaiter<any>>;
+  /**
+   * The timeouts of the producers that have one, on one timer; created with
+   * the first (a FairChannel has a queue per key). (`any`: see AbortHook.)
+   */
+  private deadlines: DeadlineQueue<TimedSendWaiter<any>> | undefined = undefined;
 
   constructor(
     private readonly clock: Clock,
     private readonly owner: GiveUpListener,
-  ) {
-    this.deadlines = new DeadlineQueue<TimedSendWaiter<T>>(clock, (w: TimedSendWaiter<T>) => {
-      if (this[gaveUp](w, 'timeout')) w.resolve(false);
-    });
-  }
+  ) {}
 
   get size(): number {
     return this.list.size;
@@ -124,7 +123,12 @@ export class BlockedProducers<T> {
       signal.addEventListener('abort', w.hooks, ONCE);
     }
     this.list.push(w, now);
-    if (timed) this.deadlines.add(w as TimedSendWaiter<T>, timeoutMs);
+    if (timed) {
+      this.deadlines ??= new DeadlineQueue<TimedSendWaiter<T>>(this.clock, (t: TimedSendWaiter<T>) => {
+        if (this[gaveUp](t, 'timeout')) t.resolve(false);
+      });
+      this.deadlines.add(w as TimedSendWaiter<T>, timeoutMs);
+    }
     return pending;
   }
 
@@ -159,7 +163,7 @@ export class BlockedProducers<T> {
   }
 
   private unhook(w: SendWaiter<T>): void {
-    if (w instanceof TimedSendWaiter) this.deadlines.remove(w);
+    if (w instanceof TimedSendWaiter) this.deadlines!.remove(w);
     const hooks = w.hooks;
     if (hooks === undefined) return;
     w.hooks = undefined;
