@@ -498,7 +498,7 @@ export class ConcurrencyLimiter {
       algorithm: this.algorithm,
       limit: this.current,
       inflight: this.inflightCount,
-      waiting: this.waiters.size,
+      waiting: this.waiting,
       acquired: this.acquiredCount,
       rejected: this.rejectedCount,
       aborted: this.abortedCount,
