@@ -23,7 +23,8 @@ export interface ConcurrencyLimiterAcquireOptions {
    * its names. Omitted, the call belongs to the unpartitioned remainder (see
    * `partitions`). A name the limiter was not given rejects with
    * `InvalidOptionError` (code `ERR_SLUICE_INVALID_OPTION`, field `partition`)
-   * naming it and the allowed ones; without `partitions`, any name does.
+   * naming it and the allowed ones; so does any name on a limiter built
+   * without `partitions`.
    */
   partition?: string;
 }
@@ -278,6 +279,10 @@ export class Permit {
  * When a permit is released or the limit grows, waiting callers are admitted
  * first come, first served. When the limit shrinks below the permits in use,
  * nobody is admitted until enough of them come back.
+ *
+ * With `partitions`, named classes of callers each get a guaranteed share of
+ * the limit and may borrow idle permits (see the option, and
+ * docs/priorities-limits.md).
  *
  * Adaptive limits stay within [minLimit, maxLimit], grow only while at least
  * half the limit was in use when the sampled call started, and move at most
