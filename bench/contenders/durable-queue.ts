@@ -1,0 +1,198 @@
+/**
+ * The `durable-queue` scenario's contenders: `n` items handed from P
+ * producers to C consumers through a durable queue in ONE process, with
+ * at-least-once delivery on every side (an item is done when the consumer's
+ * ack has been written; a lost consumer's item would be delivered again).
+ *
+ * - `sluice-redis`: `DurableChannel` over `RedisStreamStore` (sluice/redis).
+ *   Producers `await channel.send(item)` (group commit: concurrent sends
+ *   share one XADD script); consumers loop `receive()` → `ack(id)`.
+ * - `sluice-sqlite`: the same channel over `SqliteStore` (node:sqlite, fsync
+ *   'batch', a fresh file per run).
+ * - `bullmq`: BullMQ `Queue.add()` by each producer, one `Worker` with
+ *   `concurrency: C` (its processor is the consumer; the job is acked when
+ *   it is moved to completed), `removeOnComplete: true` so finished jobs do
+ *   not pile up, as the Sluice store deletes acked items.
+ *
+ * An item carries its send time; the consumer records `now - sentAt` (the
+ * hand-off latency: from the producer's call to the consumer holding the
+ * item). Each run checks that every id was consumed at least once and
+ * counts duplicates, and deletes its keys / file afterwards.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { RunOutcome } from '../lib/types.js';
+
+export const REDIS_PORT = Number(process.env.SLUICE_BENCH_REDIS_PORT ?? 6379);
+
+interface Item {
+  id: number;
+  sentAt: number;
+}
+
+let client: Redis | undefined;
+async function redisClient(): Promise<Redis> {
+  if (client) return client;
+  const { Redis } = await import('ioredis');
+  client = new Redis({ host: '127.0.0.1', port: REDIS_PORT });
+  await client.ping();
+  return client;
+}
+
+let runs = 0;
+const uniqueName = (what: string) => `sluice-bench-dq-${what}-${process.pid}-${runs++}`;
+
+/** Deletes every key whose name contains `name`; returns how many. */
+async function deleteKeys(redis: Redis, name: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `*${name}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+/** Per-run bookkeeping shared by every contender: which ids arrived, and their latencies. */
+class Tally {
+  readonly seen: Uint8Array;
+  readonly latencies: Float64Array;
+  consumed = 0;
+  duplicates = 0;
+  constructor(readonly n: number) {
+    this.seen = new Uint8Array(n);
+    this.latencies = new Float64Array(n);
+  }
+  take(item: Item): void {
+    const latency = performance.now() - item.sentAt;
+    if (this.seen[item.id] === 1) {
+      this.duplicates++;
+      return;
+    }
+    this.seen[item.id] = 1;
+    this.latencies[this.consumed++] = latency;
+  }
+  outcome(extraChecks: RunOutcome['checks'] = []): RunOutcome {
+    const sorted = this.latencies.subarray(0, this.consumed).sort();
+    const pick = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+    return {
+      items: this.consumed,
+      checks: [{ what: 'distinct items consumed', expected: this.n, actual: this.consumed }, ...extraChecks],
+      metrics: { p50Us: Math.round(pick(0.5) * 1000), p99Us: Math.round(pick(0.99) * 1000), duplicates: this.duplicates },
+    };
+  }
+}
+
+/** P producer loops over ids p, p + P, p + 2P, …: every id below n exactly once. */
+function produce(n: number, producers: number, send: (item: Item) => Promise<unknown>): Promise<void> {
+  return Promise.all(
+    Array.from({ length: producers }, async (_, p) => {
+      for (let id = p; id < n; id += producers) await send({ id, sentAt: performance.now() });
+    }),
+  ).then(() => undefined);
+}
+
+/**
+ * `ackAhead`: the consumer sends the ack once it has handled the item but
+ * leases the next item without waiting for the ack's reply (acks made
+ * meanwhile share one store call). Still at-least-once: an ack is only sent
+ * for a handled item. BullMQ's worker does the equivalent in one round trip
+ * (moving a job to completed fetches the next). `scale` shrinks n (SQLite
+ * with one producer fsyncs every item).
+ */
+export function sluice(backend: 'redis' | 'sqlite', producers: number, consumers: number, ackAhead = false, scale = 1) {
+  return async (options: { n: number }): Promise<RunOutcome> => {
+    const n = Math.max(producers, Math.floor(options.n * scale));
+    const { DurableChannel } = await import('../../src/core/durable-channel/index.js');
+    const tally = new Tally(n);
+    let store;
+    let cleanup: () => Promise<number>;
+    if (backend === 'redis') {
+      const redis = await redisClient();
+      const { RedisStreamStore } = await import('../../src/adapters/redis/index.js');
+      const key = uniqueName('sluice');
+      store = new RedisStreamStore<Item>({ redis, key });
+      cleanup = () => deleteKeys(redis, key);
+    } else {
+      const { SqliteStore } = await import('../../src/adapters/sqlite/index.js');
+      const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-dq-'));
+      store = new SqliteStore<Item>({ path: join(dir, 'queue.db'), fsync: 'batch' });
+      cleanup = async () => {
+        rmSync(dir, { recursive: true, force: true });
+        return 0;
+      };
+    }
+    const channel = new DurableChannel<Item>({ store, capacity: n + 1 });
+    try {
+      await channel.ready();
+      const consuming = Promise.all(
+        Array.from({ length: consumers }, async () => {
+          const acks: Promise<void>[] = [];
+          for (let lease = await channel.receive(); lease !== undefined; lease = await channel.receive()) {
+            tally.take(lease.item);
+            if (ackAhead) acks.push(channel.ack(lease.id));
+            else await channel.ack(lease.id);
+          }
+          await Promise.all(acks);
+        }),
+      );
+      await produce(n, producers, (item) => channel.send(item));
+      channel.close(); // receive() returns undefined once every item is acked
+      await consuming;
+      const left = await store.size();
+      const stats = channel.stats();
+      return tally.outcome([
+        { what: 'items left in the store', expected: 0, actual: left },
+        { what: 'items acked', expected: n + tally.duplicates, actual: stats.acked },
+      ]);
+    } finally {
+      await channel.detach();
+      await store.close();
+      await cleanup();
+    }
+  };
+}
+
+export function bullmq(producers: number, consumers: number) {
+  return async ({ n }: { n: number }): Promise<RunOutcome> => {
+    const { Queue, Worker } = await import('bullmq');
+    const redis = await redisClient();
+    const name = uniqueName('bullmq');
+    const connection = { host: '127.0.0.1', port: REDIS_PORT, maxRetriesPerRequest: null };
+    const queue = new Queue<Item>(name, { connection, defaultJobOptions: { removeOnComplete: true, removeOnFail: false } });
+    const tally = new Tally(n);
+    let completed = 0;
+    let failed = 0;
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    const worker = new Worker<Item>(
+      name,
+      async (job) => {
+        tally.take(job.data);
+      },
+      { connection, concurrency: consumers },
+    );
+    worker.on('completed', () => {
+      if (++completed === n) allDone();
+    });
+    worker.on('failed', () => failed++);
+    try {
+      await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
+      await produce(n, producers, (item) => queue.add('item', item));
+      await done;
+      const left = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      return tally.outcome([
+        { what: 'jobs failed', expected: 0, actual: failed },
+        { what: 'jobs left in the queue', expected: 0, actual: Object.values(left).reduce((a, b) => a + b, 0) },
+      ]);
+    } finally {
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await deleteKeys(redis, name);
+    }
+  };
+}
