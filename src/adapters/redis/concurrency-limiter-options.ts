@@ -1,5 +1,6 @@
 import type { ConcurrencyLimiterStats } from '../../core/concurrency-limiter/index.js';
 import type { RedisSubscriber } from './client.js';
+import type { NodeRedisClient } from './node-redis.js';
 import type { RedisHealthStats } from './connectivity.js';
 import type { FallbackOption, RedisConnectionOptions } from './options.js';
 
@@ -45,7 +46,7 @@ export interface RedisConcurrencyLimiterOptions extends RedisConnectionOptions {
    * @default undefined (a duplicate of `redis`)
    * @example new RedisConcurrencyLimiter({ redis, key: 'db-writers', limit: 20, subscriber: redis.duplicate() })
    */
-  subscriber?: RedisSubscriber;
+  subscriber?: RedisSubscriber | NodeRedisClient;
   /**
    * What serves calls while Redis is down or slower than `timeoutMs`. With
    * `'local'`, a local fixed ConcurrencyLimiter of

@@ -1,8 +1,9 @@
 /**
- * `sluice/redis`: flow control shared through Redis (ioredis): a distributed
- * token bucket, a leased concurrency limiter, a pressure coordinator, a
- * Redis Streams store for DurableChannel and a Streams consumer. ioredis is
- * an optional peer dependency: pass your own client; nothing here imports it.
+ * `sluice/redis`: flow control shared through Redis (ioredis or node-redis):
+ * a distributed token bucket, a leased concurrency limiter, a pressure
+ * coordinator, a Redis Streams store for DurableChannel and a Streams
+ * consumer. Both clients are optional peer dependencies: pass your own
+ * client (either kind is recognised); nothing here imports them.
  * @module
  */
 export { RedisTokenBucket } from './token-bucket.js';
@@ -17,6 +18,7 @@ export { RedisUnavailableError, RedisTimeoutError } from './errors.js';
 export type { DegradedEvent, RecoveredEvent, RedisHealthEvents, RedisHealthStats } from './connectivity.js';
 export type { FallbackMode, FallbackOption, RedisConnectionOptions } from './options.js';
 export type { RedisClient, RedisConnection, RedisSubscriber, RedisArgument } from './client.js';
+export type { NodeRedisClient, AnyRedisClient } from './node-redis.js';
 export { consumeStream } from './stream-consumer.js';
 export type { ConsumeStreamOptions, StreamConsumer, StreamConsumerStats, StreamEntry } from './stream-consumer.js';
 export { streamLag } from './stream-lag.js';

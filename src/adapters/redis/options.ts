@@ -4,6 +4,7 @@ import { InvalidOptionError } from '../../core/errors/index.js';
 import { resolveClock } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
 import type { RedisClient, RedisSubscriber } from './client.js';
+import { toRedisClient, type NodeRedisClient } from './node-redis.js';
 
 /**
  * What a component does while Redis is unreachable or slower than `timeoutMs`:
@@ -29,12 +30,15 @@ export interface ResolvedFallback {
 /** Options every Redis-backed component takes. */
 export interface RedisConnectionOptions {
   /**
-   * Your ioredis client (`Redis` or `Cluster`). Sluice sends its commands on
+   * Your Redis client: ioredis (`Redis` or `Cluster`) or node-redis (a
+   * connected `createClient()` of the `redis` package, v5 or later; see
+   * {@link NodeRedisClient}). Sluice recognises which, sends its commands on
    * it and never closes it.
    * @default none (required)
    * @example new RedisTokenBucket({ redis: new Redis(), key: 'api', ratePerSecond: 100 })
+   * @example new RedisTokenBucket({ redis: await createClient().connect(), key: 'api', ratePerSecond: 100 }) // node-redis
    */
-  redis: RedisClient;
+  redis: RedisClient | NodeRedisClient;
   /**
    * How long a command may go unanswered before the component stops waiting,
    * serves the call from its fallback and turns degraded. Also applies while
@@ -68,12 +72,8 @@ export interface ResolvedConnection {
 }
 
 export function resolveConnection(o: Partial<RedisConnectionOptions>): ResolvedConnection {
-  const redis = o.redis;
-  if (redis === null || typeof redis !== 'object' || typeof redis.call !== 'function') {
-    throw new InvalidOptionError('redis', redis, 'an ioredis client (Redis or Cluster): an object with call()');
-  }
   return {
-    redis,
+    redis: resolveRedisClient(o.redis),
     timeoutMs: v.number('timeoutMs', o.timeoutMs, 500, { min: 0, minExclusive: true }),
     probeIntervalMs: v.number('probeIntervalMs', o.probeIntervalMs, 1000, { min: 0, minExclusive: true }),
     clock: resolveClock('clock', o.clock, systemClock),
@@ -109,9 +109,19 @@ export function resolveFallback(value: unknown, fallback: ResolvedFallback): Res
 
 export function resolveSubscriber(value: unknown): RedisSubscriber | undefined {
   if (value === undefined) return undefined;
-  const s = value as Partial<RedisSubscriber> | null;
+  const s = toRedisClient('subscriber', value) as Partial<RedisSubscriber> | null;
   if (s === null || typeof s !== 'object' || typeof s.subscribe !== 'function' || typeof s.on !== 'function') {
-    throw new InvalidOptionError('subscriber', value, 'a dedicated ioredis connection for pub/sub (with subscribe() and on())');
+    throw new InvalidOptionError('subscriber', value, 'a dedicated ioredis or node-redis connection for pub/sub (with subscribe() and on())');
   }
-  return value as RedisSubscriber;
+  return s as RedisSubscriber;
+}
+
+/** What the `redis` option (and streamLag's first argument) must be. */
+export const REDIS_CLIENT_EXPECTED = 'an ioredis client (Redis or Cluster, an object with call()) or a node-redis client (createClient(), with sendCommand())';
+
+/** The `redis` argument as Sluice uses it (a node-redis client wrapped), or InvalidOptionError. */
+export function resolveRedisClient(value: unknown): RedisClient {
+  const redis = toRedisClient('redis', value) as RedisClient | null | undefined;
+  if (redis === null || typeof redis !== 'object' || typeof redis.call !== 'function') throw new InvalidOptionError('redis', value, REDIS_CLIENT_EXPECTED);
+  return redis;
 }

@@ -3,6 +3,7 @@ import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../../cor
 import * as v from '../../internal/validate.js';
 import type { Pressure, PressureLike } from '../../core/pressure/index.js';
 import { LUA_NOW_MS, LuaScript, tagged, type RedisSubscriber } from './client.js';
+import type { NodeRedisClient } from './node-redis.js';
 import { Connectivity, nextTurn, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
 import { RedisUnavailableError } from './errors.js';
 import { resolveConnection, resolveFallback, resolveKey, resolveSubscriber, type FallbackOption, type RedisConnectionOptions, type ResolvedConnection, type ResolvedFallback } from './options.js';
@@ -59,7 +60,7 @@ export interface PressureCoordinatorOptions extends RedisConnectionOptions {
    * @default undefined (a duplicate of `redis`, opened on demand)
    * @example new PressureCoordinator({ redis, nodeId, ttlMs: 10_000, subscriber: redis.duplicate() })
    */
-  subscriber?: RedisSubscriber;
+  subscriber?: RedisSubscriber | NodeRedisClient;
   /**
    * What `shouldAcceptWork()` answers while Redis is unavailable:
    * `'local'`: true while this node's own last pressure is below 1;

@@ -1,9 +1,11 @@
 import type { Clock } from '../../core/clock/index.js';
-import { InvalidOptionError, NotFoundError } from '../../core/errors/index.js';
+import { NotFoundError } from '../../core/errors/index.js';
 import type { Pressure } from '../../core/pressure/index.js';
 import * as v from '../../internal/validate.js';
 import { LagPoller, lagPollKeys, requiredName, resolveLagPoll, type LagPollStats } from '../internal/lag-poller.js';
 import { LuaScript, toNumber, type RedisClient } from './client.js';
+import type { NodeRedisClient } from './node-redis.js';
+import { resolveRedisClient } from './options.js';
 
 /** Where the undelivered count comes from. */
 export type StreamLagSource = 'auto' | 'count';
@@ -182,10 +184,8 @@ function text(reply: unknown): string {
  * console.log(lag.stats().undelivered, lag.stats().pending, lag.read());
  * lag.close();
  */
-export function streamLag(redis: RedisClient, options: StreamLagOptions): StreamLag {
-  if (redis === null || typeof redis !== 'object' || typeof redis.call !== 'function') {
-    throw new InvalidOptionError('redis', redis, 'an ioredis client (Redis or Cluster): an object with call()');
-  }
+export function streamLag(client: RedisClient | NodeRedisClient, options: StreamLagOptions): StreamLag {
+  const redis = resolveRedisClient(client);
   const o = v.optionsObject(options, 'streamLag', { ...lagPollKeys, stream: true, group: true, lagSource: true });
   const stream = requiredName('stream', o.stream);
   const group = requiredName('group', o.group);
