@@ -1,0 +1,149 @@
+// The failover behaviour of test/redis/failover.test.ts with a node-redis
+// client, on a private redis-server (random port): a connection killed with
+// CLIENT KILL, the server killed and restarted (scripts gone: EVALSHA falls
+// back to EVAL), and the server frozen (SIGSTOP). Same degradation within one
+// second, same events, same recovery as with ioredis.
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { RedisConcurrencyLimiter, RedisTimeoutError, RedisTokenBucket, RedisUnavailableError, type DegradedEvent, type RecoveredEvent } from '../../src/adapters/redis/index.js';
+import { PrivateRedis, sleep, waitFor } from './helpers.js';
+import { connectNodeRedis, type NodeRedis } from './node-redis.test-helpers.js';
+
+let server: PrivateRedis;
+let redis: NodeRedis;
+let admin: Redis;
+
+before(async () => {
+  server = await PrivateRedis.start();
+  redis = await connectNodeRedis({ port: server.port });
+  admin = await server.client();
+});
+after(async () => {
+  redis.destroy();
+  admin.disconnect();
+  await server.kill();
+});
+
+const toClose: { close(): unknown }[] = [];
+function closeLater<C extends { close(): unknown }>(component: C): C {
+  toClose.push(component);
+  return component;
+}
+afterEach(async () => {
+  for (const c of toClose.splice(0)) await c.close();
+});
+
+async function ensureUp(): Promise<void> {
+  server.resume();
+  try {
+    await server.restart();
+  } catch {
+    // already running
+  }
+  await waitFor(() => redis.isReady && admin.status === 'ready', 5000, 'the clients to reconnect');
+}
+
+function events(component: { on(event: 'degraded', l: (e: DegradedEvent) => void): () => void; on(event: 'recovered', l: (e: RecoveredEvent) => void): () => void }) {
+  const log = { degraded: [] as { at: number; event: DegradedEvent }[], recovered: [] as { at: number; event: RecoveredEvent }[] };
+  component.on('degraded', (event) => log.degraded.push({ at: performance.now(), event }));
+  component.on('recovered', (event) => log.recovered.push({ at: performance.now(), event }));
+  return log;
+}
+
+describe('Redis components with node-redis when Redis fails', () => {
+  it('RedisTokenBucket - its connection killed (CLIENT KILL): degrades at once to the local bucket, recovers after the reconnect', async () => {
+    await ensureUp();
+    const bucket = closeLater(new RedisTokenBucket({ redis, key: 'nr-client-kill', ratePerSecond: 1000, burst: 10, fallback: { mode: 'local', fraction: 0.5 }, timeoutMs: 300, probeIntervalMs: 100 }));
+    const log = events(bucket);
+    await bucket.acquire();
+    assert.equal(bucket.stats().acquired, 1);
+    const id = Number(await redis.sendCommand(['CLIENT', 'ID']));
+    const killedAt = performance.now();
+    assert.equal(await admin.call('CLIENT', 'KILL', 'ID', String(id)), 1);
+    await waitFor(() => log.degraded.length === 1, 1000, 'the degraded event');
+    const degradedAfter = log.degraded[0]!.at - killedAt;
+    assert.ok(degradedAfter < 1000, `degraded after ${degradedAfter} ms`);
+    assert.equal(log.degraded[0]!.event.fallback, 'local');
+    assert.ok(log.degraded[0]!.event.cause instanceof RedisUnavailableError);
+    assert.equal(await bucket.tryAcquire(), true);
+    await waitFor(() => log.recovered.length === 1, 3000, 'the recovered event');
+    const acquired = bucket.stats().acquired;
+    await bucket.acquire();
+    assert.equal(bucket.stats().acquired, acquired + 1, 'calls go to Redis again');
+    assert.equal(bucket.stats().redis.degradations, 1);
+    console.log(`node-redis bucket: degraded ${degradedAfter.toFixed(0)} ms after CLIENT KILL, recovered ${(log.recovered[0]!.at - killedAt).toFixed(0)} ms after it`);
+  });
+
+  it('RedisTokenBucket - Redis killed mid-run: degrades within 1 s, and after a restart (no scripts cached) returns to Redis', async () => {
+    await ensureUp();
+    const bucket = closeLater(new RedisTokenBucket({ redis, key: 'nr-failover-kill', ratePerSecond: 1000, burst: 10, fallback: { mode: 'local', fraction: 0.5 }, timeoutMs: 300, probeIntervalMs: 100 }));
+    const log = events(bucket);
+    let running = true;
+    const loop = (async () => {
+      while (running) await bucket.acquire();
+    })();
+    await sleep(200);
+    assert.equal(bucket.degraded, false);
+    assert.ok(bucket.stats().acquired > 50, `acquired ${bucket.stats().acquired} from Redis`);
+    const killedAt = performance.now();
+    await server.kill();
+    await waitFor(() => log.degraded.length === 1, 1000, 'the degraded event');
+    assert.ok(log.degraded[0]!.at - killedAt < 1000);
+    const localBefore = bucket.stats().acquiredLocally;
+    await sleep(300);
+    assert.ok(bucket.stats().acquiredLocally - localBefore > 50, 'the local bucket serves while Redis is down');
+    await server.restart();
+    await waitFor(() => log.recovered.length === 1, 3000, 'the recovered event');
+    const fromRedis = bucket.stats().acquired;
+    await sleep(200);
+    running = false;
+    await loop;
+    assert.ok(bucket.stats().acquired - fromRedis > 50, 'calls go to Redis again');
+    // The restarted server had no scripts cached: EVALSHA fell back to EVAL and the state is back.
+    assert.equal(await redis.sendCommand(['EXISTS', '{nr-failover-kill}:tokens']), 1);
+    assert.equal(bucket.stats().redis.degradations, 1);
+    assert.equal(bucket.stats().waiting, 0);
+  });
+
+  it('RedisTokenBucket - Redis frozen (SIGSTOP): a call waits at most timeoutMs, then the fallback serves it', async () => {
+    await ensureUp();
+    const bucket = closeLater(new RedisTokenBucket({ redis, key: 'nr-failover-freeze', ratePerSecond: 100, burst: 5, timeoutMs: 300, probeIntervalMs: 100 }));
+    const log = events(bucket);
+    await bucket.acquire();
+    server.pause();
+    try {
+      const started = performance.now();
+      await bucket.acquire();
+      const waited = performance.now() - started;
+      assert.ok(waited >= 290 && waited < 800, `waited ${waited} ms`);
+      assert.ok(log.degraded[0]!.event.cause instanceof RedisTimeoutError);
+      const t = performance.now();
+      assert.equal(await bucket.tryAcquire(), true);
+      assert.ok(performance.now() - t < 20, 'answered locally at once while degraded');
+    } finally {
+      server.resume();
+    }
+    await waitFor(() => log.recovered.length === 1, 3000, 'the recovered event');
+    assert.equal(bucket.degraded, false);
+  });
+
+  it("RedisConcurrencyLimiter - 'fail-closed' with Redis killed: tryAcquire() says no, acquire() rejects; both work again after the restart", async () => {
+    await ensureUp();
+    const limiter = closeLater(new RedisConcurrencyLimiter({ redis, key: 'nr-limiter-kill', limit: 2, fallback: 'fail-closed', timeoutMs: 300, probeIntervalMs: 100 }));
+    const log = events(limiter);
+    const permit = await limiter.acquire();
+    await permit.release();
+    await server.kill();
+    await waitFor(() => limiter.degraded, 1000, 'degraded');
+    assert.equal(await limiter.tryAcquire(), undefined);
+    await assert.rejects(limiter.acquire(), RedisUnavailableError);
+    assert.ok(limiter.stats().refused >= 2);
+    await server.restart();
+    await waitFor(() => log.recovered.length === 1, 3000, 'the recovered event');
+    const again = await limiter.tryAcquire();
+    assert.ok(again);
+    assert.equal(again.source, 'redis');
+    await again.release();
+  });
+});
