@@ -4,7 +4,7 @@ import { AimdLimit } from './algorithms/aimd.js';
 import { FixedLimit } from './algorithms/fixed.js';
 import { Gradient2Limit, type Gradient2Settings } from './algorithms/gradient2.js';
 import type { LimitAlgorithm, LimitBounds, LimitSample } from './algorithms/types.js';
-import { VegasLimit, vegasStep } from './algorithms/vegas.js';
+import { roundTripSize, VegasLimit, vegasStep, vegasThresholds } from './algorithms/vegas.js';
 
 /** Permits in use at the start of a call when the limiter is saturated (never app-limited). */
 const BUSY = 1000;
@@ -135,100 +135,143 @@ describe('AdaptiveLimit shared rules', () => {
   });
 });
 
+/** Feeds `count` back-to-back samples at `rttMs` and returns the limit after the last. */
+function trip(f: Feeder, count: number, rttMs: number, inflight = BUSY): number {
+  let limit = f.algorithm.limit;
+  for (let i = 0; i < count; i++) limit = f.ok(rttMs, inflight);
+  return limit;
+}
+
+/**
+ * Takes a fresh Vegas or Gradient2 through its start: the first round trip
+ * (roundTripSize(limit) calls at `rttMs`) only gives a first no-load RTT, the
+ * next call starts a probe at half the limit, and 10 calls under the probe
+ * give the no-load RTT and restore the limit.
+ */
+function ready(f: Feeder, rttMs = 10): void {
+  const limit = f.algorithm.limit;
+  assert.equal(trip(f, roundTripSize(limit), rttMs), limit, 'the first round trip does not move the limit');
+  assert.equal(f.ok(rttMs), Math.max(1, Math.floor(limit / 2)), 'a probe at half the limit follows at once');
+  assert.equal(trip(f, Math.max(10, Math.floor(limit / 2)), rttMs), limit, 'the probe ends and restores the limit');
+}
+
 describe('VegasLimit', () => {
-  const vegas = (initial: number, smoothing = 1, probeMultiplier = 1000) =>
-    new Feeder(new VegasLimit(bounds(initial), { probeMultiplier, smoothing }));
+  const vegas = (initial: number, smoothing = 1, probeMultiplier = 1_000_000) => {
+    const algorithm = new VegasLimit(bounds(initial), { probeMultiplier, smoothing });
+    return { algorithm, f: new Feeder(algorithm) };
+  };
+  const readyVegas = (initial: number, smoothing = 1) => {
+    const v = vegas(initial, smoothing);
+    ready(v.f);
+    return v;
+  };
 
   it('vegasStep() - is max(1, floor(log10(limit)))', () => {
     assert.deepEqual([1, 9, 10, 99, 100, 999, 1000].map(vegasStep), [1, 1, 1, 1, 2, 2, 3]);
   });
 
-  it('update() - the first sample, and any lower RTT, only records the no-load RTT', () => {
-    const algorithm = new VegasLimit(bounds(20), { probeMultiplier: 1000, smoothing: 1 });
-    const f = new Feeder(algorithm);
-    assert.equal(f.ok(10), 20);
-    assert.equal(algorithm.noLoadRttMs, 10);
-    assert.equal(f.ok(8), 20);
-    assert.equal(algorithm.noLoadRttMs, 8);
+  it("vegasThresholds() - Netflix's 3 step and 6 step, with alpha capped at limit / 6 and beta at limit / 3 (at least 1)", () => {
+    assert.deepEqual(vegasThresholds(5), { step: 1, threshold: 1, alpha: 1, beta: 1 });
+    assert.deepEqual(vegasThresholds(9), { step: 1, threshold: 1, alpha: 1, beta: 3 });
+    assert.deepEqual(vegasThresholds(12), { step: 1, threshold: 1, alpha: 2, beta: 4 });
+    assert.deepEqual(vegasThresholds(40), { step: 1, threshold: 1, alpha: 3, beta: 6 });
+    assert.deepEqual(vegasThresholds(150), { step: 2, threshold: 2, alpha: 6, beta: 12 });
   });
 
-  it('update() - no queue (queue <= step) grows by beta = 6 × step', () => {
-    const f = vegas(20);
-    f.ok(10);
-    assert.equal(f.ok(10), 26); // queue = ceil(20 × (1 − 10/10)) = 0
+  it('roundTripSize() - is the limit, at least 10', () => {
+    assert.deepEqual([1, 10, 18, 150].map(roundTripSize), [10, 10, 18, 150]);
   });
 
-  it('update() - a short queue (step < queue < alpha) grows by step', () => {
-    const f = vegas(26);
-    f.ok(10);
-    assert.equal(f.ok(10.8), 27); // queue = ceil(26 × (1 − 10/10.8)) = ceil(1.93) = 2
+  it('update() - the first round trip gives the no-load RTT without moving the limit; a probe follows at once and adopts the median of 10 calls', () => {
+    const { algorithm, f } = vegas(20);
+    assert.equal(trip(f, 20, 15), 20);
+    assert.equal(algorithm.noLoadRttMs, 15, 'the mean of the first round trip');
+    assert.equal(f.ok(15), 10, 'probe at half the bandwidth-delay product: floor(20 × 15 / 15 / 2)');
+    assert.equal(algorithm.probing, true);
+    const probeFrom = f.time;
+    assert.equal(f.at(probeFrom - 1, 30), 10, 'a call admitted before the probe does not count');
+    for (const rtt of [10, 10, 10, 10, 10, 10, 20, 20, 20]) assert.equal(f.at(f.time, rtt), 10);
+    assert.equal(f.at(f.time, 20), 20, 'the 10th call under the probe ends it');
+    assert.equal(algorithm.probing, false);
+    assert.equal(algorithm.noLoadRttMs, 10, 'the median ignores the calls that queued behind a probe limit above capacity');
+  });
+
+  it('update() - decides once per round trip: limit calls admitted since the last change, on their mean RTT', () => {
+    const { f } = readyVegas(20);
+    assert.equal(trip(f, 19, 10), 20);
+    assert.equal(f.ok(10), 26, 'queue = ceil(20 × (1 − 10/10)) = 0 <= threshold: + beta = 6');
+  });
+
+  it('update() - a round trip where a few calls found a free slot and most queued shrinks the limit (the mean decides, not the first call)', () => {
+    const { f } = readyVegas(18);
+    // A 10-slot downstream at limit 18 serves in batches: 2 calls of each round trip at the no-load RTT, 16 after a batch.
+    assert.equal(f.ok(10), 18);
+    assert.equal(f.ok(10), 18);
+    assert.equal(trip(f, 16, 20), 17); // mean 18.9: queue = ceil(18 × (1 − 10/18.9)) = 9 > beta 6
+  });
+
+  it('update() - a short queue (threshold < queue < alpha) grows by step', () => {
+    const { f } = readyVegas(26);
+    assert.equal(trip(f, 26, 10.8), 27); // queue = ceil(26 × (1 − 10/10.8)) = 2 < alpha 3
   });
 
   it('update() - a queue between alpha and beta leaves the limit alone', () => {
-    const f = vegas(26);
-    f.ok(10);
-    assert.equal(f.ok(12), 26); // queue = ceil(26 × (1 − 10/12)) = ceil(4.33) = 5
-    assert.equal(f.ok(11.2), 26); // queue = ceil(26 × 0.107) = 3 = alpha
+    const { f } = readyVegas(26);
+    assert.equal(trip(f, 26, 12), 26); // queue = ceil(26 × (1 − 10/12)) = 5
+    assert.equal(trip(f, 26, 11.2), 26); // queue = ceil(26 × 0.107) = 3 = alpha
   });
 
   it('update() - a long queue (queue > beta) shrinks by step', () => {
-    const f = vegas(27);
-    f.ok(10);
-    assert.equal(f.ok(20), 26); // queue = ceil(27 × 0.5) = 14
+    const { f } = readyVegas(27);
+    assert.equal(trip(f, 27, 20), 26); // queue = ceil(27 × 0.5) = 14
   });
 
-  it('update() - a drop shrinks by step', () => {
-    const f = vegas(27);
+  it('update() - at a small limit beta is a third of it: a queue Netflix would keep (4 of 9) shrinks the limit', () => {
+    const { f } = readyVegas(9);
+    assert.equal(trip(f, 10, 16), 8); // queue = ceil(9 × (1 − 10/16)) = 4 > beta = floor(9 / 3) = 3
+  });
+
+  it('update() - a drop shrinks by step at once', () => {
+    const { f } = vegas(27);
     assert.equal(f.drop(), 26);
   });
 
   it('update() - step, alpha and beta scale with log10 of the limit', () => {
-    const f = vegas(150);
-    f.ok(10);
-    assert.equal(f.ok(10), 162); // step 2: + beta 12
+    const { f } = readyVegas(150);
+    assert.equal(trip(f, 150, 10), 162); // step 2: + beta 12
     assert.equal(f.drop(), 160); // − step 2
   });
 
   it('update() - smoothing blends the new estimate with the current limit', () => {
-    const algorithm = new VegasLimit(bounds(20), { probeMultiplier: 1000, smoothing: 0.5 });
-    const f = new Feeder(algorithm);
-    f.ok(10);
-    assert.equal(f.ok(10), 23); // 0.5 × 20 + 0.5 × 26
+    const { algorithm, f } = readyVegas(20, 0.5);
+    assert.equal(trip(f, 20, 10), 23); // 0.5 × 20 + 0.5 × 26
     assert.equal(algorithm.estimatedLimit, 23);
   });
 
-  it('update() - an app-limited call neither grows nor shrinks the limit; a drop still shrinks it', () => {
-    const f = vegas(20);
-    f.ok(10);
-    assert.equal(f.ok(10, 9), 20); // no queue, but 9 × 2 < 20
-    assert.equal(f.ok(40, 9), 20); // long queue, but not of our making
+  it('update() - an app-limited round trip neither grows nor shrinks the limit; a drop still shrinks it', () => {
+    const { f } = readyVegas(20);
+    assert.equal(trip(f, 20, 10, 9), 20); // no queue, but 9 × 2 < 20
+    assert.equal(trip(f, 20, 40, 9), 20); // long queue, but not of our making
     assert.equal(f.drop(100, 1), 19);
   });
 
-  it('update() - a probe halves the bandwidth-delay product, adopts the RTT of a call admitted under it, then restores the limit', () => {
+  it('update() - every probeMultiplier × limit samples a probe re-measures the no-load RTT, which may come out higher', () => {
     const algorithm = new VegasLimit(bounds(10), { probeMultiplier: 1, smoothing: 1 });
     const f = new Feeder(algorithm);
-    f.ok(10); // no-load RTT 10; sample 1 of 10 before the probe
-    for (let i = 2; i <= 9; i++) assert.equal(f.ok(15), 10); // queue = ceil(10 × (1 − 10/15)) = 4: hold
-    // 10th sample: probe at floor(min(10, 10 × 10/15) / 2) = floor(3.33) = 3
-    assert.equal(f.ok(15), 3);
-    assert.equal(algorithm.probing, true);
-    const probeFrom = f.time;
-    assert.equal(f.at(probeFrom - 1, 15), 3, 'a call admitted before the probe does not end it');
-    assert.equal(f.at(probeFrom + 1, 12, { inflight: 1 }), 10, 'the first call admitted under the probe ends it, even app-limited');
-    assert.equal(algorithm.probing, false);
-    assert.equal(algorithm.noLoadRttMs, 12, 'the re-measured minimum may be higher than the old one');
-    assert.equal(f.ok(12), 16); // queue 0 against the new minimum: + beta
+    ready(f);
+    assert.equal(trip(f, 9, 15), 10);
+    assert.equal(f.ok(15), 5, '10th sample since the last probe: probe at floor(10 × 10 / 10 / 2)');
+    assert.equal(trip(f, 10, 12), 10);
+    assert.equal(algorithm.noLoadRttMs, 12);
   });
 
   it('update() - a drop during a probe lowers the limit the probe returns to', () => {
-    const algorithm = new VegasLimit(bounds(10), { probeMultiplier: 1, smoothing: 1 });
-    const f = new Feeder(algorithm);
-    for (let i = 1; i <= 9; i++) f.ok(i === 1 ? 10 : 15);
-    assert.equal(f.ok(15), 3);
-    const probeFrom = f.time;
-    assert.equal(f.at(probeFrom, 100, { dropped: true }), 3);
-    assert.equal(f.at(probeFrom + 1, 12), 9);
+    const { algorithm, f } = vegas(10);
+    trip(f, 10, 10);
+    assert.equal(f.ok(10), 5);
+    assert.equal(algorithm.probing, true);
+    assert.equal(f.at(f.time, 100, { dropped: true }), 5);
+    assert.equal(trip(f, 10, 10), 9);
   });
 });
 
@@ -238,18 +281,21 @@ describe('Gradient2Limit', () => {
     const algorithm = new Gradient2Limit(bounds(initial, min, max), { ...settings, ...overrides });
     return { algorithm, f: new Feeder(algorithm) };
   };
-  const close = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) < 1e-9, `${actual} ≉ ${expected}`);
-  /** Ten samples at 10 ms: the warm-up average is exactly 10 and the estimate grows by 0.8 each. */
-  const warm = (f: Feeder) => {
-    for (let i = 0; i < 10; i++) f.ok(10);
+  const readyGradient2 = (initial = 20) => {
+    const g = gradient2(initial);
+    ready(g.f);
+    return g;
   };
+  const close = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) < 1e-9, `${actual} ≉ ${expected}`);
 
-  it('update() - steady latency grows the estimate by smoothing × queueSize per sample', () => {
-    const { algorithm, f } = gradient2();
+  it('update() - a round trip within tolerance grows the estimate by smoothing × queueSize', () => {
+    const { algorithm, f } = readyGradient2();
+    trip(f, 19, 10);
+    close(algorithm.estimatedLimit, 20);
     f.ok(10);
     close(algorithm.estimatedLimit, 20.8); // gradient 1: 0.8 × 20 + 0.2 × (20 + 4)
-    f.ok(10);
-    close(algorithm.estimatedLimit, 21.6);
+    trip(f, 20, 14);
+    close(algorithm.estimatedLimit, 21.6); // 14 ms is within 1.5 × 10
     assert.equal(algorithm.limit, 21);
   });
 
@@ -264,29 +310,24 @@ describe('Gradient2Limit', () => {
     close(algorithm.longRttMs, 11 + (14 - 11) * (2 / 601));
   });
 
-  it('update() - a slower call shrinks the estimate by gradient = tolerance × longRtt / rtt', () => {
-    const { algorithm, f } = gradient2();
-    warm(f);
-    close(algorithm.estimatedLimit, 28);
-    f.ok(30);
-    const longRtt = 10 + (30 - 10) * (2 / 601);
-    const gradient = (1.5 * longRtt) / 30;
-    close(algorithm.estimatedLimit, 0.8 * 28 + 0.2 * (28 * gradient + 4));
-    assert.equal(algorithm.limit, 26);
+  it('update() - a slow round trip shrinks the estimate by gradient = tolerance × longRtt / mean RTT, without adding queueSize', () => {
+    const { algorithm, f } = readyGradient2();
+    trip(f, 20, 20);
+    close(algorithm.longRttMs, 10);
+    close(algorithm.estimatedLimit, 0.8 * 20 + 0.2 * (20 * 0.75)); // gradient 1.5 × 10 / 20
+    assert.equal(algorithm.limit, 19);
   });
 
   it('update() - the gradient is floored at 0.5', () => {
-    const { algorithm, f } = gradient2();
-    warm(f);
-    f.ok(100);
-    close(algorithm.estimatedLimit, 0.8 * 28 + 0.2 * (28 * 0.5 + 4)); // 26
+    const { algorithm, f } = readyGradient2();
+    trip(f, 20, 100);
+    close(algorithm.estimatedLimit, 0.8 * 20 + 0.2 * (20 * 0.5)); // 18
   });
 
   it('update() - a drop multiplies the estimate by backoffRatio', () => {
-    const { algorithm, f } = gradient2();
-    warm(f);
+    const { algorithm, f } = readyGradient2();
     f.drop();
-    close(algorithm.estimatedLimit, 28 * 0.9);
+    close(algorithm.estimatedLimit, 20 * 0.9);
   });
 
   it('update() - never creeps up when every call is a drop, even with the latency of a timeout', () => {
@@ -310,27 +351,25 @@ describe('Gradient2Limit', () => {
     assert.equal(algorithm.limit, 1);
   });
 
-  it('update() - caps the long RTT at tolerance × the no-load RTT, so steady queueing does not become the norm', () => {
-    const { algorithm, f } = gradient2();
-    warm(f);
-    for (let i = 0; i < 5000; i++) f.ok(30);
-    close(algorithm.longRttMs, 15); // uncapped it would have converged on 30
-    // Fixed point of L = 0.8 L + 0.2 (L × 1.5 × 15 / 30 + 4): L = 16.
-    close(algorithm.estimatedLimit, 16);
+  it('update() - caps the long RTT at the no-load RTT, so steady queueing does not become the norm', () => {
+    const { algorithm, f } = readyGradient2();
+    trip(f, 5000, 20);
+    close(algorithm.longRttMs, 10); // uncapped it would have converged on 20
+    assert.equal(algorithm.limit, 1, 'a mean RTT above tolerance × no-load RTT keeps shrinking the limit');
   });
 
-  it('update() - an app-limited call neither grows nor shrinks the limit', () => {
-    const { algorithm, f } = gradient2();
-    warm(f);
-    f.ok(10, 13); // 13 × 2 < 28
-    close(algorithm.estimatedLimit, 28);
-    f.ok(100, 13);
-    close(algorithm.estimatedLimit, 28);
+  it('update() - an app-limited round trip neither grows nor shrinks the limit', () => {
+    const { algorithm, f } = readyGradient2();
+    trip(f, 20, 10, 9); // 9 × 2 < 20
+    close(algorithm.estimatedLimit, 20);
+    trip(f, 20, 100, 9);
+    close(algorithm.estimatedLimit, 20);
   });
 
   it('update() - is clamped to [minLimit, maxLimit]', () => {
     const { algorithm, f } = gradient2(20, {}, 10, 22);
-    for (let i = 0; i < 10; i++) f.ok(10);
+    ready(f);
+    trip(f, 200, 10);
     assert.equal(algorithm.estimatedLimit, 22);
     for (let i = 0; i < 50; i++) f.drop();
     assert.equal(algorithm.estimatedLimit, 10);

@@ -8,100 +8,165 @@ import { VirtualClock } from '../testing/index.js';
 // beyond that, callers give up after 100 ms (a drop; the server still does the
 // work). The load: 200 closed-loop workers, each doing
 // `limiter.run(() => server.call())` back to back under whenFull 'wait', i.e.
-// 20 times the concurrency the server can take. All in virtual time.
+// 20 times the concurrency the server can take. After 30 s the server halves
+// (5 slots) or doubles (20 slots) for another 30 s. All in virtual time.
+//
+// Each limit must settle near the real concurrency (issue #14): every permit
+// above the slots is a call waiting in the downstream's queue. Measured over
+// the last 20 s of each phase, against these bounds (the brief's, scaled with
+// the slots): Vegas within [N, 1.6 N], Gradient2 within [N, 2 N] and AIMD,
+// with its RTT timeout at 1.5× the no-load RTT (15 ms), within [0.8 N, 2 N].
 
 const CAPACITY_PER_SEC = 1000;
 const WORKERS = 200;
 const PHASE_MS = 30_000;
-const WINDOW_MS = 10_000;
+const WINDOW_MS = 20_000;
+/** AIMD's RTT timeout: 1.5× the no-load RTT of 10 ms. AIMD settles where calls reach it. */
+const AIMD_TIMEOUT_MS = 15;
+
+type Bounds = readonly [low: number, high: number];
+interface Algorithm {
+  name: string;
+  options: ConcurrencyLimiterOptions;
+  /** Bounds for 5, 10 and 20 slots. */
+  bounds: Record<5 | 10 | 20, Bounds>;
+}
+
+const algorithms: Algorithm[] = [
+  { name: 'aimd', options: { algorithm: 'aimd', timeoutMs: AIMD_TIMEOUT_MS }, bounds: { 5: [4, 10], 10: [8, 20], 20: [16, 40] } },
+  { name: 'vegas', options: { algorithm: 'vegas' }, bounds: { 5: [5, 8], 10: [10, 16], 20: [20, 32] } },
+  { name: 'gradient2', options: { algorithm: 'gradient2' }, bounds: { 5: [5, 10], 10: [10, 20], 20: [20, 40] } },
+];
+
+interface Phase {
+  slots: 5 | 10 | 20;
+  summary: TraceSummary;
+  /** Share of the window the limit spent within the bounds. */
+  shareInBounds: number;
+  /** Longest stretch of the window the limit spent outside the bounds, in ms. */
+  longestOutside: number;
+}
 
 interface Run {
-  /** Last 10 s before capacity halves (20–30 s). */
-  full: TraceSummary;
-  /** Share of the full-capacity window the limit spent in [8, 40]. */
-  fullShareInBand: number;
-  /** Longest stretch of the full-capacity window the limit spent outside [8, 40], in ms. */
-  fullLongestOutside: number;
-  /** Last 10 s after capacity halved (50–60 s); undefined when it did not. */
-  half: TraceSummary | undefined;
+  phases: [Phase, Phase];
   limiter: ConcurrencyLimiterStats;
   server: SimulatedServerStats;
 }
 
-async function simulate(options: ConcurrencyLimiterOptions, { halve = true, jitter = 0, phaseMs = PHASE_MS } = {}): Promise<Run> {
+async function simulate(
+  options: ConcurrencyLimiterOptions,
+  bounds: Algorithm['bounds'],
+  { next = 5 as 5 | 20 | undefined, jitter = 0, phaseMs = PHASE_MS } = {},
+): Promise<Run> {
   const clock = new VirtualClock();
   const server = new SimulatedServer({ clock, slots: 10, serviceMs: 10, clientTimeoutMs: 100, jitter });
   const limiter = new ConcurrencyLimiter({ ...options, clock });
   const load = startClosedLoop(WORKERS, () => limiter.run(() => server.call()));
   const trace = new Trace(clock, () => limiter.limit, server, 10);
   await clock.advanceAsync(phaseMs);
-  if (halve) {
-    server.slots = 5;
+  if (next !== undefined) {
+    server.slots = next;
     await clock.advanceAsync(phaseMs);
   }
   load.stop();
   trace.stop();
   await clock.advanceAsync(1000); // let the last calls settle
+  const phase = (slots: 5 | 10 | 20, end: number): Phase => {
+    const [low, high] = bounds[slots];
+    const from = end - Math.min(WINDOW_MS, phaseMs / 2);
+    return {
+      slots,
+      summary: trace.summary(from, end),
+      shareInBounds: trace.shareWithin(from, end, low, high),
+      longestOutside: trace.longestOutside(from, end, low, high),
+    };
+  };
+  const first = phase(10, phaseMs);
   return {
-    full: trace.summary(phaseMs - WINDOW_MS, phaseMs),
-    fullShareInBand: trace.shareWithin(phaseMs - WINDOW_MS, phaseMs, 8, 40),
-    fullLongestOutside: trace.longestOutside(phaseMs - WINDOW_MS, phaseMs, 8, 40),
-    half: halve ? trace.summary(2 * phaseMs - WINDOW_MS, 2 * phaseMs) : undefined,
+    phases: [first, next === undefined ? first : phase(next, 2 * phaseMs)],
     limiter: limiter.stats(),
     server: server.stats(),
   };
 }
 
-function describeRun(r: Run): string {
-  const f = (s: TraceSummary) =>
-    `limit mean ${s.meanLimit.toFixed(1)} [${s.lowestLimit}, ${s.highestLimit}], ${s.throughputPerSec.toFixed(0)} calls/s`;
-  const half = r.half ? `; 5 slots: ${f(r.half)}` : '';
-  const band = `${(r.fullShareInBand * 100).toFixed(1)}% of the time in [8, 40], longest excursion ${r.fullLongestOutside} ms`;
-  return `10 slots: ${f(r.full)}, ${band}${half}; timeouts ${r.server.timedOut}`;
+function describePhase(p: Phase, bounds: Bounds): string {
+  const s = p.summary;
+  return (
+    `${p.slots} slots: limit mean ${s.meanLimit.toFixed(1)} [${s.lowestLimit}, ${s.highestLimit}], ` +
+    `${(p.shareInBounds * 100).toFixed(1)}% of the time in [${bounds.join(', ')}], longest excursion ${p.longestOutside} ms, ` +
+    `${s.throughputPerSec.toFixed(0)} calls/s`
+  );
 }
 
-const algorithms: [string, ConcurrencyLimiterOptions][] = [
-  ['aimd', { algorithm: 'aimd', timeoutMs: 30 }],
-  ['vegas', { algorithm: 'vegas' }],
-  ['gradient2', { algorithm: 'gradient2' }],
-];
-
-for (const [name, options] of algorithms) {
-  describe(`ConcurrencyLimiter simulation: ${name} against a 10-slot server`, () => {
-    let run: Run;
-    before(async () => {
-      run = await simulate(options);
-    });
-
-    it(`run() - ${name}: within 30 s the limit settles in [8, 40], leaving it only for brief probe dips`, (t) => {
-      t.diagnostic(describeRun(run));
-      assert.ok(run.full.highestLimit <= 40, `highest ${run.full.highestLimit}`);
-      assert.ok(run.full.meanLimit >= 8 && run.full.meanLimit <= 40, `mean ${run.full.meanLimit}`);
-      // Vegas and Gradient2 lower the limit for about a round trip to re-measure the no-load RTT.
-      assert.ok(run.fullShareInBand >= 0.95, `in band ${run.fullShareInBand}`);
-      assert.ok(run.fullLongestOutside <= 50, `longest excursion ${run.fullLongestOutside} ms`);
-    });
-
-    it(`run() - ${name}: throughput over the last 10 s is at least 90% of capacity`, () => {
-      assert.ok(run.full.throughputPerSec >= 0.9 * CAPACITY_PER_SEC, `${run.full.throughputPerSec}/s`);
-    });
-
-    it(`run() - ${name}: when capacity halves, the limit follows it down and throughput stays at 90% of the new capacity`, () => {
-      assert.ok(run.half);
-      assert.ok(run.half.meanLimit < run.full.meanLimit, `${run.half.meanLimit} vs ${run.full.meanLimit}`);
-      assert.ok(run.half.meanLimit >= 4 && run.half.highestLimit <= 40, `mean ${run.half.meanLimit}, highest ${run.half.highestLimit}`);
-      assert.ok(run.half.throughputPerSec >= 0.9 * (CAPACITY_PER_SEC / 2), `${run.half.throughputPerSec}/s`);
-    });
-
-    it(`run() - ${name}: every call settled and every permit came back`, () => {
-      const s = run.limiter;
-      assert.equal(s.inflight, 0);
-      assert.equal(s.waiting, 0);
-      assert.equal(s.acquired, s.successes + s.drops + s.ignored);
-      assert.equal(s.drops, run.server.timedOut, 'each drop is a client timeout');
-    });
-  });
+/**
+ * The limit settled within `bounds`: mean inside, never above, below only for
+ * the brief dips of a no-load RTT probe. A probe measures at least 10 calls at
+ * half the bandwidth-delay product, so at 5 slots (probe limit 3) its dips
+ * take about 10% of the time; throughput, asserted separately, shows what
+ * they cost.
+ */
+function assertSettled(p: Phase, bounds: Bounds): void {
+  const [low, high] = bounds;
+  assert.ok(p.summary.meanLimit >= low && p.summary.meanLimit <= high, `mean ${p.summary.meanLimit} not in [${low}, ${high}]`);
+  assert.ok(p.summary.highestLimit <= high, `highest ${p.summary.highestLimit} > ${high}`);
+  assert.ok(p.shareInBounds >= 0.85, `in bounds ${p.shareInBounds}`);
+  assert.ok(p.longestOutside <= 100, `longest excursion ${p.longestOutside} ms`);
 }
+
+function assertThroughput(p: Phase): void {
+  const capacity = p.slots * 100; // calls/s: slots × (1000 ms / 10 ms)
+  assert.ok(p.summary.throughputPerSec >= 0.9 * capacity, `${p.summary.throughputPerSec}/s of ${capacity}/s`);
+}
+
+for (const { name, options, bounds } of algorithms) {
+  for (const next of [5, 20] as const) {
+    const change = next === 5 ? 'halves' : 'doubles';
+    describe(`ConcurrencyLimiter simulation: ${name} against a 10-slot server that then ${change}`, () => {
+      let run: Run;
+      before(async () => {
+        run = await simulate(options, bounds, { next });
+      });
+
+      it(`run() - ${name}: over the last 20 s at 10 slots the limit stays within [${bounds[10].join(', ')}] at 90% of capacity`, (t) => {
+        const [full] = run.phases;
+        t.diagnostic(describePhase(full, bounds[10]));
+        assertSettled(full, bounds[10]);
+        assertThroughput(full);
+      });
+
+      it(`run() - ${name}: when capacity ${change} (${next} slots) the limit follows it into [${bounds[next].join(', ')}] at 90% of the new capacity`, (t) => {
+        const [full, after] = run.phases;
+        t.diagnostic(describePhase(after, bounds[next]));
+        assertSettled(after, bounds[next]);
+        assertThroughput(after);
+        if (next === 5) assert.ok(after.summary.meanLimit < full.summary.meanLimit);
+        else assert.ok(after.summary.meanLimit > full.summary.meanLimit);
+      });
+
+      it(`run() - ${name} (${change}): every call settled and every permit came back`, () => {
+        const s = run.limiter;
+        assert.equal(s.inflight, 0);
+        assert.equal(s.waiting, 0);
+        assert.equal(s.acquired, s.successes + s.drops + s.ignored);
+        assert.equal(s.drops, run.server.timedOut, 'each drop is a client timeout');
+      });
+    });
+  }
+}
+
+describe('ConcurrencyLimiter simulation: the cost of re-probing the no-load RTT', () => {
+  for (const { name, options, bounds } of algorithms.filter((a) => a.name !== 'aimd')) {
+    it(`run() - ${name}: probing every 30 × limit samples costs at most 5% of the throughput of never probing again`, async (t) => {
+      const probing = await simulate(options, bounds, { next: undefined });
+      // A multiplier this large never comes round: only the probe right after the first round trip happens.
+      const never = await simulate({ ...options, probeMultiplier: 1e9 } as ConcurrencyLimiterOptions, bounds, { next: undefined });
+      const withProbes = probing.phases[0].summary.throughputPerSec;
+      const without = never.phases[0].summary.throughputPerSec;
+      t.diagnostic(`${name}: ${withProbes.toFixed(0)} calls/s probing, ${without.toFixed(0)} calls/s never probing again: cost ${((1 - withProbes / without) * 100).toFixed(1)}%`);
+      assert.ok(withProbes >= 0.95 * without, `${withProbes} vs ${without}`);
+    });
+  }
+});
 
 describe('ConcurrencyLimiter simulation: robustness', () => {
   it('run() - without an adaptive limit the same load collapses the server (goodput under 10% of capacity)', async (t) => {
@@ -118,16 +183,18 @@ describe('ConcurrencyLimiter simulation: robustness', () => {
     assert.ok(summary.throughputPerSec < 0.1 * CAPACITY_PER_SEC);
   });
 
-  for (const [name, options] of algorithms) {
-    it(`run() - ${name}: with service times jittered ±50% the limit still settles in [8, 40] at 90% of capacity`, async (t) => {
-      const run = await simulate(options, { halve: false, jitter: 0.5, phaseMs: 20_000 });
-      t.diagnostic(describeRun(run));
-      assert.ok(run.full.meanLimit >= 8 && run.full.meanLimit <= 40, `mean ${run.full.meanLimit}`);
-      assert.ok(run.full.highestLimit <= 40, `highest ${run.full.highestLimit}`);
-      assert.ok(run.full.throughputPerSec >= 0.9 * CAPACITY_PER_SEC, `${run.full.throughputPerSec}/s`);
+  for (const { name, options, bounds } of algorithms) {
+    it(`run() - ${name}: with service times jittered ±50% the mean limit still settles in [${bounds[10].join(', ')}] at 90% of capacity`, async (t) => {
+      const run = await simulate(options, bounds, { next: undefined, jitter: 0.5 });
+      const [full] = run.phases;
+      t.diagnostic(describePhase(full, bounds[10]));
+      // Jitter makes single round trips look queued or idle: the limit wanders more, so only its mean is held to the bounds.
+      assert.ok(full.summary.meanLimit >= bounds[10][0] && full.summary.meanLimit <= bounds[10][1], `mean ${full.summary.meanLimit}`);
+      assert.ok(full.summary.highestLimit <= 2 * bounds[10][1], `highest ${full.summary.highestLimit}`);
+      assertThroughput(full);
     });
 
-    it(`run() - ${name}: under whenFull 'reject' with open-loop arrivals at twice capacity, throughput stays at 90% of capacity`, async (t) => {
+    it(`run() - ${name}: under whenFull 'reject' with open-loop arrivals at twice capacity, the mean limit is in [${bounds[10].join(', ')}] and throughput stays at 90% of capacity`, async (t) => {
       const clock = new VirtualClock();
       const server = new SimulatedServer({ clock, slots: 10, serviceMs: 10, clientTimeoutMs: 100 });
       const limiter = new ConcurrencyLimiter({ ...options, whenFull: 'reject', clock });
@@ -148,7 +215,7 @@ describe('ConcurrencyLimiter simulation: robustness', () => {
       await clock.advanceAsync(1000);
       const summary = trace.summary(5_000, 15_000);
       t.diagnostic(`mean ${summary.meanLimit.toFixed(1)} [${summary.lowestLimit}, ${summary.highestLimit}], ${summary.throughputPerSec.toFixed(0)} calls/s, ${refused} refused`);
-      assert.ok(summary.meanLimit >= 8 && summary.meanLimit <= 40, `mean ${summary.meanLimit}`);
+      assert.ok(summary.meanLimit >= bounds[10][0] && summary.meanLimit <= bounds[10][1], `mean ${summary.meanLimit}`);
       assert.ok(summary.throughputPerSec >= 0.9 * CAPACITY_PER_SEC, `${summary.throughputPerSec}/s`);
       assert.equal(limiter.stats().rejected, refused);
       assert.equal(limiter.inflight, 0);

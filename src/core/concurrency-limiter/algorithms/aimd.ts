@@ -10,6 +10,14 @@ export interface AimdSettings {
  * - A drop, or a call slower than `timeoutMs`: floor(limit × `backoffRatio`),
  *   so always at least one less.
  * - Any other sample: limit + 1 (subject to the app-limited guard).
+ *
+ * AIMD does not measure the downstream's capacity: it settles where calls
+ * reach its RTT timeout, i.e. where the queue it builds downstream makes
+ * calls slower than `timeoutMs`. Set `timeoutMs` just above the no-load RTT
+ * to keep that queue short: at 1.5× the no-load RTT it settles at about 11
+ * permits for a 10-slot downstream, 8 to 9 for 5 slots, 20 to 21 for 20
+ * (simulation.test.ts). With the default of 5000 ms it only backs off on
+ * drops, after the downstream's queue has grown to seconds.
  */
 export class AimdLimit extends AdaptiveLimit {
   private readonly backoffRatio: number;

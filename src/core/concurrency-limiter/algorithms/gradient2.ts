@@ -1,4 +1,6 @@
 import { NoLoadRtt } from './no-load-rtt.js';
+import { RttWindow } from './rtt-window.js';
+import { roundTripSize } from './vegas.js';
 import { AdaptiveLimit, type LimitBounds, type LimitSample } from './types.js';
 
 export interface Gradient2Settings {
@@ -15,22 +17,37 @@ const WARMUP_SAMPLES = 10;
 
 /**
  * Gradient limit after Netflix's `Gradient2Limit`:
- * - longRtt: exponential moving average of RTTs over `longWindow` samples;
- * - gradient = clamp(tolerance × longRtt / rtt, 0.5, 1);
- * - target = limit × gradient + queueSize;
+ * - longRtt: exponential moving average of RTTs over `longWindow` samples,
+ *   capped at the no-load RTT (see below);
+ * - once per round trip (see {@link RttWindow}: the mean RTT of
+ *   {@link roundTripSize} calls admitted since the limit last changed),
+ *   gradient = clamp(tolerance × longRtt / meanRtt, 0.5, 1);
+ * - target = limit × gradient when the gradient is below 1, limit + queueSize
+ *   when it is 1 (latency within tolerance);
  * - limit ← limit × (1 − smoothing) + target × smoothing.
  *
- * Two changes, both found necessary in simulation:
+ * Against a downstream of N slots under steady load this settles near
+ * tolerance × N: the mean RTT is then tolerance × the no-load RTT (16 permits
+ * for 10 slots at the default 1.5, 8 for 5, 32 for 20: simulation.test.ts).
+ *
+ * Changes from Netflix's, each found necessary in simulation:
+ * - decisions on a round trip's mean RTT, not on each call: see
+ *   {@link RttWindow};
+ * - queueSize is added only while latency is within tolerance. Netflix adds
+ *   it on every sample, which puts the equilibrium at tolerance × N +
+ *   queueSize: 19 for 10 slots, 11.5 for 5, above the latency the tolerance
+ *   is meant to allow;
  * - a drop multiplies the limit by `backoffRatio`. Netflix's version ignores
  *   drops, so a downstream that times out every call lets the limit creep to
  *   the maximum; a dropped call's RTT is not fed to the average either, since
  *   a timeout or an instant refusal says nothing about normal latency;
- * - longRtt is capped at tolerance × the no-load RTT (see {@link NoLoadRtt}).
- *   Under steady saturation every RTT includes the queue, the average
- *   converges on it, the gradient returns to 1 and the queueSize term grows
- *   the limit without end: the average has learned the queue as normal. The
- *   cap leaves the average alone while it stays near the no-load RTT, which
- *   is the normal case, and stops that drift.
+ * - longRtt is capped at the no-load RTT (see {@link NoLoadRtt}). Under
+ *   steady saturation every RTT includes the queue, the average converges on
+ *   it, the gradient returns to 1 and the queueSize term grows the limit
+ *   without end: the average has learned the queue as normal. The cap stops
+ *   that drift. (It used to be tolerance × the no-load RTT, which applied the
+ *   tolerance twice: latency up to 2.25× was accepted, and Gradient2 settled
+ *   at ~28 permits for 10 slots.)
  */
 export class Gradient2Limit extends AdaptiveLimit {
   private readonly settings: Gradient2Settings;
@@ -38,6 +55,7 @@ export class Gradient2Limit extends AdaptiveLimit {
   private readonly noLoad: NoLoadRtt;
   private longRtt = 0;
   private longCount = 0;
+  private readonly window = new RttWindow();
 
   constructor(bounds: LimitBounds, settings: Gradient2Settings) {
     super(bounds);
@@ -73,9 +91,14 @@ export class Gradient2Limit extends AdaptiveLimit {
       return switchTo;
     }
     // An app-limited call's latency is not of our making: it neither grows nor shrinks the limit (as in Netflix's).
-    if (this.noLoad.probing || !effective || this.appLimited(sample)) return estimate;
-    const gradient = Math.max(0.5, Math.min(1, (tolerance * longRtt) / rtt));
-    const target = estimate * gradient + queueSize;
+    if (this.noLoad.probing) return estimate;
+    const limit = Math.floor(estimate);
+    const trip = this.window.add(sample, this.changedAt, roundTripSize(limit));
+    if (trip === undefined) return estimate;
+    if (!this.noLoad.noteRoundTrip(trip.averageRttMs)) return estimate;
+    if (!effective || trip.maxInflight * 2 < limit) return estimate;
+    const gradient = Math.max(0.5, Math.min(1, (tolerance * longRtt) / trip.averageRttMs));
+    const target = gradient < 1 ? estimate * gradient : estimate + queueSize;
     return estimate * (1 - smoothing) + target * smoothing;
   }
 
@@ -88,7 +111,7 @@ export class Gradient2Limit extends AdaptiveLimit {
     }
     // Netflix: after a long overload the average lags far above the current RTT; pull it down faster.
     if (this.longRtt / rtt > 2) this.longRtt *= 0.9;
-    this.longRtt = Math.min(this.longRtt, this.settings.tolerance * this.noLoad.value);
+    if (this.noLoad.value > 0) this.longRtt = Math.min(this.longRtt, this.noLoad.value);
     return this.longRtt;
   }
 }

@@ -53,7 +53,7 @@ export abstract class AdaptiveLimit implements LimitAlgorithm {
   protected readonly minLimit: number;
   protected readonly maxLimit: number;
   /** Clock time of the last change of the estimate, either way. */
-  private changedAt = -Infinity;
+  protected changedAt = -Infinity;
   /** Clock time of the last decrease of the estimate. */
   private shrunkAt = -Infinity;
   /**
