@@ -5,6 +5,8 @@
 export { ConcurrencyLimiter, Permit } from './limiter.js';
 export type { ConcurrencyLimiterAcquireOptions, ConcurrencyLimiterTryAcquireOptions, ConcurrencyLimiterPartitionStats, ConcurrencyLimiterStats } from './limiter.js';
 export { limitAlgorithms } from './options.js';
+export { bulkhead } from './bulkhead.js';
+export type { BulkheadOptions } from './bulkhead.js';
 export type {
   AimdLimiterOptions,
   ConcurrencyLimiterBaseOptions,

@@ -298,6 +298,8 @@ export class ConcurrencyLimiter {
   readonly algorithm: LimitAlgorithmName;
   private readonly sampling: boolean;
   readonly whenFull: ConcurrencyWhenFull;
+  /** Most callers that may wait for a permit at once (`Infinity`: no bound). */
+  readonly maxWaiting: number;
   readonly minLimit: number;
   readonly maxLimit: number;
   readonly name: string;
@@ -335,6 +337,7 @@ export class ConcurrencyLimiter {
     this.algorithm = o.algorithm;
     this.sampling = o.algorithm !== 'fixed';
     this.whenFull = o.whenFull;
+    this.maxWaiting = o.maxWaiting;
     this.minLimit = o.minLimit;
     this.maxLimit = o.maxLimit;
     this.name = o.name;
@@ -456,18 +459,20 @@ export class ConcurrencyLimiter {
     } else if (this.inflightCount < this.current && this.waiters.size === 0) {
       return Promise.resolve(this.grant());
     }
-    if (this.whenFull === 'reject') {
+    // The bulkhead: with whenFull 'wait', a queue already at maxWaiting refuses like 'reject'.
+    if (this.whenFull === 'reject' || this.waiting >= this.maxWaiting) {
       this.rejectedCount++;
+      const why = this.whenFull === 'reject' ? 'whenFull: reject' : `${this.waiting} waiting, maxWaiting ${this.maxWaiting}`;
       if (part !== undefined) {
         part.rejected++;
         return Promise.reject(
           new LimitExceededError(
-            `Concurrency limit reached: ${this.inflightCount} of ${this.current} permits in use, partition ${part.name === undefined ? '(none)' : `"${part.name}"`} holds ${part.inflight} of its ${part.limit} (whenFull: reject)`,
+            `Concurrency limit reached: ${this.inflightCount} of ${this.current} permits in use, partition ${part.name === undefined ? '(none)' : `"${part.name}"`} holds ${part.inflight} of its ${part.limit} (${why})`,
           ),
         );
       }
       return Promise.reject(
-        new LimitExceededError(`Concurrency limit reached: ${this.inflightCount} of ${this.current} permits in use (whenFull: reject)`),
+        new LimitExceededError(`Concurrency limit reached: ${this.inflightCount} of ${this.current} permits in use (${why})`),
       );
     }
     return this.enqueue(signal, part);

@@ -63,6 +63,16 @@ export interface ConcurrencyLimiterBaseOptions {
    */
   whenFull?: ConcurrencyWhenFull;
   /**
+   * With `whenFull: 'wait'`: the most callers that may wait for a permit at
+   * once. A caller arriving when that many already wait is rejected at once
+   * with `LimitExceededError` (counted in `rejected`), so a slow downstream
+   * holds at most `limit + maxWaiting` callers: the bulkhead pattern (see
+   * {@link bulkhead}). `0` waits for nobody, like `whenFull: 'reject'`.
+   * @default Infinity (every caller waits)
+   * @example new ConcurrencyLimiter({ initialLimit: 10, maxWaiting: 50 })
+   */
+  maxWaiting?: number;
+  /**
    * Decides, for an error thrown inside `run()`, whether the call failed from
    * overload (`true`: the permit is released as `dropped()` and the limit may
    * shrink) or for an unrelated reason (`false`: released as `ignore()`, no
@@ -205,6 +215,7 @@ export type ResolvedLimiterOptions = {
   minLimit: number;
   maxLimit: number;
   whenFull: ConcurrencyWhenFull;
+  maxWaiting: number;
   isDropped: ((error: unknown) => boolean) | undefined;
   clock: Clock;
   name: string;
@@ -233,7 +244,7 @@ const DEFAULT_INITIAL_LIMIT = 20;
 export function resolveLimiterOptions(options: ConcurrencyLimiterOptions | undefined): ResolvedLimiterOptions {
   const o = v.optionsObject(options, 'ConcurrencyLimiter', {
     algorithm: true, initialLimit: true, minLimit: true, maxLimit: true, whenFull: true, isDropped: true, clock: true,
-    name: true, backoffRatio: true, timeoutMs: true, probeMultiplier: true, smoothing: true, longWindow: true,
+    name: true, maxWaiting: true, backoffRatio: true, timeoutMs: true, probeMultiplier: true, smoothing: true, longWindow: true,
     tolerance: true, queueSize: true, partitions: true,
   }) as Record<string, unknown>;
   const algorithm = v.oneOf('algorithm', o.algorithm, limitAlgorithms, 'fixed');
@@ -252,6 +263,13 @@ export function resolveLimiterOptions(options: ConcurrencyLimiterOptions | undef
     { min: minLimit, max: maxLimit },
   );
   const whenFull = v.oneOf('whenFull', o.whenFull, whenFullModes, 'wait');
+  if (o.maxWaiting !== undefined && whenFull === 'reject') {
+    throw new InvalidOptionError('maxWaiting', o.maxWaiting, "no value unless whenFull is 'wait'", "whenFull is 'reject': nobody waits");
+  }
+  const maxWaiting = o.maxWaiting ?? Infinity;
+  if (maxWaiting !== Infinity && (typeof maxWaiting !== 'number' || !Number.isSafeInteger(maxWaiting) || maxWaiting < 0)) {
+    throw new InvalidOptionError('maxWaiting', maxWaiting, 'an integer >= 0, or Infinity');
+  }
   const isDropped = v.optionalFunction<(error: unknown) => boolean>('isDropped', o.isDropped);
   const clock = (o.clock ?? systemClock) as Clock;
   if (typeof clock.now !== 'function' || typeof clock.schedule !== 'function' || typeof clock.cancel !== 'function') {
@@ -260,7 +278,7 @@ export function resolveLimiterOptions(options: ConcurrencyLimiterOptions | undef
   const name = o.name === undefined ? 'concurrency-limiter' : o.name;
   if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError('name', name, 'a non-empty string');
   const partitions = resolvePartitions(o.partitions);
-  const base = { initialLimit, minLimit, maxLimit, whenFull, isDropped, clock, name, partitions };
+  const base = { initialLimit, minLimit, maxLimit, whenFull, maxWaiting, isDropped, clock, name, partitions };
 
   switch (algorithm) {
     case 'aimd':
