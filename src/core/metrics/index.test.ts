@@ -147,6 +147,8 @@ describe('collectMetrics', () => {
     const all = lines(collectMetrics({ db: limiter }));
     assert.ok(all.includes('sluice_inflight{component="db.web"} 1'), all.join('\n'));
     assert.ok(all.includes('sluice_inflight{component="db.batch"} 0'), all.join('\n'));
+    assert.ok(all.includes('sluice_inflight{component="db.unpartitioned"} 0'), all.join('\n'));
+    assert.ok(!all.some((l) => l.includes('stat="unpartitioned.')), all.join('\n'));
   });
 
   it('collectMetrics() - maps a ConcurrencyLimiter: limit, inflight, outcomes, rejections', async () => {

@@ -297,6 +297,12 @@ function parts(component: string, r: FieldReader, out: SampleWriter, memory: Sta
     r.used.add(key);
     for (const [name, part] of entries) mapComponentStats(`${component}.${name}`, part as Stats, out, memory);
   }
+  // A partitioned limiter's calls without a partition: one more part.
+  const rest = r.stats.unpartitioned;
+  if (r.used.has('partitions') && typeof rest === 'object' && rest !== null && !Array.isArray(rest)) {
+    r.used.add('unpartitioned');
+    mapComponentStats(`${component}.unpartitioned`, rest as Stats, out, memory);
+  }
 }
 
 function pressureLevels(component: string, r: FieldReader, out: SampleWriter): void {
@@ -354,7 +360,7 @@ const counterFields = new Set([
   // limiters and rates
   'granted', 'discarded', 'aborted', 'limitChanges', 'adjustmentsUp', 'adjustmentsDown', 'acquiredLocally', 'refused', 'refunded',
   // probes, pollers, load shedding
-  'samples', 'polls', 'pollErrors', 'checks', 'overChecks', 'served', 'readErrors',
+  'samples', 'polls', 'pollErrors', 'checks', 'overChecks', 'served', 'readErrors', 'unknownLevels',
   // circuit breakers
   'calls', 'successes', 'failures', 'slowCalls', 'ignored',
   // governor
