@@ -119,9 +119,8 @@ describe('registerSluiceInstruments', () => {
     assert.equal(value(metrics, 'sluice_breaker_state', { ...w, state: 'closed' }), 1);
 
     // Every attribute set carries the family's label names, component first.
-    for (const family of sluiceMetricFamilies) {
-      const name = family.type === 'counter' ? `sluice_${family.name.replace(/_total$/, '')}` : `sluice_${family.name}`;
-      for (const point of (metrics.get(name)?.dataPoints ?? []) as Point[]) assert.deepEqual(Object.keys(point.attributes), family.labelNames, name);
+    for (const d of describeSluiceInstruments()) {
+      for (const point of (metrics.get(d.name)?.dataPoints ?? []) as Point[]) assert.deepEqual(Object.keys(point.attributes), d.attributes, d.name);
     }
 
     writer.close();
@@ -223,7 +222,7 @@ describe('registerSluiceInstruments', () => {
 });
 
 describe('describeSluiceInstruments', () => {
-  it('describeSluiceInstruments() - one instrument per non-histogram family, every unit set by the table or the name', () => {
+  it('describeSluiceInstruments() - one instrument per non-histogram family with a unit, and a unit-appending Prometheus exporter adds nothing to its name', () => {
     const described = describeSluiceInstruments();
     const families = sluiceMetricFamilies.filter((f) => f.type !== 'histogram');
     assert.equal(described.length, families.length);
@@ -233,6 +232,21 @@ describe('describeSluiceInstruments', () => {
       if (d.name.endsWith('_seconds')) assert.equal(d.unit, 's', d.name);
       if (d.name.endsWith('_ratio')) assert.equal(d.unit, '1', d.name);
     }
+    // What a unit-appending Prometheus exporter adds is already in the name, or nothing (annotations).
+    // (The unit suffix goes before a counter's _total, so it is looked for there.)
+    for (const d of described) {
+      const base = d.kind === 'counter' ? d.name.replace(/_total$/, '') : d.name;
+      if (d.unit === 's') assert.match(base, /_seconds$/, d.name);
+      else if (d.unit === '1') assert.match(base, /_ratio$/, d.name);
+      else if (d.unit.endsWith('/s')) assert.match(`${d.unit} ${base}`, /^\{\w+\}\/s .*_per_second$/, d.name);
+      else assert.match(d.unit, /^(\{\w+\})?$/, d.name);
+    }
+    // Names are unique: a counter whose name without _total is a gauge's keeps _total.
+    assert.equal(new Set(described.map((d) => d.name)).size, described.length);
+    assert.deepEqual(described.filter((d) => d.name.startsWith('sluice_duration_seconds')).map((d) => [d.name, d.kind]), [
+      ['sluice_duration_seconds_total', 'counter'],
+      ['sluice_duration_seconds', 'gauge'],
+    ]);
     // Only the raw catch-all has no unit.
     assert.deepEqual(described.filter((d) => d.unit === '').map((d) => d.name), ['sluice_stat']);
     assert.equal(describeSluiceInstruments({ prefix: '' })[0]!.name, 'buffer_size');

@@ -54,7 +54,11 @@ export interface RegisterSluiceInstrumentsOptions {
 
 /** One instrument `registerSluiceInstruments()` creates. */
 export interface SluiceInstrumentDescription {
-  /** Instrument name, prefix included, e.g. `'sluice_dropped'` (a counter has no `_total`: exporters add it). */
+  /**
+   * Instrument name, prefix included, e.g. `'sluice_dropped'`: a counter has no
+   * `_total` (exporters add it), except `duration_seconds_total`, whose name
+   * without it is the gauge `duration_seconds`.
+   */
   readonly name: string;
   /** `'gauge'`: an ObservableGauge; `'counter'`: an ObservableCounter (monotonic, cumulative totals). */
   readonly kind: 'gauge' | 'counter';
@@ -67,28 +71,35 @@ export interface SluiceInstrumentDescription {
   readonly prometheusName: string;
 }
 
-/** Units of the families whose unit is not in their name; annotations (`{...}`) say what is counted. */
+/**
+ * Units of the families whose unit is not in their name; annotations (`{...}`)
+ * say what is counted. The unit `1` is kept for names ending in `_ratio`:
+ * a Prometheus exporter that appends units (OpenTelemetry's compatibility
+ * spec) adds nothing to a name that already ends in the unit (`_seconds`,
+ * `_ratio`, `_per_second`) and nothing for an annotation, so the scraped
+ * names stay those of sluice/prometheus.
+ */
 const annotatedUnits: Readonly<Record<string, string>> = {
   buffer_size: '{item}',
   buffer_capacity: '{item}',
-  pressured: '1',
-  state: '1',
+  pressured: '{flag}',
+  state: '{state}',
   waiting: '{caller}',
   inflight: '{operation}',
   concurrency_limit: '{operation}',
   credits_available: '{credit}',
   tokens_available: '{token}',
-  pressure: '1',
-  pressure_level: '1',
-  pressure_predicted: '1',
-  pressure_slope_per_second: '1/s',
-  throttle_factor: '1',
+  pressure: '{threshold}',
+  pressure_level: '{threshold}',
+  pressure_predicted: '{threshold}',
+  pressure_slope_per_second: '{threshold}/s',
+  throttle_factor: '{factor}',
   lag: '{message}',
   consumers: '{consumer}',
-  stale: '1',
+  stale: '{flag}',
   cpu_cores: '{core}',
   cpu_quota_cores: '{core}',
-  breaker_state: '1',
+  breaker_state: '{state}',
   offered_total: '{item}',
   accepted_total: '{item}',
   delivered_total: '{item}',
@@ -124,6 +135,19 @@ function unitOf(family: MetricFamily): string {
 /** The families OpenTelemetry gets: all but histograms (there is no observable histogram). */
 const instrumentFamilies = sluiceMetricFamilies.filter((f) => f.type !== 'histogram');
 
+const familyNames = new Set(sluiceMetricFamilies.map((f) => f.name));
+
+/**
+ * A counter's name without `_total` (OpenTelemetry names carry no type suffix;
+ * a Prometheus exporter adds it back), unless that is another family's name
+ * (`duration_seconds_total` beside the gauge `duration_seconds`): such a counter keeps it.
+ */
+function instrumentName(family: MetricFamily): string {
+  if (family.type !== 'counter' || !family.name.endsWith('_total')) return family.name;
+  const stripped = family.name.slice(0, -'_total'.length);
+  return familyNames.has(stripped) ? family.name : stripped;
+}
+
 /**
  * The instruments {@link registerSluiceInstruments} creates, with the given
  * prefix (default `'sluice_'`), in catalogue order: the table of `docs/otel.md`.
@@ -134,7 +158,7 @@ const instrumentFamilies = sluiceMetricFamilies.filter((f) => f.type !== 'histog
 export function describeSluiceInstruments(options?: RegisterSluiceInstrumentsOptions): SluiceInstrumentDescription[] {
   const prefix = new MetricsCollector({}, { prefix: v.optionsObject(options, 'describeSluiceInstruments', { prefix: true }).prefix }).prefix;
   return instrumentFamilies.map((family) => ({
-    name: prefix + (family.type === 'counter' ? family.name.replace(/_total$/, '') : family.name),
+    name: prefix + instrumentName(family),
     kind: family.type === 'counter' ? 'counter' : 'gauge',
     unit: unitOf(family),
     description: family.help,
