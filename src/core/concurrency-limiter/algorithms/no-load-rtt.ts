@@ -16,11 +16,15 @@ import type { LimitSample } from './types.js';
  *   too high. Once the calls in flight have drained, the calls admitted under
  *   the probe limit do not queue; the median RTT of the first `probe limit`
  *   of them becomes the new estimate, higher or lower than the old one, and
- *   the limit goes back. The median, not the mean, so that the first probe,
+ *   the limit goes back. The probe limit is at least a quarter of the limit:
+ *   one slow round trip (a stalled event loop) makes the estimated
+ *   bandwidth-delay product tiny, and a probe at 1 permit would then take
+ *   ten round trips. The median, not the mean, so that the first probe,
  *   whose estimate may be far too high, still measures right: as long as the
  *   probe limit is within twice the downstream's concurrency, at least half
- *   of its calls find a free slot. At least 10 calls are measured, so that
- *   the median is not one call's luck when service times vary.
+ *   of its calls find a free slot. Up to 10 calls are measured (three round
+ *   trips' worth at most), so that the median is not one call's luck when
+ *   service times vary.
  * - Between probes it does not move. Lowering it to the lowest round trip
  *   seen, as a minimum would, ratchets it down on noise: with service times
  *   of 10 ms ± 50% and a 5-slot downstream it fell to ~6 ms and Vegas held
@@ -43,7 +47,10 @@ import type { LimitSample } from './types.js';
  * never corrected: the probe's own calls queue and confirm it.
  */
 const PROBE_DEPTH = 0.5;
-/** A probe measures at least this many calls, so that its median is not one call's luck. */
+/**
+ * A probe measures this many calls (but no more than three round trips at the
+ * probe limit, nor fewer than one), so that its median is not one call's luck.
+ */
 const PROBE_SAMPLES = 10;
 
 export class NoLoadRtt {
@@ -108,11 +115,11 @@ export class NoLoadRtt {
     if (!effective || this.value === 0 || this.samplesSinceProbe < this.probeMultiplier * Math.floor(estimate)) return undefined;
     this.samplesSinceProbe = 0;
     const current = this.lastRoundTrip > 0 ? this.lastRoundTrip : rtt;
-    const probeLimit = Math.max(minLimit, Math.floor(Math.min(estimate, (estimate * this.value) / current) * PROBE_DEPTH));
+    const probeLimit = Math.max(minLimit, Math.floor(Math.min(estimate, (estimate * this.value) / current) * PROBE_DEPTH), Math.floor(estimate / 4));
     if (probeLimit >= estimate) return undefined; // already as low as it goes: nothing to drain
     this.restoreTo = estimate;
     this.probeFrom = sample.startedAt + rtt;
-    this.probeSize = Math.max(probeLimit, PROBE_SAMPLES);
+    this.probeSize = Math.max(probeLimit, Math.min(PROBE_SAMPLES, 3 * probeLimit));
     return probeLimit;
   }
 
