@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { Meter } from '@opentelemetry/api';
 import {
   AggregationTemporality,
@@ -250,5 +251,15 @@ describe('describeSluiceInstruments', () => {
     // Only the raw catch-all has no unit.
     assert.deepEqual(described.filter((d) => d.unit === '').map((d) => d.name), ['sluice_stat']);
     assert.equal(describeSluiceInstruments({ prefix: '' })[0]!.name, 'buffer_size');
+  });
+
+  it('describeSluiceInstruments() - docs/otel.md lists exactly these instruments, kinds, units and attributes', () => {
+    const doc = readFileSync(new URL('../../../docs/otel.md', import.meta.url), 'utf8');
+    const rows = doc.split('\n').filter((line) => /^\| `sluice_/.test(line));
+    const expected = describeSluiceInstruments().map((d) => {
+      const extra = d.attributes.slice(1).map((a) => `\`${a}\``).join(', ');
+      return `| \`${d.name}\` | ${d.kind} | ${d.unit ? `\`${d.unit}\`` : ''} | ${extra} | \`${d.prometheusName}\` |`;
+    });
+    assert.deepEqual(rows, expected);
   });
 });
