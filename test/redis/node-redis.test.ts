@@ -171,6 +171,30 @@ describe('node-redis client', () => {
     });
   }
 
+  it('subscriber - a node-redis connection of the user\'s: wakes the waiter, and close() unsubscribes only the limiter\'s listener', async () => {
+    const subscriber = await connectNodeRedis();
+    const k = key('own-subscriber');
+    const heard: string[] = [];
+    await subscriber.subscribe(`{${k}}:released`, (message) => void heard.push(message)); // the user's own listener on the same channel
+    const limiter = new RedisConcurrencyLimiter({ redis: clients[3], subscriber, key: k, limit: 1, retryIntervalMs: 10_000, leaseMs: 30_000 });
+    const held = await limiter.acquire();
+    const waiting = limiter.acquire();
+    await sleep(100);
+    const released = performance.now();
+    await held.release();
+    const next = await waiting;
+    assert.ok(performance.now() - released < 250, 'woken by the announcement on the user\'s connection');
+    await next.release();
+    limiter.close();
+    await sleep(50);
+    const before = heard.length;
+    assert.ok(before >= 1, 'the user\'s listener heard the releases too');
+    await clients[3].sendCommand(['PUBLISH', `{${k}}:released`, 'x']);
+    await waitFor(() => heard.length === before + 1, 1000, "the user's listener, still subscribed");
+    assert.equal(subscriber.isOpen, true, 'the user\'s connection is left open');
+    subscriber.destroy();
+  });
+
   it('RedisTokenBucket - a node-redis client not connected yet: calls degrade to the fallback, and go to Redis once it connects', async () => {
     const client = clients[3].duplicate();
     client.on('error', () => undefined);
