@@ -86,13 +86,30 @@ class Tally {
   }
 }
 
-/** P producer loops over ids p, p + P, p + 2P, …: every id below n exactly once. */
-function produce(n: number, producers: number, send: (item: Item) => Promise<unknown>): Promise<void> {
+/**
+ * P producer loops over ids p, p + P, p + 2P, …: every id below n exactly
+ * once. With `perSecond`, item `id` is sent no earlier than `id / perSecond`
+ * s after the start (an open schedule: a late send does not delay the next).
+ */
+function produce(n: number, producers: number, send: (item: Item) => Promise<unknown>, perSecond = 0): Promise<void> {
+  const start = performance.now();
   return Promise.all(
     Array.from({ length: producers }, async (_, p) => {
-      for (let id = p; id < n; id += producers) await send({ id, sentAt: performance.now() });
+      for (let id = p; id < n; id += producers) {
+        if (perSecond > 0) {
+          const wait = start + (id * 1000) / perSecond - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+        await send({ id, sentAt: performance.now() });
+      }
     }),
   ).then(() => undefined);
+}
+
+/** Options shared by the contenders: `scale` shrinks n; `perSecond` paces the producers (0: full speed). */
+export interface Load {
+  scale?: number;
+  perSecond?: number;
 }
 
 /**
@@ -103,7 +120,7 @@ function produce(n: number, producers: number, send: (item: Item) => Promise<unk
  * (moving a job to completed fetches the next). `scale` shrinks n (SQLite
  * with one producer fsyncs every item).
  */
-export function sluice(backend: 'redis' | 'sqlite', producers: number, consumers: number, ackAhead = false, scale = 1) {
+export function sluice(backend: 'redis' | 'sqlite', producers: number, consumers: number, ackAhead = false, { scale = 1, perSecond = 0 }: Load = {}) {
   return async (options: { n: number }): Promise<RunOutcome> => {
     const n = Math.max(producers, Math.floor(options.n * scale));
     const { DurableChannel } = await import('../../src/core/durable-channel/index.js');
@@ -139,7 +156,7 @@ export function sluice(backend: 'redis' | 'sqlite', producers: number, consumers
           await Promise.all(acks);
         }),
       );
-      await produce(n, producers, (item) => channel.send(item));
+      await produce(n, producers, (item) => channel.send(item), perSecond);
       channel.close(); // receive() returns undefined once every item is acked
       await consuming;
       const left = await store.size();
@@ -156,8 +173,9 @@ export function sluice(backend: 'redis' | 'sqlite', producers: number, consumers
   };
 }
 
-export function bullmq(producers: number, consumers: number) {
-  return async ({ n }: { n: number }): Promise<RunOutcome> => {
+export function bullmq(producers: number, consumers: number, { scale = 1, perSecond = 0 }: Load = {}) {
+  return async (options: { n: number }): Promise<RunOutcome> => {
+    const n = Math.max(producers, Math.floor(options.n * scale));
     const { Queue, Worker } = await import('bullmq');
     const redis = await redisClient();
     const name = uniqueName('bullmq');
@@ -181,7 +199,7 @@ export function bullmq(producers: number, consumers: number) {
     worker.on('failed', () => failed++);
     try {
       await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
-      await produce(n, producers, (item) => queue.add('item', item));
+      await produce(n, producers, (item) => queue.add('item', item), perSecond);
       await done;
       const left = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
       return tally.outcome([

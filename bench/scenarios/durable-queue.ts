@@ -7,7 +7,9 @@ import { defineScenario, lazyContender, type Contender } from '../lib/types.js';
  * process. items/s is items consumed and acked over the whole run (setup and
  * key clean-up of a few ms included for everyone); `p50 µs` / `p99 µs` is
  * the hand-off latency from the producer's call to the consumer holding the
- * item, backlog included (producers run at full speed). The
+ * item, backlog included (producers run at full speed). The `-paced` rows
+ * give the hand-off latency without a backlog: one producer at 500 items/s,
+ * one consumer (their items/s is the pace). The
  * same channel over `SqliteStore` (node:sqlite, fsync 'batch') is on the
  * table for comparison. Contenders: `bench/contenders/durable-queue.ts`.
  *
@@ -35,10 +37,21 @@ for (const [producers, consumers] of SHAPES) {
   notes[`bullmq-${shape}`] = `BullMQ Queue.add() from ${producers} producer(s), one Worker with concurrency ${consumers}, removeOnComplete`;
   // One producer commits (and fsyncs) each item alone: ~500 items/s, so that row moves n / 10 items.
   const scale = producers === 1 ? 0.1 : 1;
-  contenders[`sluice-sqlite-${shape}`] = lazyContender(m, (c) => c.sluice('sqlite', producers, consumers, false, scale));
+  contenders[`sluice-sqlite-${shape}`] = lazyContender(m, (c) => c.sluice('sqlite', producers, consumers, false, { scale }));
   notes[`sluice-sqlite-${shape}`] =
     `DurableChannel + SqliteStore (node:sqlite, fsync 'batch'), ${producers} producer(s), ${consumers} consumer(s)${scale === 1 ? '' : ', n / 10 items'}`;
 }
+
+// Hand-off latency without a backlog: one producer paced at PACED_RATE items/s
+// (below every contender's throughput), one consumer, n / 20 items.
+const PACED_RATE = 500;
+const paced = { scale: 1 / 20, perSecond: PACED_RATE };
+contenders['sluice-redis-paced'] = lazyContender(m, (c) => c.sluice('redis', 1, 1, false, paced));
+notes['sluice-redis-paced'] = `DurableChannel + RedisStreamStore, 1 producer paced at ${PACED_RATE}/s, 1 consumer receive() + ack(), n / 20 items`;
+contenders['bullmq-paced'] = lazyContender(m, (c) => c.bullmq(1, 1, paced));
+notes['bullmq-paced'] = `BullMQ, 1 producer paced at ${PACED_RATE}/s, Worker concurrency 1, n / 20 items`;
+contenders['sluice-sqlite-paced'] = lazyContender(m, (c) => c.sluice('sqlite', 1, 1, false, paced));
+notes['sluice-sqlite-paced'] = `DurableChannel + SqliteStore, 1 producer paced at ${PACED_RATE}/s, 1 consumer, n / 20 items`;
 
 export default defineScenario({
   name: 'durable-queue',
@@ -47,7 +60,7 @@ export default defineScenario({
   compareTo: ['bullmq-16x16'],
   defaultN: 20_000,
   quickN: 2_000,
-  nLabel: 'items per run (sluice-sqlite-1x1: n / 10)',
+  nLabel: 'items per run (sluice-sqlite-1x1: n / 10; -paced rows: n / 20 at 500/s)',
   metricColumns: { p50Us: 'p50 µs', p99Us: 'p99 µs', duplicates: 'redelivered' },
   expectations: [
     { contender: 'sluice-redis-1x1', reference: 'bullmq-1x1', atLeast: 2 },
