@@ -6,7 +6,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { RedisConcurrencyLimiter, RedisTimeoutError, RedisTokenBucket, RedisUnavailableError, type DegradedEvent, type RecoveredEvent } from '../../src/adapters/redis/index.js';
+import { consumeStream, PressureCoordinator, RedisConcurrencyLimiter, RedisTimeoutError, RedisTokenBucket, RedisUnavailableError, type DegradedEvent, type RecoveredEvent } from '../../src/adapters/redis/index.js';
 import { PrivateRedis, sleep, waitFor } from './helpers.js';
 import { connectNodeRedis, type NodeRedis } from './node-redis.test-helpers.js';
 
@@ -126,6 +126,46 @@ describe('Redis components with node-redis when Redis fails', () => {
     }
     await waitFor(() => log.recovered.length === 1, 3000, 'the recovered event');
     assert.equal(bucket.degraded, false);
+  });
+
+  it('consumeStream - every connection killed mid-stream (CLIENT KILL TYPE normal): the reader reconnects and every entry is handled and acked', async () => {
+    await ensureUp();
+    const stream = 'nr-consume-kill';
+    const seen = new Set<string>();
+    const consumer = consumeStream({ redis, stream, group: 'g', consumer: 'c', blockMs: 100, timeoutMs: 300, probeIntervalMs: 100, handler: (e) => void seen.add(e.fields.n!) });
+    try {
+      for (let i = 0; i < 20; i++) await admin.xadd(stream, '*', 'n', String(i));
+      await waitFor(() => consumer.stats().acked === 20, 3000, '20 acks');
+      const killed = Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
+      assert.ok(killed >= 2, `killed ${killed} connections (the client and the consumer's reader)`);
+      for (let i = 20; i < 40; i++) await admin.xadd(stream, '*', 'n', String(i));
+      await waitFor(() => consumer.stats().acked === 40, 5000, '40 acks');
+      assert.equal(seen.size, 40);
+      assert.ok(consumer.stats().readErrors >= 1, 'the killed blocking read failed and was retried');
+    } finally {
+      await consumer.stop();
+    }
+    const [pending] = (await admin.xpending(stream, 'g')) as [number];
+    assert.equal(pending, 0);
+  });
+
+  it('PressureCoordinator - its pub/sub connection killed (CLIENT KILL TYPE pubsub): onChange() hears reports again once node-redis has resubscribed', async () => {
+    await ensureUp();
+    const watcher = closeLater(new PressureCoordinator({ redis, nodeId: 'watcher', ttlMs: 5000, key: 'nr-pubsub-kill' }));
+    const reporter = closeLater(new PressureCoordinator({ redis, nodeId: 'reporter', ttlMs: 5000, key: 'nr-pubsub-kill' }));
+    const heard: number[] = [];
+    watcher.onChange((_, pressure) => heard.push(pressure));
+    await sleep(100);
+    await reporter.report(0.1);
+    await waitFor(() => heard.length === 1, 1000, 'the first report');
+    assert.equal(Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')), 1);
+    let sent = 0.2;
+    await waitFor(async () => {
+      await reporter.report(sent);
+      sent += 0.01;
+      return heard.length >= 2;
+    }, 3000, 'a report heard after the resubscription');
+    assert.ok(heard[1]! >= 0.2);
   });
 
   it("RedisConcurrencyLimiter - 'fail-closed' with Redis killed: tryAcquire() says no, acquire() rejects; both work again after the restart", async () => {
