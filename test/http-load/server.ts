@@ -38,8 +38,10 @@ export interface ServerConfig {
   /**
    * A ConcurrencyLimiter (fixed limit, whenFull 'reject') in front of the handler; a
    * refused request gets 503. With `partitions`, a request's partition is its `x-priority` header.
+   * With `algorithm` other than 'fixed' the limit adapts and `limit` is its initial limit;
+   * `timeoutMs` is AIMD's. The report then includes the limit sampled every 50 ms.
    */
-  limiter?: { limit: number; partitions?: Record<string, number> };
+  limiter?: { limit: number; partitions?: Record<string, number>; algorithm?: 'fixed' | 'aimd' | 'vegas' | 'gradient2'; timeoutMs?: number };
 }
 /** A change of the readiness state, seen by the server as it answered a check. */
 export interface ReadinessChange {
@@ -63,6 +65,8 @@ export interface ServerReport {
   levels?: LoadShedStats['levels'];
   /** With `limiter`: its stats. */
   limiter?: ConcurrencyLimiterStats;
+  /** With an adaptive `limiter`: its limit every 50 ms, as [Date.now(), limit]. */
+  limits?: [number, number][];
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
@@ -116,9 +120,26 @@ function priorityOf(req: IncomingMessage): string | undefined {
   return typeof header === 'string' ? header : undefined;
 }
 
-const limiter = config.limiter
-  ? new ConcurrencyLimiter({ algorithm: 'fixed', initialLimit: config.limiter.limit, whenFull: 'reject', ...(config.limiter.partitions ? { partitions: config.limiter.partitions } : {}) })
-  : undefined;
+function makeLimiter(c: NonNullable<ServerConfig['limiter']>): ConcurrencyLimiter {
+  const common = { initialLimit: c.limit, whenFull: 'reject' as const, ...(c.partitions ? { partitions: c.partitions } : {}) };
+  switch (c.algorithm) {
+    case 'aimd':
+      return new ConcurrencyLimiter({ ...common, algorithm: 'aimd', ...(c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs }) });
+    case 'vegas':
+      return new ConcurrencyLimiter({ ...common, algorithm: 'vegas' });
+    case 'gradient2':
+      return new ConcurrencyLimiter({ ...common, algorithm: 'gradient2' });
+    default:
+      return new ConcurrencyLimiter({ ...common, algorithm: 'fixed' });
+  }
+}
+const limiter = config.limiter ? makeLimiter(config.limiter) : undefined;
+/** An adaptive limiter's limit over time. */
+const limits: [number, number][] = [];
+const limitSampler =
+  limiter && config.limiter!.algorithm !== undefined && config.limiter!.algorithm !== 'fixed'
+    ? setInterval(() => limits.push([Date.now(), limiter.limit]), 50)
+    : undefined;
 const REFUSED = JSON.stringify({ error: 'overloaded' });
 /** `handler` behind the limiter, when there is one. */
 const limited: RequestListener = limiter
@@ -208,6 +229,7 @@ server.listen(0, '127.0.0.1', () => {
 process.on('message', (message: unknown) => {
   if (message !== 'close') return;
   pressure?.close?.();
+  if (limitSampler) clearInterval(limitSampler);
   server.closeAllConnections();
   server.close(() => {
     const stats = shed?.stats();
@@ -216,6 +238,7 @@ process.on('message', (message: unknown) => {
     if (ready) report.readiness = { changes, stats: ready.stats(), livenessChecks: alive.stats().checks };
     if (stats?.levels) report.levels = stats.levels;
     if (limiter) report.limiter = limiter.stats();
+    if (limitSampler) report.limits = limits;
     process.send!({ report }, () => process.disconnect());
   });
 });
