@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const rootIndex = readFileSync('src/index.ts', 'utf8');
 const errors = [];
-const notPublic = new Set(['internal', 'demo', 'cli']);
+const notPublic = new Set(['internal', 'demo', 'cli', 'top']);
 const layers = ['core', 'adapters', 'tools'];
 /** src/<layer>/<name>/, found by the feature name alone. */
 const layerOf = (name) => layers.find((layer) => existsSync(`src/${layer}/${name}`));

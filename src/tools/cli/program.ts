@@ -5,6 +5,7 @@ import { ConfigError } from '../config/index.js';
 import { SluiceError } from '../../core/errors/index.js';
 import { scenarioNames } from '../simulate/index.js';
 import type { DemoFlags, DemoOptions } from '../demo/index.js';
+import type { TopFlags, TopIo } from '../top/index.js';
 import type { CliIo } from './format.js';
 import { burstArg, durationArg, factorArg, fractionArg, integerArg, rateArg, sizeArg } from './parsers.js';
 import { planCommand, type PlanFlags } from './plan.js';
@@ -27,6 +28,8 @@ function version(): string {
 export interface CliDeps {
   /** Replaces `runDemo` from src/tools/demo (loaded lazily otherwise, so other commands do not pay for it). */
   runDemo?: (options: DemoOptions) => Promise<unknown>;
+  /** Terminal of `sluice top` (process.stdout's otherwise). */
+  topIo?: TopIo;
 }
 
 /**
@@ -131,6 +134,34 @@ Examples:
     .action(async (flags: DemoFlags) => {
       const { demoCommand } = await import('../demo/index.js');
       code = await demoCommand(flags, io, deps.runDemo);
+    });
+
+  program
+    .command('top')
+    .description("Watch a running service like top(1): each component's utilization, rates, drops, limits, lag and time to full, and the bottleneck.")
+    .argument('<url>', "the service's dashboard (e.g. http://127.0.0.1:3000/) or its Prometheus endpoint (…/metrics)")
+    .option('--once', 'print one snapshot and exit')
+    .option('--json', "print JSON: the dashboard's /snapshot.json plus a bottleneck field (one object per line without --once)")
+    .addOption(new Option('--source <kind>', 'what the URL serves (auto: a path ending in /metrics is Prometheus)').choices(['auto', 'dashboard', 'prometheus']).default('auto'))
+    .option('--interval <duration>', 'time between Prometheus scrapes (the dashboard pushes at its own pace)', durationArg, 1000)
+    .option('--order <names>', 'components upstream first, comma-separated (default: the order the service lists them)', (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .option('--prefix <prefix>', 'metric name prefix of a Prometheus endpoint', 'sluice_')
+    .addHelpText(
+      'after',
+      `
+The bottleneck is the last component (in --order, else the listed order) pinned at its
+concurrency limit or at/over its high watermark, else the last one whose queue grows;
+see docs/top.md. Ctrl-C quits. Works in a plain 80x24 terminal and over SSH; no colour
+with NO_COLOR or when stdout is not a terminal.
+
+Examples:
+  sluice top http://127.0.0.1:3000/
+  sluice top http://127.0.0.1:9464/metrics --interval 2s
+  sluice top http://127.0.0.1:3000/ --once --json | jq .bottleneck.reason`,
+    )
+    .action(async (url: string, flags: TopFlags) => {
+      const { topCommand, processTopIo } = await import('../top/index.js');
+      code = await topCommand(url, flags, deps.topIo ?? processTopIo());
     });
 
   if (argv.length === 0) {
