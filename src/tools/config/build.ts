@@ -1,15 +1,18 @@
 import { AlertMonitor, type AlertMonitorOptions, type StatsSource } from '../../core/alerts/index.js';
 import { AdaptiveRate } from '../../core/adaptive-rate/index.js';
 import { Channel } from '../../core/channel/index.js';
+import { CircuitBreaker } from '../../core/circuit-breaker/index.js';
 import type { Clock } from '../../core/clock/index.js';
-import { ConcurrencyLimiter } from '../../core/concurrency-limiter/index.js';
+import { bulkhead, ConcurrencyLimiter } from '../../core/concurrency-limiter/index.js';
 import { Credits } from '../../core/credits/index.js';
 import { InvalidOptionError } from '../../core/errors/index.js';
+import { FairChannel } from '../../core/fair-channel/index.js';
+import { PriorityChannel } from '../../core/priority-channel/index.js';
 import { TokenBucket } from '../../core/token-bucket/index.js';
 import { ConfigError, describeValue } from './errors.js';
 import type { SluiceConfig } from './types.js';
 
-export type ComponentKind = 'Channel' | 'TokenBucket' | 'Credits' | 'AdaptiveRate' | 'ConcurrencyLimiter';
+export type ComponentKind = 'Channel' | 'PriorityChannel' | 'FairChannel' | 'TokenBucket' | 'Credits' | 'AdaptiveRate' | 'ConcurrencyLimiter' | 'Bulkhead' | 'CircuitBreaker';
 
 /** What `fromConfig()` will construct for one entry of the file. */
 export interface ComponentSpec {
@@ -52,17 +55,25 @@ export interface BuildOptions {
   watch?: Record<string, StatsSource>;
 }
 
-export type Component = Channel<unknown> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter;
+export type Component = Channel<unknown> | PriorityChannel<unknown> | FairChannel<unknown> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter | CircuitBreaker;
 
 export interface BuiltComponents<T = unknown> {
+  /** The queues without `priorities` or `fairness`. */
   channels: Record<string, Channel<T>>;
+  /** The queues with `priorities`: `send(item, { priority: 'critical' })`. */
+  priorityChannels: Record<string, PriorityChannel<T>>;
+  /** The queues with `fairness`: `send(item, { key: tenantId })` (a file cannot hold a key function). */
+  fairChannels: Record<string, FairChannel<T>>;
   tokenBuckets: Record<string, TokenBucket>;
   credits: Record<string, Credits>;
   adaptiveRates: Record<string, AdaptiveRate>;
+  /** The `concurrency` entries and the `bulkheads` (each a fixed ConcurrencyLimiter with `maxWaiting`). */
   concurrencyLimiters: Record<string, ConcurrencyLimiter>;
+  /** The `breakers` entries. */
+  breakers: Record<string, CircuitBreaker>;
   /** Every component by its name; names are unique across sections. */
-  components: Record<string, Channel<T> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter>;
-  /** Watches every component (and those given in `watch`) when `monitoring.alert_thresholds` has a threshold. Not started: call `alerts.start()`. */
+  components: Record<string, Channel<T> | PriorityChannel<T> | FairChannel<T> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter | CircuitBreaker>;
+  /** Watches every component but the breakers (and those given in `watch`) when `monitoring.alert_thresholds` has a threshold. Not started: call `alerts.start()`. */
   alerts: AlertMonitor | undefined;
   /** Stops the alerts and closes every component. Idempotent. */
   close(): void;
@@ -71,6 +82,27 @@ export interface BuiltComponents<T = unknown> {
 // Constructor option → key in the file, to point errors from the constructors at the right line.
 const KEYS: Record<ComponentKind, Record<string, string>> = {
   Channel: { capacity: 'capacity', overflow: 'strategy', highWatermark: 'high_watermark', lowWatermark: 'low_watermark', sampleEvery: 'sample_every', maxBlockMs: 'timeout' },
+  PriorityChannel: {
+    capacity: 'capacity',
+    overflow: 'strategy',
+    highWatermark: 'high_watermark',
+    lowWatermark: 'low_watermark',
+    maxBlockMs: 'timeout',
+    levels: 'priorities.levels',
+    weights: 'priorities.weights',
+    reserve: 'priorities.reserve',
+    defaultPriority: 'priorities.default',
+  },
+  FairChannel: {
+    capacity: 'capacity',
+    overflow: 'strategy',
+    highWatermark: 'high_watermark',
+    lowWatermark: 'low_watermark',
+    maxBlockMs: 'timeout',
+    perKeyCapacity: 'fairness.per_key_capacity',
+    quantum: 'fairness.quantum',
+    topKeys: 'fairness.top_keys',
+  },
   TokenBucket: { ratePerSecond: 'rate', burst: 'burst' },
   Credits: { initial: 'initial', max: 'max' },
   AdaptiveRate: {
@@ -84,7 +116,30 @@ const KEYS: Record<ComponentKind, Record<string, string>> = {
     burst: 'burst',
     adjustmentIntervalMs: 'adjustment_interval',
   },
-  ConcurrencyLimiter: { algorithm: 'algorithm', initialLimit: 'initial_limit', minLimit: 'min_limit', maxLimit: 'max_limit', whenFull: 'when_full', backoffRatio: 'backoff_ratio', timeoutMs: 'timeout' },
+  ConcurrencyLimiter: {
+    algorithm: 'algorithm',
+    initialLimit: 'initial_limit',
+    minLimit: 'min_limit',
+    maxLimit: 'max_limit',
+    whenFull: 'when_full',
+    backoffRatio: 'backoff_ratio',
+    timeoutMs: 'timeout',
+    maxWaiting: 'max_waiting',
+    partitions: 'partitions',
+  },
+  Bulkhead: { concurrency: 'concurrency', maxWaiting: 'max_waiting' },
+  CircuitBreaker: {
+    window: 'window',
+    windowSize: 'window_size',
+    windowMs: 'window_duration',
+    windowBuckets: 'window_buckets',
+    minimumCalls: 'minimum_calls',
+    failureRateThreshold: 'failure_rate_threshold',
+    slowCallMs: 'slow_call_duration',
+    slowCallRateThreshold: 'slow_call_rate_threshold',
+    resetAfterMs: 'reset_after',
+    halfOpenProbes: 'half_open_probes',
+  },
 };
 const FLOW_CREDIT_KEYS: Record<string, string> = { initial: 'initial_credits', max: 'max_credits', minCredits: 'min_credits', acquireTimeoutMs: 'credit_timeout' };
 const ALERT_KEYS: Record<string, string> = {
@@ -112,12 +167,16 @@ function defined(o: Record<string, unknown>): Record<string, unknown> {
 export function componentSpecs(config: SluiceConfig): { components: ComponentSpec[]; alerts: AlertSpec | undefined } {
   const out: ComponentSpec[] = [];
   for (const [name, q] of Object.entries(config.queues)) {
-    out.push({
-      name,
-      kind: 'Channel',
-      path: `queues.${name}`,
-      options: defined({ name, capacity: q.capacity, overflow: q.strategy, highWatermark: q.highWatermark, lowWatermark: q.lowWatermark, sampleEvery: q.strategy === 'sample' ? q.sampleEvery : undefined, maxBlockMs: q.maxBlockMs }),
-    });
+    const common = { name, capacity: q.capacity, overflow: q.strategy, highWatermark: q.highWatermark, lowWatermark: q.lowWatermark, maxBlockMs: q.maxBlockMs };
+    if (q.priorities) {
+      const p = q.priorities;
+      out.push({ name, kind: 'PriorityChannel', path: `queues.${name}`, options: defined({ ...common, levels: p.levels, weights: p.weights, reserve: p.reserve, defaultPriority: p.defaultPriority }) });
+    } else if (q.fairness) {
+      const f = q.fairness;
+      out.push({ name, kind: 'FairChannel', path: `queues.${name}`, options: defined({ ...common, perKeyCapacity: f.perKeyCapacity, quantum: f.quantum, topKeys: f.topKeys }) });
+    } else {
+      out.push({ name, kind: 'Channel', path: `queues.${name}`, options: defined({ ...common, sampleEvery: q.strategy === 'sample' ? q.sampleEvery : undefined }) });
+    }
   }
   const adaptiveOptions = (a: NonNullable<SluiceConfig['adaptive']>) =>
     defined({
@@ -143,10 +202,47 @@ export function componentSpecs(config: SluiceConfig): { components: ComponentSpe
       name,
       kind: 'ConcurrencyLimiter',
       path: `concurrency.${name}`,
-      options: defined({ name, algorithm: c.algorithm, initialLimit: c.initialLimit, minLimit: c.minLimit, maxLimit: c.maxLimit, whenFull: c.whenFull, backoffRatio: c.backoffRatio, timeoutMs: c.timeoutMs }),
+      options: defined({
+        name,
+        algorithm: c.algorithm,
+        initialLimit: c.initialLimit,
+        minLimit: c.minLimit,
+        maxLimit: c.maxLimit,
+        whenFull: c.whenFull,
+        backoffRatio: c.backoffRatio,
+        timeoutMs: c.timeoutMs,
+        maxWaiting: c.maxWaiting,
+        partitions: c.partitions,
+      }),
     });
   }
-  return { components: out, alerts: alertSpec(config, out.map((c) => c.name)) };
+  for (const [name, b] of Object.entries(config.bulkheads)) out.push({ name, kind: 'Bulkhead', path: `bulkheads.${name}`, options: { name, concurrency: b.concurrency, maxWaiting: b.maxWaiting } });
+  for (const [name, b] of Object.entries(config.breakers)) {
+    out.push({
+      name,
+      kind: 'CircuitBreaker',
+      path: `breakers.${name}`,
+      options: defined({
+        name,
+        window: b.window,
+        windowSize: b.windowSize,
+        windowMs: b.windowMs,
+        windowBuckets: b.windowBuckets,
+        minimumCalls: b.minimumCalls,
+        failureRateThreshold: b.failureRateThreshold,
+        slowCallMs: b.slowCallMs,
+        slowCallRateThreshold: b.slowCallRateThreshold,
+        resetAfterMs: b.resetAfterMs,
+        halfOpenProbes: b.halfOpenProbes,
+      }),
+    });
+  }
+  return { components: out, alerts: alertSpec(config, alertNames(out)) };
+}
+
+/** The components an alert monitor watches: all but the breakers (whose stats carry no queue, drop or wait figures). */
+function alertNames(specs: readonly ComponentSpec[]): string[] {
+  return specs.filter((s) => s.kind !== 'CircuitBreaker').map((s) => s.name);
 }
 
 /** The alert monitor over `names`, when the file has thresholds and there is something to watch. */
@@ -179,26 +275,32 @@ function watchOption(watch: unknown, specs: readonly ComponentSpec[]): Record<st
  * @throws ConfigError if a constructor rejects an option the schema let through,
  *   with the path of the key in the file. Components built before it are closed.
  * @example
- * const { channels, alerts } = fromConfig(await loadConfig('sluice.yaml'));
+ * const { channels, priorityChannels, fairChannels, alerts } = fromConfig(await loadConfig('sluice.yaml'));
  * alerts?.start();
  * await channels.input_queue?.send(job);
+ * await priorityChannels.requests?.send(job, { priority: 'critical' });
+ * await fairChannels.jobs?.send(job, { key: 'tenant-42' }); // the file cannot name a key function
  */
 export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOptions = {}): BuiltComponents<T> {
   const { components: specs } = componentSpecs(config);
   const watch = watchOption(options.watch, specs);
-  const alerts = alertSpec(config, [...specs.map((s) => s.name), ...Object.keys(watch)]);
+  const alerts = alertSpec(config, [...alertNames(specs), ...Object.keys(watch)]);
   const clock = options.clock;
   const built: BuiltComponents<T> = {
     channels: {},
+    priorityChannels: {},
+    fairChannels: {},
     tokenBuckets: {},
     credits: {},
     adaptiveRates: {},
     concurrencyLimiters: {},
+    breakers: {},
     components: {},
     alerts: undefined,
     close() {
       built.alerts?.stop();
-      for (const c of Object.values(built.components)) c.close();
+      // A CircuitBreaker holds no timers and has nothing to close.
+      for (const c of Object.values(built.components)) if (!(c instanceof CircuitBreaker)) c.close();
     },
   };
   for (const spec of specs) {
@@ -217,8 +319,20 @@ export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOpti
         case 'AdaptiveRate':
           built.components[spec.name] = built.adaptiveRates[spec.name] = new AdaptiveRate(o as never);
           break;
+        case 'PriorityChannel':
+          built.components[spec.name] = built.priorityChannels[spec.name] = new PriorityChannel<T>(o as never);
+          break;
+        case 'FairChannel':
+          built.components[spec.name] = built.fairChannels[spec.name] = new FairChannel<T>(o as never);
+          break;
         case 'ConcurrencyLimiter':
           built.components[spec.name] = built.concurrencyLimiters[spec.name] = new ConcurrencyLimiter(o as never);
+          break;
+        case 'Bulkhead':
+          built.components[spec.name] = built.concurrencyLimiters[spec.name] = bulkhead(o as never);
+          break;
+        case 'CircuitBreaker':
+          built.components[spec.name] = built.breakers[spec.name] = new CircuitBreaker(o as never);
           break;
       }
     } catch (error) {

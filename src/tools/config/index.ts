@@ -16,11 +16,16 @@ export { toSimulation } from './simulation.js';
 export type { SimulationOverrides, SimulationPlan } from './simulation.js';
 export type {
   AdaptiveConfig,
+  BreakerConfig,
+  BulkheadConfig,
   ConcurrencyConfig,
   CreditsConfig,
+  FairnessConfig,
   FlowControlConfig,
   MonitoringConfig,
+  PrioritiesConfig,
   QueueConfig,
+  QueueStrategy,
   RateLimitConfig,
   SimulationConfig,
   SluiceConfig,

@@ -72,6 +72,8 @@ export function parseConfig(input: string | object, options: ParseConfigOptions 
     rateLimits: c.rate_limits ?? {},
     credits: c.credits ?? {},
     concurrency: c.concurrency ?? {},
+    bulkheads: c.bulkheads ?? {},
+    breakers: c.breakers ?? {},
     monitoring: c.monitoring,
     simulation: c.simulation,
     warnings,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { overflowStrategies } from '../../core/channel/index.js';
 import { limitAlgorithms } from '../../core/concurrency-limiter/index.js';
+import { fairOverflows } from '../../core/fair-channel/index.js';
+import { priorityOverflows } from '../../core/priority-channel/index.js';
 import {
   DURATION_HINT,
   DURATION_PATTERN,
@@ -13,7 +15,7 @@ import {
   RATE_PATTERN,
 } from '../../internal/config-units.js';
 import type { LagThreshold } from '../../core/alerts/index.js';
-import type { FlowControlConfig, QueueConfig, WorkloadConfig } from './types.js';
+import type { BreakerConfig, BulkheadConfig, FairnessConfig, FlowControlConfig, PrioritiesConfig, QueueConfig, QueueStrategy, WorkloadConfig } from './types.js';
 
 // Every schema carries the text of what it allows as its error, so a failure
 // reads "<path>: <value> is not <allowed>" whatever check failed (see errors.ts).
@@ -82,8 +84,8 @@ function fraction(allowed: string, lo: number, loInclusive: boolean) {
 }
 
 /** One of `values`, also accepting underscores for hyphens (the seed writes drop_oldest). */
-function spelledEnum<const T extends string>(values: readonly T[]) {
-  const allowed = `one of ${values.join(', ')}`;
+function spelledEnum<const T extends string>(values: readonly T[], allowedText?: string) {
+  const allowed = allowedText ?? `one of ${values.join(', ')}`;
   const spellings = [...new Set(values.flatMap((s) => [s, s.replace(/-/g, '_')]))] as [string, ...string[]];
   return z
     .enum(spellings, e(allowed))
@@ -107,19 +109,67 @@ const names = <V extends z.ZodType>(value: V, description: string) =>
 
 const capacityText = 'an integer >= 1';
 
+const LEVELS_TEXT = 'a list of 1 to 30 distinct level names, highest first, e.g. [critical, normal, batch]';
+const prioritiesSchema = section(
+  {
+    levels: z
+      .array(z.string(e('a level name (a non-empty string)')).min(1, e('a level name (a non-empty string)')), e(LEVELS_TEXT))
+      .min(1, e(LEVELS_TEXT))
+      .max(30, e(LEVELS_TEXT))
+      .meta({ description: `The priority levels, highest first: ${LEVELS_TEXT}. A producer picks one with send(item, { priority }).` }),
+    weights: z
+      .record(z.string(), number('a number > 0', { gt: 0 }), e('an object of a weight (> 0) per level'))
+      .optional()
+      .meta({ description: 'Weighted sharing: receivers take from the non-empty levels in proportion to these weights, so the lowest is slowed, not starved. Every level needs one. Default: strict priority.' }),
+    reserve: integer('an integer >= 0', 0).optional().meta({ description: 'Slots kept for the top level: the other levels are full at capacity - reserve (default 0).' }),
+    default: z.string(e('a level name')).optional().meta({ description: 'The level of an item sent without a priority (default: the last level).' }),
+  },
+  'Priority levels: the queue is built as a PriorityChannel. Its strategies: block, drop_newest, reject, shed_lowest (the lowest level\'s oldest item is evicted first).',
+).superRefine((p, ctx) => {
+  const seen = new Set<string>();
+  p.levels.forEach((level, i) => {
+    if (seen.has(level)) ctx.addIssue({ code: 'custom', path: ['levels', i], input: level, message: 'a level not listed before (levels are distinct)' });
+    seen.add(level);
+  });
+  const allowed = `one of the levels (${p.levels.join(', ')})`;
+  if (p.default !== undefined && !seen.has(p.default)) ctx.addIssue({ code: 'custom', path: ['default'], input: p.default, message: allowed });
+  if (p.weights !== undefined) {
+    for (const key of Object.keys(p.weights)) if (!seen.has(key)) ctx.addIssue({ code: 'custom', path: ['weights', key], input: key, message: allowed });
+    for (const level of p.levels) {
+      if (p.weights[level] === undefined) ctx.addIssue({ code: 'custom', path: ['weights', level], input: undefined, message: 'a number > 0 (every level needs a weight)' });
+    }
+  }
+});
+
+const fairnessSchema = section(
+  {
+    per_key_capacity: integer('an integer >= 1', 1).meta({ description: 'Most items one key may have buffered (required).' }),
+    quantum: number('a number > 0', { gt: 0 }).optional().meta({ description: 'Deficit round robin: what a key may take per turn (default 1 item).' }),
+    top_keys: integer('an integer >= 1', 1).optional().meta({ description: 'How many of the keys that dropped the most stats() tracks (default 10).' }),
+  },
+  "Per-key fairness: the queue is built as a FairChannel. Items are keyed by the send option { key } (a key function cannot be written in a file). Its strategies: drop_newest (the default), reject, block.",
+);
+
+const queueStrategies = [...new Set<QueueStrategy>([...overflowStrategies, ...priorityOverflows, ...fairOverflows])];
+// An unknown strategy is told a plain Channel's list (most queues are one); a known strategy the queue's kind lacks gets that kind's list.
+const STRATEGY_TEXT = `one of ${overflowStrategies.join(', ')}`;
+const spelled = (list: readonly string[]) => list.map((s) => s.replace(/-/g, '_')).join(', ');
+
 export const queueSchema = section(
   {
     capacity: integer(capacityText, 1).optional().meta({ description: 'Most items buffered (required, or its seed name size).' }),
     size: integer(capacityText, 1).optional().meta({ description: 'Seed name for capacity.' }),
-    strategy: spelledEnum(overflowStrategies).optional(),
-    overflow: spelledEnum(overflowStrategies).optional().meta({ description: 'Sluice name for strategy.' }),
+    strategy: spelledEnum(queueStrategies, STRATEGY_TEXT).optional(),
+    overflow: spelledEnum(queueStrategies, STRATEGY_TEXT).optional().meta({ description: 'Sluice name for strategy.' }),
     high_watermark: fraction('a fraction between 0 and 1', 0, true).optional(),
     low_watermark: fraction('a fraction between 0 and 1', 0, true).optional(),
     sample_every: integer('an integer >= 1', 1).optional(),
     timeout: duration(true).optional(),
     max_block: duration(true).optional(),
+    priorities: prioritiesSchema.optional(),
+    fairness: fairnessSchema.optional(),
   },
-  'A Channel. Seed keys: size, strategy, timeout, high_watermark, low_watermark.',
+  'A Channel (a PriorityChannel with priorities, a FairChannel with fairness). Seed keys: size, strategy, timeout, high_watermark, low_watermark.',
 )
   .superRefine((q, ctx) => {
     const both = (a: keyof typeof q, b: keyof typeof q, why: string) => {
@@ -128,27 +178,51 @@ export const queueSchema = section(
     both('capacity', 'size', 'size is the seed name for capacity');
     both('strategy', 'overflow', 'overflow is another name for strategy');
     both('timeout', 'max_block', 'max_block is another name for timeout');
+    both('priorities', 'fairness', 'a queue is a PriorityChannel or a FairChannel, not both');
     if (q.capacity === undefined && q.size === undefined) ctx.addIssue({ code: 'custom', path: ['capacity'], input: undefined, message: `${capacityText} (key capacity, or the seed's size)` });
+    const capacity = q.capacity ?? q.size;
     const high = q.high_watermark ?? 0.8;
     if (q.low_watermark !== undefined && q.low_watermark > high) {
       ctx.addIssue({ code: 'custom', path: ['low_watermark'], input: q.low_watermark, message: `a fraction <= high_watermark (${high})` });
     }
-    const strategy = q.strategy ?? q.overflow ?? 'block';
+    const [kind, strategies]: [string, readonly string[]] = q.priorities ? ['priorities', priorityOverflows] : q.fairness ? ['fairness', fairOverflows] : ['', overflowStrategies];
+    const strategyKey = q.strategy !== undefined ? 'strategy' : 'overflow';
+    const given = q.strategy ?? q.overflow;
+    if (given !== undefined && !strategies.includes(given)) {
+      ctx.addIssue({ code: 'custom', path: [strategyKey], input: given, message: `one of ${spelled(strategies)}${kind ? ` (with ${kind})` : ' (shed_lowest needs priorities)'}` });
+    }
+    const strategy = given ?? (q.fairness ? 'drop-newest' : 'block');
     const timeoutKey = q.timeout !== undefined ? 'timeout' : 'max_block';
     if ((q.timeout ?? q.max_block) !== undefined && strategy !== 'block') {
       ctx.addIssue({ code: 'custom', path: [timeoutKey], input: q[timeoutKey], message: `allowed with strategy ${strategy} (only with block)` });
     }
+    if (q.priorities?.reserve !== undefined && capacity !== undefined && q.priorities.reserve >= capacity) {
+      ctx.addIssue({ code: 'custom', path: ['priorities', 'reserve'], input: q.priorities.reserve, message: `an integer < capacity (${capacity})` });
+    }
+    if (q.fairness && capacity !== undefined && q.fairness.per_key_capacity > capacity) {
+      ctx.addIssue({ code: 'custom', path: ['fairness', 'per_key_capacity'], input: q.fairness.per_key_capacity, message: `an integer <= capacity (${capacity})` });
+    }
   })
-  .transform(
-    (q): QueueConfig => ({
+  .transform((q): QueueConfig => {
+    const out: QueueConfig = {
       capacity: (q.capacity ?? q.size)!,
-      strategy: q.strategy ?? q.overflow ?? 'block',
+      strategy: q.strategy ?? q.overflow ?? (q.fairness ? 'drop-newest' : 'block'),
       highWatermark: q.high_watermark ?? 0.8,
       lowWatermark: q.low_watermark ?? Math.min(0.2, q.high_watermark ?? 0.8),
       sampleEvery: q.sample_every ?? 10,
       maxBlockMs: q.timeout ?? q.max_block,
-    }),
-  );
+    };
+    if (q.priorities) {
+      const p = q.priorities;
+      const priorities: PrioritiesConfig = { levels: p.levels, weights: p.weights, reserve: p.reserve, defaultPriority: p.default };
+      out.priorities = priorities;
+    }
+    if (q.fairness) {
+      const fairness: FairnessConfig = { perKeyCapacity: q.fairness.per_key_capacity, quantum: q.fairness.quantum, topKeys: q.fairness.top_keys };
+      out.fairness = fairness;
+    }
+    return out;
+  });
 
 const flowTypes = ['credit-based', 'rate-based', 'adaptive'] as const;
 const flowOnly: Record<string, (typeof flowTypes)[number]> = { initial_credits: 'credit-based', max_credits: 'credit-based', min_credits: 'credit-based', credit_timeout: 'credit-based', rate: 'rate-based', burst: 'rate-based' };
@@ -255,6 +329,10 @@ const concurrencySchema = section(
     when_full: spelledEnum(['wait', 'reject'] as const).optional(),
     backoff_ratio: number('a number >= 0.5 and < 1', { min: 0.5, lt: 1 }).optional(),
     timeout: duration(true).optional(),
+    max_waiting: integer('an integer >= 0', 0)
+      .optional()
+      .meta({ description: 'Callers that may wait for a permit at once; one more is refused at once (LimitExceededError): the bulkhead pattern. Only with when_full: wait. Default: no bound.' }),
+    partitions: names(fraction('a share in (0, 1]', 0, false), 'Named partitions and their guaranteed share of the limit (shares add up to at most 1); a partition may borrow idle permits. Callers pass acquire({ partition }).').optional(),
   },
   'A ConcurrencyLimiter.',
 )
@@ -266,6 +344,13 @@ const concurrencySchema = section(
         ctx.addIssue({ code: 'custom', path: [key], input: value, message: `allowed with algorithm ${algorithm} (only with ${owners.join(' or ')})` });
       }
     }
+    if (c.max_waiting !== undefined && c.when_full === 'reject') ctx.addIssue({ code: 'custom', path: ['max_waiting'], input: c.max_waiting, message: 'allowed with when_full reject (nobody waits; only with wait)' });
+    if (c.partitions !== undefined) {
+      const shares = Object.values(c.partitions);
+      const total = shares.reduce((a, b) => a + b, 0);
+      if (shares.length === 0) ctx.addIssue({ code: 'custom', path: ['partitions'], input: c.partitions, message: 'an object of at least one partition, e.g. { critical: 0.6, batch: 0.2 }' });
+      else if (total > 1 + 1e-9) ctx.addIssue({ code: 'custom', path: ['partitions'], input: c.partitions, message: `shares adding up to at most 1 (they add up to ${Math.round(total * 1e6) / 1e6})` });
+    }
   })
   .transform((c) => ({
   algorithm: c.algorithm ?? 'fixed',
@@ -275,7 +360,62 @@ const concurrencySchema = section(
   whenFull: c.when_full,
   backoffRatio: c.backoff_ratio,
   timeoutMs: c.timeout,
+  maxWaiting: c.max_waiting,
+  partitions: c.partitions,
 }));
+
+const bulkheadSchema = section(
+  {
+    concurrency: integer('an integer >= 1', 1).meta({ description: 'Calls that may run at once (required).' }),
+    max_waiting: integer('an integer >= 0', 0).meta({ description: 'Calls that may wait for a slot at once; one more is refused at once with LimitExceededError (required).' }),
+  },
+  'A bulkhead: a fixed ConcurrencyLimiter with a bounded wait queue (bulkhead() of sluice).',
+).transform((b): BulkheadConfig => ({ concurrency: b.concurrency, maxWaiting: b.max_waiting }));
+
+const breakerWindows = ['count', 'time'] as const;
+const breakerOnly: Record<string, 'count' | 'time'> = { window_size: 'count', window_duration: 'time', window_buckets: 'time' };
+const breakerSchema = section(
+  {
+    window: spelledEnum(breakerWindows).optional().meta({ description: 'count: the last window_size calls; time: the calls of the last window_duration (default count).' }),
+    window_size: integer('an integer from 1 to 100000', 1, 100_000).optional().meta({ description: 'Calls in a count window (default 20).' }),
+    window_duration: duration(true).optional().meta({ description: 'Length of a time window (default 10s).' }),
+    window_buckets: integer('an integer from 1 to 1000', 1, 1000).optional().meta({ description: 'Buckets a time window is split into (default 10).' }),
+    minimum_calls: integer('an integer >= 1', 1).optional().meta({ description: 'Calls the window must hold before a rate can open the breaker (default 10, or window_size when smaller).' }),
+    failure_rate_threshold: fraction('a fraction in (0, 1]', 0, false).optional().meta({ description: 'Share of failed calls in the window at or above which the breaker opens (default 0.5).' }),
+    slow_call_duration: duration(true).optional().meta({ description: 'A call taking this long or longer is slow (default: slow calls not tracked).' }),
+    slow_call_rate_threshold: fraction('a fraction in (0, 1]', 0, false).optional().meta({ description: 'Share of slow calls at or above which the breaker opens (default 1). Only with slow_call_duration.' }),
+    reset_after: duration(true).optional().meta({ description: 'How long the breaker stays open before it admits probes (default 30s).' }),
+    half_open_probes: integer('an integer >= 1', 1).optional().meta({ description: 'Calls admitted while half-open (default 1).' }),
+  },
+  'A CircuitBreaker: closed, open on a failure (or slow-call) rate over a sliding window, half-open after reset_after.',
+)
+  .superRefine((b, ctx) => {
+    const window = b.window ?? 'count';
+    for (const [key, owner] of Object.entries(breakerOnly)) {
+      const value = (b as Record<string, unknown>)[key];
+      if (value !== undefined && owner !== window) ctx.addIssue({ code: 'custom', path: [key], input: value, message: `allowed with window ${window} (only with ${owner})` });
+    }
+    if (b.slow_call_rate_threshold !== undefined && b.slow_call_duration === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['slow_call_rate_threshold'], input: b.slow_call_rate_threshold, message: 'allowed without slow_call_duration (which says what a slow call is)' });
+    }
+    if (window === 'count' && b.minimum_calls !== undefined && b.minimum_calls > (b.window_size ?? 20)) {
+      ctx.addIssue({ code: 'custom', path: ['minimum_calls'], input: b.minimum_calls, message: `an integer <= window_size (${b.window_size ?? 20})` });
+    }
+  })
+  .transform(
+    (b): BreakerConfig => ({
+      window: b.window ?? 'count',
+      windowSize: b.window_size,
+      windowMs: b.window_duration,
+      windowBuckets: b.window_buckets,
+      minimumCalls: b.minimum_calls,
+      failureRateThreshold: b.failure_rate_threshold,
+      slowCallMs: b.slow_call_duration,
+      slowCallRateThreshold: b.slow_call_rate_threshold,
+      resetAfterMs: b.reset_after,
+      halfOpenProbes: b.half_open_probes,
+    }),
+  );
 
 const queueDepthText = 'a fraction in (0, 1], a percentage such as "90%", or { items: N }';
 const queueDepthSchema = z
@@ -377,7 +517,7 @@ export const simulationSchema = section(
   'Workload for sluice simulate.',
 ).transform((s) => ({ ...toWorkload(s), seed: s.seed, durationMs: s.duration, queues: s.queues ?? {} }));
 
-const SECTIONS = ['queues', 'rate_limits', 'credits', 'concurrency'] as const;
+const SECTIONS = ['queues', 'rate_limits', 'credits', 'concurrency', 'bulkheads', 'breakers'] as const;
 
 export const configSchema = section(
   {
@@ -389,10 +529,12 @@ export const configSchema = section(
     rate_limits: names(rateLimitSchema, 'TokenBuckets by name.').optional(),
     credits: names(creditsSchema, 'Credits by name.').optional(),
     concurrency: names(concurrencySchema, 'ConcurrencyLimiters by name.').optional(),
+    bulkheads: names(bulkheadSchema, 'Bulkheads (fixed ConcurrencyLimiters with a bounded wait queue) by name.').optional(),
+    breakers: names(breakerSchema, 'CircuitBreakers by name.').optional(),
     monitoring: monitoringSchema.optional(),
     simulation: simulationSchema.optional(),
   },
-  'Sluice configuration: queues, flow control, alerts and the simulated workload. Keys follow the seed template; the file may also wrap everything in a top-level backpressure: key.',
+  'Sluice configuration: queues, flow control, limiters, bulkheads, breakers, alerts and the simulated workload. Keys follow the seed template; the file may also wrap everything in a top-level backpressure: key.',
 ).superRefine((c, ctx) => {
   const seen = new Map<string, string>();
   const claim = (name: string, where: string, path: (string | number)[]) => {

@@ -1,3 +1,4 @@
+import type { OverflowStrategy } from '../../core/channel/index.js';
 import type { SimulatedAlerts, SimulatedQueue } from '../simulate/index.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import type { SluiceConfig } from './types.js';
@@ -41,6 +42,11 @@ export function toSimulation(config: SluiceConfig, overrides: SimulationOverride
   const queues: SimulatedQueue[] = [];
   if (Object.keys(config.queues).length === 0) issues.push({ path: 'queues', message: 'queues: missing; expected at least one queue to simulate' });
   for (const [name, q] of Object.entries(config.queues)) {
+    if (q.priorities || q.fairness) {
+      const key = q.priorities ? 'priorities' : 'fairness';
+      issues.push({ path: `queues.${name}.${key}`, message: `queues.${name}.${key}: not simulated; sluice simulate models plain channels only (remove ${key} to simulate this queue as a Channel)` });
+      continue;
+    }
     const own = s?.queues[name];
     const arrivalRate = overrides.arrivalRate ?? own?.arrivalRate ?? s?.arrivalRate;
     const serviceTimeMs = overrides.serviceTimeMs ?? own?.serviceTimeMs ?? s?.serviceTimeMs;
@@ -54,7 +60,7 @@ export function toSimulation(config: SluiceConfig, overrides: SimulationOverride
     queues.push({
       name,
       capacity: q.capacity,
-      strategy: q.strategy,
+      strategy: q.strategy as OverflowStrategy, // priorities and fairness (the other strategies) are refused above
       highWatermark: q.highWatermark,
       lowWatermark: q.lowWatermark,
       sampleEvery: q.sampleEvery,

@@ -1,13 +1,62 @@
 import type { LagThreshold, QueueDepthThreshold } from '../../core/alerts/index.js';
 import type { OverflowStrategy } from '../../core/channel/index.js';
+import type { CircuitBreakerWindow } from '../../core/circuit-breaker/index.js';
 import type { ConcurrencyWhenFull, LimitAlgorithmName } from '../../core/concurrency-limiter/index.js';
+import type { FairOverflow } from '../../core/fair-channel/index.js';
+import type { PriorityOverflow } from '../../core/priority-channel/index.js';
 
 // The configuration after validation: camelCase, units resolved (ms, items/s,
 // fractions). The file itself uses the seed's snake_case keys; each field
 // below names its key. Durations accept `250ms`, `5s`, `1h30m` or a number of
 // ms; rates `1000/s`, `60/min` or a number per second; fractions `0.8` or `"80%"`.
 
-/** One `queues.<name>` entry: a {@link Channel}. */
+/** A queue's strategy: a Channel's, a PriorityChannel's (`shed-lowest`) or a FairChannel's. */
+export type QueueStrategy = OverflowStrategy | PriorityOverflow | FairOverflow;
+
+/** Key `priorities` of a queue: the queue is built as a {@link PriorityChannel}. */
+export interface PrioritiesConfig {
+  /**
+   * Key `levels`: the level names, highest first (1 to 30, distinct). Required.
+   * @default none (required)
+   * @example priorities: { levels: [critical, normal, batch] }
+   */
+  levels: string[];
+  /**
+   * Key `weights`: a weight > 0 for every level; receivers then share among
+   * the non-empty levels in proportion, so the lowest is slowed, not starved.
+   * @default undefined (strict priority)
+   * @example weights: { critical: 8, normal: 3, batch: 1 }
+   */
+  weights: Record<string, number> | undefined;
+  /**
+   * Key `reserve`: slots kept for the top level (an integer < capacity).
+   * @default 0
+   * @example reserve: 100
+   */
+  reserve: number | undefined;
+  /**
+   * Key `default`: the level of an item sent without `{ priority }`.
+   * @default the last level
+   * @example default: normal
+   */
+  defaultPriority: string | undefined;
+}
+
+/**
+ * Key `fairness` of a queue: the queue is built as a {@link FairChannel}. A
+ * file cannot hold a key function, so producers pass the key with each item:
+ * `send(item, { key: tenantId })`.
+ */
+export interface FairnessConfig {
+  /** Key `per_key_capacity`: most items one key may have buffered (at most capacity). Required. @default none @example per_key_capacity: 50 */
+  perKeyCapacity: number;
+  /** Key `quantum`: deficit round robin's share per key and turn. @default 1 @example quantum: 4 */
+  quantum: number | undefined;
+  /** Key `top_keys`: keys tracked in `stats().topDroppedKeys`. @default 10 @example top_keys: 20 */
+  topKeys: number | undefined;
+}
+
+/** One `queues.<name>` entry: a {@link Channel} (a {@link PriorityChannel} with `priorities`, a {@link FairChannel} with `fairness`). */
 export interface QueueConfig {
   /**
    * Key `capacity`, or the seed's `size`. Required.
@@ -16,12 +65,13 @@ export interface QueueConfig {
    */
   capacity: number;
   /**
-   * Key `strategy` (or `overflow`): block, drop-newest, drop-oldest, sample, reject.
-   * The seed's underscore spellings (`drop_oldest`) are accepted too.
-   * @default 'block'
+   * Key `strategy` (or `overflow`): block, drop-newest, drop-oldest, sample, reject;
+   * with `priorities`: block, drop-newest, reject, shed-lowest; with `fairness`: drop-newest, reject, block.
+   * The seed's underscore spellings (`drop_oldest`, `shed_lowest`) are accepted too.
+   * @default 'block' ('drop-newest' with fairness)
    * @example queues: { processing_queue: { capacity: 5000, strategy: drop_oldest } }
    */
-  strategy: OverflowStrategy;
+  strategy: QueueStrategy;
   /**
    * Key `high_watermark`: fraction of capacity at which the channel becomes pressured.
    * @default 0.8
@@ -46,6 +96,18 @@ export interface QueueConfig {
    * @example timeout: 5s
    */
   maxBlockMs: number | undefined;
+  /**
+   * Key `priorities`: levels, weights, reserve and default level; the queue becomes a PriorityChannel.
+   * @default undefined (a plain Channel)
+   * @example queues: { requests: { capacity: 1000, strategy: shed_lowest, priorities: { levels: [critical, batch] } } }
+   */
+  priorities?: PrioritiesConfig;
+  /**
+   * Key `fairness`: per-key capacity and quantum; the queue becomes a FairChannel.
+   * @default undefined (a plain Channel)
+   * @example queues: { jobs: { capacity: 1000, fairness: { per_key_capacity: 50 } } }
+   */
+  fairness?: FairnessConfig;
 }
 
 /** The seed's single `flow_control` section, built as a component named `flow_control`. */
@@ -158,6 +220,52 @@ export interface ConcurrencyConfig {
   backoffRatio: number | undefined;
   /** Key `timeout` (aimd): a slower call counts as a drop. @default 5s @example timeout: 250ms */
   timeoutMs: number | undefined;
+  /**
+   * Key `max_waiting`: callers that may wait at once; one more is refused at
+   * once with `LimitExceededError` (the bulkhead pattern). Only with `when_full: wait`.
+   * @default undefined (no bound)
+   * @example max_waiting: 50
+   */
+  maxWaiting: number | undefined;
+  /**
+   * Key `partitions`: each named partition's guaranteed share of the limit,
+   * each in (0, 1], adding up to at most 1. Callers pass `acquire({ partition })`.
+   * @default undefined (one first-come, first-served pool)
+   * @example partitions: { critical: 0.6, batch: 0.2 }
+   */
+  partitions: Record<string, number> | undefined;
+}
+
+/** A `bulkheads.<name>` entry: `bulkhead()`, a fixed {@link ConcurrencyLimiter} with a bounded wait queue. */
+export interface BulkheadConfig {
+  /** Key `concurrency`: calls that may run at once. Required. @default none @example concurrency: 10 */
+  concurrency: number;
+  /** Key `max_waiting`: calls that may wait at once; one more is refused. Required. @default none @example max_waiting: 20 */
+  maxWaiting: number;
+}
+
+/** A `breakers.<name>` entry: a {@link CircuitBreaker}. */
+export interface BreakerConfig {
+  /** Key `window`: count or time. @default 'count' @example window: time */
+  window: CircuitBreakerWindow;
+  /** Key `window_size` (count): calls in the window. @default 20 @example window_size: 50 */
+  windowSize: number | undefined;
+  /** Key `window_duration` (time): the window's length. @default 10s @example window_duration: 30s */
+  windowMs: number | undefined;
+  /** Key `window_buckets` (time). @default 10 @example window_buckets: 30 */
+  windowBuckets: number | undefined;
+  /** Key `minimum_calls`: calls the window holds before a rate counts. @default 10 (or window_size when smaller) @example minimum_calls: 20 */
+  minimumCalls: number | undefined;
+  /** Key `failure_rate_threshold`: a fraction in (0, 1] or "50%". @default 0.5 @example failure_rate_threshold: 0.5 */
+  failureRateThreshold: number | undefined;
+  /** Key `slow_call_duration`: a call this long is slow. @default undefined (not tracked) @example slow_call_duration: 2s */
+  slowCallMs: number | undefined;
+  /** Key `slow_call_rate_threshold`: a fraction in (0, 1]. @default 1 @example slow_call_rate_threshold: 0.8 */
+  slowCallRateThreshold: number | undefined;
+  /** Key `reset_after`: how long it stays open before probing. @default 30s @example reset_after: 5s */
+  resetAfterMs: number | undefined;
+  /** Key `half_open_probes`: calls admitted while half-open. @default 1 @example half_open_probes: 3 */
+  halfOpenProbes: number | undefined;
 }
 
 /** The `monitoring` section: alerts on every queue and limiter. */
@@ -212,6 +320,8 @@ export interface SluiceConfig {
   rateLimits: Record<string, RateLimitConfig>;
   credits: Record<string, CreditsConfig>;
   concurrency: Record<string, ConcurrencyConfig>;
+  bulkheads: Record<string, BulkheadConfig>;
+  breakers: Record<string, BreakerConfig>;
   monitoring: MonitoringConfig | undefined;
   simulation: SimulationConfig | undefined;
   /** Things worth knowing that are not errors, one sentence each: e.g. a default used for a rate the file left out. */
