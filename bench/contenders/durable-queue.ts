@@ -75,13 +75,13 @@ class Tally {
     this.seen[item.id] = 1;
     this.latencies[this.consumed++] = latency;
   }
-  outcome(extraChecks: RunOutcome['checks'] = []): RunOutcome {
+  outcome(extraChecks: RunOutcome['checks'] = [], extraMetrics: Record<string, number> = {}): RunOutcome {
     const sorted = this.latencies.subarray(0, this.consumed).sort();
     const pick = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
     return {
       items: this.consumed,
       checks: [{ what: 'distinct items consumed', expected: this.n, actual: this.consumed }, ...extraChecks],
-      metrics: { p50Us: Math.round(pick(0.5) * 1000), p99Us: Math.round(pick(0.99) * 1000), duplicates: this.duplicates },
+      metrics: { p50Us: Math.round(pick(0.5) * 1000), p99Us: Math.round(pick(0.99) * 1000), duplicates: this.duplicates, ...extraMetrics },
     };
   }
 }
@@ -161,10 +161,15 @@ export function sluice(backend: 'redis' | 'sqlite', producers: number, consumers
       await consuming;
       const left = await store.size();
       const stats = channel.stats();
-      return tally.outcome([
-        { what: 'items left in the store', expected: 0, actual: left },
-        { what: 'items acked', expected: n + tally.duplicates, actual: stats.acked },
-      ]);
+      // Store calls (commits + leases + ack commits) per 100 items: the round trips the channel made.
+      const storeCalls = ((stats.commits + stats.leases + stats.ackCommits) / n) * 100;
+      return tally.outcome(
+        [
+          { what: 'items left in the store', expected: 0, actual: left },
+          { what: 'items acked', expected: n + tally.duplicates, actual: stats.acked },
+        ],
+        { storeCallsPer100: storeCalls },
+      );
     } finally {
       await channel.detach();
       await store.close();

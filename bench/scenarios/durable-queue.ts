@@ -61,7 +61,7 @@ export default defineScenario({
   defaultN: 20_000,
   quickN: 2_000,
   nLabel: 'items per run (sluice-sqlite-1x1: n / 10; -paced rows: n / 20 at 500/s)',
-  metricColumns: { p50Us: 'p50 µs', p99Us: 'p99 µs', duplicates: 'redelivered' },
+  metricColumns: { p50Us: 'p50 µs', p99Us: 'p99 µs', duplicates: 'redelivered', storeCallsPer100: 'store calls / 100 items' },
   expectations: [
     { contender: 'sluice-redis-1x1', reference: 'bullmq-1x1', atLeast: 2 },
     { contender: 'sluice-redis-16x16', reference: 'bullmq-16x16', atLeast: 2 },
