@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test` runs this first, so the README's test command is the whole set-up
 // on a fresh machine: it starts any local service that is down and installs
-// Debian's Chromium for the dashboard's browser test. Where it cannot (not
+// Debian's Chromium for the dashboard's browser test (and tmux for the
+// `sluice top` terminal test). Where it cannot (not
 // root, no start command), it stops before any test with one line saying
 // exactly what to run. Nothing here ever downloads a browser build.
 //
@@ -97,7 +98,24 @@ function ensureChromium() {
   return 'chromium installed';
 }
 
+/** tmux: test/cli/top.test.ts runs `sluice top` in a real 80x24 terminal (a tmux pane) and reads the screen back. */
+function ensureTmux() {
+  if (has('tmux')) return 'tmux present';
+  const howTo = 'run as root: apt-get update && apt-get install -y tmux';
+  if (checkOnly || !isRoot || !has('apt-get')) fail(`tmux is missing (the sluice top terminal test needs it); ${howTo}`);
+  console.log('ensure-env: installing Debian tmux for the sluice top terminal test');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', 'tmux'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  if (install.status !== 0 || !has('tmux')) {
+    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    const retry = update.status === 0 && spawnSync('apt-get', ['install', '-y', '-qq', 'tmux'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    if (!retry || retry.status !== 0 || !has('tmux')) fail(`could not install tmux; ${howTo}`);
+  }
+  return 'tmux installed';
+}
+
 const report = [];
 for (const service of services) report.push(await ensureService(service));
 report.push(ensureChromium());
+report.push(ensureTmux());
 console.log(`ensure-env: ${report.join(', ')}`);
