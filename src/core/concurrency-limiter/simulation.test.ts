@@ -100,16 +100,14 @@ function describePhase(p: Phase, bounds: Bounds): string {
 
 /**
  * The limit settled within `bounds`: mean inside, never above, below only for
- * the brief dips of a no-load RTT probe. A probe measures at least 10 calls at
- * half the bandwidth-delay product, so at 5 slots (probe limit 3) its dips
- * take about 10% of the time; throughput, asserted separately, shows what
- * they cost.
+ * the brief dips of a no-load RTT probe (3% to 7% of the time; throughput,
+ * asserted separately, shows what they cost).
  */
 function assertSettled(p: Phase, bounds: Bounds): void {
   const [low, high] = bounds;
   assert.ok(p.summary.meanLimit >= low && p.summary.meanLimit <= high, `mean ${p.summary.meanLimit} not in [${low}, ${high}]`);
   assert.ok(p.summary.highestLimit <= high, `highest ${p.summary.highestLimit} > ${high}`);
-  assert.ok(p.shareInBounds >= 0.85, `in bounds ${p.shareInBounds}`);
+  assert.ok(p.shareInBounds >= 0.9, `in bounds ${p.shareInBounds}`);
   assert.ok(p.longestOutside <= 100, `longest excursion ${p.longestOutside} ms`);
 }
 
