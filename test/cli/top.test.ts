@@ -50,6 +50,36 @@ describe('sluice top against a running sluice demo', { timeout: 120_000 }, () =>
     }
   });
 
+  it('topCommand live on a terminal - alternate screen, frames painted in place within 80x24, restored on abort with the last frame left', async () => {
+    const controller = new AbortController();
+    const out: string[] = [];
+    let painted = 0;
+    const io: TopIo = {
+      stdout: (text) => {
+        out.push(text);
+        if (text.startsWith('\x1b[H') && ++painted === 3) controller.abort();
+      },
+      stderr: () => undefined,
+      isTTY: true,
+      columns: () => 80,
+      rows: () => 24,
+      color: true,
+      signal: controller.signal,
+    };
+    assert.equal(await topCommand(demo.url, {}, io), 0);
+    assert.ok(out[0]!.startsWith('\x1b[?1049h\x1b[?25l'), 'enters the alternate screen, hides the cursor');
+    const frames = out.filter((t) => t.startsWith('\x1b[H'));
+    assert.equal(frames.length, 3);
+    for (const f of frames) {
+      // eslint-disable-next-line no-control-regex
+      const lines = f.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\r\n');
+      assert.ok(lines.length <= 24);
+      for (const l of lines) assert.ok(l.length <= 80, l);
+    }
+    assert.ok(out.includes('\x1b[?25h\x1b[?1049l'), 'leaves the alternate screen, shows the cursor');
+    assert.match(out.at(-1)!, /sluice top · /);
+  });
+
   it('sluice top in a real 80x24 terminal (tmux) - refreshes in place and names the SQLite writer as the bottleneck during the spike', async () => {
     let tmux: string;
     try {
