@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 // Sluice never imports ioredis: these are the few members it calls, written out
 // so an ioredis `Redis` or `Cluster` fits them structurally and the package
 // keeps zero runtime dependencies. ioredis is an optional peer dependency.
+// A node-redis client is wrapped to fit them (node-redis.ts).
 
 /** A Redis command argument as ioredis accepts it. */
 export type RedisArgument = string | number | Buffer;
@@ -11,6 +12,8 @@ export type RedisArgument = string | number | Buffer;
  * What Sluice needs from a Redis connection. An ioredis `Redis` or `Cluster`
  * instance fits as is; pass yours, Sluice never creates a connection from
  * scratch (it only `duplicate()`s yours for pub/sub and blocking reads).
+ * A node-redis client does not fit this interface but is accepted wherever
+ * it is (see `NodeRedisClient`): Sluice recognises it and wraps it.
  * @example
  * import { Redis } from 'ioredis';
  * const redis: RedisClient = new Redis({ host: '127.0.0.1', port: 6379 });
