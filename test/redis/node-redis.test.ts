@@ -62,6 +62,12 @@ describe('node-redis client', () => {
     assert.throws(() => streamLag({} as never, { stream: 's', group: 'g', threshold: 1 }), { code: 'ERR_SLUICE_INVALID_OPTION', message: /"redis"/ });
   });
 
+  it('constructor - a node-redis client with keyPrefix is refused (sendCommand() would bypass the prefix), naming the field and the prefix', () => {
+    const prefixed = clients[3].duplicate({ keyPrefix: 'app:' } as never);
+    assert.throws(() => new RedisTokenBucket({ redis: prefixed, key: 'k', ratePerSecond: 1 }), { code: 'ERR_SLUICE_INVALID_OPTION', message: /"redis".*without keyPrefix.*"app:"/ });
+    assert.throws(() => new RedisConcurrencyLimiter({ redis: clients[3], subscriber: prefixed, key: 'k', limit: 1 }), { code: 'ERR_SLUICE_INVALID_OPTION', message: /"subscriber".*keyPrefix/ });
+  });
+
   for (const resp of [3, 2] as const) {
     const redis = () => clients[resp];
 

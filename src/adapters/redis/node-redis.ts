@@ -17,6 +17,8 @@ type NodeRedisListener = (message: string, channel: string) => unknown;
  * `'error'` listener, as node-redis asks. RESP2 and RESP3 both work: Sluice
  * reads replies in their RESP2 shape either way. A node-redis cluster
  * (`createCluster()`) is not supported; use an ioredis `Cluster` for that.
+ * Nor is a client with `keyPrefix` (Sluice's commands go through
+ * `sendCommand()`, which does not apply it): put the prefix in `key`.
  * @example
  * import { createClient } from 'redis';
  * const client = createClient({ url: 'redis://127.0.0.1:6379' });
@@ -53,10 +55,15 @@ export function isNodeRedis(value: unknown): value is NodeRedisClient {
   return typeof c.call !== 'function' && typeof c.sendCommand === 'function' && typeof c.isReady === 'boolean' && typeof c.duplicate === 'function';
 }
 
-function refuseCluster(field: string, value: NodeRedisClient): void {
+function refuseUnsupported(field: string, value: NodeRedisClient): void {
   // A RedisCluster routes by key (sendCommand(firstKey, isReadonly, args)), a shape Sluice does not speak.
   if ('masters' in value || typeof (value as { getSlotMaster?: unknown }).getSlotMaster === 'function') {
     throw new InvalidOptionError(field, value, 'a node-redis client from createClient() (a node-redis cluster is not supported; use an ioredis Cluster)');
+  }
+  // sendCommand() bypasses node-redis's keyPrefix, so Sluice's keys would silently differ from the ones an ioredis client with the same prefix uses.
+  const keyPrefix = (value as { options?: { keyPrefix?: unknown } }).options?.keyPrefix;
+  if (keyPrefix !== undefined && keyPrefix !== '') {
+    throw new InvalidOptionError(field, value, "a node-redis client without keyPrefix (Sluice's commands would bypass it); put the prefix in the component's key instead", `keyPrefix is ${JSON.stringify(String(keyPrefix))}`);
   }
 }
 
@@ -70,7 +77,7 @@ const wrappers = new WeakMap<NodeRedisClient, NodeRedisConnection>();
  */
 export function toRedisClient(field: string, value: unknown): unknown {
   if (!isNodeRedis(value)) return value;
-  refuseCluster(field, value);
+  refuseUnsupported(field, value);
   let wrapper = wrappers.get(value);
   if (!wrapper) {
     wrapper = new NodeRedisConnection(value);
