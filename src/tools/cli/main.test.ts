@@ -21,14 +21,16 @@ function sluice(...args: string[]): Promise<{ code: number; stdout: string; stde
 
 describe('sluice binary', () => {
   it('main.ts --help - every command has help and exits 0', async () => {
-    const [root, validate, plan, simulate, demo] = await Promise.all([
+    const [root, validate, plan, simulate, demo, top] = await Promise.all([
       sluice('--help'),
       sluice('validate', '--help'),
       sluice('plan', '--help'),
       sluice('simulate', '--help'),
       sluice('demo', '--help'),
+      sluice('top', '--help'),
     ]);
-    for (const r of [root, validate, plan, simulate, demo]) assert.equal(r.code, 0);
+    for (const r of [root, validate, plan, simulate, demo, top]) assert.equal(r.code, 0);
+    assert.match(top.stdout, /Usage: sluice top \[options\] <url>/);
     assert.match(root.stdout, /Commands:\n\s+validate \[options\] <file>/);
     assert.match(validate.stdout, /Usage: sluice validate \[options\] <file>/);
     assert.match(plan.stdout, /--arrival-rate <rate>\s+mean arrival rate, e\.g\. 1000\/s/);
