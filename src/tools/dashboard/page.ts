@@ -95,6 +95,17 @@ main { padding: 16px 24px 32px; max-width: 1800px; margin: 0 auto; }
 .kpi .v { font-size: 19px; font-weight: 650; font-variant-numeric: tabular-nums; }
 .kpi .l { font-size: 11px; color: var(--muted); text-transform: uppercase; letter-spacing: .6px; }
 .kpi.bad .v { color: #ff8fa3; }
+.breakdown { display: flex; flex-wrap: wrap; gap: 10px 18px; }
+.breakdown:empty { display: none; }
+.breakdown table { border-collapse: collapse; font-size: 12.5px; font-variant-numeric: tabular-nums; margin: 0 0 10px; }
+.breakdown caption { text-align: left; font-size: 11px; color: var(--muted); text-transform: uppercase; letter-spacing: .6px; padding-bottom: 4px; }
+.breakdown th { text-align: left; font-weight: 600; color: var(--muted); padding: 2px 12px 2px 0; }
+.breakdown td { padding: 2px 12px 2px 0; }
+.breakdown .bar-cell { display: flex; align-items: center; gap: 6px; }
+.breakdown .bar { display: inline-block; width: 80px; height: 7px; border-radius: 3px; background: var(--panel2); overflow: hidden; }
+.breakdown .bar i { display: block; height: 100%; background: #a78bfa; }
+.breakdown .bar i.over { background: #ff9f43; }
+.breakdown-empty { color: var(--green); font-size: 12.5px; margin: 0 0 10px; }
 .band-wrap { margin: 2px 0 10px; }
 .band-wrap canvas { width: 100%; height: 14px; display: block; border-radius: 4px; background: var(--panel2); }
 .band-legend { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 11.5px; color: var(--muted); margin-top: 5px; }

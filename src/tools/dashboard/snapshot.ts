@@ -11,6 +11,34 @@ export interface LatencyPercentiles {
   count: number;
 }
 
+/** One level of a PriorityChannel, highest first. */
+export interface DashboardLevelView {
+  name: string;
+  size: number;
+  offered: number;
+  delivered: number;
+  dropped: number;
+}
+
+/** One partition of a partitioned ConcurrencyLimiter (the last one, `unpartitioned`, is the remainder). */
+export interface DashboardPartitionView {
+  name: string;
+  /** Permits it holds, borrowed ones included. */
+  inflight: number;
+  /** Permits guaranteed to it now (`ceil(share × limit)`). */
+  limit: number;
+  waiting: number;
+  /** Its configured fraction of the limit. */
+  share: number;
+}
+
+/** A FairChannel key among those that dropped the most (`dropped` may overstate by at most `error`). */
+export interface DashboardKeyDrops {
+  key: string;
+  dropped: number;
+  error: number;
+}
+
 /**
  * One component as a page draws it, derived from one `stats()` call. Fields
  * the component's stats do not have are absent. Rates are per second over
@@ -59,6 +87,20 @@ export interface DashboardComponentView {
   /** Ms until a trend's reading reaches 1 at its slope (0 when there); absent when flat or falling. */
   timeToThresholdMs?: number;
   latency?: LatencyPercentiles;
+  /** A PriorityChannel's levels, highest first: size, offered, delivered and dropped of each. */
+  levels?: DashboardLevelView[];
+  /** A partitioned ConcurrencyLimiter's partitions in the order given, then `unpartitioned`. */
+  partitions?: DashboardPartitionView[];
+  /** A FairChannel's keys holding items now. */
+  keys?: number;
+  /** A FairChannel's keys that dropped the most, most first (at most 5). */
+  topDroppers?: DashboardKeyDrops[];
+  /** A CircuitBreaker's failure rate in its window now, 0..1. */
+  failureRate?: number;
+  /** A CircuitBreaker's slow-call rate in its window now, 0..1. */
+  slowCallRate?: number;
+  /** Times a CircuitBreaker opened so far. */
+  opens?: number;
   /** Set when `stats()` threw; the message. */
   error?: string;
 }
@@ -120,6 +162,8 @@ export function componentKind(stats: Stats): string {
   if (typeof stats.kind === 'string' && stats.kind.length > 0) return stats.kind;
   if (has(stats, 'written') && has(stats, 'flushed')) return 'batch-writer';
   if (has(stats, 'offered') && has(stats, 'delivered') && has(stats, 'acked')) return 'durable-channel';
+  if (has(stats, 'offered') && has(stats, 'delivered') && typeof stats.levels === 'object' && stats.levels !== null) return 'priority-channel';
+  if (has(stats, 'offered') && has(stats, 'delivered') && has(stats, 'perKeyCapacity')) return 'fair-channel';
   if (has(stats, 'offered') && has(stats, 'delivered')) return 'channel';
   if (has(stats, 'algorithm') && has(stats, 'limit')) return 'concurrency-limiter';
   if (has(stats, 'served') && has(stats, 'shed')) return 'load-shedder';
@@ -233,6 +277,54 @@ function signals(kind: string, s: Stats, view: DashboardComponentView): void {
     if (toThreshold !== undefined) view.timeToThresholdMs = Math.round(toThreshold);
     const levels = pick(s, TREND_GAUGES);
     if (levels) view.gauges = { ...view.gauges, ...levels };
+  }
+}
+
+/** How many of a FairChannel's top droppers a card lists. */
+const TOP_DROPPERS = 5;
+
+/** Per-level, per-partition, per-key and breaker figures (#13). */
+function breakdowns(kind: string, s: Stats, view: DashboardComponentView): void {
+  if (kind === 'priority-channel') {
+    const levels: DashboardLevelView[] = [];
+    for (const [name, l] of Object.entries(s.levels as Record<string, unknown>)) {
+      if (typeof l !== 'object' || l === null) continue;
+      const r = l as Stats;
+      levels.push({ name, size: num(r, 'size') ?? 0, offered: num(r, 'offered') ?? 0, delivered: num(r, 'delivered') ?? 0, dropped: num(r, 'dropped') ?? 0 });
+    }
+    view.levels = levels;
+  } else if (kind === 'fair-channel') {
+    const keys = num(s, 'keys');
+    if (keys !== undefined) view.keys = keys;
+    const top: DashboardKeyDrops[] = [];
+    if (Array.isArray(s.topDroppedKeys)) {
+      for (const k of s.topDroppedKeys as unknown[]) {
+        if (typeof k !== 'object' || k === null || typeof (k as Stats).key !== 'string') continue;
+        const r = k as Stats;
+        top.push({ key: r.key as string, dropped: num(r, 'dropped') ?? 0, error: num(r, 'error') ?? 0 });
+      }
+    }
+    top.sort((a, b) => b.dropped - a.dropped);
+    view.topDroppers = top.slice(0, TOP_DROPPERS);
+  } else if (kind === 'concurrency-limiter') {
+    const parts = s.partitions;
+    if (typeof parts !== 'object' || parts === null) return;
+    const out: DashboardPartitionView[] = [];
+    const add = (name: string, p: unknown) => {
+      if (typeof p !== 'object' || p === null) return;
+      const r = p as Stats;
+      out.push({ name, inflight: num(r, 'inflight') ?? 0, limit: num(r, 'limit') ?? 0, waiting: num(r, 'waiting') ?? 0, share: round(num(r, 'share') ?? 0, 4) });
+    };
+    for (const [name, p] of Object.entries(parts)) add(name, p);
+    add('unpartitioned', s.unpartitioned);
+    view.partitions = out;
+  } else if (kind === 'circuit-breaker') {
+    const failureRate = num(s, 'failureRate');
+    const slowCallRate = num(s, 'slowCallRate');
+    const opens = num(s, 'opens');
+    if (failureRate !== undefined) view.failureRate = round(failureRate, 4);
+    if (slowCallRate !== undefined) view.slowCallRate = round(slowCallRate, 4);
+    if (opens !== undefined) view.opens = opens;
   }
 }
 
@@ -513,6 +605,7 @@ export class DashboardSampler {
     const timings = pick(s, TIMING_GAUGES);
     if (timings) view.timings = timings;
     signals(kind, s, view);
+    breakdowns(kind, s, view);
     const latency = this.latencyOf[i] ?? latencyFromStats(s);
     if (latency) view.latency = latency;
 

@@ -49,6 +49,8 @@ interface Comp {
   breakerEl: HTMLElement;
   badgesEl: HTMLElement;
   kpisEl: HTMLElement;
+  /** Per-level, per-partition or per-key table (#13); empty for other kinds. */
+  breakdownEl: HTMLElement;
   bandWrap: HTMLElement;
   bandEl: HTMLCanvasElement;
   bandLegendEl: HTMLElement;
@@ -166,6 +168,8 @@ function getComp(view: WireComponentView): Comp {
   if (view.description) card.appendChild(el('p', 'description', view.description));
   const kpisEl = el('div', 'kpis');
   card.appendChild(kpisEl);
+  const breakdownEl = el('div', 'breakdown');
+  card.appendChild(breakdownEl);
   const bandWrap = el('div', 'band-wrap');
   const bandEl = el('canvas');
   bandEl.setAttribute('aria-label', 'state timeline');
@@ -181,7 +185,7 @@ function getComp(view: WireComponentView): Comp {
   cardsEl.appendChild(card);
   const c: Comp = {
     name: view.name, kind: view.kind, t: [], cols: {}, states: [], reasons: [], gauges: [], timings: [], charts: {}, sigs: {}, boxes: {},
-    card, stateEl, breakerEl, badgesEl, kpisEl, bandWrap, bandEl, bandLegendEl, chartsEl, errorEl,
+    card, stateEl, breakerEl, badgesEl, kpisEl, breakdownEl, bandWrap, bandEl, bandLegendEl, chartsEl, errorEl,
   };
   comps.set(view.name, c);
   return c;
@@ -224,6 +228,8 @@ function ingest(c: Comp, view: WireComponentView, t: number): void {
     if (n !== undefined) v['lag:' + kind] = n;
   }
   if (view.slope !== undefined) v.slope = view.slope;
+  if (view.failureRate !== undefined) v.fail = view.failureRate * 100;
+  if (view.slowCallRate !== undefined) v.slow = view.slowCallRate * 100;
   const n = c.t.length;
   c.t.push(t);
   // A series that appears later is padded with nulls so every column lines up with t.
@@ -257,6 +263,11 @@ function specs(c: Comp): ChartSpec[] {
       id: 'lag', title: 'Broker lag (messages)', unit: '',
       series: lag.map((kind, i) => ({ key: 'lag:' + kind, label: kind, color: i === 0 ? '#a78bfa' : '#ff9f43', fill: i === 0 ? 'rgba(167,139,250,0.12)' : undefined, width: 1.8 })),
     });
+  }
+  if (has('fail')) {
+    const s: SeriesSpec[] = [{ key: 'fail', label: 'failure rate %', color: '#ff4d6d', fill: 'rgba(255,77,109,0.12)', width: 1.8 }];
+    if (has('slow')) s.push({ key: 'slow', label: 'slow calls %', color: '#ffd166', width: 1.6 });
+    out.push({ id: 'breaker', title: 'Breaker window', unit: '%', range: [0, 105], series: s });
   }
   if (has('slope')) out.push({ id: 'slope', title: 'Trend slope (per second)', unit: '/s', signed: true, series: [{ key: 'slope', label: 'change /s', color: '#22d3ee', width: 1.8 }] });
   const r: SeriesSpec[] = [];
@@ -453,11 +464,73 @@ function drawHead(c: Comp, v: WireComponentView, firing: WireFiringAlert[]): voi
   if (v.dropped !== undefined) kpi(k, fmt(v.dropped), 'dropped', v.dropped > 0);
   if (v.blockedMsPerSec !== undefined && v.blockedMsPerSec > 0) kpi(k, fmt(v.blockedMsPerSec / 1000), 'producers blocked');
   if (v.latency) kpi(k, fmtMs(v.latency.p99), 'p99 latency');
+  if (v.failureRate !== undefined) kpi(k, pct(v.failureRate), 'failure rate', v.failureRate > 0);
+  if (v.slowCallRate !== undefined && v.slowCallRate > 0) kpi(k, pct(v.slowCallRate), 'slow calls');
+  if (v.opens !== undefined) kpi(k, fmt(v.opens), 'opens', v.opens > 0);
+  if (v.keys !== undefined) kpi(k, fmt(v.keys), 'keys');
+  drawBreakdown(c, v);
   for (const [g, value] of Object.entries(v.gauges ?? {}).slice(0, 4)) kpi(k, fmt(value), label(g));
   c.badgesEl.textContent = '';
   for (const a of firing) c.badgesEl.appendChild(el('span', 'alert', a.rule.replace(/_/g, ' ') + ' ' + fmtValue(a.value, a.unit)));
   c.card.classList.toggle('firing', firing.length > 0);
   c.errorEl.textContent = v.error ? 'stats() failed: ' + v.error : '';
+}
+
+function pct(x: number): string {
+  return (x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0) + '%';
+}
+
+/** A small table: a header row, then one row per entry; a cell is text or a bar (value of max). */
+type Cell = string | { value: number; max: number; text: string };
+function table(parent: HTMLElement, title: string, head: string[], rows: Cell[][]): void {
+  const t = el('table');
+  t.appendChild(el('caption', '', title));
+  const hr = el('tr');
+  for (const h of head) hr.appendChild(el('th', '', h));
+  t.appendChild(hr);
+  for (const row of rows) {
+    const tr = el('tr');
+    for (const cell of row) {
+      if (typeof cell === 'string') {
+        tr.appendChild(el('td', '', cell));
+        continue;
+      }
+      const td = el('td', 'bar-cell');
+      const bar = el('span', 'bar');
+      const fill = el('i');
+      fill.style.width = Math.min(100, cell.max > 0 ? (cell.value / cell.max) * 100 : cell.value > 0 ? 100 : 0) + '%';
+      if (cell.value > cell.max) fill.classList.add('over');
+      bar.appendChild(fill);
+      td.appendChild(bar);
+      td.appendChild(el('span', '', cell.text));
+      tr.appendChild(td);
+    }
+    t.appendChild(tr);
+  }
+  parent.appendChild(t);
+}
+
+/** Per-level figures of a PriorityChannel, per-partition ones of a limiter, top droppers of a FairChannel. */
+function drawBreakdown(c: Comp, v: WireComponentView): void {
+  const b = c.breakdownEl;
+  b.textContent = '';
+  if (v.levels?.length) {
+    const most = Math.max(1, ...v.levels.map((l) => l.size));
+    table(b, 'Levels (highest first)', ['level', 'buffered', 'offered', 'delivered', 'dropped'], v.levels.map((l) => [
+      l.name, { value: l.size, max: v.capacity ?? most, text: fmt(l.size) }, fmt(l.offered), fmt(l.delivered), fmt(l.dropped),
+    ]));
+  }
+  if (v.partitions?.length) {
+    table(b, 'Partitions (in flight of guaranteed)', ['partition', 'in flight / limit', 'waiting', 'share'], v.partitions.map((p) => [
+      p.name, { value: p.inflight, max: p.limit, text: fmt(p.inflight) + ' / ' + fmt(p.limit) }, fmt(p.waiting), pct(p.share),
+    ]));
+  }
+  if (v.topDroppers) {
+    if (v.topDroppers.length) {
+      const most = Math.max(1, ...v.topDroppers.map((d) => d.dropped));
+      table(b, 'Top droppers', ['key', 'dropped'], v.topDroppers.map((d) => [d.key, { value: d.dropped, max: most, text: fmt(d.dropped) + (d.error ? ' (\u00b1' + fmt(d.error) + ')' : '') }]));
+    } else b.appendChild(el('p', 'breakdown-empty', 'No key has dropped items'));
+  }
 }
 
 function fmtValue(x: number, unit: string | undefined): string {

@@ -9,6 +9,28 @@ export interface WireLatency {
   p99: number;
 }
 
+export interface WireLevelView {
+  name: string;
+  size: number;
+  offered: number;
+  delivered: number;
+  dropped: number;
+}
+
+export interface WirePartitionView {
+  name: string;
+  inflight: number;
+  limit: number;
+  waiting: number;
+  share: number;
+}
+
+export interface WireKeyDrops {
+  key: string;
+  dropped: number;
+  error: number;
+}
+
 export interface WireComponentView {
   name: string;
   kind: string;
@@ -35,6 +57,13 @@ export interface WireComponentView {
   slope?: number;
   timeToThresholdMs?: number;
   latency?: WireLatency;
+  levels?: WireLevelView[];
+  partitions?: WirePartitionView[];
+  keys?: number;
+  topDroppers?: WireKeyDrops[];
+  failureRate?: number;
+  slowCallRate?: number;
+  opens?: number;
   error?: string;
 }
 
