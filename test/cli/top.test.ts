@@ -91,6 +91,7 @@ describe('sluice top against a running sluice demo', { timeout: 120_000 }, () =>
     const t = (...args: string[]): string => execFileSync(tmux, ['-L', socket, ...args], { encoding: 'utf8' });
     const command = `cd ${JSON.stringify(root)} && exec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(main)} top ${demo.url}`;
     t('-f', '/dev/null', 'new-session', '-d', '-s', 'top', '-x', '80', '-y', '24', command);
+    t('set-option', '-t', 'top', 'remain-on-exit', 'on');
     try {
       const deadline = performance.now() + 45_000;
       let pane = '';
@@ -110,6 +111,15 @@ describe('sluice top against a running sluice demo', { timeout: 120_000 }, () =>
       // One frame drawn over the last, not appended: a single title line on screen, and it kept refreshing.
       assert.equal(lines.filter((l) => l.startsWith('sluice top ·')).length, 1, pane);
       assert.ok(frames.size >= 3, `frames seen: ${[...frames].join(',')}`);
+      // Ctrl-C: it leaves the alternate screen and prints the last frame on the normal one, then exits 0.
+      t('send-keys', '-t', 'top', 'C-c');
+      let after = '';
+      for (let i = 0; i < 20 && !/Pane is dead/.test(after); i++) {
+        await delay(250);
+        after = t('capture-pane', '-p', '-t', 'top');
+      }
+      assert.match(after, /Pane is dead \(status 0/, after);
+      assert.match(after, /^bottleneck: sqlite-writer: /m, after);
     } finally {
       try {
         t('kill-server');
