@@ -1,47 +1,6 @@
 import type { LimitSample } from './types.js';
 
 /**
- * The round-trip time of a call that did not queue downstream, as Vegas and
- * Gradient2 need it. It is a mean, not the lowest RTT ever seen: the lowest
- * of calls whose service times vary is the fastest call, not a typical one
- * (with service times of 10 ms ± 50% it tends to 5 ms, and Vegas then reads
- * half of every round trip as queue and holds the limit below capacity).
- *
- * - It starts as the mean RTT of the first round trip (see {@link RttWindow}),
- *   which may already have queued, so a probe follows at once.
- * - Every `probeMultiplier × limit` samples it is measured again (probed): the limit drops to half the estimated
- *   bandwidth-delay product (limit × no-load RTT / last round trip's RTT:
- *   the calls that keep the downstream busy without queueing), which stays
- *   below the downstream's concurrency if the old estimate is at most twice
- *   too high. Once the calls in flight have drained, the calls admitted under
- *   the probe limit do not queue; the median RTT of the first `probe limit`
- *   of them becomes the new estimate, higher or lower than the old one, and
- *   the limit goes back. The probe limit is at least a quarter of the limit:
- *   one slow round trip (a stalled event loop) makes the estimated
- *   bandwidth-delay product tiny, and a probe at 1 permit would then take
- *   ten round trips. The median, not the mean, so that the first probe,
- *   whose estimate may be far too high, still measures right: as long as the
- *   probe limit is within twice the downstream's concurrency, at least half
- *   of its calls find a free slot. Up to 10 calls are measured (three round
- *   trips' worth at most), so that the median is not one call's luck when
- *   service times vary.
- * - Between probes it does not move. Lowering it to the lowest round trip
- *   seen, as a minimum would, ratchets it down on noise: with service times
- *   of 10 ms ± 50% and a 5-slot downstream it fell to ~6 ms and Vegas held
- *   the limit at ~4. Deterministic: Netflix adds random
- *   jitter to the probe interval.
- *
- * Netflix's Vegas re-measures by adopting the next sample as the new minimum.
- * Under steady saturation every call queues, so that sample includes the
- * queue and the minimum ratchets up at each probe, the limit with it: in our
- * simulation (simulation.test.ts) Vegas's limit rose from ~31 to ~46 when
- * the server lost half its capacity, Gradient2's to ~86.
- *
- * The cost is the drain and one or two round trips at half concurrency per
- * probe: about 1.5% of throughput at the default `probeMultiplier` of 30 in
- * the simulation (simulation.test.ts measures it against no probing).
- */
-/**
  * The probe limit as a share of the estimated bandwidth-delay product. At
  * 0.75 an estimate that starts too high (the first round trip queued) is
  * never corrected: the probe's own calls queue and confirm it.
@@ -53,6 +12,44 @@ const PROBE_DEPTH = 0.5;
  */
 const PROBE_SAMPLES = 10;
 
+/**
+ * The round-trip time of a call that did not queue downstream, as Vegas and
+ * Gradient2 need it. A typical such call, not the fastest one ever seen: with
+ * service times of 10 ms ± 50% the lowest RTT tends to 5 ms, and Vegas then
+ * reads half of every round trip as queue and holds the limit below capacity.
+ *
+ * - It starts as the mean RTT of the first round trip (see {@link RttWindow}),
+ *   which may already have queued, so a probe follows at once.
+ * - Every `probeMultiplier × limit` samples it is measured again (probed;
+ *   deterministic, where Netflix adds random jitter to the interval): the
+ *   limit drops to half the estimated bandwidth-delay product (limit ×
+ *   no-load RTT / last round trip's mean RTT: the calls that keep the
+ *   downstream busy without queueing), and to no less than a quarter of the
+ *   limit (one slow round trip, such as a stalled event loop, makes the
+ *   estimate tiny, and a probe at 1 permit would take ten round trips). Once
+ *   the calls in flight have drained, the calls admitted under the probe
+ *   limit do not queue; the median RTT of up to 10 of them (three round
+ *   trips' worth at most) becomes the new estimate, higher or lower than the
+ *   old one, and the limit goes back. The median, not the mean, so that the
+ *   first probe, whose estimate may be far too high, still measures right: as
+ *   long as the probe limit is within twice the downstream's concurrency, at
+ *   least half of its calls find a free slot.
+ * - Between probes it does not move. Lowering it to the lowest round trip
+ *   seen, as a minimum would, ratchets it down on noise: with service times
+ *   of 10 ms ± 50% and a 5-slot downstream it fell to ~6 ms and Vegas held
+ *   the limit at ~4.
+ *
+ * Netflix's Vegas re-measures by adopting the next sample as the new minimum.
+ * Under steady saturation every call queues, so that sample includes the
+ * queue and the minimum ratchets up at each probe, the limit with it: in our
+ * simulation (simulation.test.ts) Vegas's limit rose from ~31 to ~46 when
+ * the server lost half its capacity, Gradient2's to ~86.
+ *
+ * The cost is the drain and one to three round trips at half concurrency per
+ * probe: 1.6% (Vegas) and 1.8% (Gradient2) of throughput at the default
+ * `probeMultiplier` of 30 in the simulation, against never re-probing
+ * (simulation.test.ts).
+ */
 export class NoLoadRtt {
   /** The estimate in ms; 0 until the first round trip. */
   value = 0;
