@@ -31,7 +31,7 @@ export async function validateCommand(file: string, flags: ValidateFlags, io: Cl
     }
     const lines = [`${file}: valid; it would build ${components.length} ${components.length === 1 ? 'component' : 'components'}`];
     if (components.length) {
-      lines.push('', table([['NAME', 'KIND', 'FROM', 'SETTINGS'], ...components.map((c) => [c.name, c.kind, c.path, settings(c.options)])]));
+      lines.push('', table([['NAME', 'KIND', 'FROM', 'SETTINGS'], ...components.map((c) => [c.name, c.kind, c.path, settings(readable(c.options))])]));
     }
     if (alerts) lines.push('', `Alerts: ${describeAlerts(alerts)}`);
     if (config.warnings.length) lines.push('', 'Warnings:', ...config.warnings.map((w) => `  ${w}`));
@@ -41,6 +41,22 @@ export async function validateCommand(file: string, flags: ValidateFlags, io: Cl
     if (error instanceof ConfigError) return fail(io, flags, file, error.issues.map((i) => i.message), error.message);
     throw error;
   }
+}
+
+/**
+ * Lists and flat maps of the settings as short text for the table: priority
+ * levels as `critical,normal,batch`, weights and partition shares as
+ * `critical:0.6,batch:0.2` (the JSON output keeps the values as they are).
+ */
+function readable(options: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (Array.isArray(value) && value.every((v) => typeof v !== 'object')) out[key] = value.join(',');
+    else if (typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v !== 'object')) {
+      out[key] = Object.entries(value).map(([k, v]) => `${k}:${String(v)}`).join(',');
+    } else out[key] = value;
+  }
+  return out;
 }
 
 function fail(io: CliIo, flags: ValidateFlags, file: string, issues: string[], message?: string): number {

@@ -175,8 +175,8 @@ describe('sluice validate - priorities, fairness, partitions, bulkheads, breaker
     ]) {
       assert.match(stdout, new RegExp(`^\\s+${name}\\s+${kind}\\s+${from.replace('.', '\\.')}\\s`, 'm'), `${name} listed`);
     }
-    assert.match(stdout, /levels=\["critical","normal","batch"\].*reserve=10 defaultPriority=normal/, 'settings show the levels');
-    assert.match(stdout, /maxWaiting=5 partitions=\{"critical":0\.6,"batch":0\.2\}/);
+    assert.match(stdout, / levels=critical,normal,batch weights=critical:8,normal:3,batch:1 reserve=10 defaultPriority=normal\n/, 'settings show the levels and weights');
+    assert.match(stdout, / maxWaiting=5 partitions=critical:0\.6,batch:0\.2\n/);
     assert.match(stdout, /Alerts: every 1s on requests, tenant_jobs, plain, api, payments:/);
   });
 
