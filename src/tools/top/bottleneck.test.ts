@@ -70,6 +70,12 @@ describe('findBottleneck', () => {
     assert.equal(findBottleneck(snap([a, b]), { order: ['b', 'a'] })?.component, 'a');
   });
 
+  it('findBottleneck - pinned with nothing piling up before it: says what it takes, and nothing when it takes nothing', () => {
+    const limiter: DashboardComponentView = { name: 'db', kind: 'concurrency-limiter', inRate: 50, gauges: { limit: 10, inflight: 10 } };
+    assert.equal(findBottleneck(snap([limiter]))?.reason, 'db: pinned at 10/10 in flight taking 50 items/s');
+    assert.equal(findBottleneck(snap([{ ...limiter, inRate: 0 }]))?.reason, 'db: pinned at 10/10 in flight');
+  });
+
   it('findBottleneck - a component whose stats threw is skipped', () => {
     assert.equal(findBottleneck(snap([{ name: 'x', kind: 'custom', utilization: 1, error: 'boom' }])), undefined);
   });

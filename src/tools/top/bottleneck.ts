@@ -188,7 +188,7 @@ export function findBottleneck(
   }
   let tail = '';
   if (input) tail = ` while its input fills at ${int(input.rate)} items/s (${input.name})`;
-  else if (cause !== 'growing' && view.inRate !== undefined) tail = ` taking ${int(view.inRate)} items/s`;
+  else if (cause !== 'growing' && view.inRate !== undefined && view.inRate > 0) tail = ` taking ${int(view.inRate)} items/s`;
   const verdict: BottleneckVerdict = { component: view.name, cause, reason: `${view.name}: ${what}${tail}`, after: ordered.slice(at + 1).map((c) => c.name) };
   if (forMs !== undefined) verdict.forMs = forMs;
   if (input) verdict.inputFillRatePerSec = Math.round(input.rate * 100) / 100;
