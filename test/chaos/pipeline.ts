@@ -3,7 +3,7 @@
  * entry points, the way a user would build it. One process:
  *
  *   POST /items?id=N ─ loadShed ─ RedisConcurrencyLimiter ─ RedisTokenBucket
- *     ─ Channel ─ JetStreamPublisher ─▶ NATS JetStream (file stream)
+ *     ─ Channel (spilling to SQLite) ─ JetStreamPublisher ─▶ NATS JetStream (file stream)
  *     ─▶ consumeJetStream ─ BatchWriter ─ postgresSink (COPY) ─▶ PostgreSQL
  *
  * The ack: the HTTP request answers 200 only after the BatchWriter flush that
@@ -22,6 +22,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { connect, type JsMsg, type NatsConnection } from 'nats';
@@ -30,6 +31,7 @@ import { loadShed } from '../../src/adapters/http/index.js';
 import { RedisConcurrencyLimiter, RedisTokenBucket } from '../../src/adapters/redis/index.js';
 import { consumeJetStream, jetStreamPublisher, type JetStreamConsumer } from '../../src/adapters/nats/index.js';
 import { postgresSink } from '../../src/adapters/postgres/index.js';
+import { SqliteStore } from '../../src/adapters/sqlite/index.js';
 
 export interface PipelineConfig {
   generation: number;
@@ -127,8 +129,12 @@ const writer = new BatchWriter<Row>({
   },
 });
 
-// HTTP → Channel → publisher: the Channel bounds what waits to be published.
-const outbox = new Channel<number>({ capacity: 1000 });
+// HTTP → Channel → publisher: the Channel bounds what waits to be published in
+// memory and spills the rest to SQLite, one file for every generation: items a
+// killed generation left there are recovered by the next one and published then.
+// (None of them was acked to a client yet: an ack waits for the PostgreSQL commit.)
+const spillStore = new SqliteStore<number>({ path: join(dirname(config.statsFile), 'outbox-spill.db'), releaseLeasesOnOpen: true });
+const outbox = new Channel<number>({ capacity: 1000, spill: spillStore, spillCapacity: 20_000 });
 
 let nc: NatsConnection | undefined;
 let consumer: JetStreamConsumer<JsMsg> | undefined;
@@ -287,6 +293,8 @@ const pipelineTarget = {
     server.closeIdleConnections();
     outbox.close();
     await publishing?.catch(() => undefined);
+    await outbox.drained().catch(() => undefined);
+    await spillStore.close().catch(() => undefined);
     // Requests still open wait for their commits (or their timeout); the consumer keeps feeding the writer meanwhile.
     while (open > 0 && Date.now() - started < config.ackTimeoutMs + 1000) await new Promise((r) => setTimeout(r, 20));
     await consumer?.stop();
