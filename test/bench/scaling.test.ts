@@ -8,7 +8,9 @@ describe('bench scenario scaling', () => {
     assert.deepEqual(Object.keys(scaling.contenders), [
       'channel-stats-10', 'channel-stats-10k', 'channel-stats-1M',
       'token-bucket-stats-10', 'token-bucket-stats-10k', 'token-bucket-stats-1M',
-      'dashboard-sample-10', 'dashboard-sample-10k', 'dashboard-sample-100k',
+      'channel-stats-timed-10', 'channel-stats-timed-10k', 'channel-stats-timed-1M',
+      'credits-stats-timed-10', 'credits-stats-timed-10k', 'credits-stats-timed-1M',
+      'dashboard-sample-10', 'dashboard-sample-10k', 'dashboard-sample-100k', 'dashboard-sample-1M',
       'sqlite-lease-ack-10', 'sqlite-lease-ack-10k', 'sqlite-lease-ack-100k', 'sqlite-lease-ack-1M',
     ]);
     assert.ok(scaling.baseline in scaling.contenders);
@@ -17,7 +19,9 @@ describe('bench scenario scaling', () => {
       [
         'channel-stats-10k/channel-stats-10', 'channel-stats-1M/channel-stats-10',
         'token-bucket-stats-10k/token-bucket-stats-10', 'token-bucket-stats-1M/token-bucket-stats-10',
-        'dashboard-sample-10k/dashboard-sample-10', 'dashboard-sample-100k/dashboard-sample-10',
+        'channel-stats-timed-10k/channel-stats-timed-10', 'channel-stats-timed-1M/channel-stats-timed-10',
+        'credits-stats-timed-10k/credits-stats-timed-10', 'credits-stats-timed-1M/credits-stats-timed-10',
+        'dashboard-sample-10k/dashboard-sample-10', 'dashboard-sample-100k/dashboard-sample-10', 'dashboard-sample-1M/dashboard-sample-10',
         'sqlite-lease-ack-10k/sqlite-lease-ack-10', 'sqlite-lease-ack-100k/sqlite-lease-ack-10', 'sqlite-lease-ack-1M/sqlite-lease-ack-10',
       ],
     );
