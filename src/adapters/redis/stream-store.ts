@@ -208,16 +208,20 @@ export class RedisStreamStore<T> implements DurableStore<T> {
     });
   }
 
-  /** Unacked items (visible, leased, delayed): the stream's length, since acked items are deleted. *
-  /** Unacked items (visible, leased, delayed): the stream's length, since acked items are deleted. * Abort safety: takes no signal; one read, bounded by `timeoutMs`.
-  /** Unacked items (visible, leased, delayed): the stream's length, since acked items are deleted. */
+  /**
+   * Unacked items (visible, leased, delayed): the stream's length, since acked items are deleted.
+   *
+   * Abort safety: takes no signal; one read, bounded by `timeoutMs`.
+   */
   size(): Promise<number> {
     return this.guard(async () => toNumber(await this.link.run(() => this.conn.redis.call('XLEN', this.keys[0]))));
   }
 
-  /** Ms until the earliest leased or delayed item becomes visible; undefined when none is invisible. *
-  /** Ms until the earliest leased or delayed item becomes visible; undefined when none is invisible. * Abort safety: takes no signal; one read-only script, bounded by `timeoutMs`.
-  /** Ms until the earliest leased or delayed item becomes visible; undefined when none is invisible. */
+  /**
+   * Ms until the earliest leased or delayed item becomes visible; undefined when none is invisible.
+   *
+   * Abort safety: takes no signal; one read-only script, bounded by `timeoutMs`.
+   */
   nextVisibleInMs(): Promise<number | undefined> {
     return this.guard(async () => {
       const reply = await this.link.run(() => NEXT_VISIBLE.run(this.conn.redis, ...this.keys, ...this.common()));
@@ -225,10 +229,12 @@ export class RedisStreamStore<T> implements DurableStore<T> {
     });
   }
 
-  /** Deletes up to `count` of the oldest visible items (never leased or delayed ones) and returns their ids. *
-  /** Deletes up to `count` of the oldest visible items (never leased or delayed ones) and returns their ids. * Abort safety: takes no signal; the script is atomic, so after a timeout
-  /** Deletes up to `count` of the oldest visible items (never leased or delayed ones) and returns their ids. * the items may or may not be dropped (never partly).
-  /** Deletes up to `count` of the oldest visible items (never leased or delayed ones) and returns their ids. */
+  /**
+   * Deletes up to `count` of the oldest visible items (never leased or delayed ones) and returns their ids.
+   *
+   * Abort safety: takes no signal; the script is atomic, so after a timeout
+   * the items may or may not be dropped (never partly).
+   */
   dropOldest(count: number): Promise<string[]> {
     return this.guard(async () => {
       if (!Number.isSafeInteger(count) || count < 1) throw new InvalidArgumentError(`dropOldest(count): count must be an integer >= 1, got ${String(count)}`);
