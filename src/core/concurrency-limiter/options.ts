@@ -19,11 +19,15 @@ export interface ConcurrencyLimiterBaseOptions {
    * How the limit moves:
    * - `'fixed'`: never; a plain semaphore of `initialLimit` permits.
    * - `'aimd'`: +1 on a good sample, × `backoffRatio` on a drop or a call slower than `timeoutMs`.
-   *   Needs only a success/failure signal; settles just under the point where calls get slower than `timeoutMs`.
-   * - `'vegas'`: estimates the queue it builds downstream from the RTT against the lowest RTT seen;
-   *   grows while that queue is short, shrinks when it is long. Keeps latency close to the no-load RTT.
-   * - `'gradient2'`: shrinks by the ratio of the long-term RTT to the current one, grows by
-   *   `queueSize` while they agree. Tolerates more queueing (and latency) than Vegas.
+   *   Does not measure the downstream: it settles where calls reach `timeoutMs`, so set that just
+   *   above the no-load RTT (1.5×).
+   * - `'vegas'`: once per round trip, estimates the queue it builds downstream from the mean RTT of
+   *   `limit` calls against the no-load RTT (the median RTT of a probe); grows while that queue is
+   *   short, shrinks when it is long. Keeps the mean RTT within 1.5× the no-load RTT: settles a few
+   *   permits above the downstream's concurrency.
+   * - `'gradient2'`: once per round trip, shrinks by tolerance × no-load RTT / mean RTT; grows by
+   *   `queueSize` while the mean RTT is within tolerance. Settles near tolerance × the downstream's
+   *   concurrency: more queueing (and latency) than Vegas.
    *
    * Adaptive limits change when a permit is released with `success()` or
    * `dropped()`, never on a timer; `ignore()` leaves them alone. A change
@@ -144,11 +148,13 @@ export interface AimdLimiterOptions extends ConcurrencyLimiterBaseOptions {
 export interface VegasLimiterOptions extends ConcurrencyLimiterBaseOptions {
   algorithm: 'vegas';
   /**
-   * Every `probeMultiplier × limit` samples the no-load RTT (lowest RTT) is
-   * measured again, so a downstream that became slower for good is not
-   * mistaken for a queue forever. The probe happens on a release: the limit
-   * drops to half the estimated bandwidth-delay product until one call
-   * admitted at that level completes (about one round trip), then returns.
+   * Every `probeMultiplier × limit` samples the no-load RTT is measured
+   * again, so a downstream that became slower for good is not mistaken for a
+   * queue forever. The probe happens on a release: the limit drops to half
+   * the estimated bandwidth-delay product (at least a quarter of the limit)
+   * until up to 10 calls admitted at that level complete; their median RTT
+   * becomes the no-load RTT and the limit returns. Costs about 2% of
+   * throughput at the default.
    * @default 30
    * @example new ConcurrencyLimiter({ algorithm: 'vegas', probeMultiplier: 60 })
    */
@@ -166,8 +172,8 @@ export interface Gradient2LimiterOptions extends ConcurrencyLimiterBaseOptions {
   algorithm: 'gradient2';
   /**
    * Every `probeMultiplier × limit` samples the no-load RTT is measured
-   * again (see `'vegas'`). Gradient2 uses it to cap the long-term RTT at
-   * `tolerance ×` no-load RTT, so the average cannot learn a queue as normal.
+   * again (see `'vegas'`). Gradient2 uses it to cap the long-term RTT at the
+   * no-load RTT, so the average cannot learn a queue as normal.
    * @default 30
    * @example new ConcurrencyLimiter({ algorithm: 'gradient2', probeMultiplier: 60 })
    */
@@ -181,13 +187,13 @@ export interface Gradient2LimiterOptions extends ConcurrencyLimiterBaseOptions {
   longWindow?: number;
   /**
    * How much slower than the long-term RTT a call may be before the limit
-   * shrinks: the gradient is min(1, tolerance × longRtt / rtt), floored at 0.5.
+   * shrinks: the gradient is min(1, tolerance × longRtt / the round trip's mean RTT), floored at 0.5.
    * @default 1.5
    * @example new ConcurrencyLimiter({ algorithm: 'gradient2', tolerance: 2 })
    */
   tolerance?: number;
   /**
-   * Headroom added to the limit on every sample while latency is within tolerance.
+   * Headroom added to the limit once per round trip while the mean RTT is within tolerance.
    * @default 4
    * @example new ConcurrencyLimiter({ algorithm: 'gradient2', queueSize: 8 })
    */
