@@ -14,13 +14,6 @@
  * path (`Channel`) reaches its items without a second object in between;
  * {@link RingBuffer} is the same ring as a standalone object.
  */
-/**
- * Slot arrays up to this size are allocated in V8's young generation (its
- * regular object limit is 128 KiB, 16,384 slots of 8 bytes); larger ones go
- * straight to the old generation.
- */
-const YOUNG_SLOTS = 8192;
-
 export abstract class RingState<T> {
   protected slots: (T | undefined)[];
   protected slotMask: number;
@@ -131,17 +124,15 @@ export abstract class RingState<T> {
   }
 
   /**
-   * For an empty ring about to wait for items: restarts it at slot 0 and, if
-   * at least a ring-full of items went through since the last restart, in a
-   * fresh array, so producers store into a young array rather than pay the
-   * old-to-new write barrier on every item (see {@link ringTake}). At most one
-   * array per ring-full of items, and none for rings too large to be
-   * allocated young, which would gain nothing from it.
+   * For an empty ring about to wait for items: restarts it at slot 0, so a
+   * batch that empties it next starts there and can be handed over whole
+   * (see {@link ringTake}). Moving the ring to a fresh array here as well
+   * (one per ring-full of items) spared producers V8's old-to-new write
+   * barrier but cost the per-item path more than it saved in the cold
+   * hand-off benchmark, so an item-at-a-time consumer keeps its array.
    */
   protected ringRestart(): void {
-    const passed = this.write;
     this.rebase();
-    if (passed > this.slotMask && this.slotMask < YOUNG_SLOTS) this.slots = new Array<T | undefined>(this.slotMask + 1);
   }
 
   /** Restarts the indices of an empty ring at 0, keeping the counts in `ringBase`. */
