@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
+import postgres from 'postgres';
 
 /** Where the test database is; override with the usual PG* variables. */
 export const dbConfig: pg.PoolConfig = {
@@ -25,6 +26,24 @@ export function createPool(extra: pg.PoolConfig = {}): pg.Pool {
   // An idle client whose server went away emits 'error' on the pool; unhandled, it would crash the test process.
   pool.on('error', () => {});
   return pool;
+}
+
+/** The clients postgresSink accepts; tests that run with both loop over these. */
+export const clients = ['pg', 'postgres.js'] as const;
+export type ClientKind = (typeof clients)[number];
+
+/** A postgres.js `sql` for the test database (`extra` as postgres.js options, e.g. max, port, connect_timeout in seconds). */
+export function createSql(extra: postgres.Options<Record<string, postgres.PostgresType>> = {}): postgres.Sql {
+  return postgres({
+    host: dbConfig.host,
+    port: dbConfig.port,
+    user: dbConfig.user,
+    database: dbConfig.database,
+    ...(dbConfig.password === undefined ? {} : { password: dbConfig.password }),
+    max: 4,
+    onnotice: () => {},
+    ...extra,
+  });
 }
 
 /** A table name no other test (or earlier run) uses. */

@@ -6,10 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import type { Sql } from 'postgres';
 import { BatchWriter } from '../../src/core/batch-writer/index.js';
 import type { OverflowStrategy } from '../../src/core/channel/index.js';
 import { postgresSink } from '../../src/adapters/postgres/index.js';
-import { countRows, createPool, createTable, dropTable, TcpProxy } from './db.js';
+import { clients, countRows, createPool, createSql, createTable, dropTable, TcpProxy, type ClientKind } from './db.js';
 
 interface Event {
   id: number;
@@ -35,15 +36,20 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
   }
 }
 
-async function run(overflow: OverflowStrategy) {
+async function run(overflow: OverflowStrategy, kind: ClientKind) {
   const table = await createTable(direct, `outage_${overflow.replace('-', '_')}`, 'id int PRIMARY KEY');
   tables.push(table);
   const proxy = new TcpProxy();
   await proxy.start();
   // Short timeouts so a cut connection or a refused one fails a flush quickly.
-  const pool = createPool({ port: proxy.port, max: 2, connectionTimeoutMillis: 300, statement_timeout: 3000, query_timeout: 4000 });
+  // postgres.js: no client-side query timeout (statement_timeout is the server's); connect_timeout is in seconds; its
+  // reconnect backoff grows with every failed connect up to 20 s by default, which would outlast the test, so it is kept short.
+  const client =
+    kind === 'pg'
+      ? createPool({ port: proxy.port, max: 2, connectionTimeoutMillis: 300, statement_timeout: 3000, query_timeout: 4000 })
+      : createSql({ port: proxy.port, max: 2, connect_timeout: 0.3, backoff: () => 0.05, connection: { statement_timeout: 3000 } });
   // ON CONFLICT DO NOTHING: a batch whose COMMIT was cut off may have landed; its retry must not duplicate it.
-  const sink = postgresSink<Event>(pool, { table, columns: ['id'], onConflict: 'nothing' });
+  const sink = postgresSink<Event>(client, { table, columns: ['id'], onConflict: 'nothing' });
   const writer = new BatchWriter<Event>({
     flush: sink,
     capacity: 2000,
@@ -117,14 +123,15 @@ async function run(overflow: OverflowStrategy) {
   const stats = writer.stats();
   const count = await countRows(direct, table);
   const ids = (await direct.query<{ id: number }>(`SELECT id FROM "${table}" ORDER BY id`)).rows.map((r) => r.id);
-  await pool.end();
+  // postgres.js: a connection cut during the outage can keep end() waiting; its timeout (seconds) bounds the wait.
+  await (kind === 'pg' ? (client as pg.Pool).end() : (client as Sql).end({ timeout: 2 }));
   await proxy.stop();
   return { accepted, refused, lastId, report, stats, count, ids, seen, duringSlow, whenOpened, duringOutage, sink: sink.stats() };
 }
 
-describe('BatchWriter + postgresSink through a slowdown and an outage (real PostgreSQL)', { timeout: 60_000 }, () => {
+for (const kind of clients) describe(`BatchWriter + postgresSink through a slowdown and an outage (real PostgreSQL, ${kind})`, { timeout: 60_000 }, () => {
   it("write() - 'block': producers are held back, the breaker opens, and every accepted event is written once the database is back", async () => {
-    const r = await run('block');
+    const r = await run('block', kind);
     assert.equal(r.report.timedOut, false);
     assert.equal(r.refused, 0);
     assert.equal(r.stats.dropped, 0);
@@ -142,11 +149,11 @@ describe('BatchWriter + postgresSink through a slowdown and an outage (real Post
     assert.ok(r.duringOutage.waiting > 0);
     assert.ok(r.duringOutage.buffered >= 2000, `buffered ${r.duringOutage.buffered}`); // full buffer, plus the batch waiting for its retry
     assert.ok(r.stats.retried > 0);
-    console.log(`  block: ${r.stats.written} written, breaker opened ${r.stats.breaker.opens}×, ${r.stats.failedBatches} failed batches, ${r.stats.retried} retried`);
+    console.log(`  ${kind} block: ${r.stats.written} written, breaker opened ${r.stats.breaker.opens}×, ${r.stats.failedBatches} failed batches, ${r.stats.retried} retried`);
   });
 
   it("write() - 'drop-newest': the excess is dropped and counted, the breaker opens, and the table matches the ledger afterwards", async () => {
-    const r = await run('drop-newest');
+    const r = await run('drop-newest', kind);
     assert.equal(r.report.timedOut, false);
     assert.equal(r.accepted.length + r.refused, r.lastId);
     assert.equal(r.stats.written, r.lastId);
@@ -161,6 +168,6 @@ describe('BatchWriter + postgresSink through a slowdown and an outage (real Post
     assert.equal(r.duringOutage.flushed, r.whenOpened.flushed);
     assert.ok(r.duringOutage.dropped > r.whenOpened.dropped, 'items are dropped while the database is down');
     assert.ok(r.stats.breaker.opens >= 1);
-    console.log(`  drop-newest: ${r.stats.written} written, ${r.refused} dropped, breaker opened ${r.stats.breaker.opens}×, ${r.stats.retried} retried`);
+    console.log(`  ${kind} drop-newest: ${r.stats.written} written, ${r.refused} dropped, breaker opened ${r.stats.breaker.opens}×, ${r.stats.retried} retried`);
   });
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { BatchWriterStats } from '../../src/core/batch-writer/index.js';
-import { countRows, createPool, createTable, dropTable } from './db.js';
+import { clients, countRows, createPool, createTable, dropTable, type ClientKind } from './db.js';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'sigterm-producer.ts');
 let pool: pg.Pool;
@@ -37,11 +37,11 @@ interface Outcome {
 }
 
 /** Runs the producer against a fresh table, sends SIGTERM once it is well under way (and again `repeatAfterMs` later), and collects the outcome. */
-async function runProducer(name: string, repeatAfterMs?: number): Promise<Outcome> {
+async function runProducer(name: string, kind: ClientKind, repeatAfterMs?: number): Promise<Outcome> {
   const table = await createTable(pool, name, 'id int PRIMARY KEY');
   tables.push(table);
-  const reportFile = join(dir, `${name}.json`);
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, table, reportFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const reportFile = join(dir, `${table}.json`);
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, table, reportFile, kind], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
@@ -82,20 +82,20 @@ function assertNothingLost({ code, signal, stderr, report, ids, count }: Outcome
   assert.match(stderr, /drained; exiting/);
 }
 
-describe('shutdownOn() with a PostgreSQL sink in a child process', { timeout: 60_000 }, () => {
-  it('shutdownOn() - SIGTERM mid-run drains before exit: exit code 0 and every accepted event is in the table once', async () => {
-    const run = await runProducer('sigterm');
+for (const kind of clients) describe(`shutdownOn() with a PostgreSQL sink in a child process (${kind})`, { timeout: 60_000 }, () => {
+  it(`shutdownOn() - SIGTERM mid-run drains before exit (${kind}): exit code 0 and every accepted event is in the table once`, async () => {
+    const run = await runProducer('sigterm', kind);
     assertNothingLost(run);
     const { report } = run;
-    console.log(`  accepted ${report.accepted.length}, buffered at SIGTERM ${report.atSignal.buffered}, flushed during drain ${report.final.flushed - report.atSignal.flushed}`);
+    console.log(`  ${kind}: accepted ${report.accepted.length}, buffered at SIGTERM ${report.atSignal.buffered}, flushed during drain ${report.final.flushed - report.atSignal.flushed}`);
   });
 
-  it('shutdownOn() - a second SIGTERM 5 ms after the first is ignored: exit code 0 and every accepted event is in the table once', async () => {
-    const run = await runProducer('sigterm_twice', 5);
+  it(`shutdownOn() - a second SIGTERM 5 ms after the first is ignored (${kind}): exit code 0 and every accepted event is in the table once`, async () => {
+    const run = await runProducer('sigterm_twice', kind, 5);
     assertNothingLost(run);
     assert.match(run.stderr, /SIGTERM received again \d+ ms after the first; ignored/);
     assert.doesNotMatch(run.stderr, /exiting now/);
     const { report } = run;
-    console.log(`  twice: accepted ${report.accepted.length}, buffered at SIGTERM ${report.atSignal.buffered}, flushed during drain ${report.final.flushed - report.atSignal.flushed}`);
+    console.log(`  ${kind} twice: accepted ${report.accepted.length}, buffered at SIGTERM ${report.atSignal.buffered}, flushed during drain ${report.final.flushed - report.atSignal.flushed}`);
   });
 });

@@ -2,10 +2,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import { createPool, createTable, dropTable, uniqueName } from './db.js';
-import { postgresSink, type PgPoolLike, type PostgresSinkOptions, type PostgresWriteMethod } from '../../src/adapters/postgres/index.js';
+import type { Sql } from 'postgres';
+import { clients, createPool, createSql, createTable, dropTable, uniqueName, type ClientKind } from './db.js';
+import { postgresSink, type PgPoolLike, type PostgresJsSqlLike, type PostgresSinkOptions, type PostgresWriteMethod } from '../../src/adapters/postgres/index.js';
 
 let pool: pg.Pool;
+let sql: Sql;
 const tables: string[] = [];
 
 async function table(prefix: string, columnsSql: string): Promise<string> {
@@ -45,10 +47,12 @@ function range(from: number, to: number): number[] {
 
 before(() => {
   pool = createPool();
+  sql = createSql();
 });
 after(async () => {
   for (const name of tables) await dropTable(pool, name);
   await pool.end();
+  await sql.end();
 });
 
 // Both methods (and both COPY formats) must store exactly the same values.
@@ -72,9 +76,14 @@ const awkwardColumns = ['id', 'body', 'tags', 'data', 'raw', 'ok', 'at'];
 const awkwardSql = 'id int PRIMARY KEY, body text, tags text[], data jsonb, raw bytea, ok boolean, at timestamptz';
 const toAwkwardRow = (e: (typeof awkward)[number]) => [e.id, e.body, e.tags, e.data === null ? null : JSON.stringify(e.data), e.raw, e.ok, e.at];
 
-describe('postgresSink() against PostgreSQL', () => {
-  it('flush() - a pg.Pool is accepted as the pool (types and runtime)', async () => {
-    const typed: PgPoolLike = pool;
+for (const kind of clients) describe(`postgresSink() against PostgreSQL, through ${kind}`, () => suite(kind));
+
+function suite(kind: ClientKind): void {
+  /** The client under test: the pg.Pool, or the postgres.js sql. Reads for the assertions always go through the pg pool. */
+  const client = (): PgPoolLike | PostgresJsSqlLike => (kind === 'pg' ? pool : sql);
+
+  it(`flush() - a ${kind === 'pg' ? 'pg.Pool' : 'postgres.js sql'} is accepted as the client (types and runtime)`, async () => {
+    const typed: PgPoolLike | PostgresJsSqlLike = kind === 'pg' ? (pool satisfies PgPoolLike) : (sql satisfies PostgresJsSqlLike);
     const name = await table('sink_pool', 'id int');
     const sink = postgresSink<{ id: number }>(typed, { table: name, columns: ['id'] });
     assert.equal(await sink([{ id: 1 }]), undefined);
@@ -84,7 +93,7 @@ describe('postgresSink() against PostgreSQL', () => {
   for (const variant of variants) {
     it(`flush() - ${variant.name} stores tabs, newlines, backslashes, quotes, NULLs, arrays, JSON, bytea and dates exactly`, async () => {
       const name = await table('sink_awkward', awkwardSql);
-      const sink = postgresSink(pool, { table: name, columns: awkwardColumns, toRow: toAwkwardRow as (item: unknown) => unknown[], ...variant.options });
+      const sink = postgresSink(client(), { table: name, columns: awkwardColumns, toRow: toAwkwardRow as (item: unknown) => unknown[], ...variant.options });
       assert.equal(await sink(awkward), undefined);
       const result = await pool.query(`SELECT ${awkwardColumns.join(', ')} FROM "${name}" ORDER BY id`);
       assert.equal(result.rows.length, awkward.length);
@@ -102,7 +111,7 @@ describe('postgresSink() against PostgreSQL', () => {
 
   it('flush() - reads the columns off the item when there is no toRow', async () => {
     const name = await table('sink_default_row', 'id int, label text, extra text');
-    const sink = postgresSink<{ id: number; label?: string; ignored?: number }>(pool, { table: name, columns: ['id', 'label'] });
+    const sink = postgresSink<{ id: number; label?: string; ignored?: number }>(client(), { table: name, columns: ['id', 'label'] });
     await sink([{ id: 1, label: 'one', ignored: 9 }, { id: 2 }]);
     const result = await pool.query(`SELECT id, label, extra FROM "${name}" ORDER BY id`);
     assert.deepEqual(result.rows, [
@@ -113,20 +122,20 @@ describe('postgresSink() against PostgreSQL', () => {
 
   it('flush() - splits an INSERT at rowsPerStatement and keeps the batch in one transaction', async () => {
     const name = await table('sink_chunks', 'id int PRIMARY KEY');
-    const sink = postgresSink<number>(pool, { table: name, columns: ['id'], toRow: (id) => [id], rowsPerStatement: 7 });
+    const sink = postgresSink<number>(client(), { table: name, columns: ['id'], toRow: (id) => [id], rowsPerStatement: 7 });
     await sink(range(0, 50));
     assert.deepEqual(await ids(name), range(0, 50));
     assert.equal(sink.stats().statements, 8); // ceil(50 / 7)
 
     // A failure in the last statement rolls back the ones before it.
-    const strict = postgresSink<number>(pool, { table: name, columns: ['id'], toRow: (id) => [id], rowsPerStatement: 7, isolateFailures: false });
+    const strict = postgresSink<number>(client(), { table: name, columns: ['id'], toRow: (id) => [id], rowsPerStatement: 7, isolateFailures: false });
     await assert.rejects(strict([...range(100, 120), 0]), { code: '23505' });
     assert.deepEqual(await ids(name), range(0, 50));
   });
 
   it('flush() - stays under the 65,535-parameter limit by default (30,000 rows × 3 columns)', async () => {
     const name = await table('sink_params', 'id int, a int, b text');
-    const sink = postgresSink<number>(pool, { table: name, columns: ['id', 'a', 'b'], toRow: (id) => [id, id * 2, `r${id}`] });
+    const sink = postgresSink<number>(client(), { table: name, columns: ['id', 'a', 'b'], toRow: (id) => [id, id * 2, `r${id}`] });
     await sink(range(0, 30_000));
     const result = await pool.query(`SELECT count(*)::int AS n, sum(a)::bigint AS s FROM "${name}"`);
     assert.deepEqual(result.rows[0], { n: 30_000, s: String(2 * ((29_999 * 30_000) / 2)) });
@@ -141,7 +150,7 @@ describe('postgresSink() against PostgreSQL', () => {
       const qualified = `"${schema.replaceAll('"', '""')}"."${tableName}"`;
       await pool.query(`CREATE TABLE ${qualified} ("Id" int, "the ""label""" text)`);
       for (const method of ['insert', 'copy'] as PostgresWriteMethod[]) {
-        const sink = postgresSink<[number, string]>(pool, { table: qualified, columns: ['Id', 'the "label"'], toRow: (r) => r, method });
+        const sink = postgresSink<[number, string]>(client(), { table: qualified, columns: ['Id', 'the "label"'], toRow: (r) => r, method });
         await sink([[method === 'insert' ? 1 : 2, method]]);
       }
       const result = await pool.query(`SELECT "Id" AS id, "the ""label""" AS label FROM ${qualified} ORDER BY 1`);
@@ -156,7 +165,7 @@ describe('postgresSink() against PostgreSQL', () => {
 
   it('flush() - onConflict nothing skips duplicate keys and counts them', async () => {
     const name = await table('sink_conflict', 'id int PRIMARY KEY');
-    const sink = postgresSink<number>(pool, { table: name, columns: ['id'], toRow: (id) => [id], onConflict: 'nothing' });
+    const sink = postgresSink<number>(client(), { table: name, columns: ['id'], toRow: (id) => [id], onConflict: 'nothing' });
     await sink([1, 2, 3]);
     assert.equal(await sink([2, 3, 4, 4]), undefined);
     assert.deepEqual(await ids(name), [1, 2, 3, 4]);
@@ -169,7 +178,7 @@ describe('postgresSink() against PostgreSQL', () => {
       const name = await table('sink_isolate', 'id int PRIMARY KEY, n int NOT NULL, CHECK (n >= 0)');
       await pool.query(`INSERT INTO "${name}" VALUES (5, 0)`);
       type Row = { id: number; n: unknown };
-      const sink = postgresSink<Row>(pool, { table: name, columns: ['id', 'n'], ...variant.options });
+      const sink = postgresSink<Row>(client(), { table: name, columns: ['id', 'n'], ...variant.options });
       const items: Row[] = range(0, 100).map((id) => ({ id: id + 1000, n: id }));
       const bad: Row[] = [
         { id: 5, n: 1 }, // duplicate key (23505)
@@ -200,7 +209,7 @@ describe('postgresSink() against PostgreSQL', () => {
 
   it('flush() - a deferred constraint is isolated too', async () => {
     const name = await table('sink_deferred', 'id int, UNIQUE (id) DEFERRABLE INITIALLY DEFERRED');
-    const sink = postgresSink<number>(pool, { table: name, columns: ['id'], toRow: (id) => [id], rowsPerStatement: 3 });
+    const sink = postgresSink<number>(client(), { table: name, columns: ['id'], toRow: (id) => [id], rowsPerStatement: 3 });
     const result = await sink([1, 2, 3, 4, 2, 5]);
     assert.deepEqual(
       result?.failed.map((f) => f.item),
@@ -211,7 +220,7 @@ describe('postgresSink() against PostgreSQL', () => {
 
   it('flush() - a large COPY that fails mid-stream is isolated without breaking the connection', async () => {
     const name = await table('sink_big_copy', 'id int PRIMARY KEY, body text');
-    const sink = postgresSink<number>(pool, { table: name, columns: ['id', 'body'], method: 'copy', toRow: (id) => [id === 5000 ? 'bad' : id, 'x'.repeat(200)] });
+    const sink = postgresSink<number>(client(), { table: name, columns: ['id', 'body'], method: 'copy', toRow: (id) => [id === 5000 ? 'bad' : id, 'x'.repeat(200)] });
     const result = await sink(range(0, 20_000));
     assert.deepEqual(
       result?.failed.map((f) => f.item),
@@ -226,7 +235,7 @@ describe('postgresSink() against PostgreSQL', () => {
   it('flush() - with isolateFailures false a data error rejects the whole batch and writes nothing', async () => {
     for (const method of ['insert', 'copy'] as PostgresWriteMethod[]) {
       const name = await table('sink_no_isolation', 'id int NOT NULL');
-      const sink = postgresSink<{ id: number | null }>(pool, { table: name, columns: ['id'], method, isolateFailures: false });
+      const sink = postgresSink<{ id: number | null }>(client(), { table: name, columns: ['id'], method, isolateFailures: false });
       await assert.rejects(sink([{ id: 1 }, { id: null }, { id: 3 }]), { code: '23502' });
       assert.deepEqual(await ids(name), []);
       assert.equal(sink.stats().batchesFailed, 1);
@@ -238,7 +247,7 @@ describe('postgresSink() against PostgreSQL', () => {
     const name = await table('sink_torow', 'id int');
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    const sink = postgresSink<number>(pool, {
+    const sink = postgresSink<number>(client(), {
       table: name,
       columns: ['id'],
       toRow: (id) => {
@@ -262,7 +271,7 @@ describe('postgresSink() against PostgreSQL', () => {
 
   it('flush() - a non-object item without toRow is reported as failed', async () => {
     const name = await table('sink_not_object', 'id int');
-    const sink = postgresSink<unknown>(pool, { table: name, columns: ['id'] });
+    const sink = postgresSink<unknown>(client(), { table: name, columns: ['id'] });
     const result = await sink([{ id: 1 }, 42, null]);
     assert.deepEqual(
       result?.failed.map((f) => f.item),
@@ -273,36 +282,42 @@ describe('postgresSink() against PostgreSQL', () => {
 
   it('flush() - an error about the database (missing table) rejects and is counted', async () => {
     for (const method of ['insert', 'copy'] as PostgresWriteMethod[]) {
-      const sink = postgresSink<{ id: number }>(pool, { table: uniqueName('missing'), columns: ['id'], method });
+      const sink = postgresSink<{ id: number }>(client(), { table: uniqueName('missing'), columns: ['id'], method });
       await assert.rejects(sink([{ id: 1 }, { id: 2 }]), { code: '42P01' });
       assert.deepEqual({ ...sink.stats(), table: '' }, { table: '', method, batches: 1, batchesFailed: 1, statements: 1, rowsWritten: 0, rowsSkipped: 0, rowsFailed: 0, isolations: 0 });
     }
   });
 
   it('flush() - an empty batch touches nothing', async () => {
-    const sink = postgresSink<{ id: number }>(pool, { table: uniqueName('missing'), columns: ['id'] });
+    const sink = postgresSink<{ id: number }>(client(), { table: uniqueName('missing'), columns: ['id'] });
     assert.equal(await sink([]), undefined);
     assert.equal(sink.stats().statements, 0);
   });
 
   it('flush() - rejects a non-array with InvalidArgumentError', async () => {
-    const sink = postgresSink<{ id: number }>(pool, { table: 'events', columns: ['id'] });
+    const sink = postgresSink<{ id: number }>(client(), { table: 'events', columns: ['id'] });
     await assert.rejects(sink('nope' as unknown as []), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
   });
 
   it('flush() - prepares the INSERT of a repeated batch size, at most 8 sizes per sink, unless preparedStatements is false', async () => {
     const name = await table('sink_prepared', 'id int');
     // One connection, so pg_prepared_statements (per session) shows what the sink prepared.
-    const single = createPool({ max: 1 });
+    const single = kind === 'pg' ? createPool({ max: 1 }) : createSql({ max: 1 });
+    // The sink's INSERTs only (postgres.js prepares its own queries too, under its own names).
+    const text = `SELECT name FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO %' ORDER BY name`;
+    const prepared = async (): Promise<string[]> =>
+      single instanceof Function
+        ? (await single.unsafe<{ name: string }[]>(text)).map((r) => r.name)
+        : (await single.query<{ name: string }>(text)).rows.map((r) => r.name);
     try {
-      const prepared = async () => (await single.query<{ name: string }>(`SELECT name FROM pg_prepared_statements ORDER BY name`)).rows.map((r) => r.name);
       const sink = postgresSink<number>(single, { table: name, columns: ['id'], toRow: (id) => [id] });
       await sink(range(0, 5));
       assert.deepEqual(await prepared(), []); // a size seen once is not prepared
       await sink(range(5, 10));
       await sink(range(10, 15));
       assert.equal((await prepared()).length, 1);
-      assert.match((await prepared())[0]!, /^sluice_[a-z0-9]+_sink\d+_rows5$/);
+      // pg takes the sink's statement names; postgres.js names its statements itself.
+      if (kind === 'pg') assert.match((await prepared())[0]!, /^sluice_[a-z0-9]+_sink\d+_rows5$/);
       for (let size = 1; size <= 12; size++) {
         await sink(range(100 * size, 100 * size + size));
         await sink(range(100 * size + 50, 100 * size + 50 + size));
@@ -311,7 +326,7 @@ describe('postgresSink() against PostgreSQL', () => {
       const plain = postgresSink<number>(single, { table: name, columns: ['id'], toRow: (id) => [id], preparedStatements: false });
       for (let i = 0; i < 3; i++) await plain(range(5000 + 3 * i, 5003 + 3 * i));
       assert.equal((await prepared()).length, 8);
-      const count = await single.query(`SELECT count(*)::int AS n FROM "${name}"`);
+      const count = await pool.query(`SELECT count(*)::int AS n FROM "${name}"`);
       assert.equal(count.rows[0].n, 15 + 2 * 78 + 9);
     } finally {
       await single.end();
@@ -319,7 +334,7 @@ describe('postgresSink() against PostgreSQL', () => {
   });
 
   it('flush() - an already aborted signal rejects with its reason and sends nothing', async () => {
-    const sink = postgresSink<{ id: number }>(pool, { table: uniqueName('missing'), columns: ['id'] });
+    const sink = postgresSink<{ id: number }>(client(), { table: uniqueName('missing'), columns: ['id'] });
     const reason = new Error('stop');
     await assert.rejects(sink([{ id: 1 }], { signal: AbortSignal.abort(reason) }), (error) => error === reason);
     assert.equal(sink.stats().statements, 0);
@@ -327,7 +342,7 @@ describe('postgresSink() against PostgreSQL', () => {
 
   it('flush() - an abort between the INSERTs of a multi-statement batch rolls the batch back', async () => {
     const name = await table('sink_abort_insert', 'id int');
-    const sink = postgresSink<number>(pool, { table: name, columns: ['id'], toRow: (id) => [id], rowsPerStatement: 10 });
+    const sink = postgresSink<number>(client(), { table: name, columns: ['id'], toRow: (id) => [id], rowsPerStatement: 10 });
     const unlock = await lockTable(name);
     const controller = new AbortController();
     const flushing = sink(range(0, 30), { signal: controller.signal });
@@ -343,7 +358,7 @@ describe('postgresSink() against PostgreSQL', () => {
 
   it('flush() - an abort while a COPY is still sending data cancels it; nothing is committed', async () => {
     const name = await table('sink_abort_copy', 'id int, body text');
-    const sink = postgresSink<number>(pool, { table: name, columns: ['id', 'body'], method: 'copy', toRow: (id) => [id, 'x'.repeat(100)] });
+    const sink = postgresSink<number>(client(), { table: name, columns: ['id', 'body'], method: 'copy', toRow: (id) => [id, 'x'.repeat(100)] });
     const unlock = await lockTable(name);
     const controller = new AbortController();
     const flushing = sink(range(0, 50_000), { signal: controller.signal });
@@ -356,4 +371,4 @@ describe('postgresSink() against PostgreSQL', () => {
     assert.deepEqual(await ids(name), []);
     assert.equal(await sink([1]), undefined); // the pool recovers
   });
-});
+}

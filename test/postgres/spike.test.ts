@@ -5,10 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import type { Sql } from 'postgres';
 import { BatchWriter } from '../../src/core/batch-writer/index.js';
 import type { OverflowStrategy } from '../../src/core/channel/index.js';
 import { postgresSink, type PostgresWriteMethod } from '../../src/adapters/postgres/index.js';
-import { countRows, createPool, createTable, dropTable } from './db.js';
+import { clients, countRows, createPool, createSql, createTable, dropTable, type ClientKind } from './db.js';
 
 interface Event {
   id: number;
@@ -25,14 +26,17 @@ const phases = [
 const totalEvents = phases.reduce((sum, p) => sum + p.events, 0);
 
 let pool: pg.Pool;
+let sql: Sql;
 const tables: string[] = [];
 
 before(() => {
   pool = createPool();
+  sql = createSql();
 });
 after(async () => {
   for (const name of tables) await dropTable(pool, name);
   await pool.end();
+  await sql.end();
 });
 
 interface ProducerReport {
@@ -70,10 +74,10 @@ async function produce(writer: BatchWriter<Event>): Promise<ProducerReport> {
   return { accepted, refused, refusedByPhase };
 }
 
-async function run(overflow: OverflowStrategy, method: PostgresWriteMethod) {
+async function run(overflow: OverflowStrategy, method: PostgresWriteMethod, kind: ClientKind) {
   const table = await createTable(pool, `spike_${overflow.replace('-', '_')}`, 'id int PRIMARY KEY, at bigint NOT NULL, payload text NOT NULL');
   tables.push(table);
-  const sink = postgresSink<Event>(pool, { table, columns: ['id', 'at', 'payload'], method });
+  const sink = postgresSink<Event>(kind === 'pg' ? pool : sql, { table, columns: ['id', 'at', 'payload'], method });
   const writer = new BatchWriter<Event>({
     flush: sink,
     capacity: 10_000,
@@ -101,9 +105,9 @@ async function run(overflow: OverflowStrategy, method: PostgresWriteMethod) {
   return { produced, report, stats, count, ids, sink: sink.stats(), maxBuffered, maxWaiting, elapsedMs };
 }
 
-describe('BatchWriter + postgresSink under a 100× spike (real PostgreSQL)', { timeout: 60_000 }, () => {
+for (const kind of clients) describe(`BatchWriter + postgresSink under a 100× spike (real PostgreSQL, ${kind})`, { timeout: 60_000 }, () => {
   it("write() - 'block': all 200,000 events land exactly once; the spike holds producers back, nothing is dropped", async () => {
-    const r = await run('block', 'copy');
+    const r = await run('block', 'copy', kind);
     assert.equal(r.report.timedOut, false);
     assert.equal(r.produced.refused, 0);
     assert.equal(r.stats.dropped, 0);
@@ -117,11 +121,11 @@ describe('BatchWriter + postgresSink under a 100× spike (real PostgreSQL)', { t
     // The buffer really filled during the spike and producers really waited.
     assert.ok(r.maxBuffered >= 9000, `max buffered ${r.maxBuffered}`);
     assert.ok(r.maxWaiting >= 1, `max waiting ${r.maxWaiting}`);
-    console.log(`  block/copy: ${Math.round(r.elapsedMs)} ms, ${r.stats.batches} batches, max buffered ${r.maxBuffered}`);
+    console.log(`  ${kind} block/copy: ${Math.round(r.elapsedMs)} ms, ${r.stats.batches} batches, max buffered ${r.maxBuffered}`);
   });
 
   it("write() - 'drop-newest': every event is in the table once or counted as dropped, and the drops come from the spike", async () => {
-    const r = await run('drop-newest', 'insert');
+    const r = await run('drop-newest', 'insert', kind);
     assert.equal(r.report.timedOut, false);
     const accepted = r.produced.accepted.length;
     assert.equal(accepted + r.produced.refused, totalEvents);
@@ -136,6 +140,6 @@ describe('BatchWriter + postgresSink under a 100× spike (real PostgreSQL)', { t
     assert.ok(r.produced.refused > 0, 'the spike should overflow the buffer');
     assert.equal(r.produced.refusedByPhase['base'], 0);
     assert.ok(r.produced.refusedByPhase['spike']! > 0);
-    console.log(`  drop-newest/insert: ${Math.round(r.elapsedMs)} ms, dropped ${r.produced.refused} (${JSON.stringify(r.produced.refusedByPhase)}), ${r.stats.batches} batches`);
+    console.log(`  ${kind} drop-newest/insert: ${Math.round(r.elapsedMs)} ms, dropped ${r.produced.refused} (${JSON.stringify(r.produced.refusedByPhase)}), ${r.stats.batches} batches`);
   });
 });

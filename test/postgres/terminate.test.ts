@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { BatchWriter, type BatchWriterDrainReport } from '../../src/core/batch-writer/index.js';
 import { postgresSink } from '../../src/adapters/postgres/index.js';
 import type { PostgresWriteMethod } from '../../src/adapters/postgres/index.js';
-import { countRows, createPool, createTable, dropTable, uniqueName } from './db.js';
+import { clients, countRows, createPool, createSql, createTable, dropTable, uniqueName, type ClientKind } from './db.js';
 
 let admin: pg.Pool;
 const tables: string[] = [];
@@ -36,12 +36,12 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   }
 }
 
-async function run(method: PostgresWriteMethod) {
+async function run(method: PostgresWriteMethod, kind: ClientKind) {
   const table = await createTable(admin, `terminate_${method}`, 'id int PRIMARY KEY, line text NOT NULL');
   tables.push(table);
   // The sink's sessions carry their own application_name, so only they are terminated.
   const applicationName = uniqueName(`sluice_terminate_${method}`);
-  const pool = createPool({ max: 2, application_name: applicationName });
+  const pool = kind === 'pg' ? createPool({ max: 2, application_name: applicationName }) : createSql({ max: 2, backoff: () => 0.05, connection: { application_name: applicationName } });
 
   // Emitted 'error' events nobody listens to surface here; the process would have crashed.
   const crashes: unknown[] = [];
@@ -52,9 +52,12 @@ async function run(method: PostgresWriteMethod) {
     table,
     columns: ['id', 'line'],
     method,
-    // INSERT in many statements: the sink holds one client for the transaction, as it does for a
+    // pg, INSERT in many statements: the sink holds one client for the transaction, as it does for a
     // COPY, and the server's goodbye can land between two statements, when pg has no query to fail.
-    ...(method === 'insert' ? { rowsPerStatement: 20 } : {}),
+    // postgres.js: one INSERT per batch, on its pool, as a COPY is (a multi-statement transaction
+    // holds a reserved connection, and postgres.js 3.4.10 can leave sql.reserve() pending for good
+    // after a terminated backend: not covered here).
+    ...(method === 'insert' && kind === 'pg' ? { rowsPerStatement: 20 } : {}),
   });
   const writer = new BatchWriter<{ id: number; line: string }>({
     flush: sink,
@@ -115,10 +118,10 @@ async function run(method: PostgresWriteMethod) {
   return { terminations, crashes, report, stats: writer.stats(), sink: sink.stats(), ids, count: await countRows(admin, table), accepted };
 }
 
-for (const method of ['copy', 'insert'] as const) {
-  describe(`postgresSink '${method}' while PostgreSQL terminates its backends (real PostgreSQL)`, { timeout: 60_000 }, () => {
-    it(`flush() - '${method}': ${wantedTerminations} backends terminated mid-batch: no crash, the batches are retried, and every accepted event is in the table once`, async () => {
-      const r = await run(method);
+for (const kind of clients) for (const method of ['copy', 'insert'] as const) {
+  describe(`postgresSink '${method}' while PostgreSQL terminates its backends (real PostgreSQL, ${kind})`, { timeout: 60_000 }, () => {
+    it(`flush() - '${method}' through ${kind}: ${wantedTerminations} backends terminated mid-batch: no crash, the batches are retried, and every accepted event is in the table once`, async () => {
+      const r = await run(method, kind);
       assert.deepEqual(r.crashes, [], 'no unhandled error event');
       assert.equal(r.terminations, wantedTerminations, `terminated ${r.terminations} busy backends within 30 s`);
       assert.equal(r.report.timedOut, false);
@@ -130,7 +133,7 @@ for (const method of ['copy', 'insert'] as const) {
       assert.deepEqual(r.count, { rows: r.accepted.length, distinct: r.accepted.length });
       assert.deepEqual(r.ids, r.accepted);
       console.log(
-        `  ${method}: ${r.terminations} terminations, ${r.sink.batchesFailed} failed batches, ${r.stats.retried} items retried, ${r.accepted.length} events written`,
+        `  ${kind} ${method}: ${r.terminations} terminations, ${r.sink.batchesFailed} failed batches, ${r.stats.retried} items retried, ${r.accepted.length} events written`,
       );
     });
   });

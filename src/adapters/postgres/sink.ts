@@ -1,15 +1,18 @@
-import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
-import { copyStreamsInstalled, copyStreamsPackage, loadCopyFrom } from './copy-streams.js';
+import { copyStreamsInstalled, copyStreamsPackage } from './copy-streams.js';
+import { createDriver, isPostgresJs, type SinkConnection, type SinkDriver } from './drivers.js';
 import { resolvePostgresSinkOptions, type PostgresSinkOptions } from './options.js';
-import type { PgClientLike, PgPoolLike, PostgresFailedItem, PostgresFlushResult, PostgresSink, PostgresSinkStats } from './types.js';
+import type { PgPoolLike, PostgresFailedItem, PostgresFlushResult, PostgresJsSqlLike, PostgresSink, PostgresSinkStats } from './types.js';
 import { copyChunks, toCell, type Cell } from './values.js';
 
 /**
  * SQLSTATE class 22 (data exception) and 23 (integrity constraint violation):
  * errors caused by particular rows, which isolation can pin on them. Anything
  * else (connection lost, timeout, lock, missing table) is about the database
- * and fails the batch as a whole.
+ * and fails the batch as a whole. pg and postgres.js both put the server's
+ * SQLSTATE in `error.code`; their own connection errors (pg's socket errors,
+ * postgres.js's CONNECTION_CLOSED, CONNECTION_ENDED, ECONNREFUSED...) are never
+ * five characters of class 22 or 23, so they fail the batch, which the writer retries.
  */
 function isRowError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -46,16 +49,19 @@ interface InsertStatement {
 
 /**
  * Creates the `flush` function of a `BatchWriter` that writes each batch into
- * a PostgreSQL table, through your `pg.Pool`.
+ * a PostgreSQL table, through your `pg.Pool` or your postgres.js `sql`
+ * (`postgres(...)`, version 3.4 or later), told apart by their shape.
  *
  * When: nothing touches the database until the first flush. Options are
- * checked right away (`InvalidOptionError`); with `method: 'copy'` that
+ * checked right away (`InvalidOptionError`); with a pg.Pool and `method: 'copy'` that
  * includes finding `pg-copy-streams`, which is imported on the first flush.
+ * postgres.js needs no other package: it runs COPY itself, on a connection
+ * from `sql.reserve()`.
  * Each flush converts the items (`toRow`), then sends one INSERT (or one
  * COPY), and resolves after the commit. See {@link PostgresSink} for what a
  * flush promises, {@link PostgresSinkOptions} for the choices.
  *
- * @throws InvalidArgumentError when `pool` is not a Pool-like object.
+ * @throws InvalidArgumentError when `pool` is neither a Pool-like object nor a postgres.js sql.
  * @example
  * import pg from 'pg';
  * import { BatchWriter } from 'sluice';
@@ -66,15 +72,15 @@ interface InsertStatement {
  *   batchSize: 1000,
  * });
  */
-export function postgresSink<T>(pool: PgPoolLike, options: PostgresSinkOptions<T>): PostgresSink<T> {
-  if (pool === null || typeof pool !== 'object' || typeof pool.query !== 'function' || typeof pool.connect !== 'function') {
-    throw new InvalidArgumentError('postgresSink(pool, options): pool must be a pg.Pool (an object with query() and connect())');
-  }
+export function postgresSink<T>(pool: PgPoolLike | PostgresJsSqlLike, options: PostgresSinkOptions<T>): PostgresSink<T> {
+  const driver: SinkDriver = createDriver(pool);
   const o = resolvePostgresSinkOptions(options);
-  if (o.method === 'copy' && !copyStreamsInstalled()) {
+  if (o.method === 'copy' && !isPostgresJs(pool) && !copyStreamsInstalled()) {
     throw new InvalidOptionError('method', 'copy', `'insert', or install ${copyStreamsPackage} (npm install ${copyStreamsPackage})`, `${copyStreamsPackage} is not installed`);
   }
-  const { columns, method, rowsPerStatement, isolateFailures, toRow, preparedStatements } = o;
+  const { columns, method, isolateFailures, toRow, preparedStatements } = o;
+  // postgres.js allows two parameters fewer per statement than PostgreSQL.
+  const rowsPerStatement = Math.min(o.rowsPerStatement, Math.floor(driver.maxParameters / columns.length));
   const sinkId = ++sinkCount;
   const width = columns.length;
   const stats = { batches: 0, batchesFailed: 0, statements: 0, rowsWritten: 0, rowsSkipped: 0, rowsFailed: 0, isolations: 0 };
@@ -143,7 +149,7 @@ export function postgresSink<T>(pool: PgPoolLike, options: PostgresSinkOptions<T
     return { items: accepted ?? items, cells };
   }
 
-  async function insertRows(db: PgPoolLike | PgClientLike, rows: Rows<T>, signal: AbortSignal | undefined): Promise<number> {
+  async function insertRows(db: SinkDriver | SinkConnection, rows: Rows<T>, signal: AbortSignal | undefined): Promise<number> {
     const total = rows.items.length;
     let written = 0;
     for (let start = 0; start < total; start += rowsPerStatement) {
@@ -152,37 +158,16 @@ export function postgresSink<T>(pool: PgPoolLike, options: PostgresSinkOptions<T
       const values = count === total ? rows.cells : rows.cells.slice(start * width, (start + count) * width);
       stats.statements++;
       const statement = insertStatement(count);
-      const result = await (statement.name === undefined ? db.query(statement.text, values) : db.query({ name: statement.name, text: statement.text, values }));
-      written += result.rowCount ?? count;
+      written += (await db.insert(statement.text, values, statement.name)) ?? count;
     }
     return written;
   }
 
-  async function copyRows(client: PgClientLike, rows: Rows<T>, signal: AbortSignal | undefined): Promise<number> {
-    const copyFrom = await loadCopyFrom();
-    signal?.throwIfAborted();
-    stats.statements++;
-    const stream = client.query(copyFrom(copySql));
-    // Destroying the stream sends CopyFail, which rolls the COPY back; once the
-    // stream has ended the data may already be committed, so it is left to finish.
-    let cancelled = false;
-    const cancel = () => {
-      if (stream.writableEnded) return;
-      cancelled = true;
-      stream.destroy(signal!.reason as Error);
-    };
-    signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      await pipeline(copyChunks(rows.cells, width, o.copyFormat), stream);
-    } catch (error) {
-      throw cancelled ? signal!.reason : error;
-    } finally {
-      signal?.removeEventListener('abort', cancel);
-    }
-    return stream.rowCount;
+  function copyRows(connection: SinkConnection, rows: Rows<T>, signal: AbortSignal | undefined): Promise<number> {
+    return connection.copy(copySql, copyChunks(rows.cells, width, o.copyFormat), signal, () => stats.statements++);
   }
 
-  function writeRows(client: PgClientLike, rows: Rows<T>, signal: AbortSignal | undefined): Promise<number> {
+  function writeRows(client: SinkConnection, rows: Rows<T>, signal: AbortSignal | undefined): Promise<number> {
     return method === 'copy' ? copyRows(client, rows, signal) : insertRows(client, rows, signal);
   }
 
@@ -192,16 +177,16 @@ export function postgresSink<T>(pool: PgPoolLike, options: PostgresSinkOptions<T
   }
 
   /** Writes `rows` inside the open transaction, pinning row errors on single items. Returns rows written. */
-  async function bisect(client: PgClientLike, rows: Rows<T>, found: PostgresFailedItem<T>[], signal: AbortSignal | undefined): Promise<number> {
+  async function bisect(client: SinkConnection, rows: Rows<T>, found: PostgresFailedItem<T>[], signal: AbortSignal | undefined): Promise<number> {
     signal?.throwIfAborted();
-    await client.query('SAVEPOINT sluice_isolate');
+    await client.exec('SAVEPOINT sluice_isolate');
     try {
       const written = await writeRows(client, rows, signal);
-      await client.query('RELEASE SAVEPOINT sluice_isolate');
+      await client.exec('RELEASE SAVEPOINT sluice_isolate');
       return written;
     } catch (error) {
       if (!isRowError(error)) throw error;
-      await client.query('ROLLBACK TO SAVEPOINT sluice_isolate; RELEASE SAVEPOINT sluice_isolate');
+      await client.exec('ROLLBACK TO SAVEPOINT sluice_isolate; RELEASE SAVEPOINT sluice_isolate');
       if (rows.items.length === 1) {
         found.push({ item: rows.items[0]!, error });
         return 0;
@@ -217,7 +202,7 @@ export function postgresSink<T>(pool: PgPoolLike, options: PostgresSinkOptions<T
    * written in one transaction and adds the others to `failed`, only once committed.
    */
   async function isolate(
-    client: PgClientLike | undefined,
+    client: SinkConnection | undefined,
     rows: Rows<T>,
     firstError: unknown,
     failed: PostgresFailedItem<T>[],
@@ -229,77 +214,37 @@ export function postgresSink<T>(pool: PgPoolLike, options: PostgresSinkOptions<T
       return;
     }
     if (client !== undefined) return isolateOn(client, rows, failed, signal);
-    await withClient((c) => isolateOn(c, rows, failed, signal));
+    await driver.withConnection((c) => isolateOn(c, rows, failed, signal));
   }
 
-  async function isolateOn(client: PgClientLike, rows: Rows<T>, failed: PostgresFailedItem<T>[], signal: AbortSignal | undefined): Promise<void> {
+  async function isolateOn(client: SinkConnection, rows: Rows<T>, failed: PostgresFailedItem<T>[], signal: AbortSignal | undefined): Promise<void> {
     const count = rows.items.length;
     // Deferred constraints would otherwise fire only at COMMIT, after the bisection, and fail everything.
-    await client.query('BEGIN; SET CONSTRAINTS ALL IMMEDIATE');
+    await client.exec('BEGIN; SET CONSTRAINTS ALL IMMEDIATE');
     const found: PostgresFailedItem<T>[] = [];
     const half = count >> 1;
     let written = await bisect(client, sliceRows(rows, 0, half, width), found, signal);
     written += await bisect(client, sliceRows(rows, half, count, width), found, signal);
     signal?.throwIfAborted();
-    await client.query('COMMIT');
+    await client.exec('COMMIT');
     committed(written, count - found.length);
     for (const f of found) failed.push(f);
-  }
-
-  /**
-   * Runs `work` on a dedicated connection; a connection left in an unknown
-   * state by an error is destroyed, not reused.
-   *
-   * A pooled client emits 'error' when its socket dies (the server
-   * terminated the session, a failover, ECONNRESET while a COPY is cancelled),
-   * and pg-pool listens only while the client is idle: unheard, that event
-   * would crash the process. So the sink listens while it holds the client;
-   * the loss fails `work` (pg fails its running query; should `work` still be
-   * waiting after that, the loss rejects it, as an answer will never come), the
-   * flush rejects and the writer retries it on a fresh connection. The client
-   * is released with the error, so the pool discards it.
-   */
-  async function withClient(work: (client: PgClientLike) => Promise<void>): Promise<void> {
-    const client = await pool.connect();
-    let lost: ((error: unknown) => void) | undefined;
-    let lostError: unknown;
-    const connectionLost = new Promise<never>((_, reject) => (lost = reject));
-    connectionLost.catch(() => {}); // observed through the race below, or not needed at all
-    const onError = (error: unknown) => {
-      if (lostError !== undefined) return;
-      lostError = error ?? new Error('sluice/postgres: connection lost');
-      // Not at once: a COMMIT or COPY answer parsed just before the loss (pg_terminate_backend
-      // right after it) settles `work` within this turn, and must win, or a committed batch
-      // would be retried and duplicated.
-      setImmediate(() => lost!(lostError));
-    };
-    client.on('error', onError);
-    let failure: unknown;
-    try {
-      const running = work(client);
-      // Once the connection is lost, whatever `work` still awaits on it is moot; its late outcome is ignored.
-      running.catch(() => {});
-      await Promise.race([running, connectionLost]);
-    } catch (error) {
-      failure = error;
-      throw error;
-    } finally {
-      if (lostError === undefined && failure === undefined) {
-        client.removeListener('error', onError);
-        client.release();
-      } else {
-        // pg-pool discards a client released with an error. The listener stays: a
-        // discarded client can still report its socket's end, and nobody else listens.
-        client.release(lostError instanceof Error ? lostError : failure instanceof Error ? failure : true);
-      }
-    }
   }
 
   async function writeBatch(rows: Rows<T>, failed: PostgresFailedItem<T>[], signal: AbortSignal | undefined): Promise<void> {
     const count = rows.items.length;
     if (method === 'insert' && count <= rowsPerStatement) {
       try {
-        committed(await insertRows(pool, rows, signal), count);
+        committed(await insertRows(driver, rows, signal), count);
+      } catch (error) {
+        if (!isolateFailures || !isRowError(error)) throw error;
+        await isolate(undefined, rows, error, failed, signal);
+      }
+      return;
+    }
+    if (method === 'copy' && driver.copy !== undefined) {
+      try {
+        committed(await driver.copy(copySql, copyChunks(rows.cells, width, o.copyFormat), signal, () => stats.statements++), count);
       } catch (error) {
         if (!isolateFailures || !isRowError(error)) throw error;
         await isolate(undefined, rows, error, failed, signal);
@@ -308,18 +253,18 @@ export function postgresSink<T>(pool: PgPoolLike, options: PostgresSinkOptions<T
     }
     // COPY is one statement; several INSERTs need a transaction to stay all-or-nothing.
     const transaction = method === 'insert';
-    await withClient(async (client) => {
+    await driver.withConnection(async (client) => {
       try {
-        if (transaction) await client.query('BEGIN');
+        if (transaction) await client.exec('BEGIN');
         const written = await writeRows(client, rows, signal);
         if (transaction) {
           signal?.throwIfAborted();
-          await client.query('COMMIT');
+          await client.exec('COMMIT');
         }
         committed(written, count);
       } catch (error) {
         if (!isolateFailures || !isRowError(error)) throw error;
-        if (transaction) await client.query('ROLLBACK');
+        if (transaction) await client.exec('ROLLBACK');
         await isolate(client, rows, error, failed, signal);
       }
     });

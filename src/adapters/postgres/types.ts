@@ -104,3 +104,30 @@ export interface PostgresSink<T> {
   (items: readonly T[], context?: { signal?: AbortSignal }): Promise<PostgresFlushResult<T> | undefined>;
   stats(): PostgresSinkStats;
 }
+
+// Structural stand-ins for the parts of postgres.js (the `postgres` package,
+// 3.4 or later) the sink touches. The `sql` that `postgres(...)` returns
+// satisfies them; `postgres` itself is never imported.
+
+/** A postgres.js query: a promise of its result, which can also be run as COPY ... FROM STDIN. */
+export interface PostgresJsQueryLike extends PromiseLike<{ count?: number | null }> {
+  writable(): Promise<import('node:stream').Writable>;
+}
+
+/** What the sink calls on a postgres.js `sql` or on a connection it reserved. */
+export interface PostgresJsQueryableLike {
+  // `any[]`: postgres.js types its parameters with its own serializable types.
+  unsafe(query: string, parameters?: any[], options?: { prepare?: boolean }): PostgresJsQueryLike;
+  typed(value: any, oid: number): unknown;
+}
+
+/** A connection reserved with `sql.reserve()`. */
+export interface PostgresJsReservedLike extends PostgresJsQueryableLike {
+  release(): void;
+}
+
+/** The parts of a postgres.js `sql` (`postgres(url, options)`, version 3.4 or later) the sink uses. */
+export interface PostgresJsSqlLike extends PostgresJsQueryableLike {
+  (template: TemplateStringsArray, ...parameters: any[]): PromiseLike<unknown>;
+  reserve(): Promise<PostgresJsReservedLike>;
+}
