@@ -49,9 +49,11 @@ export interface PriorityChannelOptions<L extends string = string> {
   defaultPriority?: L;
   /**
    * Weighted sharing instead of strict priority: while several levels hold
-   * items, receivers take from them in proportion to their weights (smooth
-   * weighted round robin over the non-empty levels), so a lower level is
-   * slowed, not starved. Every level needs a positive finite weight.
+   * items, receivers take from them in proportion to their weights
+   * (weighted round robin over the non-empty levels, in runs: each level's
+   * turn serves up to its weight divided by the smallest weight, fractions
+   * carried to its next turn), so a lower level is slowed, not starved.
+   * Every level needs a positive finite weight.
    * @default undefined (strict priority: a level is served only while every higher one is empty)
    * @example new PriorityChannel({ levels: ['critical', 'batch'], weights: { critical: 4, batch: 1 } })
    */
@@ -197,8 +199,8 @@ class Lane<T> implements GiveUpListener {
   write = 0;
   /** Offers at a channel size below this are buffered with nothing else to do; -1 closes the fast path. */
   fastBelow = -1;
-  /** Smooth weighted round robin: the running score while the lane holds items. */
-  current = 0;
+  /** Weighted round robin: items this level may still take in its current run, fractions carried over. */
+  credit = 0;
   refused = 0;
   shed = 0;
   /** `write` when the ring last moved to a fresh array (see {@link emptied}). */
@@ -252,7 +254,7 @@ class Lane<T> implements GiveUpListener {
    * to be allocated young.
    */
   emptied(): void {
-    this.current = 0;
+    this.credit = 0; // an empty level keeps no credit for later (deficit round robin)
     if (this.write - this.fresh > this.mask && this.mask < 8192) {
       this.slots = new Array<T | undefined>(this.mask + 1);
       this.fresh = this.write;
@@ -334,6 +336,8 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
   private readonly byName = new Map<string, Lane<T>>();
   private readonly defaultLane: Lane<T>;
   private readonly weighted: boolean;
+  /** Weighted round robin: the level whose run it is. */
+  private runLane: Lane<T> | undefined = undefined;
   /** Bit i set while level i holds items. */
   private nonEmpty = 0;
 
@@ -370,7 +374,9 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
     this.defaultPriority = defaultPriority as L;
     this.weighted = weights !== undefined;
     const slots = Math.min(capacity, 1024);
-    this.lanes = levels.map((level, i) => new Lane<T>(this as PriorityChannel<T, string>, level, i, i === 0 ? capacity : capacity - reserve, weights?.[i] ?? 1, slots));
+    // Quanta: weights scaled so the smallest is 1, so every turn serves at least one item.
+    const smallest = weights === undefined ? 1 : Math.min(...weights);
+    this.lanes = levels.map((level, i) => new Lane<T>(this as PriorityChannel<T, string>, level, i, i === 0 ? capacity : capacity - reserve, (weights?.[i] ?? 1) / smallest, slots));
     for (const lane of this.lanes) this.byName.set(lane.name, lane);
     this.defaultLane = this.byName.get(defaultPriority)!;
     this.updateSignals();
@@ -655,22 +661,30 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
   }
 
   /**
-   * Smooth weighted round robin over the non-empty levels (nginx's): each
-   * gains its weight, the highest score is served and pays the total.
+   * Weighted round robin over the non-empty levels, served in runs (deficit
+   * round robin with a quantum of the level's scaled weight): the level whose
+   * turn it is takes items while it has credit, then the turn passes to the
+   * next non-empty level below it (wrapping to the top), which gains its
+   * weight in credit. One comparison per item while a run lasts, instead of
+   * re-scoring every level on every take; over a round the shares are the
+   * weights' all the same, and a level waits at most one round of the others.
    */
   private pickWeighted(mask: number): Lane<T> {
-    const lanes = this.lanes;
-    let best = lanes[31 - Math.clz32(mask & -mask)]!;
-    if ((mask & (mask - 1)) === 0) return best; // one non-empty level: its score stays put
-    let total = 0;
-    for (let m = mask; m !== 0; m &= m - 1) {
-      const l = lanes[31 - Math.clz32(m & -m)]!;
-      l.current += l.weight;
-      total += l.weight;
-      if (l.current > best.current) best = l;
+    const run = this.runLane;
+    if (run !== undefined && (mask & run.bit) !== 0 && run.credit >= 1) {
+      run.credit -= 1;
+      return run;
     }
-    best.current -= total;
-    return best;
+    const lanes = this.lanes;
+    // Next non-empty level after the current run's, wrapping to the top.
+    const from = run === undefined ? -1 : run.index;
+    let later = from >= 29 ? 0 : mask & ~((1 << (from + 1)) - 1);
+    if (later === 0) later = mask;
+    const next = lanes[31 - Math.clz32(later & -later)]!;
+    next.credit += next.weight; // >= 1: weights are scaled so the smallest is 1
+    next.credit -= 1;
+    this.runLane = next;
+    return next;
   }
 
   protected admitWaiter(): boolean {
