@@ -65,7 +65,7 @@ export class JetStreamConsumer<M extends JetStreamMessage = JetStreamMessage> {
     options?: JetStreamConsumeOptions<M>,
   ) {
     if (js === null || typeof js !== 'object' || typeof js.consumers?.get !== 'function') {
-      throw new InvalidArgumentError('consumeJetStream(js, ...): js must be a nats JetStreamClient (nc.jetstream())');
+      throw new InvalidArgumentError('consumeJetStream(js, ...): js must be a nats JetStreamClient (nc.jetstream(), or jetstream(nc) from @nats-io/jetstream)');
     }
     for (const [name, value] of [['stream', stream], ['consumerName', consumerName]] as const) {
       if (typeof value !== 'string' || value.length === 0) {

@@ -3,7 +3,10 @@
  * consumer whose fetch size follows a concurrency limiter or a `PollSizer`,
  * with max-ack-pending as its credit limit, `working()` heartbeats for slow
  * handlers and pause under pressure; and a publisher that bounds PubAcks in
- * flight. `nats` is never imported: pass the JetStream client you created.
+ * flight. Neither `nats` (2.x) nor `@nats-io/jetstream` (v3) is imported: pass
+ * the JetStream client you created (`nc.jetstream()`, or `jetstream(nc)` with
+ * v3) and, for `jetStreamLag`, the manager (`await nc.jetstreamManager()`, or
+ * `await jetstreamManager(nc)`).
  * @module
  */
 export { consumeJetStream } from './consume.js';

@@ -99,7 +99,7 @@ export interface JetStreamLag extends Pressure {
  */
 export function jetStreamLag(jsm: JetStreamLagManager, stream: string, consumer: string, options: JetStreamLagOptions): JetStreamLag {
   if (jsm === null || typeof jsm !== 'object' || typeof jsm.consumers?.info !== 'function') {
-    throw new InvalidOptionError('jsm', jsm, 'a nats.js JetStreamManager (await nc.jetstreamManager()): an object with consumers.info()');
+    throw new InvalidOptionError('jsm', jsm, 'a nats.js JetStreamManager (await nc.jetstreamManager(), or await jetstreamManager(nc) from @nats-io/jetstream): an object with consumers.info()');
   }
   const streamName = requiredName('stream', stream);
   const consumerName = requiredName('consumer', consumer);
@@ -110,7 +110,9 @@ export function jetStreamLag(jsm: JetStreamLagManager, stream: string, consumer:
       const info = await jsm.consumers.info(streamName, consumerName);
       return { numPending: info.num_pending, numAckPending: info.num_ack_pending };
     } catch (error) {
-      const api = (error as { api_error?: { code?: number; err_code?: number } } | null)?.api_error;
+      // nats 2.x puts the API error on `api_error`; @nats-io/jetstream (v3) returns it from `apiError()`.
+      const e = error as { api_error?: { code?: number; err_code?: number }; apiError?: () => { code?: number; err_code?: number } } | null;
+      const api = e?.api_error ?? (typeof e?.apiError === 'function' ? e.apiError() : undefined);
       if (api?.err_code === 10059) throw new NotFoundError(`JetStream stream "${streamName}" does not exist`, { cause: error });
       if (api?.code === 404) throw new NotFoundError(`JetStream consumer "${consumerName}" does not exist on stream "${streamName}"`, { cause: error });
       throw error;

@@ -73,7 +73,7 @@ export class JetStreamPublisher<A = unknown, O = unknown> {
 
   constructor(js: JetStreamPublishClient<A, O>, options?: JetStreamPublisherOptions) {
     if (js === null || typeof js !== 'object' || typeof js.publish !== 'function') {
-      throw new InvalidArgumentError('jetStreamPublisher(js): js must be a nats JetStreamClient (nc.jetstream())');
+      throw new InvalidArgumentError('jetStreamPublisher(js): js must be a nats JetStreamClient (nc.jetstream(), or jetstream(nc) from @nats-io/jetstream)');
     }
     const o = v.optionsObject(options, 'jetStreamPublisher', { maxInFlight: true });
     this.maxInFlight = v.integer('maxInFlight', o.maxInFlight, 256, { min: 1 });

@@ -1,5 +1,7 @@
-// Structural views of the nats.js JetStream API. Sluice never imports `nats`;
-// the caller passes the JetStream client they created (`nc.jetstream()`).
+// Structural views of the nats.js JetStream API. Sluice never imports `nats`
+// nor `@nats-io/jetstream`; the caller passes the JetStream client they created:
+// `nc.jetstream()` with nats 2.x, `jetstream(nc)` with the v3 packages
+// (`@nats-io/transport-node` + `@nats-io/jetstream`). Both fit these shapes.
 
 /** A JetStream message: nats.js's `JsMsg` fits. */
 export interface JetStreamMessage {
