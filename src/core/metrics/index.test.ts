@@ -190,6 +190,7 @@ describe('collectMetrics', () => {
       'sluice_acquired_total{component="api"} 2',
       'sluice_rejected_total{component="api"} 1',
       'sluice_longest_blocked_seconds{component="api"} 0',
+      'sluice_events_total{component="api",event="adjustments"} 0',
       'sluice_stat{component="api",stat="burst"} 2',
     ]);
   });

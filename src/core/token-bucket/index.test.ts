@@ -228,6 +228,80 @@ describe('TokenBucket', () => {
     assert.throws(() => bucket.setRate(0), InvalidArgumentError);
   });
 
+  it('setRate() - a bad rate throws, naming the field, and changes nothing', async () => {
+    const { clock, bucket } = emptyBucket(10, 5);
+    const events: unknown[] = [];
+    bucket.onReconfigure((e) => events.push(e));
+    const t = track(bucket.acquire(1));
+    for (const bad of [0, -1, NaN, Infinity, '5', undefined]) {
+      assert.throws(() => bucket.setRate(bad as never), (e: unknown) => e instanceof InvalidArgumentError && e.message.includes('ratePerSecond'));
+    }
+    assert.equal(bucket.ratePerSecond, 10);
+    assert.equal(bucket.stats().adjustments, 0);
+    assert.deepEqual(events, []);
+    await clock.advanceAsync(99);
+    assert.equal(t.state, 'pending'); // still timed for 10/s
+    await clock.advanceAsync(1);
+    assert.equal(t.state, 'resolved');
+  });
+
+  it('setRate() - a raised rate admits the waiting callers sooner, a lowered one later', async () => {
+    const { clock, bucket } = emptyBucket(10, 5);
+    const a = track(bucket.acquire(1));
+    bucket.setRate(1000); // 1 ms per token
+    await clock.advanceAsync(1);
+    assert.equal(a.state, 'resolved');
+    bucket.setRate(1); // 1 s per token
+    const b = track(bucket.acquire(1));
+    await clock.advanceAsync(999);
+    assert.equal(b.state, 'pending');
+    await clock.advanceAsync(1);
+    assert.equal(b.state, 'resolved');
+  });
+
+  it('setRate() - counts each change in stats().adjustments and emits one event per change', () => {
+    const { bucket } = emptyBucket(10, 5);
+    const events: unknown[] = [];
+    const off = bucket.onReconfigure((e) => events.push(e));
+    bucket.setRate(20);
+    bucket.setRate(20); // unchanged: neither counted nor emitted
+    bucket.setRate(5);
+    assert.equal(bucket.stats().adjustments, 2);
+    assert.equal(bucket.stats().ratePerSecond, 5);
+    assert.deepEqual(events, [
+      { setting: 'ratePerSecond', previous: 10, value: 20 },
+      { setting: 'ratePerSecond', previous: 20, value: 5 },
+    ]);
+    off();
+    bucket.setRate(7);
+    assert.equal(events.length, 2);
+    assert.equal(bucket.stats().adjustments, 3);
+  });
+
+  it('onReconfigure() - rejects a non-function listener; a throwing listener does not stop the others', async () => {
+    const { bucket } = emptyBucket(10, 5);
+    assert.throws(() => bucket.onReconfigure(42 as never), InvalidArgumentError);
+    const seen: number[] = [];
+    const uncaught: unknown[] = [];
+    const original = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', (e) => uncaught.push(e));
+    try {
+      bucket.onReconfigure(() => {
+        throw new Error('listener failed');
+      });
+      bucket.onReconfigure((e) => seen.push(e.value));
+      bucket.setRate(30);
+      assert.deepEqual(seen, [30]);
+      assert.equal(bucket.ratePerSecond, 30);
+      await flushMicrotasks();
+    } finally {
+      process.removeAllListeners('uncaughtException');
+      for (const l of original) process.on('uncaughtException', l);
+    }
+    assert.equal(uncaught.length, 1);
+  });
+
   it('close() - rejects waiters and later calls with ChannelClosedError', async () => {
     const { clock, bucket } = emptyBucket(10, 5);
     const a = track(bucket.acquire(1));
@@ -248,10 +322,10 @@ describe('TokenBucket', () => {
     const second = bucket.acquire(1);
     bucket.tryAcquire();
     clock.advance(50);
-    assert.deepEqual(bucket.stats(), { ratePerSecond: 10, burst: 5, available: 0.5, acquired: 5, waiting: 2, waitedMs: 100, longestBlockedMs: 50, rejected: 1 });
+    assert.deepEqual(bucket.stats(), { ratePerSecond: 10, burst: 5, available: 0.5, acquired: 5, waiting: 2, waitedMs: 100, longestBlockedMs: 50, rejected: 1, adjustments: 0 });
     await clock.advanceAsync(150);
     await Promise.all([first, second]);
     // first waited 100 ms, second 200 ms
-    assert.deepEqual(bucket.stats(), { ratePerSecond: 10, burst: 5, available: 0, acquired: 7, waiting: 0, waitedMs: 300, longestBlockedMs: 0, rejected: 1 });
+    assert.deepEqual(bucket.stats(), { ratePerSecond: 10, burst: 5, available: 0, acquired: 7, waiting: 0, waitedMs: 300, longestBlockedMs: 0, rejected: 1, adjustments: 0 });
   });
 });

@@ -50,6 +50,18 @@ export interface TokenBucketStats {
   longestBlockedMs: number;
   /** `tryAcquire()` calls that returned false. */
   rejected: number;
+  /** `setRate()` calls that changed the rate (a call with the current rate is not counted). Only grows. */
+  adjustments: number;
+}
+
+/**
+ * What {@link TokenBucket.onReconfigure} listeners receive: the setting that
+ * changed, its value before and its value now.
+ */
+export interface TokenBucketReconfigureEvent {
+  setting: 'ratePerSecond';
+  previous: number;
+  value: number;
 }
 
 // Accrual is floating point: a wake-up timed for the exact instant a waiter's
@@ -89,6 +101,8 @@ export class TokenBucket {
   private isClosed = false;
   private acquiredCount = 0;
   private rejectedCount = 0;
+  private adjustmentCount = 0;
+  private reconfigureListeners: ((event: TokenBucketReconfigureEvent) => void)[] | undefined;
 
   constructor(options: TokenBucketOptions) {
     const o = v.optionsObject(options, 'TokenBucket', { ratePerSecond: true, burst: true, clock: true });
@@ -189,16 +203,63 @@ export class TokenBucket {
 
   /**
    * Changes the refill rate from now on. Tokens accrued so far at the old rate
-   * are kept, and the head waiter's wake-up is re-timed for the new rate.
+   * are kept, and the head waiter's wake-up is re-timed for the new rate (a
+   * raised rate admits it sooner, a lowered one later). A call that changes the
+   * rate counts in `stats().adjustments` and is reported to
+   * {@link onReconfigure} listeners; a call with the current rate does neither.
+   * A bad value throws and changes nothing.
    * @throws InvalidArgumentError unless `ratePerSecond` is a finite number > 0.
+   * @example
+   * const bucket = new TokenBucket({ ratePerSecond: 500 });
+   * bucket.setRate(125); // a quarter of the pace while downstream catches up
    */
   setRate(ratePerSecond: number): void {
     if (typeof ratePerSecond !== 'number' || !Number.isFinite(ratePerSecond) || ratePerSecond <= 0) {
       throw new InvalidArgumentError(`setRate(ratePerSecond): expected a finite number > 0, got ${describe(ratePerSecond)}`);
     }
+    const previous = this.rate;
+    if (ratePerSecond === previous) return;
     this.refill();
     this.rate = ratePerSecond;
+    this.adjustmentCount++;
     if (this.queue.size !== 0) this.serve();
+    this.emitReconfigure({ setting: 'ratePerSecond', previous, value: ratePerSecond });
+  }
+
+  /**
+   * Calls `listener(event)` after every change made by {@link setRate}, with
+   * the setting, its previous value and its new value. Listeners run
+   * synchronously once the change is in effect; one that throws does not stop
+   * the others (its error surfaces as an uncaught error). Returns an
+   * unsubscribe function.
+   * @throws InvalidArgumentError unless `listener` is a function.
+   * @example
+   * const bucket = new TokenBucket({ ratePerSecond: 500 });
+   * const off = bucket.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   * bucket.setRate(250); // logs "ratePerSecond: 500 -> 250"
+   * off();
+   */
+  onReconfigure(listener: (event: TokenBucketReconfigureEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`onReconfigure(listener): listener must be a function, got ${describe(listener)}`);
+    const list = (this.reconfigureListeners ??= []);
+    list.push(listener);
+    return () => {
+      const i = list.indexOf(listener);
+      if (i !== -1) list.splice(i, 1);
+    };
+  }
+
+  private emitReconfigure(event: TokenBucketReconfigureEvent): void {
+    if (this.reconfigureListeners === undefined) return;
+    for (const listener of [...this.reconfigureListeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   /**
@@ -222,6 +283,7 @@ export class TokenBucket {
       waitedMs: this.queue.waitedMs(),
       longestBlockedMs: this.queue.longestWaitMs(),
       rejected: this.rejectedCount,
+      adjustments: this.adjustmentCount,
     };
   }
 
