@@ -374,6 +374,7 @@ describe('ConcurrencyLimiter stats()', () => {
       highestLimit: 4,
       limitChanges: 0,
       lastLimitChangeAt: undefined,
+      adjustments: 0,
     });
     const p = [limiter.tryAcquire()!, limiter.tryAcquire()!];
     clock.advance(5);

@@ -3,7 +3,7 @@
  * @module
  */
 export { ConcurrencyLimiter, Permit } from './limiter.js';
-export type { ConcurrencyLimiterAcquireOptions, ConcurrencyLimiterTryAcquireOptions, ConcurrencyLimiterPartitionStats, ConcurrencyLimiterStats } from './limiter.js';
+export type { ConcurrencyLimiterAcquireOptions, ConcurrencyLimiterTryAcquireOptions, ConcurrencyLimiterPartitionStats, ConcurrencyLimiterStats, ConcurrencyLimiterReconfigureEvent } from './limiter.js';
 export { limitAlgorithms } from './options.js';
 export { bulkhead } from './bulkhead.js';
 export type { BulkheadOptions } from './bulkhead.js';

@@ -125,6 +125,18 @@ class Partition {
   }
 }
 
+/**
+ * What {@link ConcurrencyLimiter.onReconfigure} listeners receive, once per
+ * setting a `setLimit()`/`setLimits()` call changed: the setting, its value
+ * before and its value now. A `setLimits()` that pushes the limit into the new
+ * bounds reports the bounds and then `limit`.
+ */
+export interface ConcurrencyLimiterReconfigureEvent {
+  setting: 'limit' | 'minLimit' | 'maxLimit';
+  previous: number;
+  value: number;
+}
+
 export interface ConcurrencyLimiterStats {
   algorithm: LimitAlgorithmName;
   limit: number;
@@ -147,8 +159,10 @@ export interface ConcurrencyLimiterStats {
   lowestLimit: number;
   /** Highest the limit has been since construction. */
   highestLimit: number;
-  /** Times the limit changed. */
+  /** Times the limit changed, by the algorithm or by {@link ConcurrencyLimiter.setLimit}/{@link ConcurrencyLimiter.setLimits}. */
   limitChanges: number;
+  /** `setLimit()`/`setLimits()` calls that changed a setting (a call that changes nothing is not counted). Only grows. */
+  adjustments: number;
   /** Clock time of the last limit change; undefined if it never changed. */
   lastLimitChangeAt: number | undefined;
   /** Only with the `partitions` option: each named partition. */
@@ -300,9 +314,11 @@ export class ConcurrencyLimiter {
   readonly whenFull: ConcurrencyWhenFull;
   /** Most callers that may wait for a permit at once (`Infinity`: no bound). */
   readonly maxWaiting: number;
-  readonly minLimit: number;
-  readonly maxLimit: number;
   readonly name: string;
+  private lowBound: number;
+  private highBound: number;
+  private adjustmentCount = 0;
+  private reconfigureListeners: ((event: ConcurrencyLimiterReconfigureEvent) => void)[] | undefined;
 
   private readonly strategy: LimitAlgorithm;
   private readonly clock: Clock;
@@ -338,8 +354,8 @@ export class ConcurrencyLimiter {
     this.sampling = o.algorithm !== 'fixed';
     this.whenFull = o.whenFull;
     this.maxWaiting = o.maxWaiting;
-    this.minLimit = o.minLimit;
-    this.maxLimit = o.maxLimit;
+    this.lowBound = o.minLimit;
+    this.highBound = o.maxLimit;
     this.name = o.name;
     this.clock = o.clock;
     this.isDropped = o.isDropped;
@@ -370,6 +386,132 @@ export class ConcurrencyLimiter {
   /** Calls allowed to run at once right now. */
   get limit(): number {
     return this.current;
+  }
+
+  /** Lowest the limit may be; change it with {@link setLimits}. */
+  get minLimit(): number {
+    return this.lowBound;
+  }
+
+  /** Highest the limit may be; change it with {@link setLimits}. */
+  get maxLimit(): number {
+    return this.highBound;
+  }
+
+  /**
+   * Sets the limit of a `'fixed'` limiter from now on. The value is checked
+   * like the `initialLimit` option: an integer within [minLimit, maxLimit]
+   * (move those with {@link setLimits}); a bad value throws and changes
+   * nothing. A raised limit admits waiting callers at once, first come, first
+   * served; a lowered one lets the calls in flight finish and admits nobody
+   * until fewer than the new limit run. Partition guarantees follow the new
+   * limit. A change counts in `stats().adjustments` and `stats().limitChanges`
+   * and is reported to {@link onReconfigure} listeners; setting the current
+   * limit does nothing.
+   *
+   * Adaptive limiters set their own limit: on them this throws; bound it with
+   * {@link setLimits} instead (`setLimits({ min: n, max: n })` pins it at `n`).
+   * @throws InvalidOptionError (field `limit`) for a value that is not an integer within [minLimit, maxLimit].
+   * @throws InvalidArgumentError on an adaptive limiter.
+   * @example
+   * const limiter = new ConcurrencyLimiter({ algorithm: 'fixed', initialLimit: 8 });
+   * limiter.setLimit(16); // up to 16 waiting callers are admitted now
+   */
+  setLimit(limit: number): void {
+    if (this.algorithm !== 'fixed') {
+      throw new InvalidArgumentError(
+        `setLimit(limit): the '${this.algorithm}' algorithm sets its own limit; bound it with setLimits({ min, max }) instead`,
+      );
+    }
+    const next = v.requiredInteger('limit', limit, { min: this.lowBound, max: this.highBound });
+    const previous = this.current;
+    if (next === previous) return;
+    (this.strategy as FixedLimit).limit = next;
+    this.adjustmentCount++;
+    this.changeLimit(next, this.clock.now());
+    if (next > previous && (this.waiters.size !== 0 || this.partWaiting !== 0)) this.admitWaiters();
+    this.emitReconfigure([{ setting: 'limit', previous, value: next }]);
+  }
+
+  /**
+   * Moves the bounds the limit stays within, for any algorithm: an adaptive
+   * limit adapts within [min, max] from now on, and a `'fixed'` limit may be
+   * set within them. Each bound is checked like its option (`minLimit`,
+   * `maxLimit`: integers >= 1, min <= max); an omitted one keeps its value; a
+   * bad value throws and changes nothing. A limit outside the new bounds is
+   * moved to the nearest one at once (raised: waiting callers are admitted;
+   * lowered: calls in flight finish, nobody is admitted until fewer than the
+   * new limit run). A call that changes anything counts once in
+   * `stats().adjustments` (and in `limitChanges` when the limit moved), and
+   * each changed setting is reported to {@link onReconfigure} listeners.
+   * @throws InvalidOptionError naming `minLimit` or `maxLimit` for a bad bound, or `limits` when the argument is not an object.
+   * @example
+   * const limiter = new ConcurrencyLimiter({ algorithm: 'gradient2', maxLimit: 200 });
+   * limiter.setLimits({ max: 50 }); // the downstream is struggling: adapt within [1, 50]
+   * limiter.setLimits({ min: 10, max: 10 }); // pin the limit at 10
+   */
+  setLimits(limits: { min?: number; max?: number }): void {
+    if (limits === null || typeof limits !== 'object') throw new InvalidOptionError('limits', limits, 'an object { min?, max? }');
+    for (const key of Object.keys(limits)) {
+      if (key !== 'min' && key !== 'max') throw v.unknownOptionError('setLimits()', key, (limits as Record<string, unknown>)[key], ['min', 'max']);
+    }
+    const min = v.integer('minLimit', limits.min, this.lowBound, { min: 1 });
+    const max = v.integer('maxLimit', limits.max, this.highBound, { min: 1 });
+    if (min > max) throw new InvalidOptionError(limits.min === undefined ? 'maxLimit' : 'minLimit', limits.min === undefined ? max : min, limits.min === undefined ? `an integer >= minLimit (${min})` : `an integer <= maxLimit (${max})`);
+    const events: ConcurrencyLimiterReconfigureEvent[] = [];
+    if (min !== this.lowBound) events.push({ setting: 'minLimit', previous: this.lowBound, value: min });
+    if (max !== this.highBound) events.push({ setting: 'maxLimit', previous: this.highBound, value: max });
+    if (events.length === 0) return;
+    this.lowBound = min;
+    this.highBound = max;
+    this.adjustmentCount++;
+    const previous = this.current;
+    const next = this.strategy.setBounds(min, max);
+    if (next !== previous) {
+      this.changeLimit(next, this.clock.now());
+      if (next > previous && (this.waiters.size !== 0 || this.partWaiting !== 0)) this.admitWaiters();
+      events.push({ setting: 'limit', previous, value: next });
+    }
+    this.emitReconfigure(events);
+  }
+
+  /**
+   * Calls `listener(event)` for each setting changed by {@link setLimit} or
+   * {@link setLimits} (not for the algorithm's own moves: see
+   * `stats().limitChanges`). Listeners run synchronously once the change is in
+   * effect; one that throws does not stop the others (its error surfaces as an
+   * uncaught error). Returns an unsubscribe function.
+   * @throws InvalidArgumentError unless `listener` is a function.
+   * @example
+   * const limiter = new ConcurrencyLimiter({ algorithm: 'fixed', initialLimit: 8 });
+   * const off = limiter.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   * limiter.setLimit(4); // logs "limit: 8 -> 4"
+   * off();
+   */
+  onReconfigure(listener: (event: ConcurrencyLimiterReconfigureEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`onReconfigure(listener): listener must be a function, got ${typeof listener}`);
+    const list = (this.reconfigureListeners ??= []);
+    list.push(listener);
+    return () => {
+      const i = list.indexOf(listener);
+      if (i !== -1) list.splice(i, 1);
+    };
+  }
+
+  private emitReconfigure(events: ConcurrencyLimiterReconfigureEvent[]): void {
+    if (this.reconfigureListeners === undefined) return;
+    const listeners = [...this.reconfigureListeners];
+    for (const event of events) {
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
+    }
   }
 
   /** Permits granted and not yet released. */
@@ -519,6 +661,7 @@ export class ConcurrencyLimiter {
       highestLimit: this.highest,
       limitChanges: this.changes,
       lastLimitChangeAt: this.lastChangeAt,
+      adjustments: this.adjustmentCount,
       ...(this.parts === undefined ? undefined : this.partitionStats()),
     };
   }

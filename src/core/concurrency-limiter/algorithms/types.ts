@@ -22,6 +22,11 @@ export interface LimitAlgorithm {
   readonly limit: number;
   /** Learns from one sample and returns the (possibly new) limit. */
   update(sample: LimitSample): number;
+  /**
+   * Moves the bounds (validated by the caller: integers, 1 <= min <= max) and
+   * clamps the limit into them. Returns the (possibly new) limit.
+   */
+  setBounds(minLimit: number, maxLimit: number): number;
 }
 
 /**
@@ -50,8 +55,8 @@ export interface LimitAlgorithm {
  */
 export abstract class AdaptiveLimit implements LimitAlgorithm {
   protected estimate: number;
-  protected readonly minLimit: number;
-  protected readonly maxLimit: number;
+  protected minLimit: number;
+  protected maxLimit: number;
   /** Clock time of the last change of the estimate, either way. */
   protected changedAt = -Infinity;
   /** Clock time of the last decrease of the estimate. */
@@ -98,6 +103,16 @@ export abstract class AdaptiveLimit implements LimitAlgorithm {
       this.changedAt = now;
       if (next < current) this.shrunkAt = now;
     }
+    return this.limit;
+  }
+
+  setBounds(minLimit: number, maxLimit: number): number {
+    this.minLimit = minLimit;
+    this.maxLimit = maxLimit;
+    // The estimate is clamped so the limit obeys the new bounds at once; the
+    // adaptation then goes on from there within them.
+    if (this.estimate < minLimit) this.estimate = minLimit;
+    else if (this.estimate > maxLimit) this.estimate = maxLimit;
     return this.limit;
   }
 
