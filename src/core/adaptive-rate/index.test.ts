@@ -189,6 +189,7 @@ describe('AdaptiveRate', () => {
       acquired: 1,
       waiting: 0,
       rejected: 1,
+      adjustments: 0,
     });
   });
 });

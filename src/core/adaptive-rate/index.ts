@@ -98,6 +98,24 @@ export interface AdaptiveRateStats {
   waiting: number;
   /** `tryAcquire()` calls that returned false. */
   rejected: number;
+  /**
+   * `setRate()`/`setRateBounds()` calls that changed a setting (the
+   * adaptation's own moves are `adjustmentsUp`/`adjustmentsDown`; `setRateCap()`
+   * is not counted). Only grows.
+   */
+  adjustments: number;
+}
+
+/**
+ * What {@link AdaptiveRate.onReconfigure} listeners receive, once per setting
+ * a `setRate()`/`setRateBounds()` call changed: the setting, its value before
+ * and its value now. A `setRateBounds()` that pushes the rate into the new
+ * bounds reports the bounds and then `rate`.
+ */
+export interface AdaptiveRateReconfigureEvent {
+  setting: 'rate' | 'minRate' | 'maxRate';
+  previous: number;
+  value: number;
 }
 
 /**
@@ -121,8 +139,6 @@ export interface AdaptiveRateStats {
  */
 export class AdaptiveRate {
   readonly targetLatencyMs: number;
-  readonly minRate: number;
-  readonly maxRate: number;
   readonly increase: number;
   readonly decrease: number;
   readonly window: number;
@@ -144,6 +160,10 @@ export class AdaptiveRate {
   private upCount = 0;
   private downCount = 0;
   private cap = Infinity;
+  private lowRate: number;
+  private highRate: number;
+  private adjustmentCount = 0;
+  private reconfigureListeners: ((event: AdaptiveRateReconfigureEvent) => void)[] | undefined;
 
   constructor(options: AdaptiveRateOptions) {
     const o = v.optionsObject(options, 'AdaptiveRate', {
@@ -151,17 +171,17 @@ export class AdaptiveRate {
       window: true, burst: true, adjustmentIntervalMs: true, clock: true,
     });
     this.targetLatencyMs = v.requiredNumber('targetLatencyMs', o.targetLatencyMs, { min: 0, minExclusive: true });
-    this.minRate = v.requiredNumber('minRate', o.minRate, { min: 0, minExclusive: true });
-    this.maxRate = v.requiredNumber('maxRate', o.maxRate, { min: 0, minExclusive: true });
-    if (this.minRate > this.maxRate) {
-      throw new InvalidOptionError('minRate', this.minRate, `a number <= maxRate (${this.maxRate})`);
+    this.lowRate = v.requiredNumber('minRate', o.minRate, { min: 0, minExclusive: true });
+    this.highRate = v.requiredNumber('maxRate', o.maxRate, { min: 0, minExclusive: true });
+    if (this.lowRate > this.highRate) {
+      throw new InvalidOptionError('minRate', this.lowRate, `a number <= maxRate (${this.highRate})`);
     }
-    this.currentRate = v.number('initialRate', o.initialRate, (this.minRate + this.maxRate) / 2, { min: this.minRate, max: this.maxRate });
+    this.currentRate = v.number('initialRate', o.initialRate, (this.lowRate + this.highRate) / 2, { min: this.lowRate, max: this.highRate });
     this.increase = v.number('increase', o.increase, 1.1, { min: 1, minExclusive: true });
     this.decrease = v.number('decrease', o.decrease, 0.9, { min: 0, minExclusive: true });
     if (this.decrease >= 1) throw new InvalidOptionError('decrease', this.decrease, 'a finite number > 0 and < 1');
     this.window = v.integer('window', o.window, 10, { min: 1 });
-    const burst = v.number('burst', o.burst, Math.max(1, this.maxRate / 100), { min: 1 });
+    const burst = v.number('burst', o.burst, Math.max(1, this.highRate / 100), { min: 1 });
     this.adjustmentIntervalMs = v.optionalNumber('adjustmentIntervalMs', o.adjustmentIntervalMs, { min: 0, minExclusive: true });
     const clock = resolveClock('clock', o.clock, systemClock);
     this.clock = clock;
@@ -175,6 +195,127 @@ export class AdaptiveRate {
   /** Current rate, items/s. */
   get rate(): number {
     return this.currentRate;
+  }
+
+  /** Lowest rate the adaptation may reach; change it with {@link setRateBounds}. */
+  get minRate(): number {
+    return this.lowRate;
+  }
+
+  /** Highest rate the adaptation may reach; change it with {@link setRateBounds}. */
+  get maxRate(): number {
+    return this.highRate;
+  }
+
+  /**
+   * Sets the current rate from now on; the adaptation goes on from it (the
+   * latency window is kept). Checked like the `initialRate` option: a finite
+   * number within [minRate, maxRate] (move those with {@link setRateBounds});
+   * a bad value throws and changes nothing. Pacing follows at once (under any
+   * {@link setRateCap} cap): the head waiter's wake-up is re-timed, so a
+   * raised rate admits waiters sooner and a lowered one later. A change counts
+   * in `stats().adjustments` and is reported to {@link onReconfigure}
+   * listeners; setting the current rate does nothing.
+   * @throws InvalidOptionError (field `rate`) for a value outside [minRate, maxRate] or not a finite number.
+   * @example
+   * const limiter = new AdaptiveRate({ targetLatencyMs: 100, minRate: 10, maxRate: 1000 });
+   * limiter.setRate(50); // start again from 50 items/s after an incident
+   */
+  setRate(rate: number): void {
+    const next = v.requiredNumber('rate', rate, { min: this.lowRate, max: this.highRate });
+    const previous = this.currentRate;
+    if (next === previous) return;
+    this.currentRate = next;
+    this.adjustmentCount++;
+    this.applyPace(previous);
+    this.emitReconfigure([{ setting: 'rate', previous, value: next }]);
+  }
+
+  /**
+   * Moves the range the adaptation keeps the rate in. Each bound is checked
+   * like its option (`minRate`, `maxRate`: finite numbers > 0, min <= max); an
+   * omitted one keeps its value; a bad value throws and changes nothing. A
+   * current rate outside the new range moves to the nearest bound at once and
+   * pacing follows (waiters re-timed). The burst stays as built (its default
+   * was computed from the `maxRate` given to the constructor). A call that
+   * changes anything counts once in `stats().adjustments`, and each changed
+   * setting is reported to {@link onReconfigure} listeners.
+   * @throws InvalidOptionError naming `minRate` or `maxRate` for a bad bound, or `bounds` when the argument is not an object.
+   * @example
+   * const limiter = new AdaptiveRate({ targetLatencyMs: 100, minRate: 10, maxRate: 1000 });
+   * limiter.setRateBounds({ max: 200 }); // never above 200 items/s until raised again
+   */
+  setRateBounds(bounds: { min?: number; max?: number }): void {
+    if (bounds === null || typeof bounds !== 'object') throw new InvalidOptionError('bounds', bounds, 'an object { min?, max? }');
+    for (const key of Object.keys(bounds)) {
+      if (key !== 'min' && key !== 'max') throw v.unknownOptionError('setRateBounds()', key, (bounds as Record<string, unknown>)[key], ['min', 'max']);
+    }
+    const min = v.number('minRate', bounds.min, this.lowRate, { min: 0, minExclusive: true });
+    const max = v.number('maxRate', bounds.max, this.highRate, { min: 0, minExclusive: true });
+    if (min > max) {
+      if (bounds.min === undefined) throw new InvalidOptionError('maxRate', max, `a number >= minRate (${min})`);
+      throw new InvalidOptionError('minRate', min, `a number <= maxRate (${max})`);
+    }
+    const events: AdaptiveRateReconfigureEvent[] = [];
+    if (min !== this.lowRate) events.push({ setting: 'minRate', previous: this.lowRate, value: min });
+    if (max !== this.highRate) events.push({ setting: 'maxRate', previous: this.highRate, value: max });
+    if (events.length === 0) return;
+    this.lowRate = min;
+    this.highRate = max;
+    this.adjustmentCount++;
+    const previous = this.currentRate;
+    const next = Math.min(max, Math.max(min, previous));
+    if (next !== previous) {
+      this.currentRate = next;
+      this.applyPace(previous);
+      events.push({ setting: 'rate', previous, value: next });
+    }
+    this.emitReconfigure(events);
+  }
+
+  /**
+   * Calls `listener(event)` for each setting changed by {@link setRate} or
+   * {@link setRateBounds} (not for the adaptation's own moves, nor for
+   * {@link setRateCap}). Listeners run synchronously once the change is in
+   * effect; one that throws does not stop the others (its error surfaces as an
+   * uncaught error). Returns an unsubscribe function.
+   * @throws InvalidArgumentError unless `listener` is a function.
+   * @example
+   * const limiter = new AdaptiveRate({ targetLatencyMs: 100, minRate: 10, maxRate: 1000 });
+   * const off = limiter.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   * limiter.setRate(100); // logs "rate: 505 -> 100"
+   * off();
+   */
+  onReconfigure(listener: (event: AdaptiveRateReconfigureEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`onReconfigure(listener): listener must be a function, got ${describe(listener)}`);
+    const list = (this.reconfigureListeners ??= []);
+    list.push(listener);
+    return () => {
+      const i = list.indexOf(listener);
+      if (i !== -1) list.splice(i, 1);
+    };
+  }
+
+  private emitReconfigure(events: AdaptiveRateReconfigureEvent[]): void {
+    if (this.reconfigureListeners === undefined) return;
+    const listeners = [...this.reconfigureListeners];
+    for (const event of events) {
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
+    }
+  }
+
+  /** Hands the pace `min(rate, cap)` to the bucket when it differs from the one for `previousRate`. */
+  private applyPace(previousRate: number): void {
+    const pace = Math.min(this.currentRate, this.cap);
+    if (pace !== Math.min(previousRate, this.cap)) this.bucket.setRate(pace);
   }
 
   /** Mean of the latencies in the window; 0 before the first `record()`. */
@@ -222,8 +363,8 @@ export class AdaptiveRate {
     }
     if (this.count < this.minSamples) return;
     const average = this.sum / this.count;
-    if (average > this.highMs) this.setRate(Math.max(this.minRate, this.currentRate * this.decrease), false);
-    else if (average < this.lowMs) this.setRate(Math.min(this.maxRate, this.currentRate * this.increase), true);
+    if (average > this.highMs) this.adapt(Math.max(this.lowRate, this.currentRate * this.decrease), false);
+    else if (average < this.lowMs) this.adapt(Math.min(this.highRate, this.currentRate * this.increase), true);
   }
 
   /**
@@ -289,10 +430,11 @@ export class AdaptiveRate {
       acquired: b.acquired,
       waiting: b.waiting,
       rejected: b.rejected,
+      adjustments: this.adjustmentCount,
     };
   }
 
-  private setRate(rate: number, up: boolean): void {
+  private adapt(rate: number, up: boolean): void {
     if (rate === this.currentRate) return;
     this.currentRate = rate;
     if (up) this.upCount++;
