@@ -13,6 +13,7 @@ export type {
   BatchWriterDropReason,
   BatchWriterOptions,
   BatchWriterStats,
+  BatchWriterReconfigureEvent,
   BatchDeadLetterFunction,
   BatchDeadLetterInfo,
   BatchWriterDrainOptions,

@@ -10,10 +10,21 @@ export class AdaptiveInterval {
   ms: number;
 
   constructor(
-    private readonly minMs: number,
+    private minMs: number,
     private readonly maxMs: number,
     private readonly targetLatencyMs: number,
   ) {
+    this.ms = minMs;
+  }
+
+  /** The shortest interval (the base the adaptation shrinks back to), in effect now: the adaptation restarts from it. */
+  get base(): number {
+    return this.minMs;
+  }
+
+  /** Sets a new base (validated by the caller: > 0 and <= max) and restarts the adaptation from it. */
+  reset(minMs: number): void {
+    this.minMs = minMs;
     this.ms = minMs;
   }
 

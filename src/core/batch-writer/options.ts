@@ -179,6 +179,16 @@ export interface BatchWriterBreakerStats {
  * `written === flushed + buffered + inFlight + dropped + deadLettered`,
  * and `dropped` is the sum of `droppedBy`.
  */
+/**
+ * What {@link BatchWriter.onReconfigure} listeners receive: the setting that
+ * changed, its value before and its value now.
+ */
+export interface BatchWriterReconfigureEvent {
+  setting: 'batchSize' | 'flushIntervalMs';
+  previous: number;
+  value: number;
+}
+
 export interface BatchWriterStats {
   capacity: number;
   state: ChannelState;
@@ -207,6 +217,8 @@ export interface BatchWriterStats {
   lastFlushLatencyMs: number;
   /** The current, adapted flush interval. */
   flushIntervalMs: number;
+  /** `setBatchSize()`/`setFlushInterval()` calls that changed a setting. Only grows. */
+  adjustments: number;
   breaker: BatchWriterBreakerStats;
 }
 

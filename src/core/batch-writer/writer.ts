@@ -12,7 +12,9 @@ import {
   type BatchWriterDrainReport,
   type BatchFlushFunction,
   type BatchWriterWriteOptions,
+  type BatchWriterReconfigureEvent,
 } from './options.js';
+import { InvalidArgumentError } from '../errors/index.js';
 import { retryDelay, type ResolvedRetryOptions } from './retry.js';
 import { SettleWaiters } from '../../internal/settle-waiters.js';
 import { AdaptiveInterval } from './interval.js';
@@ -64,7 +66,11 @@ export class BatchWriter<T> {
   readonly name: string;
   readonly capacity: number;
   readonly overflow: OverflowStrategy;
-  readonly batchSize: number;
+  private currentBatchSize: number;
+  private readonly maxIntervalMs: number;
+  private intervalArmedAt = 0;
+  private adjustmentCount = 0;
+  private reconfigureListeners: ((event: BatchWriterReconfigureEvent) => void)[] | undefined;
 
   private readonly buffer: WriterBuffer<T>;
   private readonly clock: Clock;
@@ -112,13 +118,111 @@ export class BatchWriter<T> {
     this.capacity = o.channel.capacity;
     this.overflow = o.channel.overflow;
     this.clock = o.channel.clock;
-    this.batchSize = o.batchSize;
+    this.currentBatchSize = o.batchSize;
+    this.maxIntervalMs = o.maxFlushIntervalMs;
     this.sink = o.flush;
     this.deadLetter = o.deadLetter;
     this.retry = o.retry;
     this.interval = new AdaptiveInterval(o.minFlushIntervalMs, o.maxFlushIntervalMs, o.targetLatencyMs);
     this.breaker = new Breaker(o.breaker, this.clock, () => this.pump());
     this.settleWaiters = new SettleWaiters(this.clock);
+  }
+
+  /** Most items one flush sends; a full batch flushes at once. Change it with {@link setBatchSize}. */
+  get batchSize(): number {
+    return this.currentBatchSize;
+  }
+
+  /**
+   * Sets the batch size from now on. Checked like the `batchSize` option: an
+   * integer from 1 to `capacity`; a bad value throws and changes nothing. A
+   * running flush keeps its batch. Lowered to or below what is buffered, a
+   * full batch flushes at once (when no flush is running; else right after
+   * it), which makes room for producers blocked under `'block'`. A change
+   * counts in `stats().adjustments` and is reported to {@link onReconfigure}
+   * listeners; setting the current size does nothing.
+   * @throws InvalidOptionError (field `batchSize`) for a value that is not an integer from 1 to capacity.
+   * @example
+   * const writer = new BatchWriter({ flush: async (rows: string[]) => void rows, batchSize: 500 });
+   * writer.setBatchSize(100); // smaller inserts while the database is under load
+   */
+  setBatchSize(batchSize: number): void {
+    const next = v.requiredInteger('batchSize', batchSize, { min: 1, max: this.capacity });
+    const previous = this.currentBatchSize;
+    if (next === previous) return;
+    this.currentBatchSize = next;
+    this.adjustmentCount++;
+    if (!this.isClosed) this.pump();
+    this.emitReconfigure({ setting: 'batchSize', previous, value: next });
+  }
+
+  /**
+   * Sets the flush interval's base from now on: the shortest interval, which
+   * the adaptation starts from and shrinks back to (the `minFlushIntervalMs`
+   * option). The adaptation restarts from it: the interval is `ms` at once and
+   * grows again after slow sink calls, up to `maxFlushIntervalMs` as built.
+   * Checked like `minFlushIntervalMs`: a finite number > 0 and <=
+   * `maxFlushIntervalMs`; a bad value throws and changes nothing. A partial
+   * batch already waiting is flushed `ms` after its interval started (at once
+   * if that is past). A change counts in `stats().adjustments` and is reported
+   * to {@link onReconfigure} listeners (`previous` is the interval in use
+   * before); a call that changes neither the base nor the interval does nothing.
+   * @throws InvalidOptionError (field `flushIntervalMs`) for a bad value.
+   * @example
+   * const writer = new BatchWriter({ flush: async (rows: string[]) => void rows });
+   * writer.setFlushInterval(1_000); // partial batches at most once a second
+   */
+  setFlushInterval(ms: number): void {
+    const next = v.requiredNumber('flushIntervalMs', ms, { min: 0, minExclusive: true, max: this.maxIntervalMs });
+    const previous = this.interval.ms;
+    if (next === previous && next === this.interval.base) return;
+    this.interval.reset(next);
+    this.adjustmentCount++;
+    if (this.intervalTimer !== undefined) {
+      // Re-time the partial batch waiting now from the moment its interval started.
+      this.clock.cancel(this.intervalTimer);
+      this.intervalTimer = undefined;
+      const left = this.intervalArmedAt + next - this.clock.now();
+      if (left <= 0) this.onIntervalTimer();
+      else this.intervalTimer = this.clock.schedule(left, this.onIntervalTimer);
+    }
+    this.emitReconfigure({ setting: 'flushIntervalMs', previous, value: next });
+  }
+
+  /**
+   * Calls `listener(event)` after every change made by {@link setBatchSize}
+   * or {@link setFlushInterval} (not for the interval's own adaptation: see
+   * `stats().flushIntervalMs`). Listeners run synchronously once the change is
+   * in effect; one that throws does not stop the others (its error surfaces as
+   * an uncaught error). Returns an unsubscribe function.
+   * @throws InvalidArgumentError unless `listener` is a function.
+   * @example
+   * const writer = new BatchWriter({ flush: async (rows: string[]) => void rows });
+   * const off = writer.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   * writer.setBatchSize(50); // logs "batchSize: 100 -> 50"
+   * off();
+   */
+  onReconfigure(listener: (event: BatchWriterReconfigureEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`onReconfigure(listener): listener must be a function, got ${typeof listener}`);
+    const list = (this.reconfigureListeners ??= []);
+    list.push(listener);
+    return () => {
+      const i = list.indexOf(listener);
+      if (i !== -1) list.splice(i, 1);
+    };
+  }
+
+  private emitReconfigure(event: BatchWriterReconfigureEvent): void {
+    if (this.reconfigureListeners === undefined) return;
+    for (const listener of [...this.reconfigureListeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   /** The buffer's fill level; after `close()`, `'draining'` until every item is settled, then `'closed'`. */
@@ -290,6 +394,7 @@ export class BatchWriter<T> {
       failedBatches: this.failedBatchCount,
       lastFlushLatencyMs: this.lastLatencyMs,
       flushIntervalMs: this.interval.ms,
+      adjustments: this.adjustmentCount,
       breaker: { state: this.breaker.state, consecutiveFailures: this.breaker.consecutiveFailures, opens: this.breaker.opens },
     };
   }
@@ -315,6 +420,7 @@ export class BatchWriter<T> {
       this.inFlightCount += n;
       this.dispatch(this.buffer.take(n), 0);
     } else if (this.intervalTimer === undefined) {
+      this.intervalArmedAt = this.clock.now();
       this.intervalTimer = this.clock.schedule(this.interval.ms, this.onIntervalTimer);
     }
   }
