@@ -114,7 +114,7 @@ describe('sluice top against a running sluice demo', { timeout: 120_000 }, () =>
       // Ctrl-C: it leaves the alternate screen and prints the last frame on the normal one, then exits 0.
       t('send-keys', '-t', 'top', 'C-c');
       let after = '';
-      for (let i = 0; i < 20 && !/Pane is dead/.test(after); i++) {
+      for (let i = 0; i < 60 && !/Pane is dead/.test(after); i++) {
         await delay(250);
         after = t('capture-pane', '-p', '-t', 'top');
       }

@@ -170,6 +170,10 @@ async function live(
     if (signals) {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      // Ctrl-C must end the command now: fetch's keep-alive socket to the
+      // service can hold the event loop open for seconds after the stream is
+      // aborted. Unref'd, so a process with nothing left open exits as usual.
+      setTimeout(() => process.exit(), 250).unref();
     } else io.signal!.removeEventListener('abort', stop);
     if (fullscreen) {
       io.stdout('\x1b[?25h\x1b[?1049l');
