@@ -135,8 +135,22 @@ async function live(
   io: TopIo,
 ): Promise<number> {
   const controller = new AbortController();
-  const stop = (): void => controller.abort();
   const signals = io.signal === undefined;
+  let restored = false;
+  const stop = (): void => {
+    controller.abort();
+    // Ctrl-C must end the command now. Aborting the stream is not always enough:
+    // fetch's keep-alive socket can hold the event loop open after it, and on
+    // Node 22 an SSE body being read does not always see the abort. So the
+    // screen is restored and the process exits shortly after, whatever is
+    // still open (unref'd: a process with nothing left exits on its own first).
+    if (signals) {
+      setTimeout(() => {
+        restore();
+        process.exit();
+      }, 250).unref();
+    }
+  };
   if (signals) {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -158,6 +172,15 @@ async function live(
     draw();
   };
   const offResize = fullscreen ? io.onResize?.(draw) : undefined;
+  const restore = (): void => {
+    if (restored) return;
+    restored = true;
+    if (fullscreen) {
+      io.stdout('\x1b[?25h\x1b[?1049l');
+      // The last frame stays on the normal screen, so the verdict outlives the view.
+      if (last) io.stdout(`${frame(io.color, Number.MAX_SAFE_INTEGER).join('\n')}\n`);
+    }
+  };
   // Alternate screen and hidden cursor, like top(1); both undone on the way out.
   if (fullscreen) io.stdout(`\x1b[?1049h\x1b[?25l\x1b[H\x1b[2JConnecting to ${where} …`);
   try {
@@ -170,15 +193,7 @@ async function live(
     if (signals) {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      // Ctrl-C must end the command now: fetch's keep-alive socket to the
-      // service can hold the event loop open for seconds after the stream is
-      // aborted. Unref'd, so a process with nothing left open exits as usual.
-      setTimeout(() => process.exit(), 250).unref();
     } else io.signal!.removeEventListener('abort', stop);
-    if (fullscreen) {
-      io.stdout('\x1b[?25h\x1b[?1049l');
-      // The last frame stays on the normal screen, so the verdict outlives the view.
-      if (last) io.stdout(`${frame(io.color, Number.MAX_SAFE_INTEGER).join('\n')}\n`);
-    }
+    restore();
   }
 }
