@@ -10,11 +10,16 @@
 // machine and the algorithms, not the Node line, and on a second line they
 // only double the run's longest files; every behaviour they rely on is
 // covered on both lines by the unit and integration tests. The run says so.
+// A run cannot hang: each test fails after TEST_TIMEOUT_MS unless it sets its
+// own timeout, a test file exits once its tests are done even if a failed test
+// left a handle open (--test-force-exit), and the whole run is stopped, its
+// process group killed, once it passes SLUICE_TEST_DEADLINE_MIN minutes (CI
+// allows 90; the run takes about 20).
 // Usage: node scripts/run-tests.mjs [--all-lines] [filter-substring ...]
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { nodeBinary, supportedLines } from './node-lines.mjs';
 
 // The floor of package.json's engines ("^22.13.0 || >=24" -> 22.13), so it is stated once.
@@ -52,6 +57,41 @@ if (selected.length === 0) {
   process.exit(1);
 }
 selected.sort();
+const TEST_TIMEOUT_MS = 240_000;
+const deadlineMin = Number(process.env.SLUICE_TEST_DEADLINE_MIN ?? 60);
+if (!(deadlineMin > 0)) {
+  console.error(`run-tests: SLUICE_TEST_DEADLINE_MIN must be a number of minutes > 0; got ${JSON.stringify(process.env.SLUICE_TEST_DEADLINE_MIN)}`);
+  process.exit(1);
+}
+const deadline = Date.now() + deadlineMin * 60_000;
+let running;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    // The test runner has a process group of its own (so the deadline can kill
+    // every file it started); pass the user's Ctrl-C on to it.
+    if (running) process.kill(-running.pid, signal);
+    process.exit(130);
+  });
+}
+
+/** Runs one phase's test runner; resolves to its exit status, or to 'deadline' if the run's deadline killed it. */
+function runPhase(path, args) {
+  return new Promise((resolve) => {
+    const child = spawn(path, args, { stdio: 'inherit', detached: true });
+    running = child;
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      process.kill(-child.pid, 'SIGKILL');
+    }, Math.max(0, deadline - Date.now()));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      running = undefined;
+      resolve(killed ? 'deadline' : (code ?? signal));
+    });
+  });
+}
+
 const LOAD_TESTS = join('test', 'http-load') + '/';
 const phases = [
   { name: 'unit', files: selected.filter((f) => !f.startsWith('test')), concurrency: process.env.TEST_CONCURRENCY ?? 2 },
@@ -68,7 +108,7 @@ let status = 0;
 const totals = { pass: 0, fail: 0, skipped: 0 };
 const perLine = [];
 const tapDir = mkdtempSync(join(tmpdir(), 'sluice-tests-'));
-for (const node of lines) {
+run: for (const node of lines) {
   const lineTotals = { pass: 0, fail: 0, skipped: 0 };
   if (lines.length > 1) console.log(`\n== Node ${node.version}`);
   for (const [index, phase] of phases.entries()) {
@@ -80,19 +120,25 @@ for (const node of lines) {
     }
     if (files.length === 0) continue;
     const tapFile = join(tapDir, `node${node.version}-phase-${index}.tap`);
-    const result = spawnSync(
+    const result = await runPhase(
       node.path,
       [
         '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
+        '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`,
         '--test-reporter=spec', '--test-reporter-destination=stdout',
         '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
         ...files,
       ],
-      { stdio: 'inherit' },
     );
-    if (result.status !== 0) {
-      status = result.status ?? 1;
-      console.log(`run-tests: ${name} phase on Node ${node.version} exited ${result.status ?? result.signal}`);
+    if (result === 'deadline') {
+      status = 1;
+      totals.fail++;
+      console.log(`run-tests: stopped: the run passed its deadline of ${deadlineMin} min (SLUICE_TEST_DEADLINE_MIN) in the ${name} phase on Node ${node.version}; the files it had not finished and every later phase did not run`);
+      break run;
+    }
+    if (result !== 0) {
+      status = typeof result === 'number' ? result : 1;
+      console.log(`run-tests: ${name} phase on Node ${node.version} exited ${result}`);
     }
     const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
     for (const key of Object.keys(totals)) {
