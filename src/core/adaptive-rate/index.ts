@@ -4,6 +4,7 @@ import { resolveClock } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
 import { TokenBucket } from '../token-bucket/index.js';
 import { describe } from '../../internal/describe.js';
+import { Listeners } from '../../internal/listeners.js';
 
 export interface AdaptiveRateOptions {
   /**
@@ -163,7 +164,7 @@ export class AdaptiveRate {
   private lowRate: number;
   private highRate: number;
   private adjustmentCount = 0;
-  private reconfigureListeners: ((event: AdaptiveRateReconfigureEvent) => void)[] | undefined;
+  private readonly reconfigureListeners = new Listeners<AdaptiveRateReconfigureEvent>();
 
   constructor(options: AdaptiveRateOptions) {
     const o = v.optionsObject(options, 'AdaptiveRate', {
@@ -228,7 +229,7 @@ export class AdaptiveRate {
     this.currentRate = next;
     this.adjustmentCount++;
     this.applyPace(previous);
-    this.emitReconfigure([{ setting: 'rate', previous, value: next }]);
+    this.reconfigureListeners.emit({ setting: 'rate', previous, value: next });
   }
 
   /**
@@ -270,7 +271,7 @@ export class AdaptiveRate {
       this.applyPace(previous);
       events.push({ setting: 'rate', previous, value: next });
     }
-    this.emitReconfigure(events);
+    this.reconfigureListeners.emit(...events);
   }
 
   /**
@@ -287,29 +288,7 @@ export class AdaptiveRate {
    * off();
    */
   onReconfigure(listener: (event: AdaptiveRateReconfigureEvent) => void): () => void {
-    if (typeof listener !== 'function') throw new InvalidArgumentError(`onReconfigure(listener): listener must be a function, got ${describe(listener)}`);
-    const list = (this.reconfigureListeners ??= []);
-    list.push(listener);
-    return () => {
-      const i = list.indexOf(listener);
-      if (i !== -1) list.splice(i, 1);
-    };
-  }
-
-  private emitReconfigure(events: AdaptiveRateReconfigureEvent[]): void {
-    if (this.reconfigureListeners === undefined) return;
-    const listeners = [...this.reconfigureListeners];
-    for (const event of events) {
-      for (const listener of listeners) {
-        try {
-          listener(event);
-        } catch (error) {
-          queueMicrotask(() => {
-            throw error;
-          });
-        }
-      }
-    }
+    return this.reconfigureListeners.add(listener);
   }
 
   /** Hands the pace `min(rate, cap)` to the bucket when it differs from the one for `previousRate`. */

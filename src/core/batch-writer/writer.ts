@@ -14,11 +14,11 @@ import {
   type BatchWriterWriteOptions,
   type BatchWriterReconfigureEvent,
 } from './options.js';
-import { InvalidArgumentError } from '../errors/index.js';
 import { retryDelay, type ResolvedRetryOptions } from './retry.js';
 import { SettleWaiters } from '../../internal/settle-waiters.js';
 import { AdaptiveInterval } from './interval.js';
 import * as v from '../../internal/validate.js';
+import { Listeners } from '../../internal/listeners.js';
 
 const writeSpec: v.CallOptionSpec<BatchWriterWriteOptions> = { signal: 'signal', timeoutMs: 'ms' };
 const drainedSpec: v.CallOptionSpec<{ signal?: AbortSignal }> = { signal: 'signal' };
@@ -70,7 +70,7 @@ export class BatchWriter<T> {
   private readonly maxIntervalMs: number;
   private intervalArmedAt = 0;
   private adjustmentCount = 0;
-  private reconfigureListeners: ((event: BatchWriterReconfigureEvent) => void)[] | undefined;
+  private readonly reconfigureListeners = new Listeners<BatchWriterReconfigureEvent>();
 
   private readonly buffer: WriterBuffer<T>;
   private readonly clock: Clock;
@@ -153,7 +153,7 @@ export class BatchWriter<T> {
     this.currentBatchSize = next;
     this.adjustmentCount++;
     if (!this.isClosed) this.pump();
-    this.emitReconfigure({ setting: 'batchSize', previous, value: next });
+    this.reconfigureListeners.emit({ setting: 'batchSize', previous, value: next });
   }
 
   /**
@@ -186,7 +186,7 @@ export class BatchWriter<T> {
       if (left <= 0) this.onIntervalTimer();
       else this.intervalTimer = this.clock.schedule(left, this.onIntervalTimer);
     }
-    this.emitReconfigure({ setting: 'flushIntervalMs', previous, value: next });
+    this.reconfigureListeners.emit({ setting: 'flushIntervalMs', previous, value: next });
   }
 
   /**
@@ -203,26 +203,7 @@ export class BatchWriter<T> {
    * off();
    */
   onReconfigure(listener: (event: BatchWriterReconfigureEvent) => void): () => void {
-    if (typeof listener !== 'function') throw new InvalidArgumentError(`onReconfigure(listener): listener must be a function, got ${typeof listener}`);
-    const list = (this.reconfigureListeners ??= []);
-    list.push(listener);
-    return () => {
-      const i = list.indexOf(listener);
-      if (i !== -1) list.splice(i, 1);
-    };
-  }
-
-  private emitReconfigure(event: BatchWriterReconfigureEvent): void {
-    if (this.reconfigureListeners === undefined) return;
-    for (const listener of [...this.reconfigureListeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    return this.reconfigureListeners.add(listener);
   }
 
   /** The buffer's fill level; after `close()`, `'draining'` until every item is settled, then `'closed'`. */

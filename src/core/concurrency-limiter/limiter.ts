@@ -2,6 +2,7 @@ import type { Clock } from '../clock/index.js';
 import { ClosedError, InvalidArgumentError, InvalidOptionError, LimitExceededError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
 import { Fifo, Rejection, pendingResolveInto } from '../../internal/timed-list.js';
+import { Listeners } from '../../internal/listeners.js';
 import { AimdLimit } from './algorithms/aimd.js';
 import { FixedLimit } from './algorithms/fixed.js';
 import { Gradient2Limit } from './algorithms/gradient2.js';
@@ -318,7 +319,7 @@ export class ConcurrencyLimiter {
   private lowBound: number;
   private highBound: number;
   private adjustmentCount = 0;
-  private reconfigureListeners: ((event: ConcurrencyLimiterReconfigureEvent) => void)[] | undefined;
+  private readonly reconfigureListeners = new Listeners<ConcurrencyLimiterReconfigureEvent>();
 
   private readonly strategy: LimitAlgorithm;
   private readonly clock: Clock;
@@ -430,7 +431,7 @@ export class ConcurrencyLimiter {
     this.adjustmentCount++;
     this.changeLimit(next, this.clock.now());
     if (next > previous && (this.waiters.size !== 0 || this.partWaiting !== 0)) this.admitWaiters();
-    this.emitReconfigure([{ setting: 'limit', previous, value: next }]);
+    this.reconfigureListeners.emit({ setting: 'limit', previous, value: next });
   }
 
   /**
@@ -472,7 +473,7 @@ export class ConcurrencyLimiter {
       if (next > previous && (this.waiters.size !== 0 || this.partWaiting !== 0)) this.admitWaiters();
       events.push({ setting: 'limit', previous, value: next });
     }
-    this.emitReconfigure(events);
+    this.reconfigureListeners.emit(...events);
   }
 
   /**
@@ -489,29 +490,7 @@ export class ConcurrencyLimiter {
    * off();
    */
   onReconfigure(listener: (event: ConcurrencyLimiterReconfigureEvent) => void): () => void {
-    if (typeof listener !== 'function') throw new InvalidArgumentError(`onReconfigure(listener): listener must be a function, got ${typeof listener}`);
-    const list = (this.reconfigureListeners ??= []);
-    list.push(listener);
-    return () => {
-      const i = list.indexOf(listener);
-      if (i !== -1) list.splice(i, 1);
-    };
-  }
-
-  private emitReconfigure(events: ConcurrencyLimiterReconfigureEvent[]): void {
-    if (this.reconfigureListeners === undefined) return;
-    const listeners = [...this.reconfigureListeners];
-    for (const event of events) {
-      for (const listener of listeners) {
-        try {
-          listener(event);
-        } catch (error) {
-          queueMicrotask(() => {
-            throw error;
-          });
-        }
-      }
-    }
+    return this.reconfigureListeners.add(listener);
   }
 
   /** Permits granted and not yet released. */

@@ -3,6 +3,7 @@ import { ClosedError, InvalidArgumentError } from '../errors/index.js';
 import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
 import { describe } from '../../internal/describe.js';
+import { Listeners } from '../../internal/listeners.js';
 
 const acquireSpec: v.CallOptionSpec<AcquireOptions> = { signal: 'signal' };
 
@@ -102,7 +103,7 @@ export class TokenBucket {
   private acquiredCount = 0;
   private rejectedCount = 0;
   private adjustmentCount = 0;
-  private reconfigureListeners: ((event: TokenBucketReconfigureEvent) => void)[] | undefined;
+  private readonly reconfigureListeners = new Listeners<TokenBucketReconfigureEvent>();
 
   constructor(options: TokenBucketOptions) {
     const o = v.optionsObject(options, 'TokenBucket', { ratePerSecond: true, burst: true, clock: true });
@@ -223,7 +224,7 @@ export class TokenBucket {
     this.rate = ratePerSecond;
     this.adjustmentCount++;
     if (this.queue.size !== 0) this.serve();
-    this.emitReconfigure({ setting: 'ratePerSecond', previous, value: ratePerSecond });
+    this.reconfigureListeners.emit({ setting: 'ratePerSecond', previous, value: ratePerSecond });
   }
 
   /**
@@ -240,26 +241,7 @@ export class TokenBucket {
    * off();
    */
   onReconfigure(listener: (event: TokenBucketReconfigureEvent) => void): () => void {
-    if (typeof listener !== 'function') throw new InvalidArgumentError(`onReconfigure(listener): listener must be a function, got ${describe(listener)}`);
-    const list = (this.reconfigureListeners ??= []);
-    list.push(listener);
-    return () => {
-      const i = list.indexOf(listener);
-      if (i !== -1) list.splice(i, 1);
-    };
-  }
-
-  private emitReconfigure(event: TokenBucketReconfigureEvent): void {
-    if (this.reconfigureListeners === undefined) return;
-    for (const listener of [...this.reconfigureListeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    return this.reconfigureListeners.add(listener);
   }
 
   /**
