@@ -62,6 +62,71 @@ describe('RedisTokenBucket', () => {
     bucket.close();
   });
 
+  it('acquire() - calls made in one turn share one EVALSHA and are served in call order', async () => {
+    const { client, commands } = recording(redis);
+    const bucket = new RedisTokenBucket({ redis: client, key: key('coalesce'), ratePerSecond: 100, burst: 5 });
+    try {
+      await bucket.tryAcquire(); // loads the script, so the batch below is one EVALSHA
+      commands.length = 0;
+      const order: number[] = [];
+      const started = performance.now();
+      const done: number[] = [];
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          bucket.acquire().then(() => {
+            order.push(i);
+            done[i] = performance.now() - started;
+          }),
+        ),
+      );
+      assert.deepEqual(commands, ['EVALSHA'], `sent ${commands.join(', ')}`);
+      assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      // 4 tokens left after the try; the 5th to 10th caller owe 1 to 6 tokens at 100/s: 10 to 60 ms.
+      assert.ok(done[9]! >= 50 && done[9]! < 400, `the last caller waited ${done[9]} ms`);
+      assert.equal(bucket.stats().acquired, 11);
+    } finally {
+      bucket.close();
+    }
+  });
+
+  it('tryAcquire() - tries and acquires of one turn are served in call order within one round trip', async () => {
+    const { client, commands } = recording(redis);
+    // Refill is negligible (0.001/s): what each call gets shows the order the script served them in.
+    const bucket = new RedisTokenBucket({ redis: client, key: key('coalesce-mixed'), ratePerSecond: 0.001, burst: 4 });
+    try {
+      await bucket.tryAcquire(1); // loads the script; 3 tokens left
+      commands.length = 0;
+      const results = await Promise.all([bucket.tryAcquire(2), bucket.tryAcquire(2), bucket.acquire(1), bucket.tryAcquire(1)]);
+      assert.deepEqual(results, [true, false, undefined, false]);
+      assert.deepEqual(commands, ['EVALSHA']);
+      const s = bucket.stats();
+      assert.equal(s.acquired, 4);
+      assert.equal(s.rejected, 2);
+      const tokens = Number(await redis.hget(`{${key('coalesce-mixed')}}:tokens`, 'tokens'));
+      assert.ok(tokens >= 0 && tokens < 0.01, `tokens ${tokens}`);
+    } finally {
+      bucket.close();
+    }
+  });
+
+  it('acquire() - aborted in the same turn as the call: rejects with the reason, sends nothing, takes no token', async () => {
+    const { client, commands } = recording(redis);
+    const bucket = new RedisTokenBucket({ redis: client, key: key('abort-same-turn'), ratePerSecond: 0.001, burst: 3 });
+    try {
+      const controller = new AbortController();
+      const reason = new Error('changed my mind');
+      const aborted = bucket.acquire(2, { signal: controller.signal });
+      controller.abort(reason);
+      await assert.rejects(aborted, (e) => e === reason);
+      assert.deepEqual(commands, []);
+      assert.equal(await bucket.tryAcquire(3), true, 'the whole burst is still there');
+      assert.equal(bucket.stats().acquired, 3);
+      assert.equal(bucket.stats().refunded, 0);
+    } finally {
+      bucket.close();
+    }
+  });
+
   it('setRate() - the next commands refill at the new rate, and the local fallback follows at its fraction', async () => {
     const bucket = new RedisTokenBucket({ redis, key: key('set-rate'), ratePerSecond: 50, burst: 5 });
     await bucket.acquire(5); // the burst is gone

@@ -83,17 +83,20 @@ export interface RedisTokenBucketStats {
   local: TokenBucketStats | undefined;
 }
 
-// One script for all three operations, so each is a single round trip:
-// 'try' takes n tokens if they are there; 'reserve' always takes them, the
-// balance may go negative, and the reply says how long until it is paid off
-// (the caller sleeps that long: no polling); 'refund' gives n back.
-// Reply: { granted (0/1), wait in microseconds }.
+// One script for every operation, so each batch is a single round trip. It
+// refills the bucket once (continuous refill from the Redis server's clock),
+// then serves the batch's requests in arrival order: ARGV[3..] are signed
+// token counts, n > 0 to reserve n (always taken, the balance may go
+// negative, the reply says how long until the debt is paid off: the caller
+// sleeps that long, no polling) and -n to try for n (taken only if there).
+// ARGV[3] = 'refund' gives ARGV[4] tokens back instead.
+// Reply: one integer per request, the wait in microseconds (0: at once), or
+// -1 for a try that got nothing. Refill, HSET and PEXPIRE happen once per
+// batch, so a batch of 100 costs Redis little more than a single call.
 const SCRIPT = new LuaScript(
   `
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
-local mode = ARGV[4]
 ${LUA_NOW_MS}
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1])
@@ -105,19 +108,23 @@ elseif now > ts then
   tokens = math.min(burst, tokens + (now - ts) * rate)
   ts = now
 end
-local granted = 1
-local wait = 0
-if mode == 'try' then
-  if tokens >= n - 1e-9 then tokens = tokens - n else granted = 0; wait = (n - tokens) / rate end
-elseif mode == 'reserve' then
-  tokens = tokens - n
-  if tokens < 0 then wait = -tokens / rate end
+local out = {}
+if ARGV[3] == 'refund' then
+  tokens = math.min(burst, tokens + tonumber(ARGV[4]))
 else
-  tokens = math.min(burst, tokens + n)
+  for i = 3, #ARGV do
+    local n = tonumber(ARGV[i])
+    if n < 0 then
+      if tokens >= -n - 1e-9 then tokens = tokens + n; out[i - 2] = 0 else out[i - 2] = -1 end
+    else
+      tokens = tokens - n
+      if tokens < 0 then out[i - 2] = math.ceil(-tokens / rate * 1000) else out[i - 2] = 0 end
+    end
+  end
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', ts))
 redis.call('PEXPIRE', KEYS[1], math.max(1000, math.ceil(2 * (burst - tokens) / rate)))
-return { granted, math.ceil(wait * 1000) }
+return out
 `,
   1,
 );
@@ -126,7 +133,12 @@ const SENDING = 0;
 const SLEEPING = 1;
 const SETTLED = 2;
 
+const RESERVE = 0;
+const TRY = 1;
+
+/** An `acquire()` call: in the batch being gathered, in a round trip, or sleeping off its reservation. */
 interface Pending extends ListNode<Pending> {
+  kind: typeof RESERVE;
   n: number;
   phase: typeof SENDING | typeof SLEEPING | typeof SETTLED;
   sleptFrom: number;
@@ -137,16 +149,29 @@ interface Pending extends ListNode<Pending> {
   onAbort: (() => void) | undefined;
 }
 
+/** A `tryAcquire()` call in the batch being gathered or in its round trip. */
+interface TryRequest {
+  kind: typeof TRY;
+  n: number;
+  resolve: (granted: boolean) => void;
+}
+
+type Request = Pending | TryRequest;
+
 /**
  * A token bucket shared by every process that uses the same Redis and `key`:
  * together they get `ratePerSecond`, with bursts up to `burst`.
  *
- * Each call is ONE round trip: an atomic Lua script (EVALSHA) refills the
- * bucket from the Redis server's clock and takes the tokens. `acquire()`
- * reserves its tokens even when the bucket is short (the balance goes
- * negative) and then sleeps locally for exactly the time the script says the
- * debt takes to accrue, so waiting costs no further commands and waiters are
- * served in the order they reached Redis.
+ * The calls a process makes in the same turn of the event loop share ONE
+ * round trip: an atomic Lua script (EVALSHA) refills the bucket once from the
+ * Redis server's clock and serves them in the order they were made, each
+ * taking its tokens as if it had come alone (a lone call is one round trip of
+ * its own). With 100 concurrent callers that is one command per turn instead
+ * of 100, so Redis stops being the limit. `acquire()` reserves its tokens even
+ * when the bucket is short (the balance goes negative) and then sleeps locally
+ * for exactly the time the script says the debt takes to accrue, so waiting
+ * costs no further commands and waiters are served in the order they reached
+ * Redis.
  *
  * When Redis errs, is unreachable, or does not answer within `timeoutMs`,
  * the call is served by the `fallback` and the bucket turns degraded (event
@@ -176,6 +201,9 @@ export class RedisTokenBucket {
   private readonly conn: ResolvedConnection;
   private readonly local: TokenBucket | undefined;
   private readonly pending = new WaiterList<Pending>();
+  /** Calls made this turn, sent together by {@link flush} (a microtask). */
+  private batch: Request[] = [];
+  private flushQueued = false;
   private isClosed = false;
   private readonly counters = { acquired: 0, acquiredLocally: 0, rejected: 0, refused: 0, waitedMs: 0, refunded: 0 };
 
@@ -224,10 +252,12 @@ export class RedisTokenBucket {
       throw new InvalidArgumentError(`setRate(ratePerSecond): expected a finite number > 0, got ${describe(ratePerSecond)}`);
     }
     if (ratePerSecond === this.rate) return;
+    // Calls made before the change go out at the old rate.
+    if (this.batch.length !== 0) this.flush();
     if (!this.isClosed && !this.link.degraded) {
       // A refund of 0 tokens at the old rate: refills up to now, takes nothing.
       const oldRatePerMs = this.ratePerMs;
-      this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, oldRatePerMs, this.burst, 0, 'refund')).then(noop, noop);
+      this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, oldRatePerMs, this.burst, 'refund', 0)).then(noop, noop);
     }
     this.rate = ratePerSecond;
     this.ratePerMs = String(ratePerSecond / 1000);
@@ -245,8 +275,8 @@ export class RedisTokenBucket {
 
   /**
    * Takes `n` tokens if the shared bucket has them now; never waits for
-   * tokens. One round trip; while degraded, answered by the fallback without
-   * one (`'local'`: the local bucket; `'fail-open'`: true; `'fail-closed'`: false).
+   * tokens. One round trip, shared with the other calls of this turn; while
+   * degraded, answered by the fallback without one (`'local'`: the local bucket; `'fail-open'`: true; `'fail-closed'`: false).
    * @returns true when the tokens were taken.
    * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
    * `burst`, and with ClosedError after {@link close}. Resolves within
@@ -265,25 +295,12 @@ export class RedisTokenBucket {
       const ok = this.tryFallback(n);
       return nextTurn().then(() => ok);
     }
-    return this.link.run(
-      () => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'try'),
-      (late) => late.then((reply) => toNumber((reply as unknown[])[0]) === 1 && this.refund(n, true), noop),
-    ).then(
-      (reply) => {
-        if (toNumber((reply as unknown[])[0]) === 1) {
-          this.counters.acquired += n;
-          return true;
-        }
-        this.counters.rejected++;
-        return false;
-      },
-      () => this.tryFallback(n),
-    );
+    return new Promise<boolean>((resolve) => this.enqueue({ kind: TRY, n, resolve }));
   }
 
   /**
-   * Takes `n` tokens, waiting until they have accrued: one round trip
-   * reserves them in Redis and returns how long the shared bucket needs to pay
+   * Takes `n` tokens, waiting until they have accrued: one round trip (shared
+   * with the other calls of this turn) reserves them in Redis and returns how long the shared bucket needs to pay
    * them off; the call then resolves after that wait (a local timer, no
    * polling). While degraded the fallback serves it: the local bucket
    * (`'local'`), at once (`'fail-open'`), or a rejection with
@@ -296,7 +313,8 @@ export class RedisTokenBucket {
    * bucket (checked before closed). Options of the wrong type or with an
    * unknown key reject with `ERR_SLUICE_INVALID_OPTION` before anything else
    * but a bad `n`. If `signal` fires before the call resolves, it rejects at
-   * once with `signal.reason`. Tokens it had reserved are handed back to
+   * once with `signal.reason`. An abort in the same turn as the call sends
+   * nothing for it. Tokens it had reserved are handed back to
    * Redis (a refund command, sent in the background), so the shared rate does
    * not lose them; a reservation still on its way is handed back when the reply arrives.
    * An abort after the promise resolved changes nothing.
@@ -313,20 +331,13 @@ export class RedisTokenBucket {
     if (this.isClosed) return Promise.reject(new ClosedError('RedisTokenBucket is closed'));
     if (this.link.degraded) return nextTurn().then(() => this.acquireFallback(n, signal));
     return new Promise<void>((resolve, reject) => {
-      const p: Pending = { prev: undefined, next: undefined, linked: false, n, phase: SENDING, sleptFrom: 0, timer: undefined, resolve, reject, signal, onAbort: undefined };
+      const p: Pending = { prev: undefined, next: undefined, linked: false, kind: RESERVE, n, phase: SENDING, sleptFrom: 0, timer: undefined, resolve, reject, signal, onAbort: undefined };
       if (signal) {
         p.onAbort = () => this.cancel(p, signal.reason);
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
       this.pending.push(p);
-      // A reservation Redis makes after the call stopped waiting for it (and was served by the fallback) is handed back.
-      this.link.run(
-        () => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'reserve'),
-        (late) => late.then(() => this.refund(n, true), noop),
-      ).then(
-        (reply) => this.onReserved(p, reply as unknown[]),
-        () => this.onReserveFailed(p),
-      );
+      this.enqueue(p);
     });
   }
 
@@ -368,14 +379,77 @@ export class RedisTokenBucket {
     };
   }
 
-  private onReserved(p: Pending, reply: unknown[]): void {
+  private enqueue(request: Request): void {
+    this.batch.push(request);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flush);
+  }
+
+  /**
+   * Sends the calls gathered this turn as one script call, in the order they
+   * were made. An `acquire()` aborted or closed before this point is left out:
+   * it takes no token. Redis runs the commands of one connection in the order
+   * sent, so batches keep the order of calls across batches too.
+   */
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    const gathered = this.batch;
+    if (gathered.length === 0) return;
+    this.batch = [];
+    const sent: Request[] = [];
+    const counts: number[] = [];
+    for (const r of gathered) {
+      if (r.kind === RESERVE) {
+        if (r.phase === SETTLED) continue;
+        counts.push(r.n);
+      } else {
+        counts.push(-r.n);
+      }
+      sent.push(r);
+    }
+    if (sent.length === 0) return;
+    this.link.run(
+      () => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, ...counts),
+      // Tokens Redis grants after the calls stopped waiting for them (and were served by the fallback) are handed back.
+      (late) => late.then((reply) => this.refund(grantedIn(counts, reply as unknown[]), true), noop),
+    ).then(
+      (reply) => this.onReply(sent, reply as unknown[]),
+      () => this.onBatchFailed(sent),
+    );
+  };
+
+  private onReply(sent: Request[], reply: unknown[]): void {
+    for (let i = 0; i < sent.length; i++) {
+      const r = sent[i]!;
+      const waitUs = toNumber(reply[i]);
+      if (r.kind === RESERVE) {
+        this.onReserved(r, waitUs);
+      } else if (waitUs >= 0) {
+        this.counters.acquired += r.n;
+        r.resolve(true);
+      } else {
+        this.counters.rejected++;
+        r.resolve(false);
+      }
+    }
+  }
+
+  private onBatchFailed(sent: Request[]): void {
+    for (const r of sent) {
+      if (r.kind === RESERVE) this.onReserveFailed(r);
+      else r.resolve(this.tryFallback(r.n));
+    }
+  }
+
+  private onReserved(p: Pending, waitUs: number): void {
     if (p.phase === SETTLED) {
       // Aborted or closed during the round trip: the reservation is not used.
       this.refund(p.n);
       return;
     }
     this.counters.acquired += p.n;
-    const waitMs = toNumber(reply[1]) / 1000;
+    const waitMs = waitUs / 1000;
     if (!(waitMs > 0)) {
       this.settle(p);
       p.resolve();
@@ -423,8 +497,8 @@ export class RedisTokenBucket {
    * (a reply the call had stopped waiting for), so send even while degraded.
    */
   private refund(n: number, late = false): void {
-    if (this.link.degraded && !late) return;
-    this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, n, 'refund')).then(
+    if (n === 0 || (this.link.degraded && !late)) return;
+    this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, 'refund', n)).then(
       () => void (this.counters.refunded += n),
       () => undefined,
     );
@@ -464,3 +538,10 @@ export class RedisTokenBucket {
 }
 
 function noop(): void {}
+
+/** Tokens a batch's reply granted: every reservation, and the tries that got theirs. */
+function grantedIn(counts: number[], reply: unknown[]): number {
+  let granted = 0;
+  for (let i = 0; i < counts.length; i++) if (toNumber(reply[i]) >= 0) granted += Math.abs(counts[i]!);
+  return granted;
+}
