@@ -193,6 +193,27 @@ describe('governor()', () => {
     ahead.close();
   });
 
+  it('governor() - its moves on a TokenBucket are not operator adjustments: bucket adjustments and onReconfigure stay for setRate()', () => {
+    const { clock, bucket, gov, set } = setup();
+    const events: number[] = [];
+    const off = bucket.onReconfigure((e) => events.push(e.value));
+    try {
+      set(4);
+      clock.advance(1000);
+      assert.ok(gov.rate < 1000, `rate ${gov.rate}`);
+      assert.equal(bucket.ratePerSecond, gov.rate);
+      assert.ok(gov.stats().adjustments > 1);
+      assert.equal(bucket.stats().adjustments, 0);
+      assert.deepEqual(events, []);
+      bucket.setRate(7); // the operator's change counts (the governor's next tick moves it again)
+      assert.equal(bucket.stats().adjustments, 1);
+      assert.deepEqual(events, [7]);
+    } finally {
+      off();
+      gov.close();
+    }
+  });
+
   it('close() - stops adjusting, is idempotent, and leaves target and pressure alone', () => {
     const { clock, bucket, gov, set } = setup();
     assert.equal(clock.pending, 1);

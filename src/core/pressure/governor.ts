@@ -1,6 +1,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock/index.js';
 import * as v from '../../internal/validate.js';
 import { resolvePressure } from '../../internal/pressure.js';
+import { governedSetRate, type GovernedRateSettable } from '../../internal/governed-rate.js';
 import { throttleFactor } from './levels.js';
 import type { Pressure, PressureLike } from './sources.js';
 
@@ -27,8 +28,11 @@ export interface GovernorOptions {
   pressure: PressureLike;
   /**
    * The limiter whose rate is set: a `TokenBucket` or `RedisTokenBucket`
-   * (`setRate()`), or an `AdaptiveRate` (`setRateCap()`: its own latency
-   * adaptation goes on under the cap).
+   * (their rate, as `setRate()` sets it, but not counted in their
+   * `stats().adjustments` nor reported to their `onReconfigure` listeners:
+   * those are the operator's changes; this governor's `stats().adjustments`
+   * counts its own), any object with `setRate()`, or an `AdaptiveRate`
+   * (`setRateCap()`: its own latency adaptation goes on under the cap).
    * @default none (required)
    * @example governor({ pressure, target: new AdaptiveRate({ targetLatencyMs: 50, minRate: 10, maxRate: 500 }), minRate: 10, maxRate: 500 })
    */
@@ -151,6 +155,9 @@ export class Governor {
     const target = o.target as Partial<RateSettable & RateCappable> | undefined;
     if (target !== null && typeof target === 'object' && typeof target.setRateCap === 'function') {
       this.apply = (rate) => target.setRateCap!(rate);
+    } else if (target !== null && typeof target === 'object' && typeof (target as Partial<GovernedRateSettable>)[governedSetRate] === 'function') {
+      // TokenBucket, RedisTokenBucket: the governor's moves are not operator adjustments (see governed-rate.ts).
+      this.apply = (rate) => (target as GovernedRateSettable)[governedSetRate](rate);
     } else if (target !== null && typeof target === 'object' && typeof target.setRate === 'function') {
       this.apply = (rate) => target.setRate!(rate);
     } else {

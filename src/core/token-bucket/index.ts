@@ -4,6 +4,7 @@ import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../../in
 import * as v from '../../internal/validate.js';
 import { describe } from '../../internal/describe.js';
 import { Listeners } from '../../internal/listeners.js';
+import { governedSetRate } from '../../internal/governed-rate.js';
 
 const acquireSpec: v.CallOptionSpec<AcquireOptions> = { signal: 'signal' };
 
@@ -51,7 +52,12 @@ export interface TokenBucketStats {
   longestBlockedMs: number;
   /** `tryAcquire()` calls that returned false. */
   rejected: number;
-  /** `setRate()` calls that changed the rate (a call with the current rate is not counted). Only grows. */
+  /**
+   * `setRate()` calls that changed the rate (a call with the current rate is
+   * not counted): the operator's changes. A `governor()` driving this bucket
+   * moves the rate without counting here (its own `stats().adjustments`
+   * counts them). Only grows.
+   */
   adjustments: number;
 }
 
@@ -219,12 +225,28 @@ export class TokenBucket {
       throw new InvalidArgumentError(`setRate(ratePerSecond): expected a finite number > 0, got ${describe(ratePerSecond)}`);
     }
     const previous = this.rate;
-    if (ratePerSecond === previous) return;
+    if (!this.changeRate(ratePerSecond)) return;
+    this.adjustmentCount++;
+    this.reconfigureListeners.emit({ setting: 'ratePerSecond', previous, value: ratePerSecond });
+  }
+
+  /**
+   * The pressure governor's rate moves: the same change as {@link setRate},
+   * neither counted in `stats().adjustments` nor reported to listeners (those
+   * are for the operator's changes). The governor passes only rates > 0.
+   * @internal
+   */
+  [governedSetRate](ratePerSecond: number): void {
+    this.changeRate(ratePerSecond);
+  }
+
+  /** Sets the rate from now on, keeping the tokens accrued so far; false when it is already the rate. */
+  private changeRate(ratePerSecond: number): boolean {
+    if (ratePerSecond === this.rate) return false;
     this.refill();
     this.rate = ratePerSecond;
-    this.adjustmentCount++;
     if (this.queue.size !== 0) this.serve();
-    this.reconfigureListeners.emit({ setting: 'ratePerSecond', previous, value: ratePerSecond });
+    return true;
   }
 
   /**
