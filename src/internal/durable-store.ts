@@ -74,6 +74,22 @@ export interface DurableStore<T> {
   ack(ids: readonly string[]): Promise<number>;
 
   /**
+   * `ack(ids)` then `lease(max, visibilityTimeoutMs)` in one call, so a
+   * consumer that finished its items gets the next ones in one round trip
+   * (as a BullMQ worker's completion fetches its next job). Same rules as the
+   * two calls: the acks are idempotent, the lease hands out visible items
+   * oldest first and resolves `leased: []` when none is visible. `ids` may be
+   * empty. Optional: a {@link DurableChannel} over a store with it leases the
+   * next items while it acks; without it, it makes the two calls.
+   * @returns `acked`: how many items the acks removed; `leased`: as `lease`.
+   *
+   * Abort safety: takes no signal. If the call fails, the acks may or may not
+   * have committed (safe to repeat) and any items it leased become visible
+   * again when their lease expires.
+   */
+  ackAndLease?(ids: readonly string[], max: number, visibilityTimeoutMs: number): Promise<{ acked: number; leased: LeasedItem<T>[] }>;
+
+  /**
    * Ends the lease on `id` early: the item becomes visible again after
    * `delayMs` (default 0: at once), keeping its place in the order. Its
    * `deliveries` count is kept. Unknown or acked ids are a no-op.
