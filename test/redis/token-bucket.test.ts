@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { cleanup, connect, recording, sleep, uniqueKey, waitFor } from './helpers.js';
 import { RedisTokenBucket } from '../../src/adapters/redis/index.js';
+import { governor } from '../../src/core/pressure/index.js';
 
 let redis: Redis;
 const prefix = uniqueKey('bucket');
@@ -147,6 +148,52 @@ describe('RedisTokenBucket', () => {
     assert.throws(() => bucket.setRate(0), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
     assert.throws(() => bucket.setRate(Infinity), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
     bucket.close();
+  });
+
+  it('setRate() - a change counts in stats().adjustments and reaches onReconfigure; the same rate, a bad value and a governor do not', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('set-rate-events'), ratePerSecond: 50, burst: 5 });
+    const events: string[] = [];
+    const off = bucket.onReconfigure((e) => events.push(`${e.setting}: ${e.previous} -> ${e.value}`));
+    const gov = governor({ pressure: () => 0, target: bucket, minRate: 10, maxRate: 80, intervalMs: 60_000 });
+    try {
+      assert.equal(bucket.ratePerSecond, 80); // the governor's first setting
+      assert.equal(bucket.stats().adjustments, 0);
+      bucket.setRate(200);
+      bucket.setRate(200);
+      assert.throws(() => bucket.setRate(-1), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+      assert.throws(() => bucket.setRate('7' as never), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+      assert.equal(bucket.ratePerSecond, 200);
+      assert.equal(bucket.stats().adjustments, 1);
+      assert.equal(bucket.stats().local?.adjustments, 0); // the fallback follows; not an operator change of its own
+      assert.deepEqual(events, ['ratePerSecond: 80 -> 200']);
+      assert.ok(await bucket.tryAcquire()); // the bucket still serves from Redis after the change
+      assert.throws(() => bucket.onReconfigure(null as never), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+    } finally {
+      off();
+      gov.close();
+      bucket.close();
+    }
+  });
+
+  it('setRate() - two processes disagreeing on the rate: the shared bucket refills between the lowest and the highest', async () => {
+    const other = await connect();
+    const slow = new RedisTokenBucket({ redis, key: key('disagree'), ratePerSecond: 1000, burst: 4 });
+    const fast = new RedisTokenBucket({ redis: other, key: key('disagree'), ratePerSecond: 1000, burst: 4 });
+    try {
+      await slow.acquire(4); // the burst is gone
+      slow.setRate(100);
+      fast.setRate(400);
+      const started = performance.now();
+      for (let i = 0; i < 40; i++) await (i % 2 ? fast : slow).acquire();
+      const elapsed = performance.now() - started;
+      // 40 tokens: 100 ms at the highest rate (400/s), 400 ms at the lowest (100/s).
+      assert.ok(elapsed >= 90, `took ${elapsed} ms: faster than the highest rate`);
+      assert.ok(elapsed < 400 + 1500, `took ${elapsed} ms: far slower than the lowest rate`);
+    } finally {
+      slow.close();
+      fast.close();
+      other.disconnect();
+    }
   });
 
   it('acquire(n) - rejects n outside 1..burst with ERR_SLUICE_INVALID_ARGUMENT', async () => {

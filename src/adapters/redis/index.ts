@@ -7,7 +7,7 @@
  * @module
  */
 export { RedisTokenBucket } from './token-bucket.js';
-export type { RedisTokenBucketOptions, RedisTokenBucketAcquireOptions, RedisTokenBucketStats } from './token-bucket.js';
+export type { RedisTokenBucketOptions, RedisTokenBucketAcquireOptions, RedisTokenBucketStats, RedisTokenBucketReconfigureEvent } from './token-bucket.js';
 export { RedisConcurrencyLimiter, LeasePermit } from './concurrency-limiter.js';
 export type { RedisConcurrencyLimiterOptions, RedisConcurrencyLimiterAcquireOptions, RedisConcurrencyLimiterStats, LeaseSource } from './concurrency-limiter.js';
 export { PressureCoordinator } from './pressure-coordinator.js';

@@ -4,6 +4,8 @@ import { checkAmount, RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
 import { describe } from '../../internal/describe.js';
 import { WaiterList, type ListNode } from '../../internal/waiter-list.js';
+import { Listeners } from '../../internal/listeners.js';
+import { governedSetRate } from '../../internal/governed-rate.js';
 import { TokenBucket, type TokenBucketStats } from '../../core/token-bucket/index.js';
 import { LUA_NOW_MS, LuaScript, tagged, toNumber } from './client.js';
 import { Connectivity, nextTurn, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
@@ -78,9 +80,25 @@ export interface RedisTokenBucketStats {
   waitedMs: number;
   /** Tokens handed back to Redis by aborted or closed `acquire()` calls. */
   refunded: number;
+  /**
+   * `setRate()` calls that changed this process's rate (a call with the
+   * current rate is not counted): the operator's changes. A `governor()`
+   * driving this bucket moves the rate without counting here. Only grows.
+   */
+  adjustments: number;
   redis: RedisHealthStats;
   /** The local stand-in under `fallback: 'local'`. */
   local: TokenBucketStats | undefined;
+}
+
+/**
+ * What {@link RedisTokenBucket.onReconfigure} listeners receive: the setting
+ * that changed in this process, its value before and its value now.
+ */
+export interface RedisTokenBucketReconfigureEvent {
+  setting: 'ratePerSecond';
+  previous: number;
+  value: number;
 }
 
 // One script for every operation, so each batch is a single round trip. It
@@ -205,7 +223,8 @@ export class RedisTokenBucket {
   private batch: Request[] = [];
   private flushQueued = false;
   private isClosed = false;
-  private readonly counters = { acquired: 0, acquiredLocally: 0, rejected: 0, refused: 0, waitedMs: 0, refunded: 0 };
+  private readonly counters = { acquired: 0, acquiredLocally: 0, rejected: 0, refused: 0, waitedMs: 0, refunded: 0, adjustments: 0 };
+  private readonly reconfigureListeners = new Listeners<RedisTokenBucketReconfigureEvent>();
 
   constructor(options: RedisTokenBucketOptions) {
     const o = v.optionsObject(options, 'RedisTokenBucket', {
@@ -233,15 +252,27 @@ export class RedisTokenBucket {
 
   /**
    * Changes the refill rate this process uses from now on (and the local
-   * fallback's, at `fraction ×` the new rate). The rate travels with every
-   * command, and a command refills the bucket for the time since the last one
-   * at its own rate; so that the time before the change is not refilled at
-   * the new rate, `setRate()` first sends one command that brings the bucket
-   * up to date at the old rate (not waited for; skipped while degraded; the
-   * commands after it on the same connection come after it). Processes
-   * sharing `key` should all set the same rate: a `governor()` in each of them
-   * reading the same shared pressure does that. Calls already waiting for
-   * reserved tokens keep the wait Redis gave them. For a `governor()`.
+   * fallback's, at `fraction ×` the new rate). A call that changes the rate
+   * counts in `stats().adjustments` and is reported to {@link onReconfigure}
+   * listeners; a call with the current rate does neither. A bad value throws
+   * and changes nothing.
+   *
+   * The rate is this process's setting, not stored in Redis: it travels with
+   * every command, and a command refills the shared bucket for the time since
+   * the previous command (of any process) at the rate it carries. So that the
+   * time before the change is not refilled at the new rate, `setRate()` first
+   * sends one command that brings the bucket up to date at the old rate (not
+   * waited for; skipped while degraded; the commands after it on the same
+   * connection come after it). Calls already waiting for reserved tokens keep
+   * the wait Redis gave them.
+   *
+   * Rule for a shared key: set the same rate in every process. While
+   * processes disagree (a rollout, a config file not yet reloaded everywhere)
+   * the bucket refills at a rate between the lowest and the highest of theirs,
+   * each stretch of time at the rate of the process whose command ended it:
+   * never above the highest rate set, never below the lowest. `watchConfig()`
+   * on the same file in every process, or a `governor()` in each reading the
+   * same shared pressure, keeps them in step.
    * @throws InvalidArgumentError unless `ratePerSecond` is a finite number > 0.
    * @example
    * const bucket = new RedisTokenBucket({ redis, key: 'ingest', ratePerSecond: 500 });
@@ -251,7 +282,42 @@ export class RedisTokenBucket {
     if (typeof ratePerSecond !== 'number' || !Number.isFinite(ratePerSecond) || ratePerSecond <= 0) {
       throw new InvalidArgumentError(`setRate(ratePerSecond): expected a finite number > 0, got ${describe(ratePerSecond)}`);
     }
-    if (ratePerSecond === this.rate) return;
+    const previous = this.rate;
+    if (!this.changeRate(ratePerSecond)) return;
+    this.counters.adjustments++;
+    this.reconfigureListeners.emit({ setting: 'ratePerSecond', previous, value: ratePerSecond });
+  }
+
+  /**
+   * The pressure governor's rate moves: the same change as {@link setRate},
+   * neither counted in `stats().adjustments` nor reported to listeners (those
+   * are for the operator's changes). The governor passes only rates > 0.
+   * @internal
+   */
+  [governedSetRate](ratePerSecond: number): void {
+    this.changeRate(ratePerSecond);
+  }
+
+  /**
+   * Calls `listener(event)` after every change made by {@link setRate} in this
+   * process, with the setting, its previous value and its new value (not for
+   * a `governor()`'s moves). Listeners run synchronously once the change is in
+   * effect; one that throws does not stop the others (its error surfaces as an
+   * uncaught error). Returns an unsubscribe function.
+   * @throws InvalidArgumentError unless `listener` is a function.
+   * @example
+   * const bucket = new RedisTokenBucket({ redis, key: 'ingest', ratePerSecond: 500 });
+   * const off = bucket.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   * bucket.setRate(250); // logs "ratePerSecond: 500 -> 250"
+   * off();
+   */
+  onReconfigure(listener: (event: RedisTokenBucketReconfigureEvent) => void): () => void {
+    return this.reconfigureListeners.add(listener);
+  }
+
+  /** Sets this process's rate from now on; false when it is already the rate. */
+  private changeRate(ratePerSecond: number): boolean {
+    if (ratePerSecond === this.rate) return false;
     // Calls made before the change go out at the old rate.
     if (this.batch.length !== 0) this.flush();
     if (!this.isClosed && !this.link.degraded) {
@@ -261,7 +327,8 @@ export class RedisTokenBucket {
     }
     this.rate = ratePerSecond;
     this.ratePerMs = String(ratePerSecond / 1000);
-    this.local?.setRate(ratePerSecond * this.fallback.fraction);
+    this.local?.[governedSetRate](ratePerSecond * this.fallback.fraction);
+    return true;
   }
 
   /** True while Redis is unavailable and the fallback serves calls. */
@@ -374,6 +441,7 @@ export class RedisTokenBucket {
       waiting: this.pending.size,
       waitedMs: c.waitedMs,
       refunded: c.refunded,
+      adjustments: c.adjustments,
       redis: this.link.stats(),
       local: this.local?.stats(),
     };
