@@ -1,13 +1,13 @@
 import { InvalidArgumentError } from '../errors/index.js';
 import { describe } from '../../internal/describe.js';
 import { MemoryBuffer } from '../../internal/engine/memory.js';
-import type { ChannelState, ChannelStats, OverflowStrategy, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
-import { resolveChannelOptions } from './options.js';
+import type { ChannelReconfigureEvent, ChannelState, ChannelStats, OverflowStrategy, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
+import { checkCapacity, checkWatermarks, resolveChannelOptions } from './options.js';
 import { SpillTier } from './spill.js';
 import { channelInitKeys, resolveSpillOptions, type ChannelInit } from './spill-options.js';
 import { Receiver, Sender } from './views.js';
 
-export type { ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
+export type { ChannelReconfigureEvent, ChannelStats, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
 export type { ChannelInit, SpillOptions } from './spill-options.js';
 
 /**
@@ -44,10 +44,7 @@ export type { ChannelInit, SpillOptions } from './spill-options.js';
  *   `'drop-newest'` or `'reject'`) applies as to a full channel without spill.
  */
 export class Channel<T> {
-  readonly capacity: number;
   readonly overflow: OverflowStrategy;
-  readonly highWatermark: number;
-  readonly lowWatermark: number;
   readonly name: string;
   /** With `spill`: most items outside memory; `Infinity` when unbounded or without spill. */
   readonly spillCapacity: number;
@@ -64,14 +61,24 @@ export class Channel<T> {
   constructor(options?: ChannelInit<T>) {
     const o = resolveChannelOptions(options, channelInitKeys);
     const spill = resolveSpillOptions(options, o.overflow);
-    this.capacity = o.capacity;
     this.overflow = o.overflow;
-    this.highWatermark = o.highWatermark;
-    this.lowWatermark = o.lowWatermark;
     this.name = o.name;
     this.spillCapacity = spill.spillCapacity;
     this.buffer = new MemoryBuffer<T>(o);
     this.spill = spill.store === undefined ? undefined : new SpillTier<T>(this.buffer, { ...spill, store: spill.store });
+  }
+
+  /** Most items the channel buffers (in memory, with spill). Change it with {@link resize}. */
+  get capacity(): number {
+    return this.buffer.capacity;
+  }
+  /** Fraction of capacity at which the channel becomes pressured. Change it with {@link setWatermarks}. */
+  get highWatermark(): number {
+    return this.buffer.engine.highWatermark;
+  }
+  /** Fraction of capacity at or below which a pressured channel stops being pressured. Change it with {@link setWatermarks}. */
+  get lowWatermark(): number {
+    return this.buffer.engine.lowWatermark;
   }
 
   get size(): number {
@@ -224,6 +231,82 @@ export class Channel<T> {
   onSpillError(listener: (error: unknown) => void): () => void {
     if (typeof listener !== 'function') throw new InvalidArgumentError(`onSpillError(listener): listener must be a function, got ${describe(listener)}`);
     return this.spill === undefined ? noop : this.spill.onSpillError(listener);
+  }
+
+  /**
+   * Changes the capacity from now on, e.g. during an incident, without a
+   * restart. The value is checked like the `capacity` option; a bad one
+   * throws and changes nothing. The watermarks stay fractions, so their sizes
+   * move with the capacity.
+   *
+   * When it takes effect: at once, before the call returns.
+   * - Grown: producers waiting for room under `'block'` are let in, oldest
+   *   first, as far as the new capacity allows.
+   * - Shrunk below the size: no buffered item is dropped. The channel counts
+   *   as full (`state` `'blocked'`, `utilization` above 1 for a while) and
+   *   new offers meet the overflow strategy until consumers bring the size
+   *   below the new capacity: `'block'` senders wait (`trySend()` returns
+   *   false, uncounted), `'drop-newest'` and `'sample'` drop the offer,
+   *   `'reject'` rejects it, each counted under its usual reason;
+   *   `'drop-oldest'` evicts one oldest item per offer, as when full, so the
+   *   size does not grow but only consumers bring it down.
+   * - State and pressure are re-derived at once: a watermark the size now
+   *   crosses is reported to `onStateChange`/`onPressureChange` listeners
+   *   before this returns.
+   * - With `spill`, memory spills from the new high watermark and refills at
+   *   the new low one.
+   *
+   * A change counts in `stats().adjustments` and is reported to
+   * {@link onReconfigure} listeners; the current capacity does nothing.
+   * @throws InvalidOptionError (field `capacity`) unless `capacity` is an integer >= 1.
+   * @example
+   * const channel = new Channel<Job>({ capacity: 10_000 });
+   * channel.resize(2_000); // memory is short: hold at most 2,000 jobs from now on
+   */
+  resize(capacity: number): void {
+    const next = checkCapacity(capacity);
+    this.buffer.reconfigure(next, this.highWatermark, this.lowWatermark);
+  }
+
+  /**
+   * Moves both watermarks from now on. Each is checked like its option (a
+   * fraction from 0 to 1, `low <= high`); a bad value throws and changes
+   * nothing (neither watermark moves).
+   *
+   * When it takes effect: at once, before the call returns. Pressure and
+   * state are re-derived from the current size: a pressured channel already
+   * at or below the new low watermark turns unpressured, an unpressured one
+   * at or above the new high watermark turns pressured, and listeners hear it
+   * before this returns. Under `'sample'`, sampling starts at the new high
+   * watermark; with `spill`, spilling does too.
+   *
+   * A call that changes either counts once in `stats().adjustments`; each
+   * changed watermark is reported to {@link onReconfigure} listeners.
+   * @throws InvalidOptionError naming `highWatermark` or `lowWatermark`.
+   * @example
+   * const channel = new Channel<Job>({ capacity: 10_000 });
+   * channel.setWatermarks(0.6, 0.3); // pause producers earlier, resume them later
+   */
+  setWatermarks(highWatermark: number, lowWatermark: number): void {
+    const { high, low } = checkWatermarks(highWatermark, lowWatermark);
+    this.buffer.reconfigure(this.capacity, high, low);
+  }
+
+  /**
+   * Calls `listener(event)` for each setting changed by {@link resize} or
+   * {@link setWatermarks}, with the setting, its previous value and its new
+   * value. Listeners run synchronously once the change is in effect; one that
+   * throws does not stop the others (its error surfaces as an uncaught
+   * error). Returns an unsubscribe function.
+   * @throws InvalidArgumentError unless `listener` is a function.
+   * @example
+   * const channel = new Channel<Job>({ capacity: 100 });
+   * const off = channel.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   * channel.resize(50); // logs "capacity: 100 -> 50"
+   * off();
+   */
+  onReconfigure(listener: (event: ChannelReconfigureEvent) => void): () => void {
+    return this.buffer.engine.reconfigureListeners.add(listener);
   }
 
   /** The producer's end: sending, closing and the pressure signal. */

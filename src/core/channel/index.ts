@@ -1,5 +1,5 @@
 export { Channel } from './channel.js';
-export type { ChannelStats, SendOptions, ReceiveOptions, ReceiveBatchOptions, ChannelInit, SpillOptions } from './channel.js';
+export type { ChannelReconfigureEvent, ChannelStats, SendOptions, ReceiveOptions, ReceiveBatchOptions, ChannelInit, SpillOptions } from './channel.js';
 export { Sender, Receiver } from './views.js';
 export { overflowStrategies, dropReasons } from './options.js';
 export type { ChannelOptions, ChannelState, DropReason, OverflowStrategy } from './options.js';

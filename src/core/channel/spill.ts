@@ -40,10 +40,10 @@ export class SpillTier<T> implements OverflowTier<T> {
   private readonly store: DurableStore<T>;
   private readonly buffer: MemoryBuffer<T>;
   private readonly engine: ChannelEngine<T>;
-  /** Offers below this size stay in memory while nothing is spilled. */
-  private readonly spillAt: number;
-  /** Memory at or below this size asks the store for items. */
-  private readonly refillAt: number;
+  /** Offers below this size stay in memory while nothing is spilled. Moved by {@link reconfigured}. */
+  private spillAt: number;
+  /** Memory at or below this size asks the store for items. Moved by {@link reconfigured}. */
+  private refillAt: number;
 
   /** Items committed to the store and not yet back in memory. */
   private stored = 0;
@@ -332,6 +332,17 @@ export class SpillTier<T> implements OverflowTier<T> {
       },
       { unref: true },
     );
+  }
+
+  /**
+   * The channel was resized or its watermarks moved: spill from the new high
+   * watermark and refill at the new low one. The memory buffer pumps next,
+   * which refills memory if it now runs low.
+   */
+  reconfigured(): void {
+    this.spillAt = this.engine.marks.highStart;
+    this.refillAt = this.engine.marks.lowEnd;
+    this.buffer.fastCeiling = this.buffer.backlogged() ? -1 : this.spillAt;
   }
 
   /** Fast path while nothing is outside memory; every offer through the slow path otherwise. */

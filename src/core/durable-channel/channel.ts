@@ -4,7 +4,7 @@ import type { ChannelEngine } from '../../internal/engine/engine.js';
 import { Admit } from '../../internal/engine/policy.js';
 import { FillRate, timeToFullMs } from '../../internal/engine/fill-rate.js';
 import * as v from '../../internal/validate.js';
-import type { ChannelState, OverflowStrategy } from '../../internal/engine/options.js';
+import { checkCapacity, checkWatermarks, type ChannelReconfigureEvent, type ChannelState, type OverflowStrategy } from '../../internal/engine/options.js';
 import { DurableCore, attempt } from './core.js';
 import type { DurableReceiveWaiter } from './waiters.js';
 import { resolveDurableOptions, type DurableChannelOptions, type DurableChannelStats, type DurableReceiveOptions, type DurableSendOptions } from './options.js';
@@ -60,10 +60,7 @@ const RESOLVED_FALSE = Promise.resolve(false);
  * if (lease) { await handle(lease.item); await channel.ack(lease.id); }
  */
 export class DurableChannel<T> {
-  readonly capacity: number;
   readonly overflow: OverflowStrategy;
-  readonly highWatermark: number;
-  readonly lowWatermark: number;
   readonly visibilityTimeoutMs: number;
   readonly name: string;
   /** The store side (group commit, acks, leases), on the shared channel engine. Composition: this class is the public face. */
@@ -75,14 +72,24 @@ export class DurableChannel<T> {
 
   constructor(options: DurableChannelOptions<T>) {
     const o = resolveDurableOptions(options);
-    this.capacity = o.capacity;
     this.overflow = o.overflow;
-    this.highWatermark = o.highWatermark;
-    this.lowWatermark = o.lowWatermark;
     this.visibilityTimeoutMs = o.visibilityTimeoutMs;
     this.name = o.name;
     this.core = new DurableCore<T>(o);
     this.engine = this.core.engine;
+  }
+
+  /** Most unacked plus committing items. Change it with {@link resize}. */
+  get capacity(): number {
+    return this.engine.capacity;
+  }
+  /** Fraction of capacity at which the channel becomes pressured. Change it with {@link setWatermarks}. */
+  get highWatermark(): number {
+    return this.engine.highWatermark;
+  }
+  /** Fraction of capacity at or below which a pressured channel stops being pressured. Change it with {@link setWatermarks}. */
+  get lowWatermark(): number {
+    return this.engine.lowWatermark;
   }
 
   /** Unacked items in the store (visible, leased and delayed). */
@@ -296,6 +303,63 @@ export class DurableChannel<T> {
     for (let lease = await this.receive(); lease !== undefined; lease = await this.receive()) yield lease;
   }
 
+  /**
+   * Changes the capacity from now on; checked like the `capacity` option, a
+   * bad value throws and changes nothing. Takes effect at once, as
+   * `Channel.resize()`: grown, producers waiting under `'block'` join the
+   * next commit, oldest first; shrunk below what is held, no item is dropped
+   * from the store, and offers meet the overflow strategy (under
+   * `'drop-oldest'` each commit evicts one stored item per offer) until acks
+   * bring the size below the new capacity. State and pressure are re-derived
+   * before this returns. A change counts in `stats().adjustments` and is
+   * reported to {@link onReconfigure} listeners.
+   * @throws InvalidOptionError (field `capacity`) unless `capacity` is an integer >= 1.
+   * @example
+   * const jobs = new DurableChannel<Job>({ store, capacity: 100_000 });
+   * jobs.resize(20_000); // the disk is filling up: admit less from now on
+   */
+  resize(capacity: number): void {
+    this.reconfigure(checkCapacity(capacity), this.highWatermark, this.lowWatermark);
+  }
+
+  /**
+   * Moves both watermarks from now on, as `Channel.setWatermarks()`: checked
+   * like the options, a bad value changes nothing; pressure and state are
+   * re-derived at once. A call that changes either counts once in
+   * `stats().adjustments`; each changed one is reported to
+   * {@link onReconfigure} listeners.
+   * @throws InvalidOptionError naming `highWatermark` or `lowWatermark`.
+   * @example
+   * jobs.setWatermarks(0.6, 0.3);
+   */
+  setWatermarks(highWatermark: number, lowWatermark: number): void {
+    const { high, low } = checkWatermarks(highWatermark, lowWatermark);
+    this.reconfigure(this.capacity, high, low);
+  }
+
+  /**
+   * Calls `listener(event)` for each setting changed by {@link resize} or
+   * {@link setWatermarks}. Listeners run synchronously once the change is in
+   * effect; one that throws does not stop the others (its error surfaces as
+   * an uncaught error). Returns an unsubscribe function.
+   * @throws InvalidArgumentError unless `listener` is a function.
+   * @example
+   * const off = jobs.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   */
+  onReconfigure(listener: (event: ChannelReconfigureEvent) => void): () => void {
+    return this.engine.reconfigureListeners.add(listener);
+  }
+
+  private reconfigure(capacity: number, high: number, low: number): void {
+    const events = this.engine.reconfigure(capacity, high, low);
+    if (events.length === 0) return;
+    // refresh() lets waiting producers into a grown channel and updates the
+    // signals; before the store has opened it does nothing, so update them here.
+    if (this.core.isOpen) this.core.refresh();
+    else this.core.updateSignals();
+    this.engine.reconfigureListeners.emit(...events);
+  }
+
   /** Calls `listener(state, previous)` on every state change. Returns an unsubscribe function. */
   onStateChange(listener: (state: ChannelState, previous: ChannelState) => void): () => void {
     return this.engine.onStateChange(listener);
@@ -333,6 +397,7 @@ export class DurableChannel<T> {
       blockedMs: this.engine.senders.blockedMs(),
       longestBlockedMs: this.engine.senders.longestBlockedMs(),
       pressureEvents: this.engine.signals.pressureEvents,
+      adjustments: this.engine.adjustments,
       fillRatePerSec,
       timeToFullMs: timeToFullMs(occupied, this.capacity, fillRatePerSec),
     };

@@ -113,6 +113,8 @@ export interface DurableChannelStats {
   longestBlockedMs: number;
   /** Times `pressured` turned on. */
   pressureEvents: number;
+  /** `resize()` and `setWatermarks()` calls that changed a setting. Only grows. */
+  adjustments: number;
   /** Items per second by which `occupied` (held plus committing) grows; as `Channel`'s `fillRatePerSec`. */
   fillRatePerSec: number;
   /** Milliseconds until the channel is full at `fillRatePerSec`: 0 when full, `Infinity` while not filling. */

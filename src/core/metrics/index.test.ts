@@ -81,6 +81,7 @@ describe('collectMetrics', () => {
       'sluice_backpressure_events_total{component="orders"} 1',
       'sluice_blocked_seconds_total{component="orders"} 0.15',
       'sluice_longest_blocked_seconds{component="orders"} 0',
+      'sluice_events_total{component="orders",event="adjustments"} 0',
     ]);
   });
 

@@ -1,11 +1,12 @@
 import type { Clock } from '../../core/clock/index.js';
 import { ClosedError } from '../../core/errors/index.js';
 import { BlockedProducers, producerGaveUp, type GiveUpListener } from '../blocked-producers.js';
+import { Listeners } from '../listeners.js';
 import { SettleWaiters } from '../settle-waiters.js';
 import * as v from '../validate.js';
 import { Admit, createPolicy, type Admission, type BufferPolicy } from './policy.js';
 import { ChannelSignals } from './signals.js';
-import { newDropCounts, type ChannelState, type DropReason, type OverflowStrategy, type ResolvedChannelOptions } from './options.js';
+import { newDropCounts, type ChannelReconfigureEvent, type ChannelState, type DropReason, type OverflowStrategy, type ResolvedChannelOptions } from './options.js';
 import { watermarks, type Watermarks } from './watermarks.js';
 
 /**
@@ -42,14 +43,15 @@ const noop = (): void => {};
  * has to be decided (full, closed, someone waiting).
  */
 export class ChannelEngine<T> implements GiveUpListener {
-  readonly capacity: number;
+  /** Changed at runtime only through {@link reconfigure}, like the watermarks and `marks`. */
+  capacity: number;
   readonly overflow: OverflowStrategy;
-  readonly highWatermark: number;
-  readonly lowWatermark: number;
+  highWatermark: number;
+  lowWatermark: number;
   readonly name: string;
   readonly clock: Clock;
   readonly maxBlockMs: number | undefined;
-  readonly marks: Watermarks;
+  marks: Watermarks;
   readonly policy: BufferPolicy;
   readonly signals: ChannelSignals;
   readonly senders: BlockedProducers<T>;
@@ -59,6 +61,9 @@ export class ChannelEngine<T> implements GiveUpListener {
   /** Items dropped at the moment they were offered (every reason but eviction and spill failure). */
   refused = 0;
   closed = false;
+  /** Runtime calls (`resize()`, `setWatermarks()`) that changed a setting. */
+  adjustments = 0;
+  readonly reconfigureListeners = new Listeners<ChannelReconfigureEvent>();
   private readonly owner: EngineOwner;
 
   constructor(o: ResolvedChannelOptions, owner: EngineOwner) {
@@ -85,6 +90,30 @@ export class ChannelEngine<T> implements GiveUpListener {
   admit(size: number): Admission {
     if (size < this.policy.admitBelow && this.senders.size === 0) return Admit.accept;
     return this.policy.admit(size);
+  }
+
+  /**
+   * Takes a new capacity and watermarks (already checked) into the policy and
+   * the signals, keeping listeners, the pressure flag and every count. The
+   * owner then re-derives its own limits, lets waiting producers in and
+   * updates the signals (which tells listeners about a crossed threshold),
+   * and finally emits the returned events.
+   * @returns one event per setting that changed; empty when nothing did (then nothing is counted).
+   */
+  reconfigure(capacity: number, highWatermark: number, lowWatermark: number): ChannelReconfigureEvent[] {
+    const events: ChannelReconfigureEvent[] = [];
+    if (capacity !== this.capacity) events.push({ setting: 'capacity', previous: this.capacity, value: capacity });
+    if (highWatermark !== this.highWatermark) events.push({ setting: 'highWatermark', previous: this.highWatermark, value: highWatermark });
+    if (lowWatermark !== this.lowWatermark) events.push({ setting: 'lowWatermark', previous: this.lowWatermark, value: lowWatermark });
+    if (events.length === 0) return events;
+    this.capacity = capacity;
+    this.highWatermark = highWatermark;
+    this.lowWatermark = lowWatermark;
+    this.marks = watermarks(capacity, highWatermark, lowWatermark);
+    this.policy.reconfigure(capacity, this.marks);
+    this.signals.reconfigure(capacity, this.marks);
+    this.adjustments++;
+    return events;
   }
 
   /** Queues a producer for room; `timeoutMs` undefined means the channel's `maxBlockMs`. */

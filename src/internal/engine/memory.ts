@@ -58,6 +58,8 @@ export interface OverflowTier<T> {
   refill(): void;
   /** Adds the tier's own figures to a stats object. */
   addStats(stats: ChannelStats): ChannelStats;
+  /** The engine's capacity or watermarks changed at runtime: re-derive the tier's thresholds and `fastCeiling`. */
+  reconfigured(): void;
 }
 
 /**
@@ -75,7 +77,8 @@ export interface OverflowTier<T> {
  */
 export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   readonly engine: ChannelEngine<T>;
-  readonly capacity: number;
+  /** The engine's capacity, copied here for the slow paths; changed only by {@link reconfigure}. */
+  capacity: number;
   readonly receivers = new WaiterList<ReceiveWaiter<T>>();
   /** Batch receivers that have their first item and wait up to maxWaitMs for more. */
   readonly collectors = new WaiterList<ReceiveWaiter<T>>();
@@ -402,10 +405,33 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       blockedMs: engine.senders.blockedMs(),
       longestBlockedMs: engine.senders.longestBlockedMs(),
       pressureEvents: signals.pressureEvents,
+      adjustments: engine.adjustments,
       fillRatePerSec,
       timeToFullMs: timeToFullMs(inMemory, this.capacity, fillRatePerSec),
     };
     return this.tier === undefined ? stats : this.tier.addStats(stats);
+  }
+
+  /**
+   * `Channel.resize()` and `setWatermarks()`, with values already checked:
+   * applied together, so nothing runs between the new capacity and the new
+   * limits. A grown buffer lets waiting producers in at once (oldest first);
+   * a shrunk one keeps every item and refuses offers (by the policy, which
+   * now sees a full buffer) until the size is below the new capacity. Signals
+   * are re-derived at once, so a crossed threshold is heard before this
+   * returns; then `onReconfigure` listeners hear one event per changed setting.
+   */
+  reconfigure(capacity: number, highWatermark: number, lowWatermark: number): void {
+    const engine = this.engine;
+    const events = engine.reconfigure(capacity, highWatermark, lowWatermark);
+    if (events.length === 0) return;
+    this.capacity = capacity;
+    if (this.tier === undefined) this.fastCeiling = engine.policy.admitBelow;
+    else this.tier.reconfigured();
+    this.fastLimit = this.currentFastLimit();
+    if (!engine.closed) this.pump();
+    this.updateSignals(); // the quiet band was derived from the old thresholds
+    engine.reconfigureListeners.emit(...events);
   }
 
   /** Call after any change to the waiter lists or to the engine's `closed`. */

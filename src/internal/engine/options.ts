@@ -132,6 +132,30 @@ export function resolveChannelOptions(options: ChannelOptions | undefined, known
   return { capacity, overflow, highWatermark, lowWatermark, sampleEvery, maxBlockMs, clock, name };
 }
 
+/**
+ * What `onReconfigure` listeners of a channel receive, once per setting a
+ * runtime call (`resize()`, `setWatermarks()`) changed: the setting, its value
+ * before and its value now.
+ */
+export interface ChannelReconfigureEvent {
+  setting: 'capacity' | 'highWatermark' | 'lowWatermark';
+  previous: number;
+  value: number;
+}
+
+/** `resize(capacity)`'s argument, checked like the `capacity` option (field `capacity`). */
+export function checkCapacity(capacity: unknown): number {
+  return v.requiredInteger('capacity', capacity, { min: 1 });
+}
+
+/** `setWatermarks(high, low)`'s arguments, checked like the options (fields `highWatermark`, `lowWatermark`). */
+export function checkWatermarks(high: unknown, low: unknown): { high: number; low: number } {
+  const h = v.requiredNumber('highWatermark', high, { min: 0, max: 1 });
+  const l = v.requiredNumber('lowWatermark', low, { min: 0, max: 1 });
+  if (l > h) throw new InvalidOptionError('lowWatermark', l, `a fraction <= highWatermark (${h})`);
+  return { high: h, low: l };
+}
+
 export interface SendOptions {
   /**
    * Aborting, or a signal already aborted when `send()` is called, drops the
@@ -174,6 +198,8 @@ export interface ChannelStats {
   longestBlockedMs: number;
   /** Times `pressured` turned on. */
   pressureEvents: number;
+  /** `resize()` and `setWatermarks()` calls that changed a setting (a call that changes nothing is not counted). Only grows. */
+  adjustments: number;
   /**
    * Items per second by which the in-memory buffer grows (negative while it
    * drains), measured between `stats()` calls: from the oldest reading of the

@@ -22,6 +22,8 @@ export interface BufferPolicy {
   readonly admitBelow: number;
   /** Decides an offer made at `size >= admitBelow`. */
   admit(size: number): Admission;
+  /** Takes a new capacity and watermarks (a runtime `resize()` or `setWatermarks()`); a sample keeps its count. */
+  reconfigure(capacity: number, marks: Watermarks): void;
 }
 
 /**
@@ -48,11 +50,14 @@ export function createPolicy(strategy: OverflowStrategy, capacity: number, marks
 /** Buffers below capacity; at capacity always makes the same decision. */
 class FixedPolicy implements BufferPolicy {
   constructor(
-    readonly admitBelow: number,
+    public admitBelow: number,
     private readonly whenFull: Admission,
   ) {}
   admit(): Admission {
     return this.whenFull;
+  }
+  reconfigure(capacity: number): void {
+    this.admitBelow = capacity;
   }
 }
 
@@ -60,10 +65,14 @@ class SamplePolicy implements BufferPolicy {
   private counter = 0;
   /** Sampling starts at the high watermark: `admitBelow` is its first size (see {@link Watermarks.highStart}). */
   constructor(
-    private readonly capacity: number,
-    readonly admitBelow: number,
+    private capacity: number,
+    public admitBelow: number,
     private readonly every: number,
   ) {}
+  reconfigure(capacity: number, marks: Watermarks): void {
+    this.capacity = capacity;
+    this.admitBelow = marks.highStart;
+  }
   admit(size: number): Admission {
     this.counter = this.counter + 1 === this.every ? 0 : this.counter + 1;
     if (this.counter !== 0) return Admit.dropSample;

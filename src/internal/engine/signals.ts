@@ -37,15 +37,15 @@ export class ChannelSignals {
   private listeners: Listeners | undefined;
   /** Set when the first state listener arrives: the next update adopts the state silently. */
   private resyncState = false;
-  private readonly highLimit: number;
-  private readonly lowLimit: number;
-  private readonly lowStart: number;
-  private readonly highStart: number;
+  private highLimit: number;
+  private lowLimit: number;
+  private lowStart: number;
+  private highStart: number;
   /** Pressure turns off at size <= lowLimit, i.e. below this. */
-  private readonly pressureOffBelow: number;
+  private pressureOffBelow: number;
 
   constructor(
-    private readonly capacity: number,
+    private capacity: number,
     marks: Watermarks,
   ) {
     this.highLimit = marks.highLimit;
@@ -54,6 +54,20 @@ export class ChannelSignals {
     this.highStart = marks.highStart;
     this.pressureOffBelow = marks.pressureOffBelow;
     this.update(0, false);
+  }
+
+  /**
+   * Takes a new capacity and watermarks at runtime. Listeners, the pressure
+   * flag and the tracked state are kept: the owner's next {@link update}
+   * compares against the new thresholds and tells listeners what changed.
+   */
+  reconfigure(capacity: number, marks: Watermarks): void {
+    this.capacity = capacity;
+    this.highLimit = marks.highLimit;
+    this.lowLimit = marks.lowLimit;
+    this.lowStart = marks.lowStart;
+    this.highStart = marks.highStart;
+    this.pressureOffBelow = marks.pressureOffBelow;
   }
 
   /** The state for these inputs, whether or not it is being tracked. */
