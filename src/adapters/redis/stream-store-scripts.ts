@@ -38,59 +38,73 @@ return ids
 
 // Redeliveries first (their ids are older than anything not yet delivered),
 // then new items. Every leased item gets a deadline of now + visibility timeout.
-// Reply: { { id, fields, deliveries }, ... }.
-export const LEASE = new LuaScript(
-  `${PRELUDE}
-local now = store_now()
-local max = tonumber(ARGV[4])
-local deadline = string.format('%.17g', now + tonumber(ARGV[5]))
-ensure_group()
-promote_due(now)
-local out = {}
-local again = redis.call('ZRANGE', KEYS[3], 0, max - 1)
-if #again > 0 then
-  local ids = {}
-  for i = 1, #again do ids[i] = string.match(again[i], '|(.+)$') end
-  redis.call('ZREM', KEYS[3], unpack(again))
-  local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(ids))
-  for i = 1, #claimed do
-    local e = claimed[i]
-    if e and e[2] then
-      local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
-      out[#out + 1] = { e[1], e[2], p[1][4] }
-      redis.call('ZADD', KEYS[2], deadline, e[1])
+// Returns { { id, fields, deliveries }, ... }.
+const LEASE_FN = `
+local function lease(max, visibility)
+  local now = store_now()
+  local deadline = string.format('%.17g', now + visibility)
+  ensure_group()
+  promote_due(now)
+  local out = {}
+  local again = redis.call('ZRANGE', KEYS[3], 0, max - 1)
+  if #again > 0 then
+    local ids = {}
+    for i = 1, #again do ids[i] = string.match(again[i], '|(.+)$') end
+    redis.call('ZREM', KEYS[3], unpack(again))
+    local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(ids))
+    for i = 1, #claimed do
+      local e = claimed[i]
+      if e and e[2] then
+        local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+        out[#out + 1] = { e[1], e[2], p[1][4] }
+        redis.call('ZADD', KEYS[2], deadline, e[1])
+      end
     end
   end
-end
-if #out < max then
-  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', max - #out, 'STREAMS', KEYS[1], '>')
-  if r then
-    local entries = r[1][2]
-    for i = 1, #entries do
-      out[#out + 1] = { entries[i][1], entries[i][2], 1 }
-      redis.call('ZADD', KEYS[2], deadline, entries[i][1])
+  if #out < max then
+    local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', max - #out, 'STREAMS', KEYS[1], '>')
+    if r then
+      local entries = r[1][2]
+      for i = 1, #entries do
+        out[#out + 1] = { entries[i][1], entries[i][2], 1 }
+        redis.call('ZADD', KEYS[2], deadline, entries[i][1])
+      end
     end
   end
+  return out
 end
-return out
-`,
-  3,
-);
+`;
 
-export const ACK = new LuaScript(
-  `${PRELUDE}
-ensure_group()
-local removed = 0
-for i = 4, #ARGV do
-  local id = ARGV[i]
-  if valid(id) then
-    redis.call('XACK', KEYS[1], ARGV[1], id)
-    redis.call('ZREM', KEYS[2], id)
-    redis.call('ZREM', KEYS[3], visible_member(id))
-    removed = removed + redis.call('XDEL', KEYS[1], id)
+// XACK + XDEL of the ids in ARGV[from..]; returns how many were deleted.
+const ACK_FN = `
+local function ack_ids(from)
+  ensure_group()
+  local removed = 0
+  for i = from, #ARGV do
+    local id = ARGV[i]
+    if valid(id) then
+      redis.call('XACK', KEYS[1], ARGV[1], id)
+      redis.call('ZREM', KEYS[2], id)
+      redis.call('ZREM', KEYS[3], visible_member(id))
+      removed = removed + redis.call('XDEL', KEYS[1], id)
+    end
   end
+  return removed
 end
-return removed
+`;
+
+// ARGV[4] max, ARGV[5] visibility timeout. Reply: as LEASE_FN.
+export const LEASE = new LuaScript(`${PRELUDE}${LEASE_FN}return lease(tonumber(ARGV[4]), tonumber(ARGV[5]))`, 3);
+
+// ARGV[4..] ids. Reply: how many were removed.
+export const ACK = new LuaScript(`${PRELUDE}${ACK_FN}return ack_ids(4)`, 3);
+
+// The acks, then the lease, atomically: ARGV[4] max, ARGV[5] visibility
+// timeout, ARGV[6..] ids. Reply: { removed, leased (as LEASE_FN) }.
+export const ACK_AND_LEASE = new LuaScript(
+  `${PRELUDE}${LEASE_FN}${ACK_FN}
+local removed = ack_ids(6)
+return { removed, lease(tonumber(ARGV[4]), tonumber(ARGV[5])) }
 `,
   3,
 );

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { jsonSerializer, type DurableStore, type LeasedItem, type Serializer } from '../../core/durable-channel/index.js';
 import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
+import { checkLeaseArguments } from '../../internal/durable-store.js';
 import * as v from '../../internal/validate.js';
 import { tagged, toNumber } from './client.js';
 import { Connectivity, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
 import { resolveConnection, resolveKey, type RedisConnectionOptions, type ResolvedConnection } from './options.js';
-import { ACK, APPEND, DROP_OLDEST, LEASE, NACK, NEXT_VISIBLE } from './stream-store-scripts.js';
+import { ACK, ACK_AND_LEASE, APPEND, DROP_OLDEST, LEASE, NACK, NEXT_VISIBLE } from './stream-store-scripts.js';
 
 export interface RedisStreamStoreOptions<T> extends RedisConnectionOptions {
   /**
@@ -156,21 +157,9 @@ export class RedisStreamStore<T> implements DurableStore<T> {
    */
   lease(max: number, visibilityTimeoutMs: number): Promise<LeasedItem<T>[]> {
     return this.guard(async () => {
-      if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`lease(max): max must be an integer >= 1, got ${String(max)}`);
-      if (typeof visibilityTimeoutMs !== 'number' || !Number.isFinite(visibilityTimeoutMs) || visibilityTimeoutMs <= 0) {
-        throw new InvalidArgumentError(`lease(): visibilityTimeoutMs must be a finite number > 0, got ${String(visibilityTimeoutMs)}`);
-      }
+      checkLeaseArguments(max, visibilityTimeoutMs);
       const reply = (await this.link.run(() => LEASE.run(this.conn.redis, ...this.keys, ...this.common(), max, visibilityTimeoutMs))) as unknown[][];
-      const out: LeasedItem<T>[] = [];
-      for (const [id, fields, deliveries] of reply) {
-        const [field, data] = fields as [string, string];
-        const item = this.serializer.deserialize(field === 'b' ? new Uint8Array(Buffer.from(data, 'base64')) : data);
-        const count = toNumber(deliveries);
-        if (count > 1) this.counters.redelivered++;
-        out.push({ id: String(id), item, deliveries: count });
-      }
-      this.counters.leased += out.length;
-      return out;
+      return this.decodeLeased(reply);
     });
   }
 
@@ -187,6 +176,29 @@ export class RedisStreamStore<T> implements DurableStore<T> {
       const removed = toNumber(await this.link.run(() => ACK.run(this.conn.redis, ...this.keys, ...this.common(), ...ids.map(String))));
       this.counters.acked += removed;
       return removed;
+    });
+  }
+
+  /**
+   * `ack(ids)` then `lease(max, visibilityTimeoutMs)` in one atomic script:
+   * one round trip where the two calls take two. `ids` may be empty.
+   * @returns how many items the acks removed, and the leased items.
+   * Rejects with InvalidArgumentError for a bad `max` or `visibilityTimeoutMs`, before anything is sent.
+   *
+   * Abort safety: takes no signal; the script is atomic, so after a timeout
+   * both the acks and the lease happened or neither did. Repeating the acks
+   * is a no-op; items leased by a call whose reply was lost become visible
+   * again when their lease expires.
+   */
+  ackAndLease(ids: readonly string[], max: number, visibilityTimeoutMs: number): Promise<{ acked: number; leased: LeasedItem<T>[] }> {
+    return this.guard(async () => {
+      checkLeaseArguments(max, visibilityTimeoutMs);
+      const reply = (await this.link.run(() =>
+        ACK_AND_LEASE.run(this.conn.redis, ...this.keys, ...this.common(), max, visibilityTimeoutMs, ...ids.map(String)),
+      )) as [unknown, unknown[][]];
+      const acked = toNumber(reply[0]);
+      this.counters.acked += acked;
+      return { acked, leased: this.decodeLeased(reply[1]) };
     });
   }
 
@@ -265,6 +277,19 @@ export class RedisStreamStore<T> implements DurableStore<T> {
 
   stats(): RedisStreamStoreStats {
     return { key: this.key, group: this.group, consumer: this.consumer, ...this.counters, redis: this.link.stats() };
+  }
+
+  private decodeLeased(reply: unknown[][]): LeasedItem<T>[] {
+    const out: LeasedItem<T>[] = [];
+    for (const [id, fields, deliveries] of reply) {
+      const [field, data] = fields as [string, string];
+      const item = this.serializer.deserialize(field === 'b' ? new Uint8Array(Buffer.from(data, 'base64')) : data);
+      const count = toNumber(deliveries);
+      if (count > 1) this.counters.redelivered++;
+      out.push({ id: String(id), item, deliveries: count });
+    }
+    this.counters.leased += out.length;
+    return out;
   }
 
   private common(): [string, string, string] {

@@ -98,6 +98,37 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       assert.equal(await store.size(), 0);
     }));
 
+    it('ackAndLease() - acks the ids, then leases the next visible items oldest first', withStore(async ({ store }) => {
+      if (!store.ackAndLease) return;
+      const ids = await store.append(['a', 'b', 'c', 'd']);
+      const [a, b] = await store.lease(2, 1000);
+      const { acked, leased } = await store.ackAndLease([a!.id, b!.id, a!.id], 5, 1000);
+      assert.equal(acked, 2);
+      assert.deepEqual(leased.map((l) => [l.id, l.item, l.deliveries]), [[ids[2], 'c', 1], [ids[3], 'd', 1]]);
+      assert.equal(await store.size(), 2);
+      assert.deepEqual(await store.ackAndLease([ids[2]!], 1, 1000), { acked: 1, leased: [] }, 'd is leased, nothing is visible');
+      assert.equal(await store.size(), 1);
+    }));
+
+    it('ackAndLease() - with no ids it only leases; its leases expire and come back like lease()', withStore(async ({ store, advance }) => {
+      if (!store.ackAndLease) return;
+      await store.append(['old']);
+      const first = await store.ackAndLease([], 1, 1000);
+      assert.deepEqual(first.leased.map((l) => l.item), ['old']);
+      await store.append(['young']);
+      await advance(1000);
+      const again = await store.ackAndLease([], 2, 1000);
+      assert.equal(again.acked, 0);
+      assert.deepEqual(again.leased.map((l) => [l.item, l.deliveries]), [['old', 2], ['young', 1]]);
+    }));
+
+    it('ackAndLease() - rejects a max below 1 with ERR_SLUICE_INVALID_ARGUMENT and acks nothing', withStore(async ({ store }) => {
+      if (!store.ackAndLease) return;
+      const [id] = await store.append(['a']);
+      await assert.rejects(store.ackAndLease([id!], 0, 1000), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+      assert.equal(await store.size(), 1);
+    }));
+
     it('nack() - without delay makes the item visible at once, keeping its deliveries', withStore(async ({ store }) => {
       await store.append(['a', 'b']);
       const [a] = await store.lease(1, 1000);
@@ -158,6 +189,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       await assert.rejects(store.append([1]), { code: 'ERR_SLUICE_CLOSED' });
       await assert.rejects(store.lease(1, 1000), { code: 'ERR_SLUICE_CLOSED' });
       await assert.rejects(store.ack(['1']), { code: 'ERR_SLUICE_CLOSED' });
+      if (store.ackAndLease) await assert.rejects(store.ackAndLease(['1'], 1, 1000), { code: 'ERR_SLUICE_CLOSED' });
       await assert.rejects(store.size(), { code: 'ERR_SLUICE_CLOSED' });
     }));
   });
