@@ -69,7 +69,8 @@ const gaveUp = Symbol('gaveUp');
  * one function and be thrown away when its channel is collected.
  */
 export interface GiveUpListener {
-  [producerGaveUp](reason: 'timeout' | 'aborted'): void;
+  /** `item` is the waiting producer's item (a byte-bounded channel reads its recorded size from it). */
+  [producerGaveUp](reason: 'timeout' | 'aborted', item: unknown): void;
 }
 
 /** Symbol-keyed so the owner's handler stays off its public API. */
@@ -110,7 +111,7 @@ export class BlockedProducers<T> {
       return Promise.reject(new InvalidArgumentError(`send(): timeoutMs must be a number >= 0, got ${describe(timeoutMs)}`));
     }
     if (timeoutMs === 0) {
-      this.owner[producerGaveUp]('timeout');
+      this.owner[producerGaveUp]('timeout', item);
       return RESOLVED_FALSE;
     }
     const now = this.clock.now();
@@ -144,6 +145,11 @@ export class BlockedProducers<T> {
     return w;
   }
 
+  /** The longest-waiting producer, left on the queue (a byte-bounded channel checks its item fits before taking it). */
+  peek(): SendWaiter<T> | undefined {
+    return this.list.head;
+  }
+
   /** Total time producers have spent waiting, including those still waiting. O(1). */
   blockedMs(): number {
     return this.list.waitedMs(this.clock.now());
@@ -158,7 +164,7 @@ export class BlockedProducers<T> {
   [gaveUp](w: SendWaiter<T>, reason: 'timeout' | 'aborted'): boolean {
     if (!this.list.remove(w, this.clock.now())) return false;
     this.unhook(w);
-    this.owner[producerGaveUp](reason);
+    this.owner[producerGaveUp](reason, w.item);
     return true;
   }
 
