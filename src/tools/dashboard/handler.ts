@@ -311,7 +311,7 @@ export class DashboardServer {
 
   /**
    * Stops the snapshot timer, ends every event stream and unsubscribes from the
-   * alerts. Pages and assets are still served; `/events` then answers `204`,
+   * alerts and the components' knob events. Pages and assets are still served; `/events` then answers `204`,
    * which stops browsers from reconnecting. Idempotent.
    */
   close(): void {
@@ -320,6 +320,7 @@ export class DashboardServer {
     if (this.timer !== undefined) this.options.clock.cancel(this.timer);
     this.timer = undefined;
     this.unsubscribe?.();
+    this.sampler.close();
     for (let c = this.clients.shift(); c; c = this.clients.shift()) c.end();
   }
 

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { Channel } from '../../core/channel/index.js';
 import { ErrorCode } from '../../core/errors/index.js';
+import { TokenBucket } from '../../core/token-bucket/index.js';
 import { VirtualClock } from '../../core/testing/index.js';
 import { dashboardHandler, type DashboardHandler, type DashboardSnapshot } from './index.js';
 
@@ -156,6 +157,21 @@ describe('dashboardHandler() over node:http', () => {
     assert.equal(snapshot.components[0]!.size, 1);
   });
 
+  it('GET /snapshot.json - lists knob events (time, component, setting, previous -> value) from the components\' onReconfigure', async () => {
+    await using d = await serve();
+    d.clock.advance(1500);
+    d.channel.resize(20);
+    d.clock.advance(500);
+    d.channel.setWatermarks(0.6, 0.3);
+    d.clock.advance(500);
+    const snapshot = (await (await fetch(`${d.base}/snapshot.json`)).json()) as DashboardSnapshot;
+    assert.deepEqual(snapshot.knobEvents, [
+      { t: 1.5, component: 'jobs', setting: 'capacity', previous: 10, value: 20 },
+      { t: 2, component: 'jobs', setting: 'highWatermark', previous: 0.8, value: 0.6 },
+      { t: 2, component: 'jobs', setting: 'lowWatermark', previous: 0.2, value: 0.3 },
+    ]);
+  });
+
   it('handler - answers 404 for an unknown path, 405 for another method, and HEAD without a body', async () => {
     await using d = await serve();
     const missing = await fetch(`${d.base}/nope`);
@@ -245,6 +261,68 @@ describe('dashboardHandler() over node:http', () => {
   });
 });
 
+describe('dashboardHandler() - knob events', () => {
+  it('knobEvents - keeps only the last knobEventsKept, in every snapshot, oldest first', () => {
+    const clock = new VirtualClock();
+    const bucket = new TokenBucket({ ratePerSecond: 100, clock });
+    const dashboard = dashboardHandler({ bucket }, { clock, knobEventsKept: 3 });
+    try {
+      for (let rate = 101; rate <= 105; rate++) bucket.setRate(rate);
+      clock.advance(500);
+      assert.deepEqual(
+        dashboard.snapshot()!.knobEvents!.map((e) => `${e.previous}->${e.value}`),
+        ['102->103', '103->104', '104->105'],
+      );
+      clock.advance(500);
+      assert.equal(dashboard.snapshot()!.knobEvents!.length, 3, 'not only the new ones: a late reader sees them too');
+    } finally {
+      dashboard.close();
+    }
+  });
+
+  it('close() - unsubscribes from the components; knobEventsKept 0 does not subscribe', () => {
+    const clock = new VirtualClock();
+    let listeners = 0;
+    const source = {
+      stats: () => ({ ratePerSecond: 1, burst: 1 }),
+      onReconfigure: () => {
+        listeners++;
+        return () => void listeners--;
+      },
+    };
+    const dashboard = dashboardHandler({ a: source }, { clock });
+    assert.equal(listeners, 1);
+    dashboard.close();
+    assert.equal(listeners, 0);
+    dashboardHandler({ a: source }, { clock, knobEventsKept: 0 }).close();
+    assert.equal(listeners, 0);
+  });
+
+  it('knobEvents - a non-number setting is shown as its string form; a wrapper without onReconfigure has none', () => {
+    const clock = new VirtualClock();
+    let emit: (e: { setting: string; previous: unknown; value: unknown }) => void = () => {};
+    const source = {
+      stats: () => ({ ratePerSecond: 1, burst: 1 }),
+      onReconfigure: (l: typeof emit) => {
+        emit = l;
+        return () => {};
+      },
+    };
+    const dashboard = dashboardHandler({ a: source, b: { stats: () => ({}) } }, { clock });
+    try {
+      emit({ setting: 'mode', previous: 'fixed', value: { algorithm: 'aimd' } });
+      emit({ setting: 'max', previous: Infinity, value: undefined });
+      clock.advance(500);
+      assert.deepEqual(dashboard.snapshot()!.knobEvents, [
+        { t: 0, component: 'a', setting: 'mode', previous: 'fixed', value: '{"algorithm":"aimd"}' },
+        { t: 0, component: 'a', setting: 'max', previous: 'Infinity', value: null },
+      ]);
+    } finally {
+      dashboard.close();
+    }
+  });
+});
+
 describe('dashboardHandler() - options', () => {
   const clock = new VirtualClock();
   const components = { jobs: new Channel({ clock }) };
@@ -253,6 +331,7 @@ describe('dashboardHandler() - options', () => {
     ['intervalMs', { intervalMs: 0 }],
     ['historySize', { historySize: 1 }],
     ['maxClients', { maxClients: 0 }],
+    ['knobEventsKept', { knobEventsKept: -1 }],
     ['latencyWindowMs', { intervalMs: 500, latencyWindowMs: 100 }],
     ['alerts', { alerts: {} }],
     ['latency', { latency: { nope: true } }],

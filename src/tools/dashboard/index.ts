@@ -14,9 +14,10 @@ export type {
   DashboardAlertSource,
   DashboardLatencySource,
   DashboardOptions,
+  DashboardReconfigureEvent,
   DashboardSource,
   DashboardSources,
 } from './options.js';
 export { componentKind } from './snapshot.js';
-export type { DashboardComponentView, DashboardFiringAlert, DashboardSnapshot, LatencyPercentiles } from './snapshot.js';
+export type { DashboardComponentView, DashboardFiringAlert, DashboardKnobEvent, DashboardSnapshot, LatencyPercentiles } from './snapshot.js';
 export { histogramPercentile } from './percentiles.js';

@@ -18,6 +18,21 @@ export interface DashboardSource {
   readonly lowWatermark?: number;
   /** One line of plain text under the card's title: what this component is. */
   readonly description?: string;
+  /**
+   * Runtime setting changes ("knob events": `setRate()`, `setLimit()`,
+   * `resize()`, …). Components with runtime setters have it; the dashboard
+   * subscribes at construction, records each event (time, component, setting,
+   * previous → value) and unsubscribes on `close()`. A wrapper can forward
+   * it: `{ stats: () => writer.stats(), onReconfigure: (l) => writer.onReconfigure(l) }`.
+   */
+  onReconfigure?(listener: (event: DashboardReconfigureEvent) => void): () => void;
+}
+
+/** The fields of a component's `onReconfigure` event the dashboard reads. */
+export interface DashboardReconfigureEvent {
+  setting: string;
+  previous: unknown;
+  value: unknown;
 }
 
 /** Components to show, by the name that titles their card. */
@@ -109,6 +124,15 @@ export interface DashboardOptions {
    */
   clientStallTimeoutMs?: number;
   /**
+   * Knob events (a component's runtime setting changes, from its
+   * `onReconfigure`) kept, newest last: every snapshot carries them as
+   * `knobEvents`, so `/snapshot.json` and a page that connects late show the
+   * recent ones. Older ones are forgotten. 0 turns the recording off.
+   * @default 20
+   * @example dashboardHandler({ jobs, bucket }, { knobEventsKept: 100 })
+   */
+  knobEventsKept?: number;
+  /**
    * Title of the page.
    * @default 'Sluice'
    * @example dashboardHandler({ jobs }, { title: 'Ingest — production' })
@@ -137,6 +161,7 @@ export interface ResolvedDashboardOptions {
   historySize: number;
   maxClients: number;
   clientStallTimeoutMs: number;
+  knobEventsKept: number;
   title: string;
   subtitle: string;
   clock: Clock;
@@ -145,7 +170,7 @@ export interface ResolvedDashboardOptions {
 export function resolveDashboardOptions(options: DashboardOptions | undefined): ResolvedDashboardOptions {
   const o = v.optionsObject(options, 'dashboardHandler', {
     basePath: true, intervalMs: true, alerts: true, latency: true, latencyWindowMs: true, historySize: true,
-    maxClients: true, clientStallTimeoutMs: true, title: true, subtitle: true, clock: true,
+    maxClients: true, clientStallTimeoutMs: true, knobEventsKept: true, title: true, subtitle: true, clock: true,
   });
   let basePath = o.basePath ?? '/';
   if (typeof basePath !== 'string' || !basePath.startsWith('/') || /[?#\s]/.test(basePath)) {
@@ -165,10 +190,11 @@ export function resolveDashboardOptions(options: DashboardOptions | undefined): 
   const historySize = v.integer('historySize', o.historySize, 240, { min: 2, max: 100_000 });
   const maxClients = v.integer('maxClients', o.maxClients, 32, { min: 1 });
   const clientStallTimeoutMs = v.number('clientStallTimeoutMs', o.clientStallTimeoutMs, 15_000, { min: 0, minExclusive: true });
+  const knobEventsKept = v.integer('knobEventsKept', o.knobEventsKept, 20, { min: 0, max: 10_000 });
   const title = o.title ?? 'Sluice';
   if (typeof title !== 'string') throw new InvalidOptionError('title', title, 'a string');
   const subtitle = o.subtitle ?? '';
   if (typeof subtitle !== 'string') throw new InvalidOptionError('subtitle', subtitle, 'a string');
   const clock = resolveClock('clock', o.clock, systemClock);
-  return { basePath, intervalMs, alerts, latency, latencyWindowMs, historySize, maxClients, clientStallTimeoutMs, title, subtitle, clock };
+  return { basePath, intervalMs, alerts, latency, latencyWindowMs, historySize, maxClients, clientStallTimeoutMs, knobEventsKept, title, subtitle, clock };
 }

@@ -41,6 +41,7 @@ export function renderPage(config: PageConfig): string {
   <section id="alerts" class="alerts" aria-live="polite"><span class="ok">No alerts firing</span></section>
   <section id="cards" class="cards"></section>
   <section class="log"><h2>Alert log</h2><ol id="alert-log"><li class="muted">No alert transitions yet</li></ol></section>
+  <section class="log"><h2>Knob changes</h2><ol id="knob-log"><li class="muted">No runtime setting changes yet</li></ol></section>
 </main>
 <script id="sluice-config" type="application/json">${json}</script>
 <script src="assets/uPlot.iife.min.js"></script>
@@ -125,4 +126,5 @@ main { padding: 16px 24px 32px; max-width: 1800px; margin: 0 auto; }
 .log ol { list-style: none; margin: 0; padding: 0; font-size: 12.5px; font-variant-numeric: tabular-nums; max-height: 150px; overflow: auto; }
 .log li { padding: 2px 0; }
 .log .firing { color: #ff8fa3; } .log .resolved { color: var(--green); }
+.log .knob b { font-weight: 650; }
 `;

@@ -1,5 +1,5 @@
 import type { HistogramSnapshot } from '../../core/metrics/index.js';
-import type { DashboardAlertEvent, DashboardSource, ResolvedDashboardOptions } from './options.js';
+import type { DashboardAlertEvent, DashboardReconfigureEvent, DashboardSource, ResolvedDashboardOptions } from './options.js';
 import { histogramPercentile } from './percentiles.js';
 
 /** Latency percentiles of one component, in ms. */
@@ -116,6 +116,23 @@ export interface DashboardFiringAlert {
   since: number;
 }
 
+/**
+ * A knob event: a component's runtime setting changed (`setRate()`,
+ * `setLimit()`, `resize()`, a config reload…), as its `onReconfigure` told.
+ */
+export interface DashboardKnobEvent {
+  /** Seconds since the dashboard started (the clock of `t`), when the change was reported. */
+  t: number;
+  /** The component's name on the dashboard. */
+  component: string;
+  /** The setting that changed, as the component names it (`ratePerSecond`, `limit`, `capacity`, …). */
+  setting: string;
+  /** Its value before: a number, or for another kind of value its string form (null when absent). */
+  previous: number | string | null;
+  /** Its value now, likewise. */
+  value: number | string | null;
+}
+
 /** What the page receives every `intervalMs`. */
 export interface DashboardSnapshot {
   /** Counts snapshots from 1. */
@@ -126,6 +143,24 @@ export interface DashboardSnapshot {
   alerts: DashboardFiringAlert[];
   /** Alert transitions since the previous snapshot. */
   alertEvents: DashboardAlertEvent[];
+  /**
+   * The last `knobEventsKept` knob events, oldest first (not only the new
+   * ones: a late reader sees them too). Always set by the dashboard; absent
+   * from snapshots made elsewhere (`sluice top` builds some from `/metrics`).
+   */
+  knobEvents?: DashboardKnobEvent[];
+}
+
+/** A setting's value as JSON shows it: numbers as they are (non-finite ones as strings), others as their string form. */
+function knobValue(value: unknown): number | string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 type Stats = Readonly<Record<string, unknown>>;
@@ -479,6 +514,8 @@ export class DashboardSampler {
   private readonly window: HistogramSnapshot = { bucketsMs: [], cumulativeCounts: [], count: 0, sumMs: 0 };
   private readonly firing = new Map<string, DashboardFiringAlert>();
   private pendingEvents: DashboardAlertEvent[] = [];
+  private readonly knobEvents: DashboardKnobEvent[] = [];
+  private readonly knobUnsubscribes: (() => void)[] = [];
   private readonly startedAt: number;
   private seq = 0;
 
@@ -503,6 +540,9 @@ export class DashboardSampler {
     this.prevDropReasons = new Array<readonly string[] | undefined>(n).fill(undefined);
     this.prevDropTotals = new Array<number[] | undefined>(n).fill(undefined);
     this.latencyOf = new Array<LatencyPercentiles | undefined>(n).fill(undefined);
+    if (options.knobEventsKept > 0) {
+      for (let i = 0; i < n; i++) this.watchKnobs(this.names[i]!, this.list[i]!);
+    }
     const active = options.alerts?.active?.() ?? [];
     for (const a of active) {
       this.firing.set(`${a.component}\u0000${a.rule}`, { component: a.component, rule: a.rule, value: a.value, threshold: a.threshold, since: 0 });
@@ -522,6 +562,30 @@ export class DashboardSampler {
     if (this.pendingEvents.length < MAX_EVENTS_PER_SNAPSHOT) this.pendingEvents.push({ ...event });
   };
 
+  /** Subscribes to a component's setting changes, when it reports them. */
+  private watchKnobs(name: string, source: DashboardSource): void {
+    if (typeof source.onReconfigure !== 'function') return;
+    try {
+      const off = source.onReconfigure((event) => this.onKnob(name, event));
+      if (typeof off === 'function') this.knobUnsubscribes.push(off);
+    } catch {
+      // A source whose onReconfigure throws only loses its knob events; its card still shows.
+    }
+  }
+
+  private onKnob(component: string, event: DashboardReconfigureEvent): void {
+    if (typeof event !== 'object' || event === null) return;
+    const list = this.knobEvents;
+    list.push({ t: this.seconds(), component, setting: String(event.setting), previous: knobValue(event.previous), value: knobValue(event.value) });
+    // Bounded: a storm of changes (a reload loop) keeps only the newest.
+    if (list.length > this.options.knobEventsKept) list.splice(0, list.length - this.options.knobEventsKept);
+  }
+
+  /** Unsubscribes from every component's knob events. Idempotent. */
+  close(): void {
+    for (const off of this.knobUnsubscribes.splice(0)) off();
+  }
+
   private seconds(): number {
     return round((this.options.clock.now() - this.startedAt) / 1000, 3);
   }
@@ -538,7 +602,7 @@ export class DashboardSampler {
     for (const card of own) components.push(card);
     const events = this.pendingEvents;
     this.pendingEvents = [];
-    return { seq: ++this.seq, t: this.seconds(), components, alerts: [...this.firing.values()], alertEvents: events };
+    return { seq: ++this.seq, t: this.seconds(), components, alerts: [...this.firing.values()], alertEvents: events, knobEvents: this.knobEvents.slice() };
   }
 
   private view(i: number, now: number): DashboardComponentView {

@@ -5,7 +5,7 @@
 // tag, draws the charts. What it reads from a snapshot is in wire.ts.
 /// <reference types="uplot" />
 import type { PageConfig } from '../page.js';
-import type { WireComponentView, WireFiringAlert, WireSnapshot } from './wire.js';
+import type { WireComponentView, WireFiringAlert, WireKnobEvent, WireSnapshot } from './wire.js';
 
 interface SeriesSpec {
   key: string;
@@ -82,6 +82,7 @@ const MAX = config.historySize;
 const cardsEl = byId('cards');
 const alertsEl = byId('alerts');
 const logEl = byId('alert-log');
+const knobLogEl = byId('knob-log');
 const clockEl = byId('clock');
 const connEl = byId('conn');
 const comps = new Map<string, Comp>();
@@ -89,6 +90,8 @@ const chartOfBox = new WeakMap<Element, uPlot>();
 let lastSeq = 0;
 let received = 0;
 let logged = 0;
+/** The newest knob event drawn, so the list is rebuilt only when it changed. */
+let knobsDrawn = '';
 
 const STATE_COLORS: Record<string, string> = {
   normal: '#3ddc97', elevated: '#ffd166', critical: '#ff9f43', blocked: '#ff4d6d', draining: '#4aa3ff', closed: '#5c677d',
@@ -569,6 +572,32 @@ function logEvents(snap: WireSnapshot): void {
   }
 }
 
+function knobText(x: number | string | null): string {
+  return typeof x === 'number' ? fmt(x) : x === null ? '\u2013' : x;
+}
+
+/** The snapshot carries the last N knob events (not only new ones): the list is redrawn from it, newest first. */
+function drawKnobs(snap: WireSnapshot): void {
+  const events: WireKnobEvent[] = snap.knobEvents ?? [];
+  const last = events[events.length - 1];
+  const key = last ? events.length + '|' + last.t + '|' + last.component + '|' + last.setting + '|' + String(last.value) : '';
+  if (key === knobsDrawn) return;
+  knobsDrawn = key;
+  knobLogEl.textContent = '';
+  if (!events.length) {
+    knobLogEl.appendChild(el('li', 'muted', 'No runtime setting changes yet'));
+    return;
+  }
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    const li = el('li', 'knob');
+    li.appendChild(document.createTextNode(fmt(e.t) + ' s  '));
+    li.appendChild(el('b', '', e.component));
+    li.appendChild(document.createTextNode('  ' + e.setting + '  ' + knobText(e.previous) + ' \u2192 ' + knobText(e.value)));
+    knobLogEl.appendChild(li);
+  }
+}
+
 // ---- stream ------------------------------------------------------------------
 let lastSnap: WireSnapshot | null = null;
 function accept(snap: WireSnapshot): boolean {
@@ -586,6 +615,7 @@ function render(): void {
   if (!snap) return;
   clockEl.textContent = 't = ' + fmt(snap.t) + ' s';
   drawAlerts(snap);
+  drawKnobs(snap);
   comps.forEach((c) => {
     if (!c.view) return;
     drawHead(c, c.view, snap.alerts.filter((a) => a.component === c.name));

@@ -79,10 +79,19 @@ export interface WireAlertEvent extends WireFiringAlert {
   state: 'firing' | 'resolved';
 }
 
+export interface WireKnobEvent {
+  t: number;
+  component: string;
+  setting: string;
+  previous: number | string | null;
+  value: number | string | null;
+}
+
 export interface WireSnapshot {
   seq: number;
   t: number;
   components: WireComponentView[];
   alerts: WireFiringAlert[];
   alertEvents: WireAlertEvent[];
+  knobEvents?: WireKnobEvent[];
 }
