@@ -5,9 +5,12 @@
  *   (code 0, stats written, the process ended by itself: no handle left open);
  * - no private service exited except when the harness killed it;
  * - each clean shutdown's accounting balances (writer, outbox Channel, ingest counts);
- * - the pipeline's peak RSS stayed under the bound.
+ * - the pipeline's peak RSS stayed under the bound;
+ * - every `/readyz` probe sent and settled while the same pipeline generation was up got a
+ *   readiness answer within its timeout that keeps the contract (`probeProblem`), and at least one was answered.
  */
 import type { ExitRecord } from './supervisor.js';
+import type { ReadinessReport } from './prober.js';
 
 export interface CheckInput {
   ackedIds: number[];
@@ -17,6 +20,7 @@ export interface CheckInput {
   serviceExits: string[];
   peakRssBytes: number;
   rssLimitBytes: number;
+  readiness: ReadinessReport;
 }
 
 export interface CheckResult {
@@ -41,7 +45,49 @@ export function check(input: CheckInput): CheckResult {
   if (input.peakRssBytes > input.rssLimitBytes) {
     problems.push(`pipeline peak RSS ${(input.peakRssBytes / 2 ** 20).toFixed(0)} MiB is over the bound ${(input.rssLimitBytes / 2 ** 20).toFixed(0)} MiB`);
   }
+  const r = input.readiness;
+  if (r.violations > 0) problems.push(`${r.violations} /readyz probes broke the readiness contract while the pipeline was up, e.g.\n  ${r.violationExamples.join('\n  ')}`);
+  if (r.ready + r.notReady === 0) problems.push(`none of ${r.probes} /readyz probes was answered`);
   return { acked: input.ackedIds.length, lost, duplicates, problems };
+}
+
+/** One answer to `GET /readyz`. */
+export interface ProbeAnswer {
+  statusCode: number;
+  retryAfter: string | undefined;
+  body: string;
+}
+
+/**
+ * What is wrong with a `/readyz` answer, or undefined if it keeps the contract:
+ * 200 with `{"status":"ready"}` or 503 with `{"status":"not-ready"}` and a
+ * `Retry-After` that matches the body (never a 500, never loadShed's
+ * `{"error":"overloaded"}`: a probe is not shed); the pressure was read (the
+ * pipeline's pressure cannot throw); and the state agrees with the reading and
+ * the hysteresis (the pipeline sets no `minStateMs`, so nothing is held): a
+ * ready answer read at most `threshold`, a not-ready one at least `resumeBelow`.
+ * So every probe that read a pressure at which loadShed sheds (above 1) said not ready.
+ */
+export function probeProblem(a: ProbeAnswer): string | undefined {
+  const where = `/readyz answered ${a.statusCode} ${a.body.slice(0, 200)}`;
+  if (a.statusCode !== 200 && a.statusCode !== 503) return `${where}: not 200 or 503`;
+  let body: { status?: unknown; pressure?: unknown; threshold?: unknown; resumeBelow?: unknown; retryAfter?: unknown; readError?: unknown };
+  try {
+    body = JSON.parse(a.body) as typeof body;
+  } catch {
+    return `${where}: the body is not JSON`;
+  }
+  if (body === null || typeof body !== 'object') return `${where}: the body is not a JSON object`;
+  const expected = a.statusCode === 200 ? 'ready' : 'not-ready';
+  if (body.status !== expected) return `${where}: status is not "${expected}" (a shed probe?)`;
+  if (body.readError !== undefined || typeof body.pressure !== 'number') return `${where}: the pressure was not read`;
+  if (typeof body.threshold !== 'number' || typeof body.resumeBelow !== 'number') return `${where}: no threshold or resumeBelow`;
+  if (a.statusCode === 200 && body.pressure > body.threshold) return `${where}: ready above the threshold`;
+  if (a.statusCode === 503) {
+    if (body.pressure < body.resumeBelow) return `${where}: not ready below resumeBelow`;
+    if (a.retryAfter === undefined || String(body.retryAfter) !== a.retryAfter) return `${where}: Retry-After header ${a.retryAfter} does not match the body`;
+  }
+  return undefined;
 }
 
 /** Accounting of one clean shutdown. */
@@ -77,6 +123,7 @@ function balance(e: ExitRecord): string[] {
   if (!k) out.push(`${g}: no consumer stats`);
   else if (k.held + k.running + k.waiting !== 0) out.push(`${g}: consumer still holds ${k.held}, runs ${k.running}, has ${k.waiting} waiting after stop()`);
   if (s.limiter.held !== 0) out.push(`${g}: RedisConcurrencyLimiter still counts ${s.limiter.held} permits held after every request ended`);
+  if (s.readiness.readErrors !== 0) out.push(`${g}: the readiness pressure threw ${s.readiness.readErrors} times (${s.readiness.lastReadError})`);
   if (s.drain.timedOut || s.drain.remaining !== 0) out.push(`${g}: drain timed out with ${s.drain.remaining} remaining`);
   return out;
 }

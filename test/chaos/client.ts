@@ -11,6 +11,8 @@ export interface ClientStats {
   sent: number;
   acked: number;
   rejected: number;
+  /** Of `rejected`: 503s from loadShed (its `{"error":"overloaded"}` body), as opposed to the pipeline's own refusals. */
+  shed: number;
   /** Connection refused/reset: the pipeline was down or died. */
   connectionErrors: number;
   /** Not sent because `maxOpen` requests were already open. */
@@ -20,18 +22,25 @@ export interface ClientStats {
 export class LoadClient {
   readonly ackedIds: number[] = [];
   readonly latenciesMs: number[] = [];
-  readonly stats: ClientStats = { sent: 0, acked: 0, rejected: 0, connectionErrors: 0, skipped: 0 };
+  readonly stats: ClientStats = { sent: 0, acked: 0, rejected: 0, shed: 0, connectionErrors: 0, skipped: 0 };
   private nextId = 1;
   private open = 0;
   private timer: NodeJS.Timeout | undefined;
   private multiplier = 1;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly agent: http.Agent;
 
   constructor(
     private readonly port: number,
     private readonly baseRatePerSec: number,
     private readonly maxOpen = 2000,
-  ) {}
+    /** Called for each 503 from loadShed, when it arrives. */
+    private readonly onShed: () => void = () => {},
+  ) {
+    // One socket per open request: with fewer, the agent queues the rest in this process and the
+    // pipeline never sees the load (with 256 it saw at most 256 open requests, so loadShed and
+    // readiness, which count open requests, never moved).
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: maxOpen });
+  }
 
   start(): void {
     const tickMs = 20;
@@ -60,7 +69,7 @@ export class LoadClient {
     this.open++;
     this.stats.sent++;
     let settled = false;
-    const settle = (ok: boolean, connectionError: boolean) => {
+    const settle = (ok: boolean, connectionError: boolean, shed = false) => {
       if (settled) return;
       settled = true;
       this.open--;
@@ -69,13 +78,24 @@ export class LoadClient {
         this.ackedIds.push(id);
         this.latenciesMs.push(performance.now() - started);
       } else if (connectionError) this.stats.connectionErrors++;
-      else this.stats.rejected++;
+      else {
+        this.stats.rejected++;
+        if (shed) {
+          this.stats.shed++;
+          this.onShed();
+        }
+      }
     };
     const req = http.request({ host: '127.0.0.1', port: this.port, method: 'POST', path: `/items?id=${id}`, agent: this.agent, timeout: 30_000 }, (res) => {
-      res.resume();
+      // Only a 503's body is read: loadShed's is JSON, the pipeline's own refusals are plain text.
+      let body = '';
+      if (res.statusCode === 503) {
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+      } else res.resume();
       res.on('error', () => {});
       // Only a complete 200 is an ack; a response cut mid-body is not.
-      res.on('close', () => settle(res.statusCode === 200 && res.complete, !res.complete));
+      res.on('close', () => settle(res.statusCode === 200 && res.complete, !res.complete, res.complete && body.startsWith('{"error":"overloaded"')));
     });
     req.on('error', () => settle(false, true));
     req.on('timeout', () => req.destroy(new Error('timeout')));

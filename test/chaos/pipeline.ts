@@ -2,6 +2,7 @@
  * The chaos harness's reference pipeline, built only from Sluice's public
  * entry points, the way a user would build it. One process:
  *
+ *   GET /readyz ─ readiness (the same pressure as loadShed, a lower threshold; never shed)
  *   POST /items?id=N ─ loadShed ─ RedisConcurrencyLimiter ─ RedisTokenBucket
  *     ─ Channel (spilling to SQLite) ─ JetStreamPublisher ─▶ NATS JetStream (file stream)
  *     ─▶ consumeJetStream ─ BatchWriter ─ postgresSink (COPY) ─▶ PostgreSQL
@@ -27,7 +28,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { connect, type JsMsg, type NatsConnection } from 'nats';
 import { BatchWriter, Channel, shutdownOn, type BatchWriterDrainReport } from '../../src/index.js';
-import { loadShed } from '../../src/adapters/http/index.js';
+import { loadShed, readiness } from '../../src/adapters/http/index.js';
 import { RedisConcurrencyLimiter, RedisTokenBucket } from '../../src/adapters/redis/index.js';
 import { consumeJetStream, jetStreamPublisher, type JetStreamConsumer } from '../../src/adapters/nats/index.js';
 import { postgresSink } from '../../src/adapters/postgres/index.js';
@@ -52,7 +53,7 @@ const config = JSON.parse(process.argv[2] ?? '{}') as PipelineConfig;
 const log = (line: string) => process.stderr.write(`[pipeline g${config.generation}] ${line}\n`);
 
 // ---- the ingest's own accounting
-const counts = { requests: 0, acked: 0, shed: 0, limiterTimeout: 0, commitTimeout: 0, failed: 0, closing: 0, published: 0, consumed: 0, committed: 0, writeRefused: 0, handledAfterStop: 0 };
+const counts = { requests: 0, acked: 0, shed: 0, limiterTimeout: 0, commitTimeout: 0, failed: 0, closing: 0, published: 0, consumed: 0, committed: 0, writeRefused: 0, handledAfterStop: 0, probes: 0 };
 
 // ---- where an ack's time goes: for every 10th id, when it reached each stage (ms since arrival)
 const stageSamples = new Map<number, { arrived: number; published?: number; consumed?: number; committed?: number }>();
@@ -141,9 +142,17 @@ let consumer: JetStreamConsumer<JsMsg> | undefined;
 let closing = false;
 let consumerStopped = false;
 
-// Shed when the outbox is over 90% full or more than 1500 requests are open.
+// One pressure for both: 1 when the outbox is 90% full or 1500 requests are open.
 let open = 0;
-const shed = loadShed({ pressure: () => Math.max(outbox.stats().utilization / 0.9, open / 1500) });
+const pressure = () => Math.max(outbox.stats().utilization / 0.9, open / 1500);
+// Shed above 1 (loadShed's default), serve again below 0.9.
+const shed = loadShed({ pressure });
+// Not ready above 0.7 (outbox 63% full or 1050 open), well before loadShed's 1, so a load
+// balancer probing /readyz stops sending before requests have to be shed; ready again only
+// below 0.5, i.e. after shedding has stopped (0.9) and with room to take traffic back, so a
+// load hovering at the threshold does not flap the instance in and out of rotation.
+// minStateMs stays 0: a hold could keep the instance "ready" while the pressure climbs to shedding.
+const ready = readiness({ pressure, threshold: 0.7, resumeBelow: 0.5, name: 'chaos-ingest' });
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   counts.requests++;
@@ -197,7 +206,17 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
 }
 
-const server = createServer(shed.node((req, res) => void handle(req, res)));
+const ingest = shed.node((req, res) => void handle(req, res));
+// The probe is routed before loadShed: a load balancer's check must never be shed (it would
+// read "not ready" for the wrong reason), and it is not counted as an ingest request.
+const server = createServer((req, res) => {
+  if (req.url === '/readyz') {
+    counts.probes++;
+    ready.node(req, res);
+    return;
+  }
+  ingest(req, res);
+});
 server.keepAliveTimeout = 1000;
 
 function stats() {
@@ -207,6 +226,7 @@ function stats() {
     writer: writer.stats(),
     outbox: outbox.stats(),
     shed: shed.stats(),
+    readiness: ready.stats(),
     limiter: limiter.stats(),
     bucket: bucket.stats(),
     consumer: consumer?.stats(),

@@ -29,6 +29,7 @@ export interface PipelineStatsFile {
   writer: { written: number; flushed: number; buffered: number; inFlight: number; dropped: number; deadLettered: number; droppedBy: Record<string, number>; waiting: number };
   outbox: { accepted: number; delivered: number; size: number; dropped: number; droppedBy: Record<string, number>; offered: number };
   shed: { served: number; shed: number };
+  readiness: { checks: number; transitions: number; readErrors: number; lastReadError: string | undefined };
   consumer?: { held: number; running: number; waiting: number };
   publisher?: { published: number; acked: number; failed: number; inFlight: number; waiting: number };
   limiter: { held: number };
