@@ -45,7 +45,8 @@ describe('sluice top against a running sluice demo', { timeout: 120_000 }, () =>
       const { bottleneck, ...snapshot } = printed;
       assert.deepEqual(snapshot, served);
       assert.equal(bottleneck?.component, 'sqlite-writer', bottleneck?.reason);
-      assert.match(bottleneck!.reason, /^sqlite-writer: full at 5,000\/5,000 \(high watermark 80%\) while its input fills at [\d,]+ items\/s \(fleet\)$/);
+      // Full, or nearly: on a loaded machine the snapshot can land while the writer has just taken a batch.
+      assert.match(bottleneck!.reason, /^sqlite-writer: (full at 5,000|filling at [\d,]+)\/5,000 \(high watermark 80%\) while its input fills at [\d,]+ items\/s \(fleet\)$/);
       break;
     }
   });
@@ -104,8 +105,8 @@ describe('sluice top against a running sluice demo', { timeout: 120_000 }, () =>
         if (performance.now() - startedAt > SPIKE_AT_MS + 3000 && /^bottleneck: sqlite-writer: /m.test(pane) && frames.size >= 3) break;
       }
       const lines = pane.replace(/\n$/, '').split('\n');
-      assert.match(pane, /^bottleneck: sqlite-writer: full at 5,000\/5,000/m, `pane:\n${pane}\ndemo:\n${demo.output()}`);
-      assert.match(pane, /^> sqlite-writer +100%/m, pane);
+      assert.match(pane, /^bottleneck: sqlite-writer: (full at 5,000|filling at [\d,]+)\/5,000/m, `pane:\n${pane}\ndemo:\n${demo.output()}`);
+      assert.match(pane, /^> sqlite-writer +(100|[89]\d)%/m, pane);
       assert.ok(lines.length <= 24, `${lines.length} lines`);
       for (const l of lines) assert.ok(l.length <= 80, `wider than 80: ${l}`);
       // One frame drawn over the last, not appended: a single title line on screen, and it kept refreshing.
