@@ -159,6 +159,12 @@ const ALERT_KEYS: Record<string, string> = {
   'thresholds.timeToFull': 'alert_thresholds.time_to_full',
 };
 
+/** The key in the file for a constructor option of `spec`, e.g. `rate` for a TokenBucket's `ratePerSecond`. */
+export function optionKey(spec: Pick<ComponentSpec, 'kind' | 'path'>, option: string): string {
+  const keys = spec.path === 'flow_control' && spec.kind === 'Credits' ? FLOW_CREDIT_KEYS : KEYS[spec.kind];
+  return keys[option] ?? option;
+}
+
 function defined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }

@@ -12,6 +12,10 @@ export type { AlertSpec, BuildOptions, BuiltComponents, Component, ComponentKind
 export { ConfigError } from './errors.js';
 export type { ConfigIssue } from './errors.js';
 export { configJsonSchema } from './json-schema.js';
+export { planReload } from './reload.js';
+export type { ComponentReload, ReloadChange, ReloadPlan } from './reload.js';
+export { watchConfig } from './watch.js';
+export type { ConfigReloadResult, ConfigWatcher, ConfigWatcherStats, WatchConfigOptions, WatchedComponents } from './watch.js';
 export { toSimulation } from './simulation.js';
 export type { SimulationOverrides, SimulationPlan } from './simulation.js';
 export type {
