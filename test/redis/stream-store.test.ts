@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { describeStoreContract } from '../../src/core/durable-channel/store.test-helpers.js';
 import { DurableChannel } from '../../src/core/durable-channel/index.js';
 import { VirtualClock } from '../../src/core/testing/index.js';
-import { cleanup, connect, uniqueKey } from './helpers.js';
+import { cleanup, connect, recording, uniqueKey } from './helpers.js';
 import { RedisStreamStore } from '../../src/adapters/redis/index.js';
 
 let redis: Redis;
@@ -129,6 +129,33 @@ describe('RedisStreamStore', () => {
     });
     assert.equal(health.degraded, false);
     await store.close();
+  });
+
+  it('DurableChannel - a receive → ack loop leases each next item with the ack before it (ackAndLease: one round trip per item)', async () => {
+    const key = `${prefix}:lease-ahead`;
+    const { client, commands } = recording(redis);
+    const store = new RedisStreamStore<number>({ redis: client, key });
+    const channel = new DurableChannel<number>({ store, visibilityTimeoutMs: 5000 });
+    try {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => channel.send(i)));
+      commands.length = 0;
+      const got: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const lease = await channel.receive();
+        got.push(lease!.item);
+        await channel.ack(lease!.id);
+      }
+      assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
+      // One lease for the first item, 19 acks that lease the next, the last ack alone: 21 commands for 20 items.
+      assert.equal(commands.length, 21, `sent ${commands.join(', ')}`);
+      const s = channel.stats();
+      assert.deepEqual([s.leases, s.ackCommits, s.acked, s.delivered, s.redelivered], [1, 20, 20, 20, 0]);
+      assert.equal(await redis.xlen(`{${key}}:stream`), 0);
+      assert.equal(await redis.zcard(`{${key}}:invisible`), 0, 'no lease deadline left behind');
+    } finally {
+      await channel.detach();
+      await store.close();
+    }
   });
 
   it('DurableChannel - a restarted channel recovers unacked items, a dead lease coming back after its timeout', async () => {

@@ -287,6 +287,7 @@ export class DurableChannel<T> {
   private async runDetach(): Promise<void> {
     this.core.isDetached = true; // before close(), so its refresh starts no new lease
     this.close();
+    this.core.releaseAhead();
     await this.core.opening.catch(() => {});
     while (this.core.busy) await Promise.allSettled([...this.core.activity, Promise.resolve()]);
     this.core.cancelWake();

@@ -18,6 +18,15 @@ import type { DurableStore, LeasedItem } from './store.js';
  * previous commit is in flight, are appended in one `store.append` call; at
  * most one append is in flight, so under load every commit carries everything
  * that queued up behind the previous one. Acks are batched the same way.
+ *
+ * Lease ahead: over a store with `ackAndLease`, an ack commit also leases one
+ * item per acked id (a consumer that finished an item usually asks for the
+ * next one), so a `receive()` → `ack()` loop costs one round trip per item,
+ * not two (BullMQ's worker does the same). Those items wait here, already
+ * leased, for the next `receive()`; one not received within half the
+ * visibility timeout is let go (its lease expires in the store, which
+ * delivers it again), and `detach()` hands the rest back at once (nacked:
+ * their next delivery counts as a second one).
  */
 export class DurableCore<T> implements EngineOwner {
   readonly engine: ChannelEngine<T>;
@@ -46,6 +55,9 @@ export class DurableCore<T> implements EngineOwner {
   private ackQueued = false;
   private acking = false;
   private leasing = false;
+  /** Items leased ahead by an ack commit, oldest first, and when each arrived (clock ms). */
+  private ahead: LeasedItem<T>[] = [];
+  private aheadAt: number[] = [];
   /** Set when something may have become visible while a lease was in flight. */
   private leaseDirty = false;
   private wakeTimer: TimerHandle | undefined;
@@ -176,7 +188,8 @@ export class DurableCore<T> implements EngineOwner {
     this.ackReject = [];
     this.acking = true;
     this.ackCommitCount++;
-    this.track(attempt(() => this.store.ack(ids))).then(
+    const want = this.leaseAheadCount(ids.length);
+    this.track(want > 0 ? this.ackAndLease(ids, want) : attempt(() => this.store.ack(ids))).then(
       (removed) => {
         this.acking = false;
         this.ackedCount += removed;
@@ -191,6 +204,78 @@ export class DurableCore<T> implements EngineOwner {
         if (this.ackIds.length !== 0) this.flushAcks();
       },
     );
+  }
+
+  /**
+   * How many items to lease with an ack of `acks` ids: one per acked item
+   * plus what waiting receivers ask for, less what is already leased ahead;
+   * 0 to only ack (no `ackAndLease`, a lease already in flight, or nothing
+   * else stored).
+   */
+  private leaseAheadCount(acks: number): number {
+    if (!this.store.ackAndLease || this.leasing || this.isDetached) return 0;
+    if (this.stored - this.ahead.length <= acks) return 0;
+    let want = acks - this.ahead.length;
+    for (let w = this.receivers.head; w; w = w.next) want += w.max;
+    return want;
+  }
+
+  /** The ack commit that also leases: leased items go to waiting receivers, the rest are kept for the next ones. */
+  private ackAndLease(ids: string[], want: number): Promise<number> {
+    this.cancelWake();
+    this.leasing = true;
+    this.leaseDirty = false;
+    return attempt(() => this.store.ackAndLease!(ids, want, this.visibilityTimeoutMs)).then(
+      ({ acked, leased }) => {
+        this.leasing = false;
+        const now = this.clock.now();
+        for (const item of leased) {
+          this.ahead.push(item);
+          this.aheadAt.push(now);
+        }
+        if (this.isDetached) this.releaseAhead();
+        return acked;
+      },
+      (error: unknown) => {
+        this.leasing = false;
+        if (this.receivers.size !== 0) queueMicrotask(() => this.refresh()); // they lease on their own
+        throw error;
+      },
+    );
+  }
+
+  /** Hands items leased ahead to waiting receivers, oldest first; lets go of those held too long. */
+  private serveAhead(): void {
+    // Held for more than half the visibility timeout: the lease may be about to
+    // expire in the store. Let it (the store delivers the item again).
+    const staleBefore = this.clock.now() - this.visibilityTimeoutMs / 2;
+    let stale = 0;
+    while (stale < this.aheadAt.length && this.aheadAt[stale]! < staleBefore) stale++;
+    if (stale !== 0) {
+      this.ahead.splice(0, stale);
+      this.aheadAt.splice(0, stale);
+    }
+    let i = 0;
+    while (i < this.ahead.length && this.receivers.size !== 0) {
+      const w = this.receivers.shift()!;
+      this.settleReceiver(w);
+      if (w.single) {
+        w.resolve(this.deliver(this.ahead[i++]!));
+        continue;
+      }
+      const batch: LeasedItem<T>[] = [];
+      while (i < this.ahead.length && batch.length < w.max) batch.push(this.deliver(this.ahead[i++]!));
+      w.resolve(batch);
+    }
+    this.ahead.splice(0, i);
+    this.aheadAt.splice(0, i);
+  }
+
+  /** At detach: items leased ahead and not received go back to the store at once. */
+  releaseAhead(): void {
+    for (const item of this.ahead) this.track(attempt(() => this.store.nack(item.id))).catch(() => {}); // if it fails, the lease simply expires
+    this.ahead = [];
+    this.aheadAt = [];
   }
 
   track<R>(promise: Promise<R>): Promise<R> {
@@ -225,7 +310,9 @@ export class DurableCore<T> implements EngineOwner {
   }
 
   private pumpReceivers(): void {
-    if (this.leasing || this.isDetached) return;
+    if (this.isDetached) return;
+    if (this.ahead.length !== 0) this.serveAhead();
+    if (this.receivers.size === 0 || this.leasing) return;
     this.cancelWake();
     let want = 0;
     for (let w = this.receivers.head; w; w = w.next) want += w.max;
