@@ -87,6 +87,70 @@ describe('sluice validate', () => {
   });
 });
 
+describe('sluice validate --diff', () => {
+  const before = `queues:
+  jobs: { capacity: 100, strategy: block, high_watermark: 0.8 }
+rate_limits:
+  api: { rate: 50/s, burst: 10 }
+`;
+  const oldFile = file('diff-old.yaml', before);
+
+  it('validate --diff - prints each setting old -> new a reload would apply, and exits 0', async () => {
+    const newFile = file('diff-new.yaml', before.replace('capacity: 100', 'capacity: 40').replace('rate: 50/s', 'rate: 200/s'));
+    const { code, stdout, stderr } = await cli(['validate', '--diff', oldFile, newFile]);
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+    assert.match(stdout, /a reload would change 2 components\n/);
+    assert.match(stdout, /jobs\s+Channel\s+capacity\s+100\s+40\s+applied/);
+    assert.match(stdout, /api\s+TokenBucket\s+rate\s+50\s+200\s+applied/);
+    assert.doesNotMatch(stdout, /Refused/);
+  });
+
+  it('validate --diff - marks refused changes with the reason and exits 1', async () => {
+    const newFile = file('diff-refused.yaml', before.replace('strategy: block', 'strategy: drop-oldest').replace('rate: 50/s', 'rate: 60/s') + 'credits:\n  uploads: { initial: 5 }\n');
+    const { code, stdout } = await cli(['validate', '--diff', oldFile, newFile]);
+    assert.equal(code, 1);
+    assert.match(stdout, /a reload would change 1 component and refuse 2 components/);
+    assert.match(stdout, /jobs\s+Channel\s+strategy\s+block\s+drop-oldest\s+refused/);
+    assert.match(stdout, /uploads\s+Credits\s+-\s+-\s+-\s+added/);
+    assert.match(stdout, /queues\.jobs\.strategy: Channel "jobs" cannot change strategy at runtime \("block" -> "drop-oldest"\); restart to apply it/);
+    assert.match(stdout, /credits\.uploads: new Credits "uploads"; a reload does not build components/);
+  });
+
+  it('validate --diff --json - the plan as JSON; the same file twice has no differences', async () => {
+    const newFile = file('diff-json.yaml', before.replace('high_watermark: 0.8', 'high_watermark: 0.6'));
+    const { code, stdout } = await cli(['validate', '--diff', oldFile, newFile, '--json']);
+    assert.equal(code, 0);
+    const out = JSON.parse(stdout) as { ok: boolean; wouldRefuse: boolean; components: { name: string; action: string; changes: { setting: string; previous: unknown; value: unknown }[] }[] };
+    assert.equal(out.ok, true);
+    assert.equal(out.wouldRefuse, false);
+    assert.deepEqual(out.components.map((c) => [c.name, c.action, c.changes.map((x) => [x.setting, x.previous, x.value])]), [['jobs', 'apply', [['high_watermark', 0.8, 0.6]]]]);
+    const same = await cli(['validate', '--diff', oldFile, oldFile]);
+    assert.equal(same.code, 0);
+    assert.match(same.stdout, /no difference a reload would apply or refuse/);
+  });
+
+  it('validate --diff - exits 2 naming the file when one is invalid or unreadable, or when the files are not two', async () => {
+    const broken = file('diff-broken.yaml', before.replace('strategy: block', 'strategy: blok'));
+    const bad = await cli(['validate', '--diff', oldFile, broken]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /diff-broken\.yaml: invalid configuration \(1 problem\)\n {2}queues\.jobs\.strategy: "blok" is not one of/);
+    assert.equal(bad.stdout, '');
+    const missing = await cli(['validate', '--diff', join(dir, 'gone.yaml'), oldFile]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /gone\.yaml: cannot read: ENOENT/);
+    const built = await cli(['validate', '--diff', oldFile, file('diff-limits.yaml', 'concurrency: { db: { min_limit: 10, max_limit: 5 } }')]);
+    assert.equal(built.code, 2);
+    assert.match(built.stderr, /diff-limits\.yaml: .*invalid configuration[\s\S]*concurrency\.db\.min_limit/);
+    const one = await cli(['validate', '--diff', oldFile]);
+    assert.equal(one.code, 2);
+    assert.equal(one.stderr, 'error: --diff compares two files: sluice validate --diff OLD NEW\n');
+    const two = await cli(['validate', oldFile, oldFile]);
+    assert.equal(two.code, 2);
+    assert.match(two.stderr, /^error: validate takes one file; to compare two: sluice validate --diff /);
+  });
+});
+
 describe('sluice plan', () => {
   it('plan --json - recommends drop-oldest at K = 24 for 1000/s, 0.8 ms, 0.1 % loss', async () => {
     const { code, stdout } = await cli(['plan', '--arrival-rate', '1000/s', '--service-time', '0.8ms', '--latency-budget', '500ms', '--loss-budget', '0.1%', '--json']);

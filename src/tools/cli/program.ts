@@ -10,7 +10,7 @@ import type { CliIo } from './format.js';
 import { burstArg, durationArg, factorArg, fractionArg, integerArg, rateArg, sizeArg } from './parsers.js';
 import { planCommand, type PlanFlags } from './plan.js';
 import { simulateCommand, type SimulateFlags } from './simulate.js';
-import { validateCommand } from './validate.js';
+import { diffCommand, validateCommand } from './validate.js';
 
 /** Exit codes: 0 ok, 1 a check or run failed, 2 bad usage, flags or configuration. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -49,12 +49,27 @@ export async function run(argv: string[], io: CliIo, deps: CliDeps = {}): Promis
 
   program
     .command('validate')
-    .description('Check a configuration file (YAML or JSON) and print what it would build.')
-    .argument('<file>', 'configuration file, e.g. sluice.yaml')
+    .description('Check a configuration file (YAML or JSON) and print what it would build; with --diff, what a reload from OLD to NEW would change.')
+    .argument('<file>', 'configuration file, e.g. sluice.yaml (with --diff: the OLD one)')
+    .argument('[new]', 'with --diff: the NEW configuration file')
+    .option('--diff', 'compare two files: per component, each setting old -> new, applied or refused by a reload (watchConfig) with the reason')
     .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  sluice validate sluice.yaml\n  sluice validate sluice.yaml --json | jq .components\n\nExit 0 when valid; 2 with one line per problem (path: value is not allowed-values) when not.')
-    .action(async (file: string, flags: { json?: boolean }) => {
-      code = await validateCommand(file, flags, io);
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sluice validate sluice.yaml\n  sluice validate sluice.yaml --json | jq .components\n  sluice validate --diff sluice.yaml sluice.new.yaml\n\n' +
+        'Exit 0 when valid; 2 with one line per problem (path: value is not allowed-values) when not.\n' +
+        'With --diff: 0 when a reload would apply every change (or nothing differs); 1 when it would refuse some (a changed kind or a setting with no runtime setter, a component added or removed, monitoring); 2 when a file is unreadable or invalid, or the files are not two.',
+    )
+    .action(async (file: string, newFile: string | undefined, flags: { json?: boolean; diff?: boolean }) => {
+      if (flags.diff && newFile === undefined) {
+        io.stderr('error: --diff compares two files: sluice validate --diff OLD NEW\n');
+        code = EXIT.usage;
+      } else if (!flags.diff && newFile !== undefined) {
+        io.stderr(`error: validate takes one file; to compare two: sluice validate --diff ${file} ${newFile}\n`);
+        code = EXIT.usage;
+      } else {
+        code = newFile === undefined ? await validateCommand(file, flags, io) : await diffCommand(file, newFile, flags, io);
+      }
     });
 
   program
