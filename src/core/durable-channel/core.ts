@@ -313,6 +313,11 @@ export class DurableCore<T> implements EngineOwner {
     if (this.isDetached) return;
     if (this.ahead.length !== 0) this.serveAhead();
     if (this.receivers.size === 0 || this.leasing) return;
+    // Acks not sent yet (a consumer acking without waiting) go with this lease, in one call.
+    if (this.ackIds.length !== 0 && !this.acking && this.store.ackAndLease) {
+      this.flushAcks();
+      if (this.leasing) return;
+    }
     this.cancelWake();
     let want = 0;
     for (let w = this.receivers.head; w; w = w.next) want += w.max;

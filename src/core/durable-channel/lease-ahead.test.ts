@@ -74,6 +74,26 @@ describe('DurableChannel lease ahead (store with ackAndLease)', () => {
     assert.equal(await channel.receive(), undefined);
   });
 
+  it('receive() - a consumer that acks without waiting sends its acks with the next leases, one store call per item', async () => {
+    const { store, channel } = setup();
+    for (let i = 0; i < 20; i++) await channel.send(i);
+    const got: number[] = [];
+    const acks: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      const lease = await channel.receive();
+      got.push(lease!.item);
+      acks.push(channel.ack(lease!.id));
+    }
+    await Promise.all(acks);
+    assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
+    const { lease, ack, ackAndLease } = store.calls;
+    // The first lease, then acks riding on leases; the last acks go alone (nothing else stored): at most one call more than items.
+    assert.ok(lease + ack + ackAndLease <= 21, `store calls ${JSON.stringify(store.calls)}`);
+    assert.ok(ackAndLease >= 15, `store calls ${JSON.stringify(store.calls)}`);
+    assert.equal(channel.stats().acked, 20);
+    assertInvariant(channel);
+  });
+
   it('receiveBatch() - acking a batch leases as many ahead, served to the next batch at once', async () => {
     const { store, channel } = setup();
     for (let i = 0; i < 6; i++) await channel.send(i);
