@@ -23,7 +23,7 @@ export interface WatchConfigOptions {
    * The configuration the components were built from: later versions of the
    * file are compared against it.
    * @default the file as read when watching starts (read synchronously; a bad file throws)
-   * @example const config = await loadConfig('sluice.yaml'); watchConfig('sluice.yaml', fromConfig(config), { initial: config })
+   * @example watchConfig('sluice.yaml', fromConfig(config), { initial: config }) // config: what loadConfig('sluice.yaml') returned
    */
   initial?: SluiceConfig;
   /**

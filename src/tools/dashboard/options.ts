@@ -129,7 +129,7 @@ export interface DashboardOptions {
    * `knobEvents`, so `/snapshot.json` and a page that connects late show the
    * recent ones. Older ones are forgotten. 0 turns the recording off.
    * @default 20
-   * @example dashboardHandler({ jobs, bucket }, { knobEventsKept: 100 })
+   * @example dashboardHandler({ jobs, limiter }, { knobEventsKept: 100 })
    */
   knobEventsKept?: number;
   /**
