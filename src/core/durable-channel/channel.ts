@@ -29,6 +29,11 @@ const RESOLVED_FALSE = Promise.resolve(false);
  *   `ack(id)` removes it. Not acked within `visibilityTimeoutMs` (or nacked),
  *   it is delivered again: **at-least-once**, so processing must tolerate
  *   duplicates. Order is FIFO apart from such redeliveries.
+ * - Over a store with `ackAndLease` (`RedisStreamStore`), an ack commit also
+ *   leases one item per acked id for the next `receive()`: a receive → ack
+ *   loop costs one round trip per item. Such an item's lease runs from that
+ *   moment; one not received within half `visibilityTimeoutMs` is let go (its
+ *   lease expires and it is delivered again), and `detach()` nacks the rest.
  *
  * ## Restart
  * A new channel on the same store sees every unacked item (`stats().recovered`).
