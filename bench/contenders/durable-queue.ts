@@ -6,7 +6,9 @@
  *
  * - `sluice-redis`: `DurableChannel` over `RedisStreamStore` (sluice/redis).
  *   Producers `await channel.send(item)` (group commit: concurrent sends
- *   share one XADD script); consumers loop `receive()` → `ack(id)`.
+ *   share one XADD script); consumers loop `receive()` → `ack(id)` (the
+ *   store has `ackAndLease`, so each ack commit also leases the next item:
+ *   one round trip per item on the consuming side).
  * - `sluice-sqlite`: the same channel over `SqliteStore` (node:sqlite, fsync
  *   'batch', a fresh file per run).
  * - `bullmq`: BullMQ `Queue.add()` by each producer, one `Worker` with
@@ -115,10 +117,10 @@ export interface Load {
 /**
  * `ackAhead`: the consumer sends the ack once it has handled the item but
  * leases the next item without waiting for the ack's reply (acks made
- * meanwhile share one store call). Still at-least-once: an ack is only sent
- * for a handled item. BullMQ's worker does the equivalent in one round trip
- * (moving a job to completed fetches the next). `scale` shrinks n (SQLite
- * with one producer fsyncs every item).
+ * meanwhile share one store call, and ride on the next lease over a store
+ * with `ackAndLease`). Still at-least-once: an ack is only sent for a handled
+ * item. BullMQ's worker completes a job and fetches the next in one round
+ * trip. `scale` shrinks n (SQLite with one producer fsyncs every item).
  */
 export function sluice(backend: 'redis' | 'sqlite', producers: number, consumers: number, ackAhead = false, { scale = 1, perSecond = 0 }: Load = {}) {
   return async (options: { n: number }): Promise<RunOutcome> => {

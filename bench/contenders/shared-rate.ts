@@ -3,9 +3,10 @@
  * scenario compares, behind one interface: `acquire()` resolves once this
  * caller may go (one token per call), waiting if the shared rate says so.
  *
- * - `sluice`: `RedisTokenBucket.acquire()` (sluice/redis). One EVALSHA per
- *   call; when the bucket is short the script reserves the token and the
- *   caller sleeps locally for the time Redis names. Default fallback (local
+ * - `sluice`: `RedisTokenBucket.acquire()` (sluice/redis). The calls made in
+ *   one turn of the event loop share one EVALSHA, which serves them in call
+ *   order (one token each); when the bucket is short the script reserves the
+ *   token and the caller sleeps locally for the time Redis names. Default fallback (local
  *   bucket while Redis is down); the runs check it never degraded.
  * - `rlf`: rate-limiter-flexible `RateLimiterRedis.consume(key, 1)`, fixed
  *   window of `points = rate` per `duration = 1` s (its model). A refused call

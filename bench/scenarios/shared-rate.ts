@@ -151,7 +151,7 @@ function accuracy(kind: PeerKind): Contender {
 }
 
 const PEER_LABEL: Record<PeerKind, string> = {
-  sluice: 'RedisTokenBucket.acquire() (one EVALSHA)',
+  sluice: 'RedisTokenBucket.acquire() (the calls of one turn share one EVALSHA)',
   rlf: "rate-limiter-flexible RateLimiterRedis.consume(), points = rate per 1 s window; refused calls sleep msBeforeNext and retry",
   bottleneck: "Bottleneck datastore 'ioredis', minTime = 1000 / rate, schedule(noop)",
 };
