@@ -24,7 +24,13 @@ local function promote_due(now)
   for i = 1, #due do redis.call('ZADD', KEYS[3], visible_score(due[i]), visible_member(due[i])) end
   if #due > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
 end
-local function ensure_group() pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM') end
+-- Once per script run (ACK_AND_LEASE would otherwise make a failing XGROUP CREATE twice).
+local group_ensured = false
+local function ensure_group()
+  if group_ensured then return end
+  pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+  group_ensured = true
+end
 `;
 
 export const APPEND = new LuaScript(
