@@ -173,6 +173,42 @@ describe('readiness() state', () => {
     assert.equal(ready.stats().checks, 2);
   });
 
+  it('drain() - every later check answers 503 with draining in the body, whatever the reading, and minStateMs does not hold it back (virtual clock)', () => {
+    const clock = new VirtualClock();
+    let reading = 0.1;
+    const ready = readiness({ pressure: () => reading, minStateMs: 60_000, clock });
+    assert.equal(ready.check().statusCode, 200);
+    reading = 2;
+    assert.equal(ready.check().statusCode, 503);
+    reading = 0;
+    clock.advance(60_000);
+    assert.equal(ready.check().statusCode, 200, 'ready again: the last change was 60 s ago');
+    clock.advance(1);
+    ready.drain();
+    assert.equal(ready.state, 'not-ready', 'drain() changes the state at once, before any check');
+    const answer = ready.check();
+    assert.equal(answer.statusCode, 503);
+    assert.deepEqual(JSON.parse(answer.body), { status: 'not-ready', name: 'readiness', pressure: 0, threshold: 0.8, resumeBelow: 0.64, draining: true, retryAfter: 60 });
+    clock.advance(3_600_000);
+    assert.equal(states(ready, [0, 0.5, 2, 0], (r) => (reading = r)), 'NNNN', 'never ready again');
+    ready.drain();
+    const stats = ready.stats();
+    assert.equal(stats.draining, true);
+    assert.equal(stats.transitions, 3, 'two changes by pressure, one by drain(); the second drain() does nothing');
+    assert.equal(stats.held, 0);
+  });
+
+  it('drain() - on a not-ready instance keeps it not ready and adds draining to the body', () => {
+    const ready = readiness({ pressure: () => 5 });
+    assert.equal(ready.check().statusCode, 503);
+    assert.equal(ready.stats().draining, false);
+    ready.drain();
+    const answer = JSON.parse(ready.check().body) as { status: string; draining?: boolean };
+    assert.equal(answer.status, 'not-ready');
+    assert.equal(answer.draining, true);
+    assert.equal(ready.stats().transitions, 1);
+  });
+
   it('readiness() - rejects bad options naming the field', () => {
     const pressure = () => 0;
     assertInvalidOption(() => readiness(undefined as never), 'pressure');

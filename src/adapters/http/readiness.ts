@@ -214,6 +214,8 @@ export interface ReadinessStats {
   readErrors: number;
   /** Message of the last reading that threw (at most 200 characters), or undefined if none has. */
   lastReadError: string | undefined;
+  /** True once {@link Readiness.drain} was called: every check answers 503 from then on. */
+  draining: boolean;
   threshold: number;
   resumeBelow: number;
   minStateMs: number;
@@ -261,6 +263,7 @@ export class Readiness extends HealthEndpoint {
   private lastReading: number | undefined;
   private readErrors = 0;
   private lastReadError: string | undefined;
+  private isDraining = false;
 
   constructor(options: ReadinessOptions) {
     super();
@@ -307,9 +310,39 @@ export class Readiness extends HealthEndpoint {
       resumeBelow: tidy(this.resumeBelow),
     };
     if (failed) summary.readError = true;
+    if (this.isDraining) summary.draining = true;
     if (this.ready) return jsonAnswer(200, summary);
     summary.retryAfter = this.retryAfterSeconds;
     return jsonAnswer(503, summary, this.retryAfterSeconds);
+  }
+
+  /**
+   * Takes the instance out of rotation for good, for a graceful shutdown: from
+   * this call on every check answers 503 with `"draining": true` in the body,
+   * whatever the pressure reads (`minStateMs` does not hold it back), and the
+   * state never returns to ready. The pressure is still read, so the body keeps
+   * showing it.
+   *
+   * Call it first on SIGTERM and keep the server listening for a little longer
+   * than the load balancer's probe period × failure threshold before closing
+   * it: requests already routed here are still served, and the load balancer
+   * sees a 503 rather than a refused connection, which some count as a crash.
+   * Calling it again does nothing.
+   * @example
+   * const ready = readiness({ pressure: () => 0.1 });
+   * process.once('SIGTERM', () => {
+   *   ready.drain(); // /readyz answers 503 from now on
+   *   setTimeout(() => server.close(), 10_000); // > periodSeconds × failureThreshold
+   * });
+   */
+  drain(): void {
+    if (this.isDraining) return;
+    this.isDraining = true;
+    if (this.ready) {
+      this.ready = false;
+      this.changedAt = this.clock.now();
+      this.transitionCount++;
+    }
   }
 
   /** The current state, as of the last check (no reading is taken). */
@@ -328,6 +361,7 @@ export class Readiness extends HealthEndpoint {
       lastReading: this.lastReading,
       readErrors: this.readErrors,
       lastReadError: this.lastReadError,
+      draining: this.isDraining,
       threshold: this.threshold,
       resumeBelow: this.resumeBelow,
       minStateMs: this.minStateMs,
@@ -335,6 +369,7 @@ export class Readiness extends HealthEndpoint {
   }
 
   private update(reading: number): void {
+    if (this.isDraining) return; // not ready for good: see drain()
     // NaN (and a reading that threw) is no pressure: it never turns the check not ready, and ends not-ready.
     const wantReady = this.ready ? !(reading > this.threshold) : !(reading >= this.resumeBelow);
     if (wantReady === this.ready) return;

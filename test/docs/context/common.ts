@@ -23,6 +23,7 @@ export interface LogLine { ts: number; msg: string }
 export interface Row { id: number; body: string }
 
 export declare const clock: VirtualClock;
+export declare const server: import('node:http').Server;
 export declare const channel: Channel<Job>;
 export declare const jobs: Channel<Job>;
 export declare const work: Channel<Job>;
