@@ -120,6 +120,7 @@ run: for (const node of lines) {
     }
     if (files.length === 0) continue;
     const tapFile = join(tapDir, `node${node.version}-phase-${index}.tap`);
+    const phaseStarted = Date.now();
     const result = await runPhase(
       node.path,
       [
@@ -140,6 +141,7 @@ run: for (const node of lines) {
       status = typeof result === 'number' ? result : 1;
       console.log(`run-tests: ${name} phase on Node ${node.version} exited ${result}`);
     }
+    console.log(`run-tests: ${name} phase on Node ${node.version}: ${files.length} files in ${Math.round((Date.now() - phaseStarted) / 1000)} s`);
     const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
     for (const key of Object.keys(totals)) {
       const m = tap.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
