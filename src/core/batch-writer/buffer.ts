@@ -24,6 +24,24 @@ export class WriterBuffer<T> {
   get pressured(): boolean {
     return this.memory.engine.signals.pressured;
   }
+  /** With `maxBytes`: the byte budget; undefined without. */
+  get maxBytes(): number | undefined {
+    return this.memory.budget?.maxBytes;
+  }
+  /** With `maxBytes`: bytes buffered now; 0 without. */
+  get bytes(): number {
+    return this.memory.bytes;
+  }
+  /**
+   * With `maxBytes`: true while the bytes are at or above the high watermark
+   * or producers wait for room, so a batch is due before the item count fills
+   * one (a few large items can fill the bytes long before `batchSize`). False without.
+   */
+  get bytesPressed(): boolean {
+    const memory = this.memory;
+    const budget = memory.budget;
+    return budget !== undefined && (memory.engine.senders.size !== 0 || memory.bytes >= budget.maxBytes * memory.engine.highWatermark);
+  }
 
   trySend(item: T): boolean {
     return this.memory.trySend(item);

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/index.js';
-import { resolveChannelOptions, type ChannelOptions, type ChannelState, type DropReason, type OverflowStrategy, type ResolvedChannelOptions } from '../../internal/engine/options.js';
+import { resolveChannelOptions, type ByteBudgetOptions, type ChannelOptions, type ChannelState, type DropReason, type OverflowStrategy, type ResolvedChannelOptions } from '../../internal/engine/options.js';
 import { InvalidOptionError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
 import { resolveBreakerOptions, type BatchWriterBreakerOptions, type BatchWriterBreakerState, type ResolvedBreakerOptions } from './breaker.js';
@@ -44,7 +44,13 @@ export type BatchDeadLetterFunction<T> = (items: T[], error: unknown, info: Batc
 /** Why the writer counted an item as dropped: the channel's reasons plus the writer's own. */
 export type BatchWriterDropReason = DropReason | 'flush-failed' | 'dead-letter-failed';
 
-export interface BatchWriterOptions<T> extends ChannelOptions {
+/**
+ * `maxBytes` and `sizeOf` ({@link ByteBudgetOptions}) bound the buffer in
+ * front of the sink in bytes as well as items, as on `Channel`; a buffer full
+ * by bytes also makes a batch due, so producers blocked by the byte budget
+ * need not wait for the interval.
+ */
+export interface BatchWriterOptions<T> extends ChannelOptions, ByteBudgetOptions<T> {
   /**
    * Writes one batch to the sink. Called with at most `batchSize` items, oldest
    * first, and never while another call is running (one flush in flight at a
@@ -219,6 +225,10 @@ export interface BatchWriterStats {
   flushIntervalMs: number;
   /** `setBatchSize()`/`setFlushInterval()` calls that changed a setting. Only grows. */
   adjustments: number;
+  /** With `maxBytes` only: bytes buffered (not those in flight), the sum of `sizeOf`. */
+  bytes?: number;
+  /** With `maxBytes` only: the byte budget of the buffer. */
+  maxBytes?: number;
   breaker: BatchWriterBreakerStats;
 }
 
@@ -238,7 +248,7 @@ export function resolveWriterOptions<T>(options: BatchWriterOptions<T>): Resolve
   const o = v.optionsObject(options, 'BatchWriter', {
     flush: true, capacity: true, overflow: true, batchSize: true, minFlushIntervalMs: true, maxFlushIntervalMs: true,
     targetLatencyMs: true, retry: true, breaker: true, deadLetter: true, clock: true, name: true, highWatermark: true,
-    lowWatermark: true, sampleEvery: true, maxBlockMs: true,
+    lowWatermark: true, sampleEvery: true, maxBlockMs: true, maxBytes: true, sizeOf: true,
   });
   const flush = v.requiredFunction<BatchFlushFunction<T>>('flush', o.flush);
   const channel = resolveChannelOptions({ ...o, name: o.name ?? 'batch-writer' }, null);

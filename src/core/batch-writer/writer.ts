@@ -377,6 +377,7 @@ export class BatchWriter<T> {
       flushIntervalMs: this.interval.ms,
       adjustments: this.adjustmentCount,
       breaker: { state: this.breaker.state, consecutiveFailures: this.breaker.consecutiveFailures, opens: this.breaker.opens },
+      ...(this.buffer.maxBytes === undefined ? {} : { bytes: this.buffer.bytes, maxBytes: this.buffer.maxBytes }),
     };
   }
 
@@ -395,7 +396,7 @@ export class BatchWriter<T> {
     }
     const size = this.buffer.size;
     if (size === 0 || this.breaker.isOpen) return;
-    if (size >= this.batchSize || this.isClosed || this.intervalDue || this.breaker.state === 'half-open') {
+    if (size >= this.batchSize || this.isClosed || this.intervalDue || this.breaker.state === 'half-open' || this.buffer.bytesPressed) {
       const n = size < this.batchSize ? size : this.batchSize;
       // Counted before taking: producers let in while the buffer empties may trigger listeners.
       this.inFlightCount += n;

@@ -1,8 +1,8 @@
-import { InvalidArgumentError } from '../errors/index.js';
+import { InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import { describe } from '../../internal/describe.js';
 import { MemoryBuffer } from '../../internal/engine/memory.js';
 import type { ChannelReconfigureEvent, ChannelState, ChannelStats, OverflowStrategy, ReceiveBatchOptions, ReceiveOptions, SendOptions } from './options.js';
-import { checkCapacity, checkWatermarks, resolveChannelOptions } from './options.js';
+import { checkCapacity, checkMaxBytes, checkWatermarks, resolveChannelOptions } from './options.js';
 import { SpillTier } from './spill.js';
 import { channelInitKeys, resolveSpillOptions, type ChannelInit } from './spill-options.js';
 import { Receiver, Sender } from './views.js';
@@ -61,6 +61,9 @@ export class Channel<T> {
   constructor(options?: ChannelInit<T>) {
     const o = resolveChannelOptions(options, channelInitKeys);
     const spill = resolveSpillOptions(options, o.overflow);
+    if (o.maxBytes !== undefined && spill.store !== undefined) {
+      throw new InvalidOptionError('maxBytes', o.maxBytes, 'no value with spill (a spilling channel bounds items only)', 'spill is set');
+    }
     this.overflow = o.overflow;
     this.name = o.name;
     this.spillCapacity = spill.spillCapacity;
@@ -94,9 +97,17 @@ export class Channel<T> {
   get pressured(): boolean {
     return this.buffer.engine.signals.pressured;
   }
-  /** Fill level of memory: with spill, stored items do not count. */
+  /** Fill level of memory: with spill, stored items do not count; with `maxBytes`, the fuller of items and bytes. */
   get utilization(): number {
-    return this.buffer.memorySize / this.capacity;
+    return this.buffer.utilization;
+  }
+  /** The byte budget (`maxBytes`), or undefined for a channel that counts items only. Change it with {@link setMaxBytes}. */
+  get maxBytes(): number | undefined {
+    return this.buffer.budget?.maxBytes;
+  }
+  /** With `maxBytes`: bytes buffered now (the sum of `sizeOf` over buffered items); 0 without. */
+  get bytes(): number {
+    return this.buffer.bytes;
   }
 
   /**
@@ -293,8 +304,33 @@ export class Channel<T> {
   }
 
   /**
-   * Calls `listener(event)` for each setting changed by {@link resize} or
-   * {@link setWatermarks}, with the setting, its previous value and its new
+   * Changes the byte budget of a channel built with `maxBytes`, from now on.
+   * Checked like the option (an integer >= 1, field `maxBytes`); a bad value
+   * throws and changes nothing. Takes effect at once, with the rule of
+   * {@link resize}: raised, waiting producers whose items now fit are let in,
+   * oldest first; lowered below the bytes held, no buffered item is dropped,
+   * offers meet the overflow strategy until consumers bring the bytes below
+   * the new budget, and an item larger than the new budget is refused as
+   * `'too-large'`. State and pressure are re-derived at once. A change counts
+   * in `stats().adjustments` and is reported to {@link onReconfigure}.
+   *
+   * A channel built without `maxBytes` counts items only and keeps the item
+   * hot path; it cannot take a byte budget later (this throws).
+   * @throws InvalidOptionError (field `maxBytes`) for a bad value; InvalidArgumentError on a channel built without `maxBytes`.
+   * @example
+   * const lines = new Channel<string>({ capacity: 100_000, maxBytes: 64 * 1024 * 1024 });
+   * lines.setMaxBytes(16 * 1024 * 1024); // the heap is tight: hold 16 MB from now on
+   */
+  setMaxBytes(maxBytes: number): void {
+    if (this.buffer.budget === undefined) {
+      throw new InvalidArgumentError('setMaxBytes(maxBytes): the channel was built without maxBytes; give it a maxBytes option at construction');
+    }
+    this.buffer.setMaxBytes(checkMaxBytes(maxBytes));
+  }
+
+  /**
+   * Calls `listener(event)` for each setting changed by {@link resize},
+   * {@link setWatermarks} or {@link setMaxBytes}, with the setting, its previous value and its new
    * value. Listeners run synchronously once the change is in effect; one that
    * throws does not stop the others (its error surfaces as an uncaught
    * error). Returns an unsubscribe function.

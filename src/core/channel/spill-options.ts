@@ -1,7 +1,7 @@
 import type { DurableStore } from '../../internal/durable-store.js';
 import { InvalidOptionError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
-import { channelOptionKeys, type ChannelOptions, type OverflowStrategy } from './options.js';
+import { channelOptionKeys, type ByteBudgetOptions, type ChannelOptions, type OverflowStrategy } from './options.js';
 
 /**
  * Options that let a {@link Channel} spill to a store. Separate from
@@ -54,11 +54,11 @@ export interface SpillOptions<T> {
   spillCapacity?: number;
 }
 
-/** Options of `new Channel()`: the channel's own plus those of its spill. */
-export type ChannelInit<T> = ChannelOptions & SpillOptions<T>;
+/** Options of `new Channel()`: the channel's own, its byte budget and its spill. */
+export type ChannelInit<T> = ChannelOptions & ByteBudgetOptions<T> & SpillOptions<T>;
 
 /** The keys `new Channel()` accepts. */
-export const channelInitKeys: v.KnownKeys<ChannelInit<unknown>> = { ...channelOptionKeys, spill: true, spillCapacity: true };
+export const channelInitKeys: v.KnownKeys<ChannelInit<unknown>> = { ...channelOptionKeys, maxBytes: true, sizeOf: true, spill: true, spillCapacity: true };
 
 /** The strategies a spill channel allows; they decide what happens once `spillCapacity` is reached. */
 const spillOverflows: readonly OverflowStrategy[] = ['block', 'drop-newest', 'reject'];

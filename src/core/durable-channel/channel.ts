@@ -321,8 +321,8 @@ export class DurableChannel<T> {
    * reported to {@link onReconfigure} listeners.
    * @throws InvalidOptionError (field `capacity`) unless `capacity` is an integer >= 1.
    * @example
-   * const jobs = new DurableChannel<Job>({ store, capacity: 100_000 });
-   * jobs.resize(20_000); // the disk is filling up: admit less from now on
+   * const durable = new DurableChannel<Job>({ store, capacity: 100_000 });
+   * durable.resize(20_000); // the disk is filling up: admit less from now on
    */
   resize(capacity: number): void {
     this.reconfigure(checkCapacity(capacity), this.highWatermark, this.lowWatermark);
@@ -336,7 +336,8 @@ export class DurableChannel<T> {
    * {@link onReconfigure} listeners.
    * @throws InvalidOptionError naming `highWatermark` or `lowWatermark`.
    * @example
-   * jobs.setWatermarks(0.6, 0.3);
+   * const durable = new DurableChannel<Job>({ store, capacity: 100_000 });
+   * durable.setWatermarks(0.6, 0.3);
    */
   setWatermarks(highWatermark: number, lowWatermark: number): void {
     const { high, low } = checkWatermarks(highWatermark, lowWatermark);
@@ -350,7 +351,9 @@ export class DurableChannel<T> {
    * an uncaught error). Returns an unsubscribe function.
    * @throws InvalidArgumentError unless `listener` is a function.
    * @example
-   * const off = jobs.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   * const durable = new DurableChannel<Job>({ store });
+   * const off = durable.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   * off();
    */
   onReconfigure(listener: (event: ChannelReconfigureEvent) => void): () => void {
     return this.engine.reconfigureListeners.add(listener);

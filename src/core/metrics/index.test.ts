@@ -78,6 +78,7 @@ describe('collectMetrics', () => {
       'sluice_dropped_total{component="orders",reason="aborted"} 1',
       'sluice_dropped_total{component="orders",reason="closed"} 1',
       'sluice_dropped_total{component="orders",reason="spill-failed"} 0',
+      'sluice_dropped_total{component="orders",reason="too-large"} 0',
       'sluice_backpressure_events_total{component="orders"} 1',
       'sluice_blocked_seconds_total{component="orders"} 0.15',
       'sluice_longest_blocked_seconds{component="orders"} 0',

@@ -16,8 +16,8 @@ import { watermarks, type Watermarks } from './watermarks.js';
  * engine calls the same prototype methods (see `GiveUpListener`).
  */
 export interface EngineOwner {
-  /** A waiting producer gave up (timeout or abort); its drop is already counted. */
-  producerLeft(): void;
+  /** A waiting producer gave up (timeout or abort) or was released by close; its drop is already counted. `item` is what it waited with. */
+  producerLeft(item: unknown): void;
   /** Recomputes state and pressure from the owner's size (a listener just arrived). */
   updateSignals(): void;
   /** True once closed and nothing is left to deliver. */
@@ -121,9 +121,9 @@ export class ChannelEngine<T> implements GiveUpListener {
     return this.senders.wait(item, signal, timeoutMs ?? this.maxBlockMs);
   }
 
-  [producerGaveUp](reason: 'timeout' | 'aborted'): void {
+  [producerGaveUp](reason: 'timeout' | 'aborted', item: unknown): void {
     this.drop(reason);
-    this.owner.producerLeft();
+    this.owner.producerLeft(item);
   }
 
   drop(reason: DropReason): void {
@@ -143,7 +143,7 @@ export class ChannelEngine<T> implements GiveUpListener {
 
   droppedTotal(): number {
     const d = this.droppedBy;
-    return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed + d['spill-failed'];
+    return d['drop-newest'] + d['drop-oldest'] + d.sample + d.rejected + d.timeout + d.aborted + d.closed + d['spill-failed'] + d['too-large'];
   }
 
   /**
@@ -156,6 +156,7 @@ export class ChannelEngine<T> implements GiveUpListener {
     this.closed = true;
     for (let w = this.senders.shift(); w; w = this.senders.shift()) {
       this.drop('closed');
+      this.owner.producerLeft(w.item);
       w.reject(new ClosedError('Channel closed while the producer was waiting for room'));
     }
     return true;

@@ -8,6 +8,7 @@ import type { SendWaiter } from '../blocked-producers.js';
 import { ChannelEngine, type EngineOwner } from './engine.js';
 import { Admit } from './policy.js';
 import { NEVER } from './signals.js';
+import { ByteBudget, Sized } from './bytes.js';
 import { FillRate, timeToFullMs } from './fill-rate.js';
 import type { ChannelState, ChannelStats, ReceiveBatchOptions, ReceiveOptions, ResolvedChannelOptions, SendOptions } from './options.js';
 
@@ -141,6 +142,16 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   private shrinkParked = false;
   /** Readings of the fill level left by stats() calls; made by the first call. */
   private fillRate: FillRate | undefined = undefined;
+  /**
+   * With `maxBytes`: the byte side (see {@link ByteBudget}); undefined for a
+   * channel that counts items only. Chosen at construction and never
+   * switched: a byte-bounded buffer keeps its quiet band empty (see
+   * {@link updateSignals}), so `sendQuietBelow` stays -1 and `receiveQuietFrom`
+   * `NEVER`, and every offer and take reaches the slow paths, which are the
+   * only places that look at this field. A buffer without it runs the same
+   * hot path as before byte budgets existed.
+   */
+  readonly budget: ByteBudget | undefined;
 
   constructor(o: ResolvedChannelOptions) {
     // Up to 1024 slots up front: typical channels never grow on the hot path; large ones grow by doubling.
@@ -148,6 +159,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
     this.startSlots = this.slotMask + 1;
     this.capacity = o.capacity;
     this.engine = new ChannelEngine<T>(o, this);
+    this.budget = o.maxBytes === undefined ? undefined : new ByteBudget(o.maxBytes, o.sizeOf!);
     this.fastCeiling = this.engine.policy.admitBelow;
     this.fastLimit = this.fastCeiling;
     this.updateSignals();
@@ -167,7 +179,31 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
     return this.write - this.read + this.outside;
   }
   get state(): ChannelState {
-    return this.engine.signals.stateAt(this.ringLength, this.engine.closed, this.outside !== 0);
+    return this.engine.signals.stateAt(this.level(), this.engine.closed, this.outside !== 0);
+  }
+
+  /**
+   * The fill level signals and utilization read: items in memory, or with
+   * `maxBytes` the fuller of items and bytes (scaled to `capacity`).
+   */
+  private level(): number {
+    const budget = this.budget;
+    if (budget === undefined) return this.ringLength;
+    budget.sync(this.ringBase + this.read);
+    return budget.level(this.ringLength, this.capacity);
+  }
+
+  /** With `maxBytes`: bytes in memory now; 0 without. */
+  get bytes(): number {
+    const budget = this.budget;
+    if (budget === undefined) return 0;
+    budget.sync(this.ringBase + this.read);
+    return budget.bytes;
+  }
+
+  /** Fill level of memory: with `maxBytes`, the fuller of the item and the byte bound. */
+  get utilization(): number {
+    return this.level() / this.capacity;
   }
 
   /**
@@ -191,15 +227,23 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   }
 
   // EngineOwner
-  producerLeft(): void {
+  producerLeft(item: unknown): void {
+    if (this.budget !== undefined) this.budget.gaveUp(item);
     this.refreshFastPath();
   }
   /** Recomputes state and pressure (telling listeners) and the quiet band. */
   updateSignals(): void {
     const signals = this.engine.signals;
-    signals.update(this.ringLength, this.engine.closed, this.outside !== 0);
-    this.quietMin = signals.quietMin;
-    this.quietMax = signals.quietMax;
+    signals.update(this.level(), this.engine.closed, this.outside !== 0);
+    if (this.budget === undefined) {
+      this.quietMin = signals.quietMin;
+      this.quietMax = signals.quietMax;
+    } else {
+      // Bytes move the level without moving the item count: no quiet band, so
+      // every offer and take comes through the slow path and updates signals.
+      this.quietMin = NEVER;
+      this.quietMax = -1;
+    }
     this.syncHotLimits();
   }
   isDrained(): boolean {
@@ -230,6 +274,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
 
   private trySendSlow(item: T): boolean {
     if (item === undefined) throw new InvalidItemError();
+    if (this.budget !== undefined) return this.trySendBytes(item, this.budget);
     if (this.ringLength < this.fastLimit) {
       this.accept(item); // open and nobody waiting: at the band's edge or the ring's
       return true;
@@ -292,6 +337,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
 
   /** The slow path of an offer: `item` is defined and `options` checked. */
   private offer(item: T, options: SendOptions | undefined): Promise<boolean> {
+    if (this.budget !== undefined) return this.offerBytes(item, options, this.budget);
     const engine = this.engine;
     const signal = options?.signal;
     if (signal?.aborted) return engine.abortedDrop(signal);
@@ -320,6 +366,132 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       default:
         return this.waitForRoom(item, signal, options?.timeoutMs);
     }
+  }
+
+  /**
+   * The admission of a byte-bounded offer, after `sizeOf` (`n` bytes): the
+   * policy's decision as if the buffer were full when the bytes do not fit,
+   * else at the fuller of the two levels (so sampling starts at the high
+   * watermark of either bound). Open channel, `n <= maxBytes`.
+   */
+  private admitBytes(n: number, budget: ByteBudget): number {
+    const size = this.ringLength;
+    if (!budget.fits(n)) return this.engine.policy.admit(size > this.capacity ? size : this.capacity);
+    return this.engine.admit(budget.level(size, this.capacity));
+  }
+
+  /** `trySend()` with `maxBytes` (every byte-bounded offer comes here). */
+  private trySendBytes(item: T, budget: ByteBudget): boolean {
+    budget.sync(this.ringBase + this.read);
+    const n = budget.measure(item); // a bad size throws before anything is counted
+    const engine = this.engine;
+    if (engine.closed) {
+      budget.refused(n);
+      throw engine.closedDrop();
+    }
+    if (n > budget.maxBytes) {
+      engine.drop('too-large');
+      budget.refused(n);
+      return false;
+    }
+    switch (this.admitBytes(n, budget)) {
+      case Admit.accept:
+        this.acceptBytes(item, n, budget);
+        return true;
+      case Admit.evictOldest:
+        this.evictBytes(item, n, budget);
+        return true;
+      case Admit.dropNewest:
+        engine.drop('drop-newest');
+        budget.refused(n);
+        return false;
+      case Admit.dropSample:
+        engine.drop('sample');
+        budget.refused(n);
+        return false;
+      case Admit.reject:
+        engine.drop('rejected');
+        budget.refused(n);
+        return false;
+      default:
+        return false; // 'block': refused, not offered
+    }
+  }
+
+  /** `send()` with `maxBytes`: `item` defined, `options` checked. */
+  private offerBytes(item: T, options: SendOptions | undefined, budget: ByteBudget): Promise<boolean> {
+    budget.sync(this.ringBase + this.read);
+    let n: number;
+    try {
+      n = budget.measure(item);
+    } catch (error) {
+      return Promise.reject(error); // bad input: nothing admitted, nothing counted
+    }
+    const engine = this.engine;
+    const signal = options?.signal;
+    if (signal?.aborted) {
+      budget.refused(n);
+      return engine.abortedDrop(signal);
+    }
+    if (engine.closed) {
+      budget.refused(n);
+      return Promise.reject(engine.closedDrop());
+    }
+    if (n > budget.maxBytes) {
+      engine.drop('too-large');
+      budget.refused(n);
+      return RESOLVED_FALSE;
+    }
+    switch (this.admitBytes(n, budget)) {
+      case Admit.accept:
+        this.acceptBytes(item, n, budget);
+        return RESOLVED_TRUE;
+      case Admit.evictOldest:
+        this.evictBytes(item, n, budget);
+        return RESOLVED_TRUE;
+      case Admit.dropNewest:
+        engine.drop('drop-newest');
+        budget.refused(n);
+        return RESOLVED_FALSE;
+      case Admit.dropSample:
+        engine.drop('sample');
+        budget.refused(n);
+        return RESOLVED_FALSE;
+      case Admit.reject:
+        engine.drop('rejected');
+        budget.refused(n);
+        return Promise.reject(new OverflowError());
+      default:
+        // The size rides with the item, so a producer that gives up is counted in bytes without another sizeOf call.
+        return this.waitForRoom(new Sized(item, n) as unknown as T, signal, options?.timeoutMs);
+    }
+  }
+
+  private acceptBytes(item: T, n: number, budget: ByteBudget): void {
+    this.ringPush(item);
+    budget.pushed(n);
+    if (this.receivers.size !== 0 || this.collectors.size !== 0) this.pump();
+    else this.updateSignals();
+  }
+
+  /**
+   * `'drop-oldest'` with `maxBytes`: evicts oldest items until the new one
+   * fits both bounds, or (after a shrink left the buffer over a bound) until
+   * taking it in grows neither the item count nor the bytes held: a shrink
+   * alone never costs a buffered item.
+   */
+  private evictBytes(item: T, n: number, budget: ByteBudget): void {
+    const beforeItems = this.ringLength;
+    const beforeBytes = budget.bytes;
+    const droppedBy = this.engine.droppedBy;
+    while (this.ringLength !== 0) {
+      this.ringShift();
+      budget.evicted();
+      droppedBy['drop-oldest']++;
+      const items = this.ringLength;
+      if ((items < this.capacity && budget.fits(n)) || (items < beforeItems && budget.bytes + n <= beforeBytes)) break;
+    }
+    this.acceptBytes(item, n, budget);
   }
 
   /** Takes the oldest item if there is one; never waits. */
@@ -394,7 +566,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       capacity: this.capacity,
       size: this.ringLength + this.outside,
       waiting: engine.senders.size,
-      utilization: this.ringLength / this.capacity,
+      utilization: this.utilization,
       state: this.state,
       pressured: signals.pressured,
       offered: this.offeredCount,
@@ -409,6 +581,15 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       fillRatePerSec,
       timeToFullMs: timeToFullMs(inMemory, this.capacity, fillRatePerSec),
     };
+    const budget = this.budget;
+    if (budget !== undefined) {
+      // level() above synced the budget with the ring.
+      stats.bytes = budget.bytes;
+      stats.maxBytes = budget.maxBytes;
+      stats.offeredBytes = budget.offeredBytes;
+      stats.deliveredBytes = budget.deliveredBytes;
+      stats.droppedBytes = budget.droppedBytes;
+    }
     return this.tier === undefined ? stats : this.tier.addStats(stats);
   }
 
@@ -432,6 +613,24 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
     if (!engine.closed) this.pump();
     this.updateSignals(); // the quiet band was derived from the old thresholds
     engine.reconfigureListeners.emit(...events);
+  }
+
+  /**
+   * `Channel.setMaxBytes()`, value already checked, on a buffer built with
+   * `maxBytes`: as {@link reconfigure}, at once. Lowered below the bytes held,
+   * nothing is dropped; offers meet the strategy until consumers bring the
+   * bytes down. Raised, waiting producers whose items now fit are let in.
+   */
+  setMaxBytes(maxBytes: number): void {
+    const budget = this.budget!;
+    const previous = budget.maxBytes;
+    if (maxBytes === previous) return;
+    budget.maxBytes = maxBytes;
+    const engine = this.engine;
+    engine.adjustments++;
+    if (!engine.closed) this.pump();
+    this.updateSignals();
+    engine.reconfigureListeners.emit({ setting: 'maxBytes', previous, value: maxBytes });
   }
 
   /** Call after any change to the waiter lists or to the engine's `closed`. */
@@ -618,9 +817,20 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
     const engine = this.engine;
     const senders = engine.senders;
     const tier = this.tier;
+    const budget = this.budget;
     for (;;) {
       // A freed slot goes to the longest-waiting producer, before any later trySend.
-      if (senders.size !== 0 && (tier === undefined ? this.ringLength < this.capacity : tier.hasRoomForWaiter())) {
+      if (budget !== undefined) {
+        budget.sync(this.ringBase + this.read);
+        if (senders.size !== 0 && this.ringLength < this.capacity && budget.fits((senders.peek()!.item as unknown as Sized<T>).bytes)) {
+          const w = senders.shift()!;
+          const sized = w.item as unknown as Sized<T>;
+          this.ringPush(sized.item);
+          budget.pushed(sized.bytes);
+          w.resolve(true);
+          continue;
+        }
+      } else if (senders.size !== 0 && (tier === undefined ? this.ringLength < this.capacity : tier.hasRoomForWaiter())) {
         const w = senders.shift()!;
         if (tier === undefined) {
           this.ringPush(w.item);

@@ -2,6 +2,7 @@ import type { Clock } from '../../core/clock/index.js';
 import { systemClock } from '../../core/clock/index.js';
 import { InvalidOptionError } from '../../core/errors/index.js';
 import * as v from '../validate.js';
+import { defaultSizeOf } from './bytes.js';
 
 /** What a full channel does with one more item. */
 export type OverflowStrategy = 'block' | 'drop-newest' | 'drop-oldest' | 'sample' | 'reject';
@@ -22,13 +23,15 @@ export type ChannelState = 'normal' | 'elevated' | 'critical' | 'blocked' | 'dra
  * Why an item was dropped. Every dropped item is counted under exactly one reason.
  * `'spill-failed'`: the item was accepted for a channel's spill store, and the
  * store's `append` carrying it failed.
+ * `'too-large'`: with `maxBytes`, the item alone is larger than the byte budget,
+ * so it could never be admitted (refused at once, whatever the strategy).
  */
-export type DropReason = 'drop-newest' | 'drop-oldest' | 'sample' | 'rejected' | 'timeout' | 'aborted' | 'closed' | 'spill-failed';
-export const dropReasons: readonly DropReason[] = ['drop-newest', 'drop-oldest', 'sample', 'rejected', 'timeout', 'aborted', 'closed', 'spill-failed'];
+export type DropReason = 'drop-newest' | 'drop-oldest' | 'sample' | 'rejected' | 'timeout' | 'aborted' | 'closed' | 'spill-failed' | 'too-large';
+export const dropReasons: readonly DropReason[] = ['drop-newest', 'drop-oldest', 'sample', 'rejected', 'timeout', 'aborted', 'closed', 'spill-failed', 'too-large'];
 
 /** A zero count per drop reason (a literal, so every channel's counters share one hidden class). */
 export function newDropCounts(): Record<DropReason, number> {
-  return { 'drop-newest': 0, 'drop-oldest': 0, sample: 0, rejected: 0, timeout: 0, aborted: 0, closed: 0, 'spill-failed': 0 };
+  return { 'drop-newest': 0, 'drop-oldest': 0, sample: 0, rejected: 0, timeout: 0, aborted: 0, closed: 0, 'spill-failed': 0, 'too-large': 0 };
 }
 
 export interface ChannelOptions {
@@ -88,6 +91,42 @@ export interface ChannelOptions {
   name?: string;
 }
 
+/**
+ * A byte budget beside the item bound, for `Channel` and `BatchWriter`: items
+ * are admitted only while both `capacity` (items) and `maxBytes` (the sum of
+ * `sizeOf(item)`) hold.
+ */
+export interface ByteBudgetOptions<T> {
+  /**
+   * Most bytes the buffer holds, as the sum of `sizeOf(item)` over buffered
+   * items. An offer that would pass it meets the overflow strategy as at
+   * capacity (`'block'` waits, `'drop-oldest'` evicts oldest items until it
+   * fits, the others drop or reject it). An item larger than `maxBytes`
+   * alone is refused at once with drop reason `'too-large'` (`send()`
+   * resolves false, `trySend()` returns false), never waits. State, pressure,
+   * sampling and `utilization` follow whichever bound is fuller.
+   *
+   * When it is not set the channel counts items only and pays nothing per
+   * item for this option; when it is, every offer and take goes through the
+   * channel's slow path (one `sizeOf` call per offer).
+   * @default undefined (items only)
+   * @example new Channel<string>({ capacity: 100_000, maxBytes: 64 * 1024 * 1024 }) // 64 MB of log lines
+   */
+  maxBytes?: number;
+  /**
+   * The size of an item in bytes, with `maxBytes`: a finite number >= 0,
+   * called once per offer (a result that is not is an `InvalidOptionError`
+   * naming `sizeOf`: `trySend()` throws it, `send()` rejects with it, and
+   * nothing is admitted or counted). The default sizes strings (UTF-8 bytes,
+   * `Buffer.byteLength`), Buffers, typed arrays, DataViews and ArrayBuffers
+   * (`byteLength`); other items need this function (the default's NaN for
+   * them is that error).
+   * @default UTF-8 / byteLength as above
+   * @example new Channel<{ line: string }>({ maxBytes: 64 << 20, sizeOf: (e) => Buffer.byteLength(e.line) + 64 })
+   */
+  sizeOf?: (item: T) => number;
+}
+
 export interface ResolvedChannelOptions {
   capacity: number;
   overflow: OverflowStrategy;
@@ -97,6 +136,10 @@ export interface ResolvedChannelOptions {
   maxBlockMs: number | undefined;
   clock: Clock;
   name: string;
+  /** undefined: items only (no byte budget). */
+  maxBytes: number | undefined;
+  /** Set with `maxBytes` (the user's or the default); undefined without. */
+  sizeOf: ((item: unknown) => number) | undefined;
 }
 
 /** The keys of {@link ChannelOptions}, for the unknown-key check. */
@@ -129,7 +172,20 @@ export function resolveChannelOptions(options: ChannelOptions | undefined, known
   }
   const name = o.name === undefined ? 'channel' : o.name;
   if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError(f('name'), name, 'a non-empty string');
-  return { capacity, overflow, highWatermark, lowWatermark, sampleEvery, maxBlockMs, clock, name };
+  // Byte budget keys are read here for every caller; one that does not offer them rejects them as unknown keys first.
+  const b = o as ByteBudgetOptions<unknown>;
+  const maxBytes = b.maxBytes === undefined ? undefined : checkMaxBytes(b.maxBytes, f('maxBytes'));
+  const userSizeOf = v.optionalFunction<(item: unknown) => number>(f('sizeOf'), b.sizeOf);
+  if (userSizeOf !== undefined && maxBytes === undefined) {
+    throw new InvalidOptionError(f('sizeOf'), userSizeOf, 'no value unless maxBytes is set', 'maxBytes is undefined');
+  }
+  const sizeOf = maxBytes === undefined ? undefined : (userSizeOf ?? defaultSizeOf);
+  return { capacity, overflow, highWatermark, lowWatermark, sampleEvery, maxBlockMs, clock, name, maxBytes, sizeOf };
+}
+
+/** `maxBytes` (option or `setMaxBytes()`): an integer >= 1. */
+export function checkMaxBytes(maxBytes: unknown, field = 'maxBytes'): number {
+  return v.requiredInteger(field, maxBytes, { min: 1 });
 }
 
 /**
@@ -138,7 +194,7 @@ export function resolveChannelOptions(options: ChannelOptions | undefined, known
  * before and its value now.
  */
 export interface ChannelReconfigureEvent {
-  setting: 'capacity' | 'highWatermark' | 'lowWatermark';
+  setting: 'capacity' | 'highWatermark' | 'lowWatermark' | 'maxBytes';
   previous: number;
   value: number;
 }
@@ -198,7 +254,7 @@ export interface ChannelStats {
   longestBlockedMs: number;
   /** Times `pressured` turned on. */
   pressureEvents: number;
-  /** `resize()` and `setWatermarks()` calls that changed a setting (a call that changes nothing is not counted). Only grows. */
+  /** `resize()`, `setWatermarks()` and `setMaxBytes()` calls that changed a setting (a call that changes nothing is not counted). Only grows. */
   adjustments: number;
   /**
    * Items per second by which the in-memory buffer grows (negative while it
@@ -214,6 +270,16 @@ export interface ChannelStats {
    * before the buffer is full, not at it.
    */
   timeToFullMs: number;
+  /** With `maxBytes` only: bytes buffered now (the sum of `sizeOf` over buffered items). */
+  bytes?: number;
+  /** With `maxBytes` only: the byte budget. */
+  maxBytes?: number;
+  /** With `maxBytes` only: bytes of every item whose fate is decided; `offeredBytes === deliveredBytes + bytes + droppedBytes`. */
+  offeredBytes?: number;
+  /** With `maxBytes` only: bytes of the items handed to consumers. */
+  deliveredBytes?: number;
+  /** With `maxBytes` only: bytes of the dropped items (every reason, evictions included). */
+  droppedBytes?: number;
   /** With `spill` only: items in the in-memory buffer (what `utilization` and `state` measure). */
   inMemory?: number;
   /** With `spill` only: items committed to the store and not yet refilled into memory. */
