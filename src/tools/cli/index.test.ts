@@ -117,6 +117,22 @@ rate_limits:
     assert.match(stdout, /credits\.uploads: new Credits "uploads"; a reload does not build components/);
   });
 
+  it('validate --diff - a writer\'s batch_size and flush_interval are applied, its capacity refused', async () => {
+    const writers = 'writers:\n  events: { capacity: 5000, batch_size: 1000, flush_interval: 250ms }\n';
+    const from = file('diff-writer-old.yaml', writers);
+    const valid = await cli(['validate', from]);
+    assert.equal(valid.code, 0);
+    assert.match(valid.stdout, /valid; it would build 1 component \(the writer with the sinks given to fromConfig\)/);
+    assert.match(valid.stdout, /events\s+BatchWriter\s+writers\.events\s+.*batchSize=1000/);
+    const applied = await cli(['validate', '--diff', from, file('diff-writer-new.yaml', writers.replace('batch_size: 1000', 'batch_size: 200').replace('250ms', '1s'))]);
+    assert.equal(applied.code, 0);
+    assert.match(applied.stdout, /events\s+BatchWriter\s+batch_size\s+1000\s+200\s+applied/);
+    assert.match(applied.stdout, /events\s+BatchWriter\s+flush_interval\s+250\s+1000\s+applied/);
+    const refused = await cli(['validate', '--diff', from, file('diff-writer-refused.yaml', writers.replace('capacity: 5000', 'capacity: 6000'))]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /writers\.events\.capacity: BatchWriter "events" cannot change capacity at runtime \(5000 -> 6000\); restart to apply it/);
+  });
+
   it('validate --diff --json - the plan as JSON; the same file twice has no differences', async () => {
     const newFile = file('diff-json.yaml', before.replace('high_watermark: 0.8', 'high_watermark: 0.6'));
     const { code, stdout } = await cli(['validate', '--diff', oldFile, newFile, '--json']);

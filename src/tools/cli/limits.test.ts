@@ -95,7 +95,7 @@ describe('sluice validate and simulate on hostile input', () => {
   it('validate and simulate - agree that an empty file is not a configuration', async () => {
     for (const content of ['', '# just a comment\n']) {
       const path = file('empty.yaml', content);
-      const expected = `${path}: invalid configuration (1 problem)\n  (root): empty; expected a configuration (a mapping with queues, flow_control, adaptive, rate_limits, credits, concurrency, monitoring or simulation)\n`;
+      const expected = `${path}: invalid configuration (1 problem)\n  (root): empty; expected a configuration (a mapping with queues, writers, flow_control, adaptive, rate_limits, credits, concurrency, monitoring or simulation)\n`;
       const validate = await cli(['validate', path]);
       const simulate = await cli(['simulate', '--config', path]);
       assert.deepEqual([validate.code, validate.stderr], [2, expected]);

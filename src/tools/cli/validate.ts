@@ -30,7 +30,10 @@ export async function validateCommand(file: string, flags: ValidateFlags, io: Cl
       io.stdout(`${JSON.stringify({ ok: true, file, components, alerts: alerts ?? null, warnings: config.warnings }, null, 2)}\n`);
       return 0;
     }
-    const lines = [`${file}: valid; it would build ${components.length} ${components.length === 1 ? 'component' : 'components'}`];
+    const writers = components.filter((c) => c.kind === 'BatchWriter').length;
+    // A writer's sink is code: fromConfig() builds a writer only when given its sink.
+    const writerNote = writers ? ` (${writers === 1 ? 'the writer' : `the ${writers} writers`} with the sinks given to fromConfig)` : '';
+    const lines = [`${file}: valid; it would build ${components.length} ${components.length === 1 ? 'component' : 'components'}${writerNote}`];
     if (components.length) {
       lines.push('', table([['NAME', 'KIND', 'FROM', 'SETTINGS'], ...components.map((c) => [c.name, c.kind, c.path, settings(readable(c.options))])]));
     }

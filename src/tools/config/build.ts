@@ -1,5 +1,6 @@
 import { AlertMonitor, type AlertMonitorOptions, type StatsSource } from '../../core/alerts/index.js';
 import { AdaptiveRate } from '../../core/adaptive-rate/index.js';
+import { BatchWriter, type BatchFlushFunction } from '../../core/batch-writer/index.js';
 import { Channel } from '../../core/channel/index.js';
 import { CircuitBreaker } from '../../core/circuit-breaker/index.js';
 import type { Clock } from '../../core/clock/index.js';
@@ -12,7 +13,7 @@ import { TokenBucket } from '../../core/token-bucket/index.js';
 import { ConfigError, describeValue } from './errors.js';
 import type { SluiceConfig } from './types.js';
 
-export type ComponentKind = 'Channel' | 'PriorityChannel' | 'FairChannel' | 'TokenBucket' | 'Credits' | 'AdaptiveRate' | 'ConcurrencyLimiter' | 'Bulkhead' | 'CircuitBreaker';
+export type ComponentKind = 'Channel' | 'PriorityChannel' | 'FairChannel' | 'BatchWriter' | 'TokenBucket' | 'Credits' | 'AdaptiveRate' | 'ConcurrencyLimiter' | 'Bulkhead' | 'CircuitBreaker';
 
 /** What `fromConfig()` will construct for one entry of the file. */
 export interface ComponentSpec {
@@ -20,7 +21,7 @@ export interface ComponentSpec {
   kind: ComponentKind;
   /** Where in the file it is defined, e.g. `queues.input_queue`. */
   path: string;
-  /** The constructor options (without `clock`), exactly as they will be passed. */
+  /** The constructor options (without `clock`, and for a BatchWriter without `flush`), exactly as they will be passed. */
   options: Record<string, unknown>;
 }
 
@@ -30,7 +31,7 @@ export interface AlertSpec {
   options: Omit<AlertMonitorOptions, 'components' | 'clock' | 'log'>;
 }
 
-export interface BuildOptions {
+export interface BuildOptions<T = unknown> {
   /**
    * Clock handed to every component.
    * @default systemClock
@@ -53,9 +54,20 @@ export interface BuildOptions {
    * @example fromConfig(config, { watch: { jobs_trend: trend(pressure) } }) // or a lag source: { billing: streamLag(redis, { stream, group, threshold }) }
    */
   watch?: Record<string, StatsSource>;
+  /**
+   * The sink of each `writers.<name>` entry to build, by name: a writer
+   * needs code to write its batches, which a file cannot hold, so only the
+   * writers given a sink here are built (into `writers` and `components`,
+   * watched by the alerts and reloadable by `watchConfig()`). A name the file
+   * has no writer for is refused. A writer without a sink is not built: build
+   * it yourself from the same settings, `componentSpecs(config)` has them.
+   * @default {} (no writer built)
+   * @example fromConfig(config, { sinks: { events: (rows: Row[]) => db.insertMany('events', rows) } })
+   */
+  sinks?: Record<string, BatchFlushFunction<T>>;
 }
 
-export type Component = Channel<unknown> | PriorityChannel<unknown> | FairChannel<unknown> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter | CircuitBreaker;
+export type Component = Channel<unknown> | PriorityChannel<unknown> | FairChannel<unknown> | BatchWriter<unknown> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter | CircuitBreaker;
 
 export interface BuiltComponents<T = unknown> {
   /** The queues without `priorities` or `fairness`. */
@@ -64,6 +76,8 @@ export interface BuiltComponents<T = unknown> {
   priorityChannels: Record<string, PriorityChannel<T>>;
   /** The queues with `fairness`: `send(item, { key: tenantId })` (a file cannot hold a key function). */
   fairChannels: Record<string, FairChannel<T>>;
+  /** The `writers` entries given a sink in `options.sinks` (the others are not built). */
+  writers: Record<string, BatchWriter<T>>;
   tokenBuckets: Record<string, TokenBucket>;
   credits: Record<string, Credits>;
   adaptiveRates: Record<string, AdaptiveRate>;
@@ -72,7 +86,7 @@ export interface BuiltComponents<T = unknown> {
   /** The `breakers` entries. */
   breakers: Record<string, CircuitBreaker>;
   /** Every component by its name; names are unique across sections. */
-  components: Record<string, Channel<T> | PriorityChannel<T> | FairChannel<T> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter | CircuitBreaker>;
+  components: Record<string, Channel<T> | PriorityChannel<T> | FairChannel<T> | BatchWriter<T> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter | CircuitBreaker>;
   /** Watches every component but the breakers (and those given in `watch`) when `monitoring.alert_thresholds` has a threshold. Not started: call `alerts.start()`. */
   alerts: AlertMonitor | undefined;
   /** Stops the alerts and closes every component. Idempotent. */
@@ -102,6 +116,19 @@ const KEYS: Record<ComponentKind, Record<string, string>> = {
     perKeyCapacity: 'fairness.per_key_capacity',
     quantum: 'fairness.quantum',
     topKeys: 'fairness.top_keys',
+  },
+  BatchWriter: {
+    capacity: 'capacity',
+    overflow: 'strategy',
+    highWatermark: 'high_watermark',
+    lowWatermark: 'low_watermark',
+    sampleEvery: 'sample_every',
+    maxBlockMs: 'timeout',
+    batchSize: 'batch_size',
+    minFlushIntervalMs: 'flush_interval',
+    flushIntervalMs: 'flush_interval',
+    maxFlushIntervalMs: 'max_flush_interval',
+    targetLatencyMs: 'target_latency',
   },
   TokenBucket: { ratePerSecond: 'rate', burst: 'burst' },
   Credits: { initial: 'initial', max: 'max' },
@@ -184,6 +211,26 @@ export function componentSpecs(config: SluiceConfig): { components: ComponentSpe
       out.push({ name, kind: 'Channel', path: `queues.${name}`, options: defined({ ...common, sampleEvery: q.strategy === 'sample' ? q.sampleEvery : undefined }) });
     }
   }
+  for (const [name, w] of Object.entries(config.writers)) {
+    out.push({
+      name,
+      kind: 'BatchWriter',
+      path: `writers.${name}`,
+      options: defined({
+        name,
+        capacity: w.capacity,
+        overflow: w.strategy,
+        highWatermark: w.highWatermark,
+        lowWatermark: w.lowWatermark,
+        sampleEvery: w.sampleEvery,
+        maxBlockMs: w.maxBlockMs,
+        batchSize: w.batchSize,
+        minFlushIntervalMs: w.flushIntervalMs,
+        maxFlushIntervalMs: w.maxFlushIntervalMs,
+        targetLatencyMs: w.targetLatencyMs,
+      }),
+    });
+  }
   const adaptiveOptions = (a: NonNullable<SluiceConfig['adaptive']>) =>
     defined({
       targetLatencyMs: a.targetLatencyMs,
@@ -246,9 +293,13 @@ export function componentSpecs(config: SluiceConfig): { components: ComponentSpe
   return { components: out, alerts: alertSpec(config, alertNames(out)) };
 }
 
-/** The components an alert monitor watches: all but the breakers (whose stats carry no queue, drop or wait figures). */
+/**
+ * The components an alert monitor watches: all but the breakers (whose stats
+ * carry no queue, drop or wait figures) and the writers, which are built, and
+ * watched, only when given a sink.
+ */
 function alertNames(specs: readonly ComponentSpec[]): string[] {
-  return specs.filter((s) => s.kind !== 'CircuitBreaker').map((s) => s.name);
+  return specs.filter((s) => s.kind !== 'CircuitBreaker' && s.kind !== 'BatchWriter').map((s) => s.name);
 }
 
 /** The alert monitor over `names`, when the file has thresholds and there is something to watch. */
@@ -257,6 +308,18 @@ function alertSpec(config: SluiceConfig, names: string[]): AlertSpec | undefined
   return m && Object.keys(m.thresholds).length > 0 && names.length > 0
     ? { components: names, options: defined({ thresholds: m.thresholds, intervalMs: m.intervalMs, windowMs: m.windowMs, forMs: m.forMs, resolveRatio: m.resolveRatio }) as AlertSpec['options'] }
     : undefined;
+}
+
+/** `options.sinks`, checked before anything is built: a function for a writer of the file, by name. */
+function sinksOption<T>(sinks: unknown, specs: readonly ComponentSpec[]): Record<string, BatchFlushFunction<T>> {
+  if (sinks === undefined) return {};
+  if (sinks === null || typeof sinks !== 'object' || Array.isArray(sinks)) throw new InvalidOptionError('sinks', sinks, 'an object of flush functions by writer name, e.g. { events: (rows) => db.insert(rows) }');
+  const writers = specs.filter((s) => s.kind === 'BatchWriter').map((s) => s.name);
+  for (const [name, sink] of Object.entries(sinks)) {
+    if (!writers.includes(name)) throw new InvalidOptionError(`sinks.${name}`, name, `the name of a writer in the file (writers has ${writers.join(', ') || 'none'})`);
+    if (typeof sink !== 'function') throw new InvalidOptionError(`sinks.${name}`, sink, 'a flush function (items, context) => void | Promise<void>');
+  }
+  return sinks as Record<string, BatchFlushFunction<T>>;
 }
 
 /** `options.watch`, checked before anything is built. */
@@ -276,8 +339,10 @@ function watchOption(watch: unknown, specs: readonly ComponentSpec[]): Record<st
 /**
  * Builds the components a validated configuration describes and returns them by name.
  * Nothing starts: channels are empty, limiters full, the alert monitor (if any)
- * waits for `alerts.start()`.
+ * waits for `alerts.start()`. A `writers` entry is built only when
+ * `options.sinks` has its sink (a file cannot hold the code that writes a batch).
  *
+ * @throws InvalidOptionError (field `sinks.<name>` or `watch.<name>`) for a sink the file has no writer for, or a bad `watch` entry.
  * @throws ConfigError if a constructor rejects an option the schema let through,
  *   with the path of the key in the file. Components built before it are closed.
  * @example
@@ -286,16 +351,22 @@ function watchOption(watch: unknown, specs: readonly ComponentSpec[]): Record<st
  * await channels.input_queue?.send(job);
  * await priorityChannels.requests?.send(job, { priority: 'critical' });
  * await fairChannels.jobs?.send(job, { key: 'tenant-42' }); // the file cannot name a key function
+ * // A writer's sink is code: the file's writers.events settings, your flush.
+ * const { writers } = fromConfig(config, { sinks: { events: (rows: Row[]) => db.insertMany('events', rows) } });
+ * await writers.events?.write(row);
  */
-export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOptions = {}): BuiltComponents<T> {
+export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOptions<T> = {}): BuiltComponents<T> {
   const { components: specs } = componentSpecs(config);
   const watch = watchOption(options.watch, specs);
-  const alerts = alertSpec(config, [...alertNames(specs), ...Object.keys(watch)]);
+  const sinks = sinksOption<T>(options.sinks, specs);
+  const alerts = alertSpec(config, [...alertNames(specs), ...Object.keys(sinks), ...Object.keys(watch)]);
+
   const clock = options.clock;
   const built: BuiltComponents<T> = {
     channels: {},
     priorityChannels: {},
     fairChannels: {},
+    writers: {},
     tokenBuckets: {},
     credits: {},
     adaptiveRates: {},
@@ -316,6 +387,12 @@ export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOpti
         case 'Channel':
           built.components[spec.name] = built.channels[spec.name] = new Channel<T>(o);
           break;
+        case 'BatchWriter': {
+          // Built only with its sink (see BuildOptions.sinks); the file holds its settings alone.
+          const flush = sinks[spec.name];
+          if (flush) built.components[spec.name] = built.writers[spec.name] = new BatchWriter<T>({ ...(o as object), flush });
+          break;
+        }
         case 'TokenBucket':
           built.components[spec.name] = built.tokenBuckets[spec.name] = new TokenBucket(o as never);
           break;

@@ -179,7 +179,7 @@ monitoring: { alert_thresholds: { queue_depth: 5, drop_rate: "150%", blocked_tim
 
   it('parseConfig() - an empty document (or only comments) is refused, not an empty configuration', () => {
     for (const text of ['', '# nothing yet\n', 'null']) {
-      assert.deepEqual(problems(text), ['(root): empty; expected a configuration (a mapping with queues, flow_control, adaptive, rate_limits, credits, concurrency, monitoring or simulation)']);
+      assert.deepEqual(problems(text), ['(root): empty; expected a configuration (a mapping with queues, writers, flow_control, adaptive, rate_limits, credits, concurrency, monitoring or simulation)']);
     }
     assert.deepEqual(componentSpecs(parseConfig({})), { components: [], alerts: undefined }, 'an explicit empty object is still a (trivial) configuration');
   });

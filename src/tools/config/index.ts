@@ -34,4 +34,5 @@ export type {
   SimulationConfig,
   SluiceConfig,
   WorkloadConfig,
+  WriterConfig,
 } from './types.js';

@@ -67,6 +67,7 @@ export function parseConfig(input: string | object, options: ParseConfigOptions 
   }
   return {
     queues: c.queues ?? {},
+    writers: c.writers ?? {},
     flowControl: c.flow_control,
     adaptive: c.adaptive,
     rateLimits: c.rate_limits ?? {},
@@ -167,7 +168,7 @@ function parseText(text: string, options: ParseConfigOptions): unknown {
       throw rootError(why, source);
     }
   }
-  if (data === null || data === undefined) throw rootError(`empty; expected a configuration (a mapping with queues, flow_control, adaptive, rate_limits, credits, concurrency, monitoring or simulation)`, source);
+  if (data === null || data === undefined) throw rootError(`empty; expected a configuration (a mapping with queues, writers, flow_control, adaptive, rate_limits, credits, concurrency, monitoring or simulation)`, source);
   return data;
 }
 

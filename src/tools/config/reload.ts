@@ -1,4 +1,5 @@
 import { AdaptiveRate } from '../../core/adaptive-rate/index.js';
+import { BatchWriter } from '../../core/batch-writer/index.js';
 import { Channel } from '../../core/channel/index.js';
 import { ConcurrencyLimiter } from '../../core/concurrency-limiter/index.js';
 import { TokenBucket } from '../../core/token-bucket/index.js';
@@ -17,6 +18,11 @@ const TUNABLE: Partial<Record<ComponentKind, Record<string, Apply>>> = {
     highWatermark: (c: Channel<unknown>, v: number, next) => c.setWatermarks(v, next.lowWatermark as number),
     lowWatermark: (c: Channel<unknown>, v: number, next) => c.setWatermarks(next.highWatermark as number, v),
     maxBytes: (c: Channel<unknown>, v: number) => c.setMaxBytes(v),
+  },
+  BatchWriter: {
+    batchSize: (c: BatchWriter<unknown>, v: number) => c.setBatchSize(v),
+    // The file's flush_interval is the writer's base (minFlushIntervalMs), which setFlushInterval() sets.
+    minFlushIntervalMs: (c: BatchWriter<unknown>, v: number) => c.setFlushInterval(v),
   },
   TokenBucket: {
     ratePerSecond: (c: TokenBucket, v: number) => c.setRate(v),
@@ -45,7 +51,7 @@ const TUNABLE: Partial<Record<ComponentKind, Record<string, Apply>>> = {
  * value they bound (a limit raised above the old maxLimit needs the new one
  * first), watermarks once for both.
  */
-const ORDER = ['minLimit', 'maxLimit', 'initialLimit', 'minRate', 'maxRate', 'capacity', 'maxBytes', 'highWatermark', 'lowWatermark', 'ratePerSecond', 'concurrency'];
+const ORDER = ['minLimit', 'maxLimit', 'initialLimit', 'minRate', 'maxRate', 'capacity', 'maxBytes', 'highWatermark', 'lowWatermark', 'batchSize', 'minFlushIntervalMs', 'ratePerSecond', 'concurrency'];
 
 /** One setting that differs between the two configurations. */
 export interface ReloadChange {
@@ -188,6 +194,8 @@ function fits(kind: ComponentKind, component: unknown): boolean {
   switch (kind) {
     case 'Channel':
       return component instanceof Channel;
+    case 'BatchWriter':
+      return component instanceof BatchWriter;
     case 'TokenBucket':
       return component instanceof TokenBucket;
     case 'AdaptiveRate':

@@ -15,7 +15,7 @@ import {
   RATE_PATTERN,
 } from '../../internal/config-units.js';
 import type { LagThreshold } from '../../core/alerts/index.js';
-import type { BreakerConfig, BulkheadConfig, FairnessConfig, FlowControlConfig, PrioritiesConfig, QueueConfig, QueueStrategy, WorkloadConfig } from './types.js';
+import type { BreakerConfig, BulkheadConfig, FairnessConfig, FlowControlConfig, PrioritiesConfig, QueueConfig, QueueStrategy, WorkloadConfig, WriterConfig } from './types.js';
 
 // Every schema carries the text of what it allows as its error, so a failure
 // reads "<path>: <value> is not <allowed>" whatever check failed (see errors.ts).
@@ -314,6 +314,58 @@ export const adaptiveSchema = section(
 
 const rateLimitSchema = section({ rate: rate(), burst: number('a number >= 1', { min: 1 }).optional() }, 'A TokenBucket.').transform((r) => ({ ratePerSecond: r.rate, burst: r.burst }));
 
+const WRITER_STRATEGY_TEXT = `one of ${overflowStrategies.join(', ')}`;
+// BatchWriter defaults, repeated for the cross-field checks (the constructor applies them).
+const WRITER_DEFAULT_CAPACITY = 1000;
+const WRITER_DEFAULT_FLUSH_INTERVAL = 100;
+
+export const writerSchema = section(
+  {
+    capacity: integer(capacityText, 1).optional().meta({ description: 'Items buffered in front of the sink (default 1000).' }),
+    size: integer(capacityText, 1).optional().meta({ description: 'Seed name for capacity.' }),
+    strategy: spelledEnum(overflowStrategies, WRITER_STRATEGY_TEXT).optional().meta({ description: 'What a write does while the buffer is full (default block).' }),
+    overflow: spelledEnum(overflowStrategies, WRITER_STRATEGY_TEXT).optional().meta({ description: 'Sluice name for strategy.' }),
+    high_watermark: fraction('a fraction between 0 and 1', 0, true).optional(),
+    low_watermark: fraction('a fraction between 0 and 1', 0, true).optional(),
+    sample_every: integer('an integer >= 1', 1).optional(),
+    timeout: duration(true).optional().meta({ description: 'Under block: the longest write() waits for room (default: no limit).' }),
+    batch_size: integer('an integer >= 1', 1).optional().meta({ description: 'A flush starts once this many items are buffered, and sends no more (default 100, or capacity if smaller). Reloadable.' }),
+    flush_interval: duration(true)
+      .optional()
+      .meta({ description: 'Shortest flush interval, the one the writer starts from: a partial batch waits at most this long (default 100ms). Reloadable. The seed calls it minFlushIntervalMs.' }),
+    max_flush_interval: duration(true).optional().meta({ description: 'Longest interval the adaptation may reach after slow flushes (default 30s, or flush_interval if longer).' }),
+    target_latency: duration(true).optional().meta({ description: 'Sink latency the interval adapts to (default 500ms).' }),
+  },
+  'A BatchWriter\'s settings. A file cannot hold the sink: fromConfig(config, { sinks: { <name>: rows => db.insert(rows) } }) builds the writers it is given a sink for.',
+)
+  .superRefine((w, ctx) => {
+    if (w.capacity !== undefined && w.size !== undefined) ctx.addIssue({ code: 'custom', path: ['size'], input: w.size, message: 'allowed together with capacity (size is the seed name for capacity)' });
+    if (w.strategy !== undefined && w.overflow !== undefined) ctx.addIssue({ code: 'custom', path: ['overflow'], input: w.overflow, message: 'allowed together with strategy (overflow is another name for strategy)' });
+    const capacity = w.capacity ?? w.size ?? WRITER_DEFAULT_CAPACITY;
+    if (w.batch_size !== undefined && w.batch_size > capacity) ctx.addIssue({ code: 'custom', path: ['batch_size'], input: w.batch_size, message: `an integer from 1 to capacity (${capacity})` });
+    const high = w.high_watermark ?? 0.8;
+    if (w.low_watermark !== undefined && w.low_watermark > high) ctx.addIssue({ code: 'custom', path: ['low_watermark'], input: w.low_watermark, message: `a fraction <= high_watermark (${high})` });
+    const strategy = w.strategy ?? w.overflow ?? 'block';
+    if (w.timeout !== undefined && strategy !== 'block') ctx.addIssue({ code: 'custom', path: ['timeout'], input: w.timeout, message: `allowed with strategy ${strategy} (only with block)` });
+    if (w.sample_every !== undefined && strategy !== 'sample') ctx.addIssue({ code: 'custom', path: ['sample_every'], input: w.sample_every, message: `allowed with strategy ${strategy} (only with sample)` });
+    const min = w.flush_interval ?? WRITER_DEFAULT_FLUSH_INTERVAL;
+    if (w.max_flush_interval !== undefined && w.max_flush_interval < min) ctx.addIssue({ code: 'custom', path: ['max_flush_interval'], input: w.max_flush_interval, message: `a duration >= flush_interval (${min} ms)` });
+  })
+  .transform(
+    (w): WriterConfig => ({
+      capacity: w.capacity ?? w.size,
+      strategy: w.strategy ?? w.overflow,
+      highWatermark: w.high_watermark,
+      lowWatermark: w.low_watermark,
+      sampleEvery: w.sample_every,
+      maxBlockMs: w.timeout,
+      batchSize: w.batch_size,
+      flushIntervalMs: w.flush_interval,
+      maxFlushIntervalMs: w.max_flush_interval,
+      targetLatencyMs: w.target_latency,
+    }),
+  );
+
 const creditsSchema = section({ initial: integer('an integer >= 0', 0), max: integer('an integer >= 1', 1).optional() }, 'A Credits.')
   .superRefine((c, ctx) => {
     if (c.max !== undefined && c.max < c.initial) ctx.addIssue({ code: 'custom', path: ['max'], input: c.max, message: `an integer >= initial (${c.initial})` });
@@ -517,13 +569,14 @@ export const simulationSchema = section(
   'Workload for sluice simulate.',
 ).transform((s) => ({ ...toWorkload(s), seed: s.seed, durationMs: s.duration, queues: s.queues ?? {} }));
 
-const SECTIONS = ['queues', 'rate_limits', 'credits', 'concurrency', 'bulkheads', 'breakers'] as const;
+const SECTIONS = ['queues', 'writers', 'rate_limits', 'credits', 'concurrency', 'bulkheads', 'breakers'] as const;
 
 export const configSchema = section(
   {
     $schema: z.string(e('a string')).optional().meta({ description: 'Path or URL of this JSON Schema, for editors.' }),
     version: z.literal(1, e('1')).optional(),
     queues: names(queueSchema, 'Channels by name.').optional(),
+    writers: names(writerSchema, "BatchWriters' settings by name (batch_size and flush_interval reloadable); the sink comes from code.").optional(),
     flow_control: flowControlSchema.optional(),
     adaptive: adaptiveSchema.optional(),
     rate_limits: names(rateLimitSchema, 'TokenBuckets by name.').optional(),
@@ -534,7 +587,7 @@ export const configSchema = section(
     monitoring: monitoringSchema.optional(),
     simulation: simulationSchema.optional(),
   },
-  'Sluice configuration: queues, flow control, limiters, bulkheads, breakers, alerts and the simulated workload. Keys follow the seed template; the file may also wrap everything in a top-level backpressure: key.',
+  'Sluice configuration: queues, writers, flow control, limiters, bulkheads, breakers, alerts and the simulated workload. Keys follow the seed template; the file may also wrap everything in a top-level backpressure: key.',
 ).superRefine((c, ctx) => {
   const seen = new Map<string, string>();
   const claim = (name: string, where: string, path: (string | number)[]) => {

@@ -110,6 +110,47 @@ export interface QueueConfig {
   fairness?: FairnessConfig;
 }
 
+/**
+ * One `writers.<name>` entry: the settings of a {@link BatchWriter}. A file
+ * cannot hold the sink (your code), so `fromConfig(config, { sinks })` builds
+ * a writer only for a name it is given a sink for. `batch_size` and
+ * `flush_interval` are reloadable (`setBatchSize()`, `setFlushInterval()`);
+ * a key left out takes the BatchWriter default.
+ */
+export interface WriterConfig {
+  /** Key `capacity` (or the seed's `size`): items buffered in front of the sink. @default 1000 @example writers: { events: { capacity: 10000 } } */
+  capacity: number | undefined;
+  /** Key `strategy` (or `overflow`): what a write does while the buffer is full; a Channel's strategies. @default 'block' @example strategy: drop_oldest */
+  strategy: OverflowStrategy | undefined;
+  /** Key `high_watermark`: fraction of capacity at which the writer is pressured. @default 0.8 @example high_watermark: 0.8 */
+  highWatermark: number | undefined;
+  /** Key `low_watermark`: fraction at or below which pressure is released. @default 0.2 @example low_watermark: 0.5 */
+  lowWatermark: number | undefined;
+  /** Key `sample_every` (strategy sample only). @default 10 @example sample_every: 20 */
+  sampleEvery: number | undefined;
+  /** Key `timeout` (strategy block only): the longest `write()` waits for room. @default undefined (no limit) @example timeout: 5s */
+  maxBlockMs: number | undefined;
+  /**
+   * Key `batch_size`: a flush starts once this many items are buffered and
+   * sends no more; an integer from 1 to capacity. Reloadable.
+   * @default 100 (or capacity, if smaller)
+   * @example batch_size: 1000
+   */
+  batchSize: number | undefined;
+  /**
+   * Key `flush_interval` (the seed's `minFlushIntervalMs`): the shortest
+   * flush interval, which the writer starts from and a partial batch waits
+   * at most. Reloadable: the adaptation restarts from the new value.
+   * @default 100 (ms)
+   * @example flush_interval: 250ms
+   */
+  flushIntervalMs: number | undefined;
+  /** Key `max_flush_interval`: longest interval the adaptation reaches (>= flush_interval). @default 30s (or flush_interval if longer) @example max_flush_interval: 5s */
+  maxFlushIntervalMs: number | undefined;
+  /** Key `target_latency`: sink latency the interval adapts to. @default 500ms @example target_latency: 200ms */
+  targetLatencyMs: number | undefined;
+}
+
 /** The seed's single `flow_control` section, built as a component named `flow_control`. */
 export type FlowControlConfig =
   | {
@@ -315,6 +356,8 @@ export interface SimulationConfig extends WorkloadConfig {
 /** A validated configuration file. */
 export interface SluiceConfig {
   queues: Record<string, QueueConfig>;
+  /** Key `writers`: BatchWriter settings by name. @default {} */
+  writers: Record<string, WriterConfig>;
   flowControl: FlowControlConfig | undefined;
   adaptive: AdaptiveConfig | undefined;
   rateLimits: Record<string, RateLimitConfig>;

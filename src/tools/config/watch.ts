@@ -88,14 +88,14 @@ export interface ConfigWatcher {
   stats(): ConfigWatcherStats;
 }
 
-/** Anything with components by name: `fromConfig()`'s result, or a record of them. */
-export type WatchedComponents = BuiltComponents | Readonly<Record<string, unknown>>;
+/** Anything with components by name: `fromConfig()`'s result (of any item type), or a record of them. */
+export type WatchedComponents<T = unknown> = BuiltComponents<T> | Readonly<Record<string, unknown>>;
 
-function componentsOf(components: WatchedComponents): Readonly<Record<string, unknown>> {
+function componentsOf<T>(components: WatchedComponents<T>): Readonly<Record<string, unknown>> {
   if (components === null || typeof components !== 'object' || Array.isArray(components)) {
     throw new InvalidArgumentError(`watchConfig(file, components): components must be fromConfig()'s result or an object of components by name, got ${components === null ? 'null' : Array.isArray(components) ? 'an array' : typeof components}`);
   }
-  const built = components as Partial<BuiltComponents>;
+  const built = components as Partial<BuiltComponents<T>>;
   if (typeof built.components === 'object' && built.components !== null && typeof built.close === 'function') return built.components;
   return components as Readonly<Record<string, unknown>>;
 }
@@ -120,7 +120,8 @@ function readInitial(file: string): { config: SluiceConfig; text: string } {
  * `capacity` via `resize()`, `high_watermark`/`low_watermark` via
  * `setWatermarks()`, a token bucket's `rate`, an adaptive rate's
  * `min_rate`/`max_rate`, a limiter's `min_limit`/`max_limit` and a fixed
- * one's `initial_limit`, a bulkhead's `concurrency`). A component whose kind
+ * one's `initial_limit`, a bulkhead's `concurrency`, a writer's `batch_size`
+ * and `flush_interval`). A component whose kind
  * or any other setting changed is refused whole, with a message naming it
  * and the field; a component added to or removed from the file is reported,
  * not built or closed (a restart does that). Each applied setting is counted
@@ -138,7 +139,7 @@ function readInitial(file: string): { config: SluiceConfig; text: string } {
  * process.on('SIGHUP', () => void watcher.check());
  * process.on('SIGTERM', () => { watcher.close(); built.close(); });
  */
-export function watchConfig(file: string, components: WatchedComponents, options: WatchConfigOptions = {}): ConfigWatcher {
+export function watchConfig<T = unknown>(file: string, components: WatchedComponents<T>, options: WatchConfigOptions = {}): ConfigWatcher {
   if (typeof file !== 'string' || file.length === 0) {
     throw new InvalidArgumentError(`watchConfig(file, components): file must be a non-empty path, got ${typeof file === 'string' ? 'an empty string' : typeof file}`);
   }
