@@ -82,6 +82,8 @@ export interface SluiceInstrumentDescription {
 const annotatedUnits: Readonly<Record<string, string>> = {
   buffer_size: '{item}',
   buffer_capacity: '{item}',
+  buffer_bytes: '{byte}',
+  buffer_max_bytes: '{byte}',
   pressured: '{flag}',
   state: '{state}',
   waiting: '{caller}',
@@ -104,6 +106,9 @@ const annotatedUnits: Readonly<Record<string, string>> = {
   accepted_total: '{item}',
   delivered_total: '{item}',
   dropped_total: '{item}',
+  offered_bytes_total: '{byte}',
+  delivered_bytes_total: '{byte}',
+  dropped_bytes_total: '{byte}',
   backpressure_events_total: '{event}',
   credit_starvation_total: '{event}',
   acquired_total: '{permit}',
