@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { RunOutcome } from '../lib/types.js';
+import type { DurableStore } from '../../src/core/durable-channel/index.js';
 
 export const REDIS_PORT = Number(process.env.SLUICE_BENCH_REDIS_PORT ?? 6379);
 
@@ -108,10 +109,15 @@ function produce(n: number, producers: number, send: (item: Item) => Promise<unk
   ).then(() => undefined);
 }
 
-/** Options shared by the contenders: `scale` shrinks n; `perSecond` paces the producers (0: full speed). */
+/**
+ * Options shared by the contenders: `scale` shrinks n; `perSecond` paces the
+ * producers (0: full speed); `twoCalls` hides the store's `ackAndLease`, so
+ * the channel acks and leases in two calls (as before it had one).
+ */
 export interface Load {
   scale?: number;
   perSecond?: number;
+  twoCalls?: boolean;
 }
 
 /**
@@ -122,7 +128,7 @@ export interface Load {
  * item. BullMQ's worker completes a job and fetches the next in one round
  * trip. `scale` shrinks n (SQLite with one producer fsyncs every item).
  */
-export function sluice(backend: 'redis' | 'sqlite', producers: number, consumers: number, ackAhead = false, { scale = 1, perSecond = 0 }: Load = {}) {
+export function sluice(backend: 'redis' | 'sqlite', producers: number, consumers: number, ackAhead = false, { scale = 1, perSecond = 0, twoCalls = false }: Load = {}) {
   return async (options: { n: number }): Promise<RunOutcome> => {
     const n = Math.max(producers, Math.floor(options.n * scale));
     const { DurableChannel } = await import('../../src/core/durable-channel/index.js');
@@ -144,7 +150,20 @@ export function sluice(backend: 'redis' | 'sqlite', producers: number, consumers
         return 0;
       };
     }
-    const channel = new DurableChannel<Item>({ store, capacity: n + 1 });
+    // The store as the channel sees it: without ackAndLease, if asked (every other call goes to the store).
+    const inner: DurableStore<Item> = store;
+    const seen: DurableStore<Item> = twoCalls
+      ? {
+          append: (items) => inner.append(items),
+          lease: (max, visibilityTimeoutMs) => inner.lease(max, visibilityTimeoutMs),
+          ack: (ids) => inner.ack(ids),
+          nack: (id, options) => inner.nack(id, options),
+          size: () => inner.size(),
+          nextVisibleInMs: inner.nextVisibleInMs?.bind(inner),
+          close: () => inner.close(),
+        }
+      : inner;
+    const channel = new DurableChannel<Item>({ store: seen, capacity: n + 1 });
     try {
       await channel.ready();
       const consuming = Promise.all(
