@@ -306,6 +306,19 @@ describe('sluice demo', () => {
     assert.deepEqual(calls, [{ durationMs: 30_000, strategy: 'drop-oldest', port: 0, dashboard: false, unboundedContrast: true, keepOpen: false, json: true }]);
     await cli(['demo'], { runDemo });
     assert.deepEqual(calls[1], { strategy: 'block', port: 0, dashboard: true, unboundedContrast: true, keepOpen: false, json: false });
+    // With --config the file's queues.ingest may set the strategy: the flag's default is not passed, a given one is.
+    await cli(['demo', '--config', 'demo.yaml'], { runDemo });
+    assert.deepEqual(calls[2], { configFile: 'demo.yaml', port: 0, dashboard: true, unboundedContrast: true, keepOpen: false, json: false });
+    await cli(['demo', '--config', 'demo.yaml', '--strategy', 'block'], { runDemo });
+    assert.deepEqual(calls[3], { strategy: 'block', configFile: 'demo.yaml', port: 0, dashboard: true, unboundedContrast: true, keepOpen: false, json: false });
+  });
+
+  it('demo --config - an invalid file exits 2 with one line per problem, before anything starts', async () => {
+    const bad = file('demo-bad.yaml', 'queues:\n  ingest: { capacity: 0 }\n');
+    const { code, stderr, stdout } = await cli(['demo', '--config', bad, '--no-dashboard', '--no-contrast']);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /demo-bad\.yaml: invalid configuration \(1 problem\)\n {2}queues\.ingest\.capacity: 0 is not an integer >= 1/);
   });
 
   it('demo - a failing run exits 1; a bad strategy exits 2', async () => {

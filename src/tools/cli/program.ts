@@ -132,6 +132,7 @@ export async function run(argv: string[], io: CliIo, deps: CliDeps = {}): Promis
     .option('--no-contrast', 'do not run the unbounded queue beside it')
     .option('--keep-open', 'keep the dashboard up after the run until Ctrl-C')
     .option('--json', 'print only the summary, as one JSON object, on stdout (the rest goes to stderr)')
+    .option('--config <file>', 'take the ingest channel (queues.ingest), the writer (writers.sqlite-writer) and an intake rate limit (rate_limits.intake) from a configuration file, and apply its changes while the demo runs')
     .addHelpText(
       'after',
       `
@@ -142,11 +143,18 @@ unbounded contrast (its heap is capped at 256 MB), 250 MB with --no-contrast.
 Ctrl-C stops early and prints the summary so far (exit 130); a second Ctrl-C quits at once.
 Exit 1 with one line when it cannot start (port taken, log store not loading).
 
+With --config, the file is read every second while the demo runs (watchConfig): a changed rate,
+capacity, watermark, batch_size or flush_interval is applied at once and printed; any other change
+is refused for that component, and a file that does not validate changes nothing (one line each).
+
 Examples:
   sluice demo
-  sluice demo --duration 30s --strategy drop-oldest --no-dashboard --json`,
+  sluice demo --duration 30s --strategy drop-oldest --no-dashboard --json
+  sluice demo --config examples/demo.yaml    # then edit the file while it runs`,
     )
-    .action(async (flags: DemoFlags) => {
+    .action(async (flags: DemoFlags, command: Command) => {
+      // The file's queues.ingest sets the strategy unless --strategy is given (then both are refused).
+      if (flags.config !== undefined && command.getOptionValueSource('strategy') === 'default') delete flags.strategy;
       const { demoCommand } = await import('../demo/index.js');
       code = await demoCommand(flags, io, deps.runDemo);
     });

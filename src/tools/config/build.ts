@@ -353,7 +353,7 @@ function watchOption(watch: unknown, specs: readonly ComponentSpec[]): Record<st
  * await fairChannels.jobs?.send(job, { key: 'tenant-42' }); // the file cannot name a key function
  * // A writer's sink is code: the file's writers.events settings, your flush.
  * const { writers } = fromConfig(config, { sinks: { events: (rows: Row[]) => db.insertMany('events', rows) } });
- * await writers.events?.write(row);
+ * await writers.events?.write({ id: 1, body: 'hello' });
  */
 export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOptions<T> = {}): BuiltComponents<T> {
   const { components: specs } = componentSpecs(config);

@@ -6,6 +6,8 @@ import { Channel, type OverflowStrategy } from '../../core/channel/index.js';
 import type { Clock, TimerHandle } from '../../core/clock/index.js';
 import { LatencyRecorder } from '../../core/metrics/index.js';
 import { map, pipeline } from '../../core/pipeline/index.js';
+import { TokenBucket } from '../../core/token-bucket/index.js';
+import { DEFAULT_WRITER, type WriterSettings } from './config.js';
 import { Fleet, type FleetShape, type LogLine } from './fleet.js';
 import { SqliteLogSink } from './sink.js';
 
@@ -15,20 +17,31 @@ export interface BoundedSideOptions extends FleetShape {
   maxBlockMs: number;
   sinkRowsPerSecond: number;
   clock: Clock;
+  /** The ingest channel's watermarks and sampling (a config file's); the Channel defaults otherwise. */
+  highWatermark?: number;
+  lowWatermark?: number;
+  sampleEvery?: number;
+  /** The writer's settings; {@link DEFAULT_WRITER} otherwise. */
+  writer?: WriterSettings;
+  /** A TokenBucket on the fleet's intake (a config file's `rate_limits.intake`); none otherwise. */
+  intake?: { ratePerSecond: number; burst: number | undefined };
 }
 
 /** Period of the fleet's ticks: each tick, every server ships what it has written since. */
 const TICK_MS = 10;
-/** Lines the writer buffers behind the channel. */
-export const WRITER_CAPACITY = 5000;
-/** Lines per SQLite write; one batch is in flight at a time, outside the writer's buffer. */
-export const BATCH_SIZE = 1000;
+/** Lines the writer buffers behind the channel (without a config file). */
+export const WRITER_CAPACITY = DEFAULT_WRITER.capacity;
+/** Lines per SQLite write (without a config file); one batch is in flight at a time, outside the writer's buffer. */
+export const BATCH_SIZE = DEFAULT_WRITER.batchSize;
 /** End-to-end latency buckets (ms): from a line being written on its server to its row committed. */
 export const endToEndBucketsMs = [1, 2, 5, 10, 20, 50, 100, 200, 350, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000];
 
 export class BoundedSide {
   readonly channel: Channel<LogLine>;
   readonly writer: BatchWriter<LogLine>;
+  /** The intake rate limit, when the configuration has one. */
+  readonly intake: TokenBucket | undefined;
+  readonly writerSettings: WriterSettings;
   readonly sink: SqliteLogSink;
   readonly latency = new LatencyRecorder({ bucketsMs: endToEndBucketsMs });
   readonly fleet: Fleet;
@@ -49,6 +62,8 @@ export class BoundedSide {
   private stoppedAtMs: number | undefined;
   private running: Promise<unknown> | undefined;
   private peakBuffered = 0;
+  /** With an intake limit: the server the tokens ran out at, served first on the next tick (round robin). */
+  private nextServer = 0;
 
   constructor(private readonly o: BoundedSideOptions) {
     this.clock = o.clock;
@@ -60,10 +75,16 @@ export class BoundedSide {
       overflow: o.strategy,
       clock: o.clock,
       ...(o.strategy === 'block' ? { maxBlockMs: o.maxBlockMs } : {}),
+      ...(o.highWatermark !== undefined ? { highWatermark: o.highWatermark } : {}),
+      ...(o.lowWatermark !== undefined ? { lowWatermark: o.lowWatermark } : {}),
+      ...(o.sampleEvery !== undefined ? { sampleEvery: o.sampleEvery } : {}),
     });
+    this.intake = o.intake ? new TokenBucket({ ratePerSecond: o.intake.ratePerSecond, ...(o.intake.burst !== undefined ? { burst: o.intake.burst } : {}), clock: o.clock }) : undefined;
+    const w = (this.writerSettings = o.writer ?? { ...DEFAULT_WRITER });
     this.sink = new SqliteLogSink({
       rowsPerSecond: o.sinkRowsPerSecond,
-      batchSize: BATCH_SIZE,
+      // The store's write cost is sized once, for full batches of the initial size; a reloaded batch size pays it as a real store would.
+      batchSize: w.batchSize,
       clock: o.clock,
       onCommitted: (rows, at) => {
         for (const row of rows) {
@@ -74,11 +95,7 @@ export class BoundedSide {
     });
     this.writer = new BatchWriter<LogLine>({
       name: 'sqlite-writer',
-      capacity: WRITER_CAPACITY,
-      batchSize: BATCH_SIZE,
-      overflow: 'block',
-      minFlushIntervalMs: 50,
-      targetLatencyMs: 250,
+      ...w,
       clock: o.clock,
       flush: this.sink.write,
     });
@@ -104,7 +121,20 @@ export class BoundedSide {
     this.timer = undefined;
     if (this.stopped) return;
     const elapsed = this.elapsedMs();
-    for (let i = 0; i < this.fleet.servers; i++) if (this.waiting[i] === 0) this.ship(i, elapsed);
+    if (this.intake === undefined) {
+      for (let i = 0; i < this.fleet.servers; i++) if (this.waiting[i] === 0) this.ship(i, elapsed);
+    } else {
+      // Round robin from where the tokens ran out last time, so no server is always served last.
+      const n = this.fleet.servers;
+      const from = this.nextServer;
+      for (let j = 0; j < n; j++) {
+        const i = (from + j) % n;
+        if (this.waiting[i] === 0 && !this.ship(i, elapsed)) {
+          this.nextServer = i;
+          break;
+        }
+      }
+    }
     this.peakBuffered = Math.max(this.peakBuffered, this.bufferedNow());
     this.timer = this.clock.schedule(TICK_MS, this.tick);
   };
@@ -113,12 +143,18 @@ export class BoundedSide {
     return this.stoppedAtMs ?? this.clock.now() - this.fleet.startAt;
   }
 
-  /** Ships server `i`'s lines written by `elapsed`, until done or until it has to wait. */
-  private ship(i: number, elapsed: number): void {
+  /**
+   * Ships server `i`'s lines written by `elapsed`, until done or until it has
+   * to wait. Returns false when the intake limit has no token left (the rest
+   * stays on the server for the next tick).
+   */
+  private ship(i: number, elapsed: number): boolean {
     const due = this.fleet.due(i, elapsed);
     const channel = this.channel;
+    const intake = this.intake;
     const now = this.clock.now();
     while (this.shipped[i]! < due) {
+      if (intake !== undefined && !intake.tryAcquire()) return false;
       const line = this.fleet.line(i, this.shipped[i]!, now);
       if (this.strategy !== 'block') {
         try {
@@ -137,8 +173,9 @@ export class BoundedSide {
       this.waiting[i] = 1;
       this.waitingServers++;
       channel.send(line).then(this.resumers[i], this.giveUps[i]);
-      return;
+      return true;
     }
+    return true;
   }
 
   /** A waiting server's send settled: the line is in, timed out, or refused at close (all counted). */
@@ -227,21 +264,49 @@ export class BoundedSide {
   get ingestSource() {
     const c = this.channel;
     const wait = this.strategy === 'block' ? ` (a server waits at most ${this.o.maxBlockMs / 1000} s per line)` : '';
+    // Getters: a config reload may resize the channel or move its watermarks.
     return {
       stats: () => c.stats(),
-      highWatermark: c.highWatermark,
-      lowWatermark: c.lowWatermark,
-      description: `Sluice Channel in front of the aggregator: capacity ${c.capacity.toLocaleString('en-US')}, overflow '${this.strategy}'${wait}.`,
+      get highWatermark() {
+        return c.highWatermark;
+      },
+      get lowWatermark() {
+        return c.lowWatermark;
+      },
+      onReconfigure: c.onReconfigure.bind(c),
+      get description() {
+        return `Sluice Channel in front of the aggregator: capacity ${c.capacity.toLocaleString('en-US')}, overflow '${c.overflow}'${wait}.`;
+      },
+    };
+  }
+
+  /** The intake rate limit as a dashboard component, when there is one. */
+  get intakeSource() {
+    const bucket = this.intake;
+    if (bucket === undefined) return undefined;
+    return {
+      stats: () => bucket.stats(),
+      onReconfigure: bucket.onReconfigure.bind(bucket),
+      get description() {
+        return `TokenBucket on the fleet's intake (rate_limits.intake): servers hand over at most ${bucket.ratePerSecond.toLocaleString('en-US')} lines/s; the rest waits on them.`;
+      },
     };
   }
 
   /** The writer as a dashboard component, with its channel's default watermarks. */
   get writerSource() {
+    const writer = this.writer;
+    const w = this.writerSettings;
+    const rows = this.o.sinkRowsPerSecond.toLocaleString('en-US');
     return {
-      stats: () => this.writer.stats(),
-      highWatermark: 0.8,
-      lowWatermark: 0.2,
-      description: `BatchWriter into SQLite (temp file): batches of up to ${BATCH_SIZE}, buffer ${WRITER_CAPACITY.toLocaleString('en-US')}, sink ~${this.o.sinkRowsPerSecond.toLocaleString('en-US')} rows/s. Latency: from a line written on its server to its row committed.`,
+      stats: () => writer.stats(),
+      highWatermark: w.highWatermark ?? 0.8,
+      lowWatermark: w.lowWatermark ?? 0.2,
+      onReconfigure: writer.onReconfigure.bind(writer),
+      // A getter: a config reload may change the batch size.
+      get description() {
+        return `BatchWriter into SQLite (temp file): batches of up to ${writer.batchSize}, buffer ${w.capacity.toLocaleString('en-US')}, sink ~${rows} rows/s. Latency: from a line written on its server to its row committed.`;
+      },
     };
   }
 
@@ -256,6 +321,7 @@ export class BoundedSide {
     // The pipeline rejects once the writer is aborted; that is the expected end of a teardown.
     this.running?.catch(() => undefined);
     this.writer.abort(new Error('demo closed'));
+    this.intake?.close();
     this.sink.close();
   }
 }

@@ -9,7 +9,10 @@ import type { DemoOptions } from './options.js';
 
 export interface DemoFlags {
   duration?: number;
-  strategy: OverflowStrategy;
+  /** Absent when `--config` is given without `--strategy` (the file's `queues.ingest` may set it). */
+  strategy?: OverflowStrategy;
+  /** `--config FILE`: the demo's settings from a configuration file, watched for reloads. */
+  config?: string;
   port: number;
   dashboard: boolean;
   contrast: boolean;
@@ -49,7 +52,8 @@ export async function demoCommand(flags: DemoFlags, io: CliIo, runDemo?: RunDemo
     }
     const summary = await runDemo({
       ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
-      strategy: flags.strategy,
+      ...(flags.strategy !== undefined ? { strategy: flags.strategy } : {}),
+      ...(flags.config !== undefined ? { configFile: flags.config } : {}),
       port: flags.port,
       dashboard: flags.dashboard,
       unboundedContrast: flags.contrast,

@@ -12,8 +12,10 @@ import type { AddressInfo } from 'node:net';
 import { AlertMonitor, type AlertEvent } from '../../core/alerts/index.js';
 import type { TimerHandle } from '../../core/clock/index.js';
 import type { HistogramSnapshot } from '../../core/metrics/index.js';
+import { ConfigError, watchConfig, type ConfigReloadResult, type ConfigWatcher } from '../config/index.js';
 import { dashboardHandler, histogramPercentile, type DashboardAlertSource, type DashboardHandler } from '../dashboard/index.js';
-import { BATCH_SIZE, BoundedSide, WRITER_CAPACITY } from './bounded.js';
+import { BoundedSide } from './bounded.js';
+import { DEFAULT_WRITER, INGEST, INTAKE, loadDemoConfig, WRITER, type DemoConfig, type WriterSettings } from './config.js';
 import { resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { alertText, compact, formatSummary, ms, scenarioLines, type DemoAlert, type DemoSummary } from './report.js';
 import { calculateBackpressureRoi, defaultRoiInputs } from './roi.js';
@@ -73,8 +75,13 @@ function mergeAlerts(monitors: AlertMonitor[]): DashboardAlertSource {
  * console.log(summary.written, summary.droppedBy);
  */
 export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
-  const o = resolveDemoOptions(options);
-  o.signal?.throwIfAborted();
+  const resolved = resolveDemoOptions(options);
+  resolved.signal?.throwIfAborted();
+  // A bad file fails here, before the dashboard, the databases or the worker exist.
+  const file = resolved.configFile === undefined ? undefined : await loadDemoConfig(resolved.configFile, resolved.given, resolved.maxBlockMs);
+  const ingest = file?.ingest;
+  const o: ResolvedDemoOptions = ingest ? { ...resolved, strategy: ingest.strategy, capacity: ingest.capacity, maxBlockMs: ingest.maxBlockMs ?? resolved.maxBlockMs } : resolved;
+  const writer = file?.writer ?? { ...DEFAULT_WRITER };
   const print = o.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
   // With json, print carries the JSON object alone so that stdout parses.
   const info = o.json ? (o.log ?? ((line: string) => void process.stderr.write(`${line}\n`))) : print;
@@ -105,6 +112,7 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
   let memoryTimer: TimerHandle | undefined;
   let progressTimer: TimerHandle | undefined;
   let runTimer: TimerHandle | undefined;
+  let watcher: ConfigWatcher | undefined;
   let onAbort: (() => void) | undefined;
   let onEnd: (() => void) | undefined;
   try {
@@ -113,7 +121,13 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
       server = createServer();
       url = await listen(server, o.port);
     }
-    side = new BoundedSide({ ...o, clock });
+    side = new BoundedSide({
+      ...o,
+      clock,
+      writer,
+      ...(ingest ? { highWatermark: ingest.highWatermark, lowWatermark: ingest.lowWatermark, sampleEvery: ingest.sampleEvery } : {}),
+      ...(file?.intake ? { intake: file.intake } : {}),
+    });
     contrast = o.unboundedContrast
       ? new UnboundedContrast({
           servers: o.servers,
@@ -149,6 +163,7 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
       dashboard = dashboardHandler(
         {
           fleet: side.fleetSource,
+          ...(side.intakeSource ? { [INTAKE]: side.intakeSource } : {}),
           ingest: side.ingestSource,
           'sqlite-writer': side.writerSource,
           ...(contrast ? { 'unbounded queue (contrast)': contrast.source } : {}),
@@ -156,7 +171,7 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
         },
         {
           title: 'Sluice demo: the log processing meltdown',
-          subtitle: `${compact(o.servers)} servers × ${o.linesPerServerPerSecond} lines/s · ${o.spikeMultiplier}x spike at ${o.spikeAtMs / 1000} s · SQLite sink ~${compact(o.sinkRowsPerSecond)} rows/s · strategy '${o.strategy}'`,
+          subtitle: `${compact(o.servers)} servers × ${o.linesPerServerPerSecond} lines/s · ${o.spikeMultiplier}x spike at ${o.spikeAtMs / 1000} s · SQLite sink ~${compact(o.sinkRowsPerSecond)} rows/s · strategy '${o.strategy}'${file ? ` · config ${file.file}` : ''}`,
           alerts: mergeAlerts(monitors),
           latency: side.latency,
           clock,
@@ -167,7 +182,8 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
     await contrast?.whenReady();
     o.signal?.throwIfAborted();
     info('Sluice demo: the log processing meltdown');
-    for (const line of scenarioLines(scenario(o), o.strategy)) info(line);
+    for (const line of scenarioLines(scenario(o, writer), o.strategy)) info(line);
+    if (file) info(configLine(file, o.configPollMs));
     if (url) info(`Dashboard: ${url}`);
     o.onReady?.({ url });
 
@@ -179,6 +195,18 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
     for (const m of monitors) m.start();
     side.start();
     contrast?.start();
+    if (file) {
+      const live = side;
+      watcher = watchConfig(file.file, { [INGEST]: live.channel, [WRITER]: live.writer, ...(live.intake ? { [INTAKE]: live.intake } : {}) }, {
+        initial: file.config,
+        pollIntervalMs: o.configPollMs,
+        clock,
+        onReload: (result) => {
+          if (result.applied.length > 0) info(`      config: reloaded ${file.file}: ${appliedText(result)}`);
+        },
+        onError: (error) => info(`      config: ${refusalText(error, file.file)}`),
+      });
+    }
     const running = side;
     let second = 0;
     const progressTick = () => {
@@ -201,6 +229,7 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
       else o.endSignal?.addEventListener('abort', onEnd, { once: true });
     });
     if (progressTimer !== undefined) clock.cancel(progressTimer);
+    watcher?.close();
     side.stop();
     const ranMs = side.elapsedMs();
     const bufferedAtStop = side.bufferedNow();
@@ -211,7 +240,7 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
     for (const m of monitors) m.stop();
     sampleMemory();
 
-    const summary = summarize(o, side, { ranMs, interrupted, bufferedAtStop, drainMs, peakHeap, peakRss, alerts, url });
+    const summary = summarize(o, side, writer, { ranMs, interrupted, bufferedAtStop, drainMs, peakHeap, peakRss, alerts, url });
     if (contrast && report) summary.unbounded = projectUnbounded(report, ranMs, o.spikeAtMs, o.unboundedHeapCapMb, contrast.hasCrashed);
     if (o.json) print(JSON.stringify(summary));
     else for (const line of formatSummary(summary)) print(line);
@@ -233,6 +262,7 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
     if (onAbort) o.signal?.removeEventListener('abort', onAbort);
     if (onEnd) o.endSignal?.removeEventListener('abort', onEnd);
     for (const t of [memoryTimer, progressTimer, runTimer]) if (t !== undefined) clock.cancel(t);
+    watcher?.close();
     for (const m of monitors) m.stop();
     dashboard?.close();
     if (server) {
@@ -264,7 +294,28 @@ async function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
   }
 }
 
-function scenario(o: ResolvedDemoOptions): DemoSummary['scenario'] {
+/** The banner line of a run with a config file: what it took from the file, what it ignores, that it is watched. */
+function configLine(file: DemoConfig, pollMs: number): string {
+  const used = [file.ingest ? `queues.${INGEST}` : undefined, file.config.writers[WRITER] ? `writers.${WRITER}` : undefined, file.intake ? `rate_limits.${INTAKE}` : undefined].filter((x) => x !== undefined);
+  const intake = file.intake ? `; intake limited to ${compact(file.intake.ratePerSecond)} lines/s` : '';
+  const ignored = file.ignored.length ? `; ignored: ${file.ignored.join(', ')}` : '';
+  return `Config: ${file.file} (${used.length ? used.join(', ') : `none of queues.${INGEST}, writers.${WRITER}, rate_limits.${INTAKE}`})${intake}${ignored}; watched every ${ms(pollMs)} for reloads.`;
+}
+
+/** `ingest high_watermark 0.8 -> 0.5, intake rate 2000 -> 500`: what a reload applied. */
+function appliedText(result: ConfigReloadResult): string {
+  return result.applied.map((c) => c.changes.map((x) => `${c.name} ${x.setting} ${String(x.previous)} -> ${String(x.value)}`).join(', ')).join(', ');
+}
+
+/** One line for what the watcher refused: the whole file (nothing changed) or some components (the rest applied). */
+function refusalText(error: Error, path: string): string {
+  const detail = error instanceof ConfigError ? error.issues.map((i) => i.message).join('; ') : error.message.split('\n', 1)[0]!;
+  // Refused components come as a ConfigError whose source is "<file> (reload: ...)"; anything else refuses the whole file.
+  const whole = !(error instanceof ConfigError) || error.source === path;
+  return whole ? `refused ${path}, nothing changed: ${detail}` : `reload of ${path} refused in part: ${detail}`;
+}
+
+function scenario(o: ResolvedDemoOptions, writer: WriterSettings): DemoSummary['scenario'] {
   const base = o.servers * o.linesPerServerPerSecond;
   return {
     servers: o.servers,
@@ -276,9 +327,9 @@ function scenario(o: ResolvedDemoOptions): DemoSummary['scenario'] {
     durationMs: o.durationMs,
     sinkRowsPerSecond: o.sinkRowsPerSecond,
     capacity: o.capacity,
-    writerCapacity: WRITER_CAPACITY,
-    batchSize: BATCH_SIZE,
-    maxHeld: o.capacity + WRITER_CAPACITY + BATCH_SIZE,
+    writerCapacity: writer.capacity,
+    batchSize: writer.batchSize,
+    maxHeld: o.capacity + writer.capacity + writer.batchSize,
     maxBlockMs: o.strategy === 'block' ? o.maxBlockMs : undefined,
   };
 }
@@ -301,6 +352,7 @@ function progressLine(second: number, side: BoundedSide, contrast: UnboundedCont
 function summarize(
   o: ResolvedDemoOptions,
   side: BoundedSide,
+  writer: WriterSettings,
   run: { ranMs: number; interrupted: boolean; bufferedAtStop: number; drainMs: number; peakHeap: number; peakRss: number; alerts: DemoAlert[]; url: string | undefined },
 ): DemoSummary {
   const c = side.channel.stats();
@@ -317,7 +369,7 @@ function summarize(
   const dropped = c.dropped + w.dropped;
   const ranMs = Math.round(run.ranMs);
   return {
-    scenario: scenario(o),
+    scenario: scenario(o, writer),
     strategy: o.strategy,
     ranMs,
     interrupted: run.interrupted,

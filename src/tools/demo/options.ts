@@ -118,6 +118,27 @@ export interface DemoOptions {
    */
   roi?: Partial<DemoRoiAssumptions>;
   /**
+   * A configuration file (YAML or JSON, the `sluice validate` format) for the
+   * Sluice side. The demo reads three entries of it, each optional:
+   * `queues.ingest` (the ingest Channel: capacity, strategy, watermarks,
+   * timeout; then `strategy`, `capacity` and `maxBlockMs` may not be given
+   * here), `writers.sqlite-writer` (the BatchWriter: capacity, batch size,
+   * flush interval...) and `rate_limits.intake` (a TokenBucket on the
+   * fleet's intake: servers hand over at most that many lines per second;
+   * without it, as many as the channel takes). Other entries are listed as
+   * ignored. While the demo runs the file is watched (`watchConfig`): each
+   * applied or refused reload prints one line, and a broken file changes nothing.
+   * @default undefined (the built-in settings, no watch)
+   * @example runDemo({ configFile: 'examples/demo.yaml' })
+   */
+  configFile?: string;
+  /**
+   * With `configFile`: how often the file is read for changes, in ms.
+   * @default 1000
+   * @example runDemo({ configFile: 'demo.yaml', configPollMs: 250 })
+   */
+  configPollMs?: number;
+  /**
    * Where the output goes: the banner, the progress lines and the summary
    * table; with `json`, only the JSON object.
    * @default a line on stdout
@@ -178,6 +199,10 @@ export interface ResolvedDemoOptions {
   capacity: number;
   maxBlockMs: number;
   roi: Partial<DemoRoiAssumptions>;
+  configFile: string | undefined;
+  configPollMs: number;
+  /** The options given explicitly, which a config file's `queues.ingest` may not also set. */
+  given: { strategy: boolean; capacity: boolean; maxBlockMs: boolean };
   print: ((line: string) => void) | undefined;
   log: ((line: string) => void) | undefined;
   onReady: ((info: { url: string | undefined }) => void) | undefined;
@@ -190,7 +215,7 @@ export function resolveDemoOptions(options: DemoOptions | undefined): ResolvedDe
   const o = v.optionsObject(options, 'runDemo', {
     durationMs: true, strategy: true, port: true, dashboard: true, json: true, unboundedContrast: true,
     unboundedHeapCapMb: true, keepOpen: true, servers: true, linesPerServerPerSecond: true, spikeMultiplier: true,
-    spikeAtMs: true, sinkRowsPerSecond: true, capacity: true, maxBlockMs: true, roi: true, print: true, log: true, onReady: true,
+    spikeAtMs: true, sinkRowsPerSecond: true, capacity: true, maxBlockMs: true, roi: true, configFile: true, configPollMs: true, print: true, log: true, onReady: true,
     signal: true, endSignal: true, clock: true,
   });
   const durationMs = v.number('durationMs', o.durationMs, 20_000, { min: 100, max: 24 * 3600_000 });
@@ -205,6 +230,8 @@ export function resolveDemoOptions(options: DemoOptions | undefined): ResolvedDe
   if (typeof roi !== 'object' || roi === null) throw new InvalidOptionError('roi', roi, 'an object of ROI inputs');
   const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidOptionError('signal', signal, 'an AbortSignal');
+  const configFile = o.configFile;
+  if (configFile !== undefined && (typeof configFile !== 'string' || configFile.length === 0)) throw new InvalidOptionError('configFile', configFile, 'a non-empty path');
   const endSignal = o.endSignal;
   if (endSignal !== undefined && !(endSignal instanceof AbortSignal)) throw new InvalidOptionError('endSignal', endSignal, 'an AbortSignal');
   return {
@@ -224,6 +251,9 @@ export function resolveDemoOptions(options: DemoOptions | undefined): ResolvedDe
     capacity: v.integer('capacity', o.capacity, 10_000, { min: 1 }),
     maxBlockMs,
     roi,
+    configFile,
+    configPollMs: v.number('configPollMs', o.configPollMs, 1000, { min: 10, max: 3600_000 }),
+    given: { strategy: o.strategy !== undefined, capacity: o.capacity !== undefined, maxBlockMs: o.maxBlockMs !== undefined },
     print: v.optionalFunction<(line: string) => void>('print', o.print),
     log: v.optionalFunction<(line: string) => void>('log', o.log),
     onReady: v.optionalFunction<(info: { url: string | undefined }) => void>('onReady', o.onReady),
