@@ -44,7 +44,8 @@ describe('sluice validate', () => {
     const { code, stdout } = await cli(['validate', example]);
     assert.equal(code, 0);
     const lines = stdout.split('\n');
-    assert.equal(lines[0], `${example}: valid; it would build 6 components`);
+    assert.equal(lines[0], `${example}: valid; it would build 6 components, and 1 writer given its sink (fromConfig's sinks option)`);
+    assert.match(stdout, /events_writer\s+BatchWriter\s+writers\.events_writer\s+capacity=5000 batchSize=500 minFlushIntervalMs=100 maxFlushIntervalMs=30000 targetLatencyMs=500/);
     assert.match(stdout, /input_queue\s+Channel\s+queues\.input_queue\s+capacity=10000 overflow=block highWatermark=0\.8 lowWatermark=0\.2 maxBlockMs=5000/);
     assert.match(stdout, /database\s+ConcurrencyLimiter\s+concurrency\.database\s+algorithm=aimd initialLimit=10 maxLimit=100 timeoutMs=250/);
     assert.match(stdout, /Alerts: every 10s on input_queue, processing_queue, flow_control, adaptive, api_calls, database: queue_depth >= 90% full, drop_rate >= 1%, a producer blocked >= 500ms for 30s/);
@@ -122,7 +123,7 @@ rate_limits:
     const from = file('diff-writer-old.yaml', writers);
     const valid = await cli(['validate', from]);
     assert.equal(valid.code, 0);
-    assert.match(valid.stdout, /valid; it would build 1 component \(the writer with the sinks given to fromConfig\)/);
+    assert.match(valid.stdout, /valid; it would build 0 components, and 1 writer given its sink \(fromConfig's sinks option\)/);
     assert.match(valid.stdout, /events\s+BatchWriter\s+writers\.events\s+.*batchSize=1000/);
     const applied = await cli(['validate', '--diff', from, file('diff-writer-new.yaml', writers.replace('batch_size: 1000', 'batch_size: 200').replace('250ms', '1s'))]);
     assert.equal(applied.code, 0);

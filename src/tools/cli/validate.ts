@@ -30,10 +30,11 @@ export async function validateCommand(file: string, flags: ValidateFlags, io: Cl
       io.stdout(`${JSON.stringify({ ok: true, file, components, alerts: alerts ?? null, warnings: config.warnings }, null, 2)}\n`);
       return 0;
     }
+    // A writer's sink is code: fromConfig() builds a writer only when given its sink, so writers are counted apart.
     const writers = components.filter((c) => c.kind === 'BatchWriter').length;
-    // A writer's sink is code: fromConfig() builds a writer only when given its sink.
-    const writerNote = writers ? ` (${writers === 1 ? 'the writer' : `the ${writers} writers`} with the sinks given to fromConfig)` : '';
-    const lines = [`${file}: valid; it would build ${components.length} ${components.length === 1 ? 'component' : 'components'}${writerNote}`];
+    const others = components.length - writers;
+    const writerNote = writers ? `, and ${writers === 1 ? '1 writer' : `${writers} writers`} given ${writers === 1 ? 'its sink' : 'their sinks'} (fromConfig's sinks option)` : '';
+    const lines = [`${file}: valid; it would build ${others} ${others === 1 ? 'component' : 'components'}${writerNote}`];
     if (components.length) {
       lines.push('', table([['NAME', 'KIND', 'FROM', 'SETTINGS'], ...components.map((c) => [c.name, c.kind, c.path, settings(readable(c.options))])]));
     }
