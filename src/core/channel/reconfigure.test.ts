@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { Channel, overflowStrategies, type ChannelReconfigureEvent, type ChannelStats, type OverflowStrategy } from './index.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { VirtualClock, flushMicrotasks } from '../testing/index.js';
+import { settle, spillChannel } from './spill.test-helpers.js';
 
 function isField(field: string) {
   return (e: unknown): boolean => e instanceof InvalidOptionError && e.code === 'ERR_SLUICE_INVALID_OPTION' && e.field === field;
@@ -131,6 +132,32 @@ describe('Channel runtime settings', () => {
     assert.equal(ch.capacity, 3);
     assert.equal(ch.stats().adjustments, 0);
     assert.deepEqual(events, []);
+  });
+
+  it('resize() - with spill: memory spills from the new high watermark and refills up to the new capacity, in order', async () => {
+    const { ch } = spillChannel({ capacity: 4, highWatermark: 0.5, lowWatermark: 0.25 });
+    await settle();
+    for (let i = 1; i <= 10; i++) await ch.send(i);
+    await settle();
+    let s = ch.stats();
+    assert.equal(s.inMemory, 2, 'spills from 2 of 4');
+    assert.equal(s.size, 10);
+    ch.resize(16); // spills from 8 now, refills at 4 and below: memory (2) asks the store for up to 14
+    await settle();
+    s = ch.stats();
+    assert.equal(s.inMemory, 10);
+    assert.equal(s.spilled, 0);
+    assert.equal(s.spilling, false);
+    assert.equal(ch.trySend(11), true);
+    await settle();
+    s = ch.stats();
+    assert.equal(s.inMemory, 10, 'at or above the new high watermark (8) an offer goes to the store');
+    assert.equal(s.spilled, 1);
+    ch.close(); // a closed channel still delivers what memory and the store hold, then yields []
+    const got: number[] = [];
+    for (let b = await ch.receiveBatch(100); b.length !== 0; b = await ch.receiveBatch(100)) got.push(...b);
+    assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    invariant(ch.stats());
   });
 
   it('setWatermarks() - pressure turns on or off at once when the new thresholds are crossed', () => {
