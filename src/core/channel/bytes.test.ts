@@ -143,6 +143,26 @@ describe('Channel byte budget', () => {
     invariant(ch.stats());
   });
 
+  it('receiveBatch() - with maxWaitMs, takes what is there at once when the bytes are full and a producer waits', async () => {
+    const clock = new VirtualClock();
+    const ch = new Channel<Blob>({ capacity: 10, maxBytes: 100, sizeOf, clock });
+    ch.trySend({ id: 1, n: 60 });
+    ch.trySend({ id: 2, n: 30 });
+    const waiting = ch.send({ id: 3, n: 20 });
+    let batch: Blob[] | undefined;
+    const taking = ch.receiveBatch(10, { maxWaitMs: 1000 }).then((b) => (batch = b));
+    await flushMicrotasks();
+    assert.deepEqual(batch?.map((b) => b.id), [1, 2], 'no wait: nothing more could arrive before a take');
+    clock.advance(1000); // (lets the test end even if it did wait)
+    await taking;
+    assert.equal(await waiting, true);
+    // Waiting for a first item: the producer let in fills nothing up, so the collector waits its maxWaitMs.
+    const next = ch.receiveBatch(10, { maxWaitMs: 50 });
+    clock.advance(50);
+    assert.deepEqual((await next).map((b) => b.id), [3]);
+    invariant(ch.stats());
+  });
+
   it('sizeOf - a bad result is an InvalidOptionError naming sizeOf: trySend throws, send rejects, nothing is counted', async () => {
     for (const bad of [-1, Number.NaN, Infinity, '3', undefined]) {
       const ch = new Channel<Blob>({ capacity: 10, maxBytes: 100, sizeOf: () => bad as number });

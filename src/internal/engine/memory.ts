@@ -538,11 +538,22 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       maxWaitMs = options.maxWaitMs ?? 0;
     }
     const size = this.ringLength;
-    if (size !== 0 && (maxWaitMs === 0 || size >= max || size >= this.capacity || this.engine.closed)) {
+    if (size !== 0 && (maxWaitMs === 0 || this.batchReady(max) || this.engine.closed)) {
       return Promise.resolve(this.takeBatch(max));
     }
     if (size === 0 && this.engine.closed && !this.backlogged()) return Promise.resolve([]);
     return this.waitForItems(1, max, maxWaitMs, signal) as Promise<T[]>;
+  }
+
+  /**
+   * Whether a batch receiver waiting up to `maxWaitMs` for more items should
+   * take what is there now: it has `max`, or no more can come before a take
+   * (full; with `maxBytes`, also full by bytes or producers waiting for room).
+   */
+  private batchReady(max: number): boolean {
+    const size = this.ringLength;
+    if (size >= max || size >= this.capacity) return true;
+    return this.budget !== undefined && (this.engine.senders.size !== 0 || this.level() >= this.capacity);
   }
 
   /** Stops accepting items; buffered ones stay receivable. Idempotent. */
@@ -843,7 +854,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
         if (w.kind === 0) {
           this.settleReceiver(w);
           w.resolve(this.ringShift());
-        } else if (w.maxWaitMs > 0 && !engine.closed && this.ringLength < Math.min(w.max, this.capacity)) {
+        } else if (w.maxWaitMs > 0 && !engine.closed && !this.batchReady(w.max)) {
           this.startCollecting(w);
         } else {
           this.settleReceiver(w);
@@ -853,7 +864,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       }
       const c = this.collectors.head;
       // Once closed a collector takes what memory has, unless only spilled items are left to wait for.
-      if (c && (engine.closed ? this.ringLength !== 0 || !this.backlogged() : this.ringLength >= Math.min(c.max, this.capacity))) {
+      if (c && (engine.closed ? this.ringLength !== 0 || !this.backlogged() : this.batchReady(c.max))) {
         this.collectors.remove(c);
         this.settleReceiver(c);
         c.resolve(this.ringTake(c.max));
