@@ -68,7 +68,7 @@ async function stopGently(demo: RunningDemo): Promise<void> {
 }
 
 describe('sluice demo --config: reload while it runs', { timeout: 30_000 }, () => {
-  it('demo --config - a rate and a watermark changed in the file: the live components follow within one poll; a broken file changes nothing and is reported', async () => {
+  it('demo --config - a rate and a watermark changed in the file: the live components follow within one poll; a broken file changes nothing and is reported', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-demo-reload-'));
     const file = join(dir, 'demo.yaml');
     writeFileSync(file, CONFIG);
@@ -81,7 +81,9 @@ describe('sluice demo --config: reload while it runs', { timeout: 30_000 }, () =
       // A rate and a watermark: applied at the next read of the file, one line printed.
       writeFileSync(file, CONFIG.replace('rate: 2000/s', 'rate: 500/s').replace('high_watermark: 0.8', 'high_watermark: 0.5'));
       const tookMs = await printed(demo, /config: reloaded .*demo\.yaml: ingest high_watermark 0\.8 -> 0\.5, intake rate 2000 -> 500\n/, FOLLOW_WITHIN_MS);
-      assert.ok(tookMs <= POLL_MS + 1500, `applied ${tookMs} ms after the write (one poll is ${POLL_MS} ms)`);
+      // One poll plus slack for a loaded machine (real time; the exact "at the next poll" is checked on the virtual clock in src/tools/config/watch.test.ts).
+      t.diagnostic(`reload line printed ${tookMs} ms after the write`);
+      assert.ok(tookMs <= POLL_MS + 2000, `applied ${tookMs} ms after the write (one poll is ${POLL_MS} ms)`);
       assert.deepEqual(await until(demo.url, (k) => k.rate === 500, FOLLOW_WITHIN_MS), { rate: 500, high: 0.5, low: 0.2 });
       const events = ((await (await fetch(new URL('snapshot.json', demo.url))).json()) as DashboardSnapshot).knobEvents ?? [];
       assert.deepEqual(

@@ -46,6 +46,29 @@ rate_limits:
     assert.ok(lines.some((l) => l.includes('(none of queues.ingest, writers.sqlite-writer, rate_limits.intake); ignored: queues.other;')), lines.join('\n'));
   });
 
+  it('runDemo() - configFile: a reload prints one line for what it applied and one for what it refused (a strategy cannot change at runtime)', async () => {
+    const text = 'queues:\n  ingest: { capacity: 2000, strategy: block }\nwriters:\n  sqlite-writer: { capacity: 2000, batch_size: 1000 }\n';
+    using file = configFile(text);
+    const lines: string[] = [];
+    const s = await runDemo({
+      configFile: file.path,
+      configPollMs: 50,
+      durationMs: 1500,
+      dashboard: false,
+      unboundedContrast: false,
+      print: (l) => lines.push(l),
+      // Before the fleet starts: the first read of the file (50 ms in) finds it changed.
+      onReady: () => writeFileSync(file.path, text.replace('strategy: block', 'strategy: drop_oldest').replace('batch_size: 1000', 'batch_size: 400')),
+    });
+    const config = lines.filter((l) => l.includes('config: '));
+    assert.deepEqual(config, [
+      `      config: reload of ${file.path} refused in part: queues.ingest.strategy: Channel "ingest" cannot change strategy at runtime ("block" -> "drop-oldest"); restart to apply it`,
+      `      config: reloaded ${file.path}: sqlite-writer batch_size 1000 -> 400`,
+    ]);
+    assert.equal(s.strategy, 'block', 'the refused strategy did not change');
+    assert.equal(s.scenario.batchSize, 1000, 'the summary states the batch size the run started with');
+  });
+
   it('runDemo() - configFile: an invalid file, a queues.ingest with priorities, or strategy given both ways is refused before anything starts', async () => {
     using bad = configFile('queues:\n  ingest: { capacity: 0 }\n');
     await assert.rejects(runDemo({ configFile: bad.path, dashboard: false, unboundedContrast: false, print: quiet }), (e: unknown) => e instanceof ConfigError && /queues\.ingest\.capacity: 0 is not an integer >= 1/.test(e.message));
