@@ -53,7 +53,7 @@ describe('Channel byte budget', () => {
   });
 
   it('default sizeOf - UTF-8 bytes for strings, byteLength for Buffer, typed arrays, DataView and ArrayBuffer', () => {
-    const ch = new Channel<unknown>({ capacity: 10, maxBytes: 1000 });
+    const ch = new Channel<string | ArrayBufferView | ArrayBuffer>({ capacity: 10, maxBytes: 1000 });
     ch.trySend('€'); // 3
     ch.trySend(Buffer.alloc(5));
     ch.trySend(new Uint32Array(2)); // 8
@@ -172,17 +172,19 @@ describe('Channel byte budget', () => {
       assert.equal(s.offered, 0);
       assert.equal(s.offeredBytes, 0);
     }
+    // @ts-expect-error: for items the default cannot size, maxBytes needs sizeOf (also a type error)
     const plain = new Channel<object>({ capacity: 10, maxBytes: 100 });
     assert.throws(() => plain.trySend({}), isField('sizeOf'), 'the default sizes no plain object');
   });
 
   it('options - maxBytes and sizeOf are checked at construction', () => {
-    assert.throws(() => new Channel({ maxBytes: 0 }), isField('maxBytes'));
-    assert.throws(() => new Channel({ maxBytes: 1.5 }), isField('maxBytes'));
-    assert.throws(() => new Channel({ maxBytes: '1MB' as unknown as number }), isField('maxBytes'));
-    assert.throws(() => new Channel({ maxBytes: 10, sizeOf: 3 as unknown as () => number }), isField('sizeOf'));
+    assert.throws(() => new Channel<string>({ maxBytes: 0 }), isField('maxBytes'));
+    assert.throws(() => new Channel<string>({ maxBytes: 1.5 }), isField('maxBytes'));
+    assert.throws(() => new Channel<string>({ maxBytes: '1MB' as unknown as number }), isField('maxBytes'));
+    assert.throws(() => new Channel<string>({ maxBytes: 10, sizeOf: 3 as unknown as () => number }), isField('sizeOf'));
+    // @ts-expect-error: sizeOf without maxBytes is a type error too
     assert.throws(() => new Channel<Blob>({ sizeOf }), isField('sizeOf'), 'sizeOf without maxBytes');
-    assert.throws(() => new Channel({ maxBytes: 10, spill: new MemoryStore() }), isField('maxBytes'));
+    assert.throws(() => new Channel<string>({ maxBytes: 10, spill: new MemoryStore<string>() }), isField('maxBytes'));
   });
 
   it('pressure and state - follow whichever bound is fuller', () => {

@@ -1,7 +1,7 @@
 import type { DurableStore } from '../../internal/durable-store.js';
 import { InvalidOptionError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
-import { channelOptionKeys, type ByteBudgetOptions, type ChannelOptions, type OverflowStrategy } from './options.js';
+import { channelOptionKeys, type ByteBudgetInit, type ChannelOptions, type OverflowStrategy } from './options.js';
 
 /**
  * Options that let a {@link Channel} spill to a store. Separate from
@@ -55,7 +55,7 @@ export interface SpillOptions<T> {
 }
 
 /** Options of `new Channel()`: the channel's own, its byte budget and its spill. */
-export type ChannelInit<T> = ChannelOptions & ByteBudgetOptions<T> & SpillOptions<T>;
+export type ChannelInit<T> = ChannelOptions & ByteBudgetInit<T> & SpillOptions<T>;
 
 /** The keys `new Channel()` accepts. */
 export const channelInitKeys: v.KnownKeys<ChannelInit<unknown>> = { ...channelOptionKeys, maxBytes: true, sizeOf: true, spill: true, spillCapacity: true };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MemoryStore } from '../durable-channel/memory-store.js';
 import type { DurableStore, LeasedItem } from '../durable-channel/store.js';
 import { VirtualClock, flushMicrotasks } from '../testing/index.js';
-import { Channel, type ChannelInit, type ChannelStats } from './index.js';
+import { Channel, type ChannelInit, type ChannelOptions, type ChannelStats, type SpillOptions } from './index.js';
 
 // Shared by the spill tests; no tests of its own.
 
@@ -90,7 +90,7 @@ export class ScriptedStore<T> implements DurableStore<T> {
   }
 }
 
-export function spillChannel(options: Partial<ChannelInit<number>> = {}, store: ScriptedStore<number> = new ScriptedStore<number>()) {
+export function spillChannel(options: Partial<ChannelOptions & SpillOptions<number>> = {}, store: ScriptedStore<number> = new ScriptedStore<number>()) {
   const clock = new VirtualClock();
   const ch = new Channel<number>({ capacity: 10, highWatermark: 0.8, lowWatermark: 0.2, clock, spill: store, ...options });
   return { ch, store, clock };

@@ -35,3 +35,12 @@ ch.trySend('not an object');
 ch.sender.receive();
 // @ts-expect-error: the receiver view cannot send
 ch.receiver.send({ id: 1 });
+
+// A byte budget: strings and binary data have a default sizeOf; other items need one.
+expectTypeOf(new Channel<string>({ maxBytes: 1024 }).maxBytes).toEqualTypeOf<number | undefined>();
+new Channel<Uint8Array>({ maxBytes: 1024 });
+new Channel<{ line: string }>({ maxBytes: 1024, sizeOf: (e) => e.line.length });
+// @ts-expect-error: sizeOf is required with maxBytes for items the default cannot measure
+new Channel<{ line: string }>({ maxBytes: 1024 });
+// @ts-expect-error: sizeOf takes the channel's items
+new Channel<{ line: string }>({ maxBytes: 1024, sizeOf: (e: number) => e });

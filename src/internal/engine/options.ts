@@ -127,6 +127,18 @@ export interface ByteBudgetOptions<T> {
   sizeOf?: (item: T) => number;
 }
 
+/** Items the default `sizeOf` measures: strings (UTF-8 bytes) and binary data (`byteLength`). */
+export type DefaultSized = string | ArrayBufferView | ArrayBuffer;
+
+/**
+ * {@link ByteBudgetOptions} as `new Channel()` takes them: for an item type the
+ * default `sizeOf` cannot measure, `maxBytes` without `sizeOf` is a type error
+ * (at run time, the first such item offered is an `InvalidOptionError` naming `sizeOf`).
+ */
+export type ByteBudgetInit<T> = [T] extends [DefaultSized]
+  ? ByteBudgetOptions<T>
+  : { maxBytes?: undefined; sizeOf?: undefined } | { maxBytes: number; sizeOf: (item: T) => number };
+
 export interface ResolvedChannelOptions {
   capacity: number;
   overflow: OverflowStrategy;
