@@ -203,6 +203,18 @@ describe('Channel byte budget', () => {
     assert.equal(ch.state, 'normal');
   });
 
+  it('stats() - fill rate and time to full follow the bytes when they are the fuller bound', () => {
+    const clock = new VirtualClock();
+    const ch = new Channel<Blob>({ capacity: 100, maxBytes: 1000, sizeOf, clock });
+    ch.stats(); // first reading: level 0
+    ch.trySend({ id: 1, n: 500 }); // 1 item of 100, half the bytes: level 50 of 100
+    clock.advance(1000);
+    const s = ch.stats();
+    assert.equal(s.fillRatePerSec, 50);
+    assert.equal(s.timeToFullMs, 1000, 'the other half of the bytes at the same pace');
+    assert.equal(s.utilization, 0.5);
+  });
+
   it('setMaxBytes() - lowered: nothing buffered is dropped; raised: waiting producers are let in; counted and reported', async () => {
     const ch = new Channel<Blob>({ capacity: 10, maxBytes: 100, sizeOf });
     const events: ChannelReconfigureEvent[] = [];

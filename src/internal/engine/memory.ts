@@ -571,7 +571,8 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
   stats(): ChannelStats {
     const engine = this.engine;
     const signals = engine.signals;
-    const inMemory = this.ringLength;
+    // With maxBytes, the fill level of the fuller bound (in items of capacity), so time to full is right when bytes bind.
+    const inMemory = this.budget === undefined ? this.ringLength : this.level();
     const fillRatePerSec = (this.fillRate ??= new FillRate()).ratePerSec(engine.clock.now(), inMemory);
     const stats: ChannelStats = {
       capacity: this.capacity,

@@ -273,7 +273,9 @@ export interface ChannelStats {
    * drains), measured between `stats()` calls: from the oldest reading of the
    * last 10 s (readings at least 250 ms apart), or from the previous one when
    * that is older. 0 on the first call. Each call records a reading, so any
-   * regular reader (a scrape, a dashboard) keeps it current.
+   * regular reader (a scrape, a dashboard) keeps it current. With
+   * `maxBytes`, the rate of the fuller bound's level, in items of capacity
+   * (bytes × capacity / maxBytes when the bytes are fuller).
    */
   fillRatePerSec: number;
   /**
