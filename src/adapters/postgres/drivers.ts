@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError } from '../../core/errors/index.js';
 import { loadCopyFrom } from './copy-streams.js';
-import type { PgClientLike, PgPoolLike, PostgresJsQueryLike, PostgresJsReservedLike, PostgresJsSqlLike } from './types.js';
+import type { PgClientLike, PgPoolLike, PostgresJsQueryableLike, PostgresJsQueryLike, PostgresJsSqlLike } from './types.js';
 import type { Cell } from './values.js';
 
 /** A dedicated connection, held for one flush (a COPY, a multi-statement transaction, an isolation). */
@@ -58,7 +58,7 @@ export function isPostgresJs(client: unknown): client is PostgresJsSqlLike {
 
 export function createDriver(client: SinkClient): SinkDriver {
   if (isPostgresJs(client)) {
-    if (typeof client.reserve !== 'function' || typeof client.typed !== 'function') {
+    if (typeof client.reserve !== 'function' || typeof client.begin !== 'function' || typeof client.typed !== 'function') {
       throw new InvalidArgumentError('postgresSink(sql, options): postgres.js 3.4 or later is needed (its sql has no reserve())');
     }
     return postgresJsDriver(client);
@@ -189,7 +189,7 @@ function postgresJsDriver(sql: PostgresJsSqlLike): SinkDriver {
     return out;
   }
 
-  async function insert(db: PostgresJsSqlLike | PostgresJsReservedLike, text: string, values: readonly Cell[], name: string | undefined): Promise<number | null> {
+  async function insert(db: PostgresJsQueryableLike, text: string, values: readonly Cell[], name: string | undefined): Promise<number | null> {
     // postgres.js names and caches prepared statements itself, per connection.
     const result = await db.unsafe(text, parameters(values), { prepare: name !== undefined });
     return result.count ?? null;
@@ -201,7 +201,7 @@ function postgresJsDriver(sql: PostgresJsSqlLike): SinkDriver {
    * so the outcome is read from the query's settlement (the server's
    * CommandComplete or ErrorResponse), not from the stream's 'finish'.
    */
-  async function copy(db: PostgresJsSqlLike | PostgresJsReservedLike, text: string, chunks: Iterable<string>, signal: AbortSignal | undefined): Promise<number> {
+  async function copy(db: PostgresJsQueryableLike, text: string, chunks: Iterable<string>, signal: AbortSignal | undefined): Promise<number> {
     const query = db.unsafe(text) as PostgresJsQueryInternals;
     const { resolve, reject } = query;
     if (typeof resolve !== 'function' || typeof reject !== 'function') {
@@ -257,69 +257,87 @@ function postgresJsDriver(sql: PostgresJsSqlLike): SinkDriver {
   }
 
   /**
-   * Runs `work` on a connection from `sql.reserve()`. postgres.js fails every
-   * query pending on a connection that closes, and then takes the connection
-   * back into its pool by itself (it reconnects it when needed): a reserved
-   * connection that was lost is therefore not released (releasing it would
-   * hand the closed connection out as an open one). A connection left inside
-   * a transaction by an error is rolled back before it is released.
+   * Runs `work` inside `sql.begin()`, which holds one connection for it.
+   * Not `sql.reserve()`: postgres.js 3.4 keeps a queued reservation in its
+   * wait list when the connection opened for it fails (a terminated backend,
+   * or the stale 57P01 it replays onto the next connect), and that rejected
+   * reservation later takes a fresh connection and strands it for good; a
+   * few terminations leave a pool with no usable connection and every flush
+   * hangs (porsager/postgres#1195, #1223). `begin()` waits like any query,
+   * and rejects when its connection closes.
+   *
+   * `work` is one transaction, as with pg; its transaction statements map onto
+   * postgres.js's: its opening `begin` stands for BEGIN; ROLLBACK is sent as
+   * `ROLLBACK; BEGIN` (postgres.js hands a connection that leaves its
+   * transaction back to the pool at once); COMMIT is sent as `SET CONSTRAINTS
+   * ALL IMMEDIATE`, which checks deferred constraints there, inside `work`,
+   * where a row error can still be isolated, and postgres.js commits once
+   * `work` resolves (a failed commit rejects this call). Savepoints are sent
+   * as written.
+   *
+   * Once the connection is lost, `work` is left waiting for good and sends
+   * nothing more, and so is postgres.js's transaction: it would write its
+   * `rollback` to the closed socket (an uncaught TypeError, porsager/postgres#1208).
+   * `begin()` itself rejects with the loss, and so does this call.
    */
   async function withConnection(work: (connection: SinkConnection) => Promise<void>): Promise<void> {
-    const reserved = await sql.reserve();
+    const never = new Promise<never>(() => {});
     let lost = false;
-    let inTransaction = false;
-    const watch = async <R>(running: PromiseLike<R>): Promise<R> => {
+    const transaction = sql.begin(async (tx) => {
+      const run = async <R>(running: () => PromiseLike<R>): Promise<R> => {
+        if (lost) return never;
+        try {
+          return await running();
+        } catch (error) {
+          if (!isConnectionLoss(error)) throw error;
+          lost = true;
+          return never;
+        }
+      };
+      // postgres.js fails a transaction with the first statement error it saw in it (it registers a
+      // catch on every statement), even one the isolation handled with its own savepoints; the sink
+      // reads each statement's outcome itself, so its statements do not report to the transaction.
+      const own: PostgresJsQueryableLike = {
+        unsafe(text, parameters, options) {
+          const query = tx.unsafe(text, parameters, options);
+          Object.defineProperty(query, 'catch', { value: () => query, configurable: true });
+          return query;
+        },
+        typed: (value, oid) => tx.typed(value, oid),
+      };
+      const connection: SinkConnection = {
+        async exec(text) {
+          if (/^BEGIN\b/i.test(text)) text = text.replace(/^BEGIN\s*;?\s*/i, '');
+          else if (/^COMMIT\s*$/i.test(text)) text = 'SET CONSTRAINTS ALL IMMEDIATE';
+          else if (/^ROLLBACK\s*$/i.test(text)) text = 'ROLLBACK; BEGIN';
+          if (text !== '') await run(() => own.unsafe(text));
+        },
+        insert: (text, values, name) => run(() => insert(own, text, values, name)),
+        copy(text, chunks, signal, started) {
+          signal?.throwIfAborted();
+          started();
+          return run(() => copy(own, text, chunks, signal));
+        },
+      };
       try {
-        return await running;
+        await work(connection);
       } catch (error) {
-        if (isConnectionLoss(error)) lost = true;
+        // Lost while `work` was between statements (begin() has rejected): nothing more is sent.
+        if (lost) return never;
         throw error;
       }
-    };
-    const connection: SinkConnection = {
-      async exec(text) {
-        const head = text.slice(0, 9).toUpperCase();
-        const ends = head.startsWith('COMMIT') || (head.startsWith('ROLLBACK') && !/^ROLLBACK\s+TO/i.test(text));
-        if (head.startsWith('BEGIN')) inTransaction = true;
-        try {
-          await watch(reserved.unsafe(text));
-        } finally {
-          // A COMMIT that fails has ended the transaction too (the server rolled it back).
-          if (ends) inTransaction = false;
-        }
-      },
-      insert: (text, values, name) => watch(insert(reserved, text, values, name)),
-      copy(text, chunks, signal, started) {
-        signal?.throwIfAborted();
-        started();
-        return watch(copy(reserved, text, chunks, signal));
-      },
-    };
-    let failure: unknown;
+    });
     try {
-      await work(connection);
+      await transaction;
     } catch (error) {
-      failure = error;
-      if (isConnectionLoss(error)) lost = true;
+      lost = true;
       throw error;
-    } finally {
-      if (!lost) {
-        if (failure !== undefined && inTransaction) {
-          try {
-            await watch(reserved.unsafe('ROLLBACK'));
-          } catch {
-            // Lost (not released, see above) or refused: the flush already fails with `failure`.
-          }
-        }
-        if (!lost) reserved.release();
-      }
     }
   }
 
   return {
     insert: (text, values, name) => insert(sql, text, values, name),
-    // Not on a reserved connection: postgres.js 3.4 can leave a reservation pending for good when
-    // the connection it was opening for it fails, and COPY needs no transaction of its own.
+    // On the pool, as an INSERT: COPY needs no transaction of its own.
     copy(text, chunks, signal, started) {
       signal?.throwIfAborted();
       started();

@@ -55,8 +55,8 @@ interface InsertStatement {
  * When: nothing touches the database until the first flush. Options are
  * checked right away (`InvalidOptionError`); with a pg.Pool and `method: 'copy'` that
  * includes finding `pg-copy-streams`, which is imported on the first flush.
- * postgres.js needs no other package: it runs COPY itself, on a connection
- * from `sql.reserve()`.
+ * postgres.js needs no other package: it runs COPY itself, on its pool; a
+ * batch of several INSERTs, or an isolation, runs in `sql.begin()`.
  * Each flush converts the items (`toRow`), then sends one INSERT (or one
  * COPY), and resolves after the commit. See {@link PostgresSink} for what a
  * flush promises, {@link PostgresSinkOptions} for the choices.

@@ -130,4 +130,6 @@ export interface PostgresJsReservedLike extends PostgresJsQueryableLike {
 export interface PostgresJsSqlLike extends PostgresJsQueryableLike {
   (template: TemplateStringsArray, ...parameters: any[]): PromiseLike<unknown>;
   reserve(): Promise<PostgresJsReservedLike>;
+  /** Runs `fn` in a transaction on one connection; `tx` is that transaction's `sql`. */
+  begin<R>(fn: (tx: PostgresJsQueryableLike) => Promise<R>): Promise<R>;
 }
