@@ -74,7 +74,7 @@ export default defineScenario({
     channel: 'plain Channel: if (!ch.trySend(x)) await ch.send(x); tryReceive() ?? await receive()',
     'priority-default': 'PriorityChannel, 3 levels, every item at the default level (no options object)',
     'priority-3-strict': 'PriorityChannel, 3 levels strict, 20% { priority: critical } / 80% { priority: batch }, hoisted options',
-    'priority-3-weighted': 'the same with weights 4:2:1 (smooth weighted round robin per take)',
+    'priority-3-weighted': 'the same with weights 4:2:1 (weighted round robin in runs: deficit round robin, quantum = the scaled weight)',
     'fair-10-keys': 'FairChannel, overflow block, 10 keys in turn ({ key } hoisted per key), perKeyCapacity 1024; no target',
   },
   contenders: {
