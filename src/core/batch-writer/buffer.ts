@@ -32,6 +32,32 @@ export class WriterBuffer<T> {
   get bytes(): number {
     return this.memory.bytes;
   }
+  /** With `maxBytes`: bytes of every item written (buffered or dropped at the door); 0 without. */
+  get writtenBytes(): number {
+    return this.memory.budget?.offeredBytes ?? 0;
+  }
+  /** With `maxBytes`: bytes of the items the buffer dropped (refused, evicted, given up); 0 without. */
+  get droppedBytes(): number {
+    return this.memory.budget?.droppedBytes ?? 0;
+  }
+  /**
+   * With `maxBytes`: bytes of every item taken out so far, so the bytes of a
+   * batch are the difference across {@link take} (no `sizeOf` call); 0 without.
+   */
+  get takenBytes(): number {
+    const budget = this.memory.budget;
+    if (budget === undefined) return 0;
+    const held = this.memory.bytes; // syncs the budget with the ring first
+    return budget.offeredBytes - held - budget.droppedBytes;
+  }
+  /** With `maxBytes`: `sizeOf(item)`, checked (for the items of a partly failed batch). */
+  measure(item: T): number {
+    return this.memory.budget!.measure(item);
+  }
+  /** `Channel.setMaxBytes()`'s effect, value checked, on a buffer built with `maxBytes`. */
+  setMaxBytes(maxBytes: number): void {
+    this.memory.setMaxBytes(maxBytes);
+  }
   /**
    * With `maxBytes`: true while the bytes are at or above the high watermark
    * or producers wait for room, so a batch is due before the item count fills

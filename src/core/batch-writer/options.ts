@@ -190,7 +190,7 @@ export interface BatchWriterBreakerStats {
  * changed, its value before and its value now.
  */
 export interface BatchWriterReconfigureEvent {
-  setting: 'batchSize' | 'flushIntervalMs';
+  setting: 'batchSize' | 'flushIntervalMs' | 'maxBytes';
   previous: number;
   value: number;
 }
@@ -223,12 +223,30 @@ export interface BatchWriterStats {
   lastFlushLatencyMs: number;
   /** The current, adapted flush interval. */
   flushIntervalMs: number;
-  /** `setBatchSize()`/`setFlushInterval()` calls that changed a setting. Only grows. */
+  /** `setBatchSize()`/`setFlushInterval()`/`setMaxBytes()` calls that changed a setting. Only grows. */
   adjustments: number;
-  /** With `maxBytes` only: bytes buffered (not those in flight), the sum of `sizeOf`. */
+  /** With `maxBytes` only: bytes in the buffer (not those in flight or waiting for a retry), the sum of `sizeOf`; what `maxBytes` bounds. */
   bytes?: number;
   /** With `maxBytes` only: the byte budget of the buffer. */
   maxBytes?: number;
+  /**
+   * With `maxBytes` only: the byte side of the accounting, each the bytes of
+   * the items counted in the item field of the same name. At every moment
+   * `writtenBytes === flushedBytes + bufferedBytes + inFlightBytes + droppedBytes + deadLetteredBytes`.
+   * An item's size is measured once, when it is written; the items of a
+   * partly failed batch are measured again (their `sizeOf` should not change).
+   */
+  writtenBytes?: number;
+  /** With `maxBytes` only: bytes of the items the sink confirmed. */
+  flushedBytes?: number;
+  /** With `maxBytes` only: bytes of `buffered`: `bytes` plus the items waiting for a retry. */
+  bufferedBytes?: number;
+  /** With `maxBytes` only: bytes of `inFlight`. */
+  inFlightBytes?: number;
+  /** With `maxBytes` only: bytes of `dropped`, every reason (`too-large` included). */
+  droppedBytes?: number;
+  /** With `maxBytes` only: bytes of `deadLettered`. */
+  deadLetteredBytes?: number;
   breaker: BatchWriterBreakerStats;
 }
 

@@ -16,6 +16,7 @@ type Op =
   | { kind: 'abortWrite'; index: number }
   | { kind: 'settle'; outcome: 'ok' | 'throw' | 'partial'; mask: number }
   | { kind: 'advance'; ms: number }
+  | { kind: 'setMaxBytes'; value: number }
   | { kind: 'close' }
   | { kind: 'abort' };
 
@@ -32,6 +33,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 16, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 300 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('setMaxBytes' as const), value: fc.integer({ min: 1, max: 16 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'close' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'abort' as const }) },
 );
@@ -44,7 +46,12 @@ const configArb = fc.record({
   threshold: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
   deadLetter: fc.constantFrom('none' as const, 'ok' as const, 'flaky' as const),
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  // A byte budget (items sized 0 to 6 bytes by their id), or items only.
+  maxBytes: fc.option(fc.integer({ min: 1, max: 16 }), { nil: undefined }),
 });
+
+const sizeOf = (id: number): number => (id * 5) % 7;
+const bytesOf = (ids: readonly number[]): number => ids.reduce((sum, id) => sum + sizeOf(id), 0);
 
 type Config = typeof configArb extends fc.Arbitrary<infer C> ? C : never;
 
@@ -66,6 +73,7 @@ async function runScenario(config: Config, ops: Op[]): Promise<void> {
     maxFlushIntervalMs: 400,
     targetLatencyMs: 100,
     clock,
+    ...(config.maxBytes === undefined ? {} : { maxBytes: config.maxBytes, sizeOf }),
     retry: config.attempts === undefined ? undefined : { attempts: config.attempts, initialDelayMs: 20, maxDelayMs: 200, random },
     breaker: config.threshold === undefined ? undefined : { failureThreshold: config.threshold, resetAfterMs: 250 },
     deadLetter:
@@ -79,6 +87,8 @@ async function runScenario(config: Config, ops: Op[]): Promise<void> {
             dead.push(...items);
           },
   });
+  // Lowering the budget drops nothing buffered: until it drains, the buffer may hold more than the new budget.
+  let peakAfterShrink = 0;
   const check = () => {
     const s = writer.stats();
     assertInvariant(s);
@@ -89,6 +99,14 @@ async function runScenario(config: Config, ops: Op[]): Promise<void> {
     const holding = sink.pending().reduce((n, c) => n + c.items.length, 0);
     assert.equal(s.inFlight, holding, 'inFlight is exactly what the sink holds');
     assert.ok(sink.pending().length <= 1, 'one flush in flight at a time');
+    if (config.maxBytes !== undefined) {
+      assert.equal(s.flushedBytes, bytesOf(sink.written), 'flushedBytes are the bytes the sink confirmed');
+      assert.equal(s.deadLetteredBytes, bytesOf(dead));
+      assert.equal(s.inFlightBytes, bytesOf(sink.pending().flatMap((c) => c.items)), 'inFlightBytes are the bytes the sink holds');
+      assert.ok(s.bytes! <= Math.max(s.maxBytes!, peakAfterShrink), 'the buffer holds at most maxBytes (or what it held when the budget was lowered)');
+    } else {
+      assert.equal(s.writtenBytes, undefined, 'no byte fields without maxBytes');
+    }
   };
   writer.onPressureChange(() => assertInvariant(writer.stats()));
   writer.onBreakerChange(() => assertInvariant(writer.stats()));
@@ -141,6 +159,11 @@ async function runScenario(config: Config, ops: Op[]): Promise<void> {
       }
       case 'advance':
         await clock.advanceAsync(op.ms);
+        break;
+      case 'setMaxBytes':
+        if (config.maxBytes === undefined) break;
+        peakAfterShrink = Math.max(writer.stats().bytes!, op.value < writer.maxBytes! ? peakAfterShrink : 0);
+        writer.setMaxBytes(op.value);
         break;
       case 'close':
         writer.close();

@@ -12,6 +12,16 @@ export function assertInvariant(stats: BatchWriterStats): void {
     `written === flushed + buffered + inFlight + dropped + deadLettered in ${JSON.stringify(stats)}`,
   );
   assert.ok(stats.buffered >= 0 && stats.inFlight >= 0, 'no negative counts');
+  if (stats.writtenBytes !== undefined) {
+    // With maxBytes, the same accounting in bytes.
+    const b = stats as Required<BatchWriterStats>;
+    assert.equal(
+      b.writtenBytes,
+      b.flushedBytes + b.bufferedBytes + b.inFlightBytes + b.droppedBytes + b.deadLetteredBytes,
+      `writtenBytes === flushedBytes + bufferedBytes + inFlightBytes + droppedBytes + deadLetteredBytes in ${JSON.stringify(stats)}`,
+    );
+    assert.ok(b.bufferedBytes >= b.bytes && b.inFlightBytes >= 0 && b.bytes >= 0, 'no negative byte counts');
+  }
 }
 
 export function check<T>(writer: BatchWriter<T>): BatchWriterStats {

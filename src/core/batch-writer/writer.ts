@@ -19,6 +19,8 @@ import { SettleWaiters } from '../../internal/settle-waiters.js';
 import { AdaptiveInterval } from './interval.js';
 import * as v from '../../internal/validate.js';
 import { Listeners } from '../../internal/listeners.js';
+import { checkMaxBytes } from '../../internal/engine/options.js';
+import { InvalidArgumentError } from '../errors/index.js';
 
 const writeSpec: v.CallOptionSpec<BatchWriterWriteOptions> = { signal: 'signal', timeoutMs: 'ms' };
 const drainedSpec: v.CallOptionSpec<{ signal?: AbortSignal }> = { signal: 'signal' };
@@ -50,6 +52,7 @@ const drainSpec: v.CallOptionSpec<BatchWriterDrainOptions> = { signal: 'signal',
  *
  * ## Accounting
  * At every moment `written === flushed + buffered + inFlight + dropped + deadLettered`.
+ * With `maxBytes`, the same in bytes: `writtenBytes === flushedBytes + bufferedBytes + inFlightBytes + droppedBytes + deadLetteredBytes`.
  *
  * @example
  * const writer = new BatchWriter<Row>({
@@ -85,8 +88,8 @@ export class BatchWriter<T> {
   private intervalTimer: TimerHandle | undefined;
   private intervalDue = false;
   private retryTimer: TimerHandle | undefined;
-  /** Failed items waiting for their next attempt; they go before anything in the buffer. */
-  private pendingRetry: { items: T[]; attempt: number } | undefined;
+  /** Failed items waiting for their next attempt (and their bytes, with `maxBytes`); they go before anything in the buffer. */
+  private pendingRetry: { items: T[]; attempt: number; bytes: number } | undefined;
   /** A flush (and the dead-lettering after it) is running. */
   private busy = false;
   private isClosed = false;
@@ -100,6 +103,15 @@ export class BatchWriter<T> {
   private failedBatchCount = 0;
   private lastLatencyMs = 0;
   private readonly ownDrops = { 'flush-failed': 0, 'dead-letter-failed': 0, aborted: 0 };
+  /** Built with `maxBytes`: the byte counters below are kept (all stay 0 without). */
+  private readonly countsBytes: boolean;
+  private flushedBytes = 0;
+  private inFlightBytes = 0;
+  private deadLetteredBytes = 0;
+  /** Bytes of the writer's own drops (the buffer counts its own). */
+  private ownDroppedBytes = 0;
+  /** `takenBytes` when a take began, while it runs: listeners called meanwhile see the bytes taken so far in flight. */
+  private takeStartBytes: number | undefined;
 
   private readonly onIntervalTimer = (): void => {
     this.intervalTimer = undefined;
@@ -126,6 +138,7 @@ export class BatchWriter<T> {
     this.interval = new AdaptiveInterval(o.minFlushIntervalMs, o.maxFlushIntervalMs, o.targetLatencyMs);
     this.breaker = new Breaker(o.breaker, this.clock, () => this.pump());
     this.settleWaiters = new SettleWaiters(this.clock);
+    this.countsBytes = o.channel.maxBytes !== undefined;
   }
 
   /** Most items one flush sends; a full batch flushes at once. Change it with {@link setBatchSize}. */
@@ -189,9 +202,47 @@ export class BatchWriter<T> {
     this.reconfigureListeners.emit({ setting: 'flushIntervalMs', previous, value: next });
   }
 
+  /** The buffer's byte budget (`maxBytes`), or undefined for a writer that counts items only. Change it with {@link setMaxBytes}. */
+  get maxBytes(): number | undefined {
+    return this.buffer.maxBytes;
+  }
+
   /**
-   * Calls `listener(event)` after every change made by {@link setBatchSize}
-   * or {@link setFlushInterval} (not for the interval's own adaptation: see
+   * Changes the byte budget of a writer built with `maxBytes`, from now on,
+   * with `Channel.setMaxBytes()`'s rule. Checked like the option (an integer
+   * >= 1, field `maxBytes`); a bad value throws and changes nothing. Raised,
+   * producers waiting for room whose items now fit are let in, oldest first.
+   * Lowered below the bytes buffered, nothing buffered is dropped: writes meet
+   * the overflow strategy until flushes bring the bytes below the new budget,
+   * an item larger than it is dropped as `'too-large'`, and a batch is due at
+   * once when the bytes are now at or above the high watermark. A change
+   * counts in `stats().adjustments` and is reported to {@link onReconfigure}
+   * listeners (setting `'maxBytes'`); setting the current budget does nothing.
+   *
+   * A writer built without `maxBytes` counts items only; it cannot take a
+   * byte budget later (this throws).
+   * @throws InvalidOptionError (field `maxBytes`) for a bad value; InvalidArgumentError on a writer built without `maxBytes`.
+   * @example
+   * const writer = new BatchWriter<string>({ flush: async (lines) => void lines, maxBytes: 32 * 1024 * 1024 });
+   * writer.setMaxBytes(8 * 1024 * 1024); // the heap is tight: buffer 8 MB from now on
+   */
+  setMaxBytes(maxBytes: number): void {
+    if (!this.countsBytes) {
+      throw new InvalidArgumentError('setMaxBytes(maxBytes): the writer was built without maxBytes; give it a maxBytes option at construction');
+    }
+    const next = checkMaxBytes(maxBytes);
+    const previous = this.buffer.maxBytes!;
+    if (next === previous) return;
+    this.buffer.setMaxBytes(next);
+    this.adjustmentCount++;
+    // Lowered, the bytes may now press: the batch is due at once.
+    if (!this.isClosed) this.pump();
+    this.reconfigureListeners.emit({ setting: 'maxBytes', previous, value: next });
+  }
+
+  /**
+   * Calls `listener(event)` after every change made by {@link setBatchSize},
+   * {@link setFlushInterval} or {@link setMaxBytes} (not for the interval's own adaptation: see
    * `stats().flushIntervalMs`). Listeners run synchronously once the change is
    * in effect; one that throws does not stop the others (its error surfaces as
    * an uncaught error). Returns an unsubscribe function.
@@ -336,11 +387,13 @@ export class BatchWriter<T> {
     if (retry !== undefined) {
       this.pendingRetry = undefined;
       this.ownDrops.aborted += retry.items.length;
+      this.ownDroppedBytes += retry.bytes;
     }
     const n = this.buffer.size;
     if (n !== 0) {
       // Counted before taking, so a listener called while the buffer empties sees consistent stats.
       this.ownDrops.aborted += n;
+      if (this.countsBytes) this.ownDroppedBytes += this.buffer.bytes;
       this.buffer.take(n);
     }
     this.controller.abort(reason);
@@ -377,7 +430,22 @@ export class BatchWriter<T> {
       flushIntervalMs: this.interval.ms,
       adjustments: this.adjustmentCount,
       breaker: { state: this.breaker.state, consecutiveFailures: this.breaker.consecutiveFailures, opens: this.breaker.opens },
-      ...(this.buffer.maxBytes === undefined ? {} : { bytes: this.buffer.bytes, maxBytes: this.buffer.maxBytes }),
+      ...(this.countsBytes ? this.byteStats() : {}),
+    };
+  }
+
+  private byteStats(): Pick<BatchWriterStats, 'bytes' | 'maxBytes' | 'writtenBytes' | 'flushedBytes' | 'bufferedBytes' | 'inFlightBytes' | 'droppedBytes' | 'deadLetteredBytes'> {
+    const buffer = this.buffer;
+    const bytes = buffer.bytes;
+    return {
+      bytes,
+      maxBytes: buffer.maxBytes!,
+      writtenBytes: buffer.writtenBytes,
+      flushedBytes: this.flushedBytes,
+      bufferedBytes: bytes + (this.pendingRetry?.bytes ?? 0),
+      inFlightBytes: this.inFlightBytes + (this.takeStartBytes === undefined ? 0 : buffer.takenBytes - this.takeStartBytes),
+      droppedBytes: buffer.droppedBytes + this.ownDroppedBytes,
+      deadLetteredBytes: this.deadLetteredBytes,
     };
   }
 
@@ -390,7 +458,8 @@ export class BatchWriter<T> {
       if (this.retryTimer === undefined && !this.breaker.isOpen) {
         this.pendingRetry = undefined;
         this.inFlightCount += retry.items.length;
-        this.dispatch(retry.items, retry.attempt);
+        this.inFlightBytes += retry.bytes;
+        this.dispatch(retry.items, retry.attempt, retry.bytes);
       }
       return;
     }
@@ -400,14 +469,24 @@ export class BatchWriter<T> {
       const n = size < this.batchSize ? size : this.batchSize;
       // Counted before taking: producers let in while the buffer empties may trigger listeners.
       this.inFlightCount += n;
-      this.dispatch(this.buffer.take(n), 0);
+      if (!this.countsBytes) {
+        this.dispatch(this.buffer.take(n), 0, 0);
+        return;
+      }
+      // The batch's bytes: what left the buffer across the take (no sizeOf call).
+      const before = (this.takeStartBytes = this.buffer.takenBytes);
+      const batch = this.buffer.take(n);
+      this.takeStartBytes = undefined;
+      const bytes = this.buffer.takenBytes - before;
+      this.inFlightBytes += bytes;
+      this.dispatch(batch, 0, bytes);
     } else if (this.intervalTimer === undefined) {
       this.intervalArmedAt = this.clock.now();
       this.intervalTimer = this.clock.schedule(this.interval.ms, this.onIntervalTimer);
     }
   }
 
-  private dispatch(batch: T[], attempt: number): void {
+  private dispatch(batch: T[], attempt: number, bytes: number): void {
     this.busy = true;
     this.intervalDue = false;
     if (this.intervalTimer !== undefined) {
@@ -416,10 +495,10 @@ export class BatchWriter<T> {
     }
     this.batchCount++;
     if (attempt > 0) this.retriedCount += batch.length;
-    void this.runFlush(batch, attempt);
+    void this.runFlush(batch, attempt, bytes);
   }
 
-  private async runFlush(batch: T[], attempt: number): Promise<void> {
+  private async runFlush(batch: T[], attempt: number, bytes: number): Promise<void> {
     const started = this.clock.now();
     let failures: Failures<T> | undefined;
     let threw = false;
@@ -434,27 +513,51 @@ export class BatchWriter<T> {
     const succeeded = batch.length - (failures?.items.length ?? 0);
     this.inFlightCount -= succeeded;
     this.flushedCount += succeeded;
+    const failedBytes = failures === undefined ? 0 : this.bytesOf(failures.items, batch, bytes);
+    this.inFlightBytes -= bytes - failedBytes;
+    this.flushedBytes += bytes - failedBytes;
     if (failures !== undefined) this.failedBatchCount++;
     // A partial failure means the sink answered: only a throw counts against the breaker.
     if (threw) this.breaker.recordFailure();
     else this.breaker.recordSuccess();
-    if (failures !== undefined) await this.settleFailures(failures, attempt);
+    if (failures !== undefined) await this.settleFailures(failures, attempt, failedBytes);
     this.busy = false;
     this.pump();
     this.checkSettled();
   }
 
-  private async settleFailures(failures: Failures<T>, attempt: number): Promise<void> {
+  /**
+   * Bytes of `failed`, the failed items of `batch` (of `batchBytes`): all of
+   * them when the whole batch failed, else measured again (a failure path).
+   */
+  private bytesOf(failed: T[], batch: T[], batchBytes: number): number {
+    if (!this.countsBytes || failed.length === 0) return 0;
+    if (failed.length === batch.length) return batchBytes;
+    let sum = 0;
+    try {
+      for (const item of failed) sum += this.buffer.measure(item);
+    } catch {
+      // sizeOf measured these items at the write; one that now throws must not stall the writer.
+      return batchBytes;
+    }
+    // Nor may a sizeOf that changed since the write break the accounting.
+    return sum < batchBytes ? sum : batchBytes;
+  }
+
+  private async settleFailures(failures: Failures<T>, attempt: number, bytes: number): Promise<void> {
     const n = failures.items.length;
     if (this.isAborted) {
       this.inFlightCount -= n;
+      this.inFlightBytes -= bytes;
       this.ownDrops.aborted += n;
+      this.ownDroppedBytes += bytes;
       return;
     }
     const retry = this.retry;
     if (retry !== undefined && attempt < retry.attempts) {
       this.inFlightCount -= n;
-      this.pendingRetry = { items: failures.items, attempt: attempt + 1 };
+      this.inFlightBytes -= bytes;
+      this.pendingRetry = { items: failures.items, attempt: attempt + 1, bytes };
       // With the breaker open the retry waits for the half-open probe instead of a timer.
       if (!this.breaker.isOpen) this.retryTimer = this.clock.schedule(retryDelay(retry, attempt + 1), this.onRetryTimer);
       return;
@@ -462,15 +565,22 @@ export class BatchWriter<T> {
     if (this.deadLetter === undefined) {
       this.inFlightCount -= n;
       this.ownDrops['flush-failed'] += n;
+      this.inFlightBytes -= bytes;
+      this.ownDroppedBytes += bytes;
       return;
     }
+    // Items in a running deadLetter() stay inFlight, their bytes too.
     try {
       await this.deadLetter(failures.items, failures.error, { errors: failures.errors, attempts: attempt + 1 });
       this.inFlightCount -= n;
       this.deadLetteredCount += n;
+      this.inFlightBytes -= bytes;
+      this.deadLetteredBytes += bytes;
     } catch {
       this.inFlightCount -= n;
       this.ownDrops['dead-letter-failed'] += n;
+      this.inFlightBytes -= bytes;
+      this.ownDroppedBytes += bytes;
     }
   }
 

@@ -29,12 +29,20 @@ describe('collectMetrics: byte budgets', () => {
     }
   });
 
-  it('collectMetrics() - maps a BatchWriter with maxBytes: buffer bytes and the budget', async () => {
-    const writer = new BatchWriter<string>({ flush: async () => {}, capacity: 10, batchSize: 5, maxBytes: 100 });
+  it('collectMetrics() - maps a BatchWriter with maxBytes: buffer bytes, the budget and the byte counters (written as offered, flushed as delivered)', async () => {
+    const writer = new BatchWriter<string>({ flush: async () => {}, capacity: 10, batchSize: 2, maxBytes: 100 });
+    writer.tryWrite('ab');
+    writer.tryWrite('cde'); // a full batch: flushed
+    await Promise.resolve();
     writer.tryWrite('hello');
+    assert.equal(await writer.write('x'.repeat(101)), false); // too-large
     const samples = await collectMetrics({ writer });
     assert.equal(value(samples, 'sluice_buffer_bytes', 'writer'), 5);
     assert.equal(value(samples, 'sluice_buffer_max_bytes', 'writer'), 100);
+    assert.equal(value(samples, 'sluice_offered_bytes_total', 'writer'), 111);
+    assert.equal(value(samples, 'sluice_delivered_bytes_total', 'writer'), 5);
+    assert.equal(value(samples, 'sluice_dropped_bytes_total', 'writer'), 101);
+    assert.equal(samples.some((s) => s.labels.component === 'writer' && s.name === 'sluice_stat' && /bytes/i.test(s.labels.stat ?? '')), false, 'no byte field falls through to sluice_stat');
     writer.close();
     await writer.drained();
   });

@@ -95,12 +95,15 @@ export function mapComponentStats(component: string, stats: Stats, out: SampleWr
   emit(F.bufferUtilization, utilization ?? (size !== undefined && capacity !== undefined && capacity > 0 ? size / capacity : undefined));
   emit(F.bufferFillRate, r.num('fillRatePerSec'));
   emit(F.bufferTimeToFull, seconds(r.num('timeToFullMs')));
-  // A byte budget (maxBytes): the bytes held and the budget, and the byte accounting beside the item counts.
+  // A byte budget (maxBytes): the bytes held and the budget, and the byte accounting beside the item counts
+  // (a BatchWriter's writtenBytes / flushedBytes, as its written / flushed below).
   emit(F.bufferBytes, r.num('bytes'));
   emit(F.bufferMaxBytes, r.num('maxBytes'));
-  emit(F.offeredBytes, r.num('offeredBytes'));
-  emit(F.deliveredBytes, r.num('deliveredBytes'));
+  emit(F.offeredBytes, r.num('offeredBytes') ?? r.num('writtenBytes'));
+  emit(F.deliveredBytes, r.num('deliveredBytes') ?? r.num('flushedBytes'));
   emit(F.droppedBytes, r.num('droppedBytes'));
+  // A BatchWriter's other byte counters follow from these and sluice_buffer_bytes; not exported (nor left to the catch-all).
+  for (const field of ['bufferedBytes', 'inFlightBytes', 'deadLetteredBytes']) r.used.add(field);
   emit(F.pressured, r.bool('pressured') ?? r.bool('shedding'));
 
   // A CircuitBreaker reports its state at the top level: a breaker state set, not a component state.
