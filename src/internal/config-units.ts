@@ -55,6 +55,17 @@ const SIZE_UNITS: Record<string, number> = {
 };
 const SIZE = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/;
 export const SIZE_HINT = 'a size such as 512, 512B, 64KiB, 1.5MB or 2GiB';
+/**
+ * Pattern a size string must match (also used in the JSON Schema): what
+ * {@link parseSize} reads, units in any case.
+ */
+export const SIZE_PATTERN = '^\\s*\\d+(\\.\\d+)?\\s*([bB]|[kKmMgG][iI]?[bB])?\\s*$';
+/**
+ * What the SI and binary units mean, for hints: the SI prefixes are powers of
+ * 1000 as in `ls --si`, disk and network sizes and Kubernetes quantities (`M`
+ * vs `Mi`); give `MiB` for 2^20.
+ */
+export const SIZE_UNITS_HINT = 'KB, MB, GB are 1000, 1000^2, 1000^3 bytes; KiB, MiB, GiB are 1024, 1024^2, 1024^3';
 
 /** `512`, `512B`, `64KB` (1000s), `64KiB` (1024s), `MB`, `MiB`, `GB`, `GiB`. Bytes. */
 export function parseSize(text: string): number | undefined {

@@ -72,7 +72,7 @@ describe('sluice validate', () => {
     assert.deepEqual(parsed.components[0], { name: 'jobs', kind: 'Channel', path: 'queues.jobs', options: { name: 'jobs', capacity: 50, overflow: 'drop-newest', highWatermark: 0.8, lowWatermark: 0.2 } });
     const bad = await cli(['validate', file('bad2.yaml', 'queues: { q: { capacity: 1, colour: red } }'), '--json']);
     assert.equal(bad.code, 2);
-    assert.deepEqual(JSON.parse(bad.stdout).issues, ['queues.q.colour: unknown key (allowed: capacity, size, strategy, overflow, high_watermark, low_watermark, sample_every, timeout, max_block, priorities, fairness)']);
+    assert.deepEqual(JSON.parse(bad.stdout).issues, ['queues.q.colour: unknown key (allowed: capacity, size, strategy, overflow, high_watermark, low_watermark, sample_every, timeout, max_block, max_bytes, priorities, fairness)']);
   });
 
   it('validate - a constructor refusal the schema let through is reported with its path', async () => {

@@ -95,7 +95,7 @@ export interface BuiltComponents<T = unknown> {
 
 // Constructor option → key in the file, to point errors from the constructors at the right line.
 const KEYS: Record<ComponentKind, Record<string, string>> = {
-  Channel: { capacity: 'capacity', overflow: 'strategy', highWatermark: 'high_watermark', lowWatermark: 'low_watermark', sampleEvery: 'sample_every', maxBlockMs: 'timeout' },
+  Channel: { capacity: 'capacity', overflow: 'strategy', highWatermark: 'high_watermark', lowWatermark: 'low_watermark', sampleEvery: 'sample_every', maxBlockMs: 'timeout', maxBytes: 'max_bytes' },
   PriorityChannel: {
     capacity: 'capacity',
     overflow: 'strategy',
@@ -129,6 +129,7 @@ const KEYS: Record<ComponentKind, Record<string, string>> = {
     flushIntervalMs: 'flush_interval',
     maxFlushIntervalMs: 'max_flush_interval',
     targetLatencyMs: 'target_latency',
+    maxBytes: 'max_bytes',
   },
   TokenBucket: { ratePerSecond: 'rate', burst: 'burst' },
   Credits: { initial: 'initial', max: 'max' },
@@ -208,7 +209,7 @@ export function componentSpecs(config: SluiceConfig): { components: ComponentSpe
       const f = q.fairness;
       out.push({ name, kind: 'FairChannel', path: `queues.${name}`, options: defined({ ...common, perKeyCapacity: f.perKeyCapacity, quantum: f.quantum, topKeys: f.topKeys }) });
     } else {
-      out.push({ name, kind: 'Channel', path: `queues.${name}`, options: defined({ ...common, sampleEvery: q.strategy === 'sample' ? q.sampleEvery : undefined }) });
+      out.push({ name, kind: 'Channel', path: `queues.${name}`, options: defined({ ...common, sampleEvery: q.strategy === 'sample' ? q.sampleEvery : undefined, maxBytes: q.maxBytes }) });
     }
   }
   for (const [name, w] of Object.entries(config.writers)) {
@@ -228,6 +229,7 @@ export function componentSpecs(config: SluiceConfig): { components: ComponentSpe
         minFlushIntervalMs: w.flushIntervalMs,
         maxFlushIntervalMs: w.maxFlushIntervalMs,
         targetLatencyMs: w.targetLatencyMs,
+        maxBytes: w.maxBytes,
       }),
     });
   }

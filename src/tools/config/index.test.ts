@@ -90,7 +90,7 @@ monitoring: { alert_thresholds: { queue_depth: 5, drop_rate: "150%", blocked_tim
     assert.deepEqual(problems(text), [
       'queues.a.size: 0 is not an integer >= 1',
       'queues.a.timeout: "5 parsecs" is not a duration such as 250ms, 5s, 2m, 1h or 1h30m, or a number of milliseconds (> 0)',
-      'queues.a.sise: unknown key; did you mean "size"? (allowed: capacity, size, strategy, overflow, high_watermark, low_watermark, sample_every, timeout, max_block, priorities, fairness)',
+      'queues.a.sise: unknown key; did you mean "size"? (allowed: capacity, size, strategy, overflow, high_watermark, low_watermark, sample_every, timeout, max_block, max_bytes, priorities, fairness)',
       'queues.b.size: 10 is not allowed together with capacity (size is the seed name for capacity)',
       'queues.b.low_watermark: 0.9 is not a fraction <= high_watermark (0.8)',
       'queues.b.timeout: 1000 is not allowed with strategy drop-newest (only with block)',
@@ -104,7 +104,7 @@ monitoring: { alert_thresholds: { queue_depth: 5, drop_rate: "150%", blocked_tim
   });
 
   it('parseConfig() - an unknown key suggests the nearest valid key, when one is close', () => {
-    const queueKeys = 'capacity, size, strategy, overflow, high_watermark, low_watermark, sample_every, timeout, max_block, priorities, fairness';
+    const queueKeys = 'capacity, size, strategy, overflow, high_watermark, low_watermark, sample_every, timeout, max_block, max_bytes, priorities, fairness';
     assert.deepEqual(problems('queues:\n  input_queue:\n    size: 10\n    strategi: block\n    colour: red\n'), [
       `queues.input_queue.strategi: unknown key; did you mean "strategy"? (allowed: ${queueKeys})`,
       `queues.input_queue.colour: unknown key (allowed: ${queueKeys})`,

@@ -23,6 +23,7 @@ const TUNABLE: Partial<Record<ComponentKind, Record<string, Apply>>> = {
     batchSize: (c: BatchWriter<unknown>, v: number) => c.setBatchSize(v),
     // The file's flush_interval is the writer's base (minFlushIntervalMs), which setFlushInterval() sets.
     minFlushIntervalMs: (c: BatchWriter<unknown>, v: number) => c.setFlushInterval(v),
+    maxBytes: (c: BatchWriter<unknown>, v: number) => c.setMaxBytes(v),
   },
   TokenBucket: {
     ratePerSecond: (c: TokenBucket, v: number) => c.setRate(v),
@@ -118,6 +119,12 @@ function refusal(spec: ComponentSpec, from: ComponentSpec, change: ReloadChange)
   const tunable = TUNABLE[spec.kind];
   if (!tunable || !Object.hasOwn(tunable, change.option)) {
     return `${field}: ${spec.kind} "${spec.name}" cannot change ${change.setting} at runtime (${describeValue(change.previous)} -> ${describeValue(change.value)}); restart to apply it`;
+  }
+  if (change.option === 'maxBytes' && (change.previous === undefined || change.value === undefined)) {
+    // A byte budget is chosen at construction (a channel without one keeps the item-only hot path): only its value turns.
+    return change.previous === undefined
+      ? `${field}: ${spec.kind} "${spec.name}" was built without max_bytes (it counts items only); a byte budget cannot be added at runtime: restart to apply it`
+      : `${field}: removed from the file; ${spec.kind} "${spec.name}" was built with a byte budget, which cannot be removed at runtime: restart to count items only`;
   }
   if (change.value === undefined) {
     return `${field}: removed from the file; its default applies only when the component is built: give the value to change it at runtime`;

@@ -11,8 +11,12 @@ import {
   parseDuration,
   parseFraction,
   parseRate,
+  parseSize,
   RATE_HINT,
   RATE_PATTERN,
+  SIZE_HINT,
+  SIZE_PATTERN,
+  SIZE_UNITS_HINT,
 } from '../../internal/config-units.js';
 import type { LagThreshold } from '../../core/alerts/index.js';
 import type { BreakerConfig, BulkheadConfig, FairnessConfig, FlowControlConfig, PrioritiesConfig, QueueConfig, QueueStrategy, WorkloadConfig, WriterConfig } from './types.js';
@@ -65,6 +69,29 @@ function rate(allowed = `${RATE_HINT}, or a number per second (> 0)`) {
       return perSecond;
     })
     .meta({ description: allowed });
+}
+
+const BYTES_TEXT = `${SIZE_HINT} (${SIZE_UNITS_HINT}), or a whole number of bytes (>= 1)`;
+
+/**
+ * A byte budget: a size string or a number of bytes, resolved to whole bytes
+ * (a fraction of a byte, as in 1.3KiB, is dropped: the budget never grows past
+ * what was written) and at least 1, as `maxBytes` requires.
+ */
+function bytes(description: string) {
+  const allowed = BYTES_TEXT;
+  return z
+    .union([z.number(e(allowed)).int(e(allowed)).min(1, e(allowed)), z.string(e(allowed)).regex(new RegExp(SIZE_PATTERN), e(allowed))], e(allowed))
+    .transform((value, ctx) => {
+      const n = typeof value === 'number' ? value : parseSize(value);
+      const whole = n === undefined ? undefined : Math.floor(n);
+      if (whole === undefined || !(whole >= 1) || !Number.isSafeInteger(whole)) {
+        ctx.addIssue({ code: 'custom', message: allowed, input: value });
+        return z.NEVER;
+      }
+      return whole;
+    })
+    .meta({ description: `${description} Accepts ${allowed}.` });
 }
 
 /** A fraction as a number or a percentage string, within (lo, hi]. */
@@ -166,6 +193,9 @@ export const queueSchema = section(
     sample_every: integer('an integer >= 1', 1).optional(),
     timeout: duration(true).optional(),
     max_block: duration(true).optional(),
+    max_bytes: bytes(
+      "Byte budget (Channel maxBytes): an item is admitted only while both capacity and max_bytes hold; one larger than max_bytes is dropped as too-large. Items are sized by the default sizeOf (UTF-8 bytes of a string, byteLength of a Buffer or typed array); other items need a Channel built in code with sizeOf. Plain queues only. Reloadable (setMaxBytes), not added or removed at runtime.",
+    ).optional(),
     priorities: prioritiesSchema.optional(),
     fairness: fairnessSchema.optional(),
   },
@@ -179,6 +209,9 @@ export const queueSchema = section(
     both('strategy', 'overflow', 'overflow is another name for strategy');
     both('timeout', 'max_block', 'max_block is another name for timeout');
     both('priorities', 'fairness', 'a queue is a PriorityChannel or a FairChannel, not both');
+    if (q.max_bytes !== undefined && (q.priorities || q.fairness)) {
+      ctx.addIssue({ code: 'custom', path: ['max_bytes'], input: q.max_bytes, message: `allowed with ${q.priorities ? 'priorities' : 'fairness'} (a ${q.priorities ? 'PriorityChannel' : 'FairChannel'} counts items only; max_bytes is for plain queues)` });
+    }
     if (q.capacity === undefined && q.size === undefined) ctx.addIssue({ code: 'custom', path: ['capacity'], input: undefined, message: `${capacityText} (key capacity, or the seed's size)` });
     const capacity = q.capacity ?? q.size;
     const high = q.high_watermark ?? 0.8;
@@ -212,6 +245,7 @@ export const queueSchema = section(
       sampleEvery: q.sample_every ?? 10,
       maxBlockMs: q.timeout ?? q.max_block,
     };
+    if (q.max_bytes !== undefined) out.maxBytes = q.max_bytes;
     if (q.priorities) {
       const p = q.priorities;
       const priorities: PrioritiesConfig = { levels: p.levels, weights: p.weights, reserve: p.reserve, defaultPriority: p.default };
@@ -335,6 +369,9 @@ export const writerSchema = section(
       .meta({ description: 'Shortest flush interval, the one the writer starts from: a partial batch waits at most this long (default 100ms). Reloadable. The seed calls it minFlushIntervalMs.' }),
     max_flush_interval: duration(true).optional().meta({ description: 'Longest interval the adaptation may reach after slow flushes (default 30s, or flush_interval if longer).' }),
     target_latency: duration(true).optional().meta({ description: 'Sink latency the interval adapts to (default 500ms).' }),
+    max_bytes: bytes(
+      'Byte budget of the buffer (BatchWriter maxBytes): a write is admitted only while both capacity and max_bytes hold; a batch is due once the bytes reach the high watermark; an item larger than max_bytes is dropped as too-large. Items are sized by the default sizeOf (strings, Buffers, typed arrays). Reloadable (setMaxBytes), not added or removed at runtime.',
+    ).optional(),
   },
   'A BatchWriter\'s settings. A file cannot hold the sink: fromConfig(config, { sinks: { <name>: rows => db.insert(rows) } }) builds the writers it is given a sink for.',
 )
@@ -363,6 +400,7 @@ export const writerSchema = section(
       flushIntervalMs: w.flush_interval,
       maxFlushIntervalMs: w.max_flush_interval,
       targetLatencyMs: w.target_latency,
+      maxBytes: w.max_bytes,
     }),
   );
 

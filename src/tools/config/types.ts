@@ -97,6 +97,20 @@ export interface QueueConfig {
    */
   maxBlockMs: number | undefined;
   /**
+   * Key `max_bytes`: the byte budget (Channel `maxBytes`), in bytes. The file
+   * takes `64MB`, `512KiB`, `1GB` or a number of bytes: KB/MB/GB are powers
+   * of 1000, KiB/MiB/GiB powers of 1024. An item is admitted only while both
+   * `capacity` and `max_bytes` hold; one larger than it is dropped as
+   * `too-large`. Items are measured by the default `sizeOf` (UTF-8 bytes of
+   * a string, `byteLength` of a Buffer or typed array); other items need a
+   * Channel built in code with `sizeOf`. Plain queues only (not with
+   * `priorities` or `fairness`). Reloadable through `setMaxBytes()`; it cannot
+   * be added to or removed from a running queue.
+   * @default undefined (items only)
+   * @example queues: { log_lines: { capacity: 100000, max_bytes: 64MiB, strategy: drop_oldest } }
+   */
+  maxBytes?: number;
+  /**
    * Key `priorities`: levels, weights, reserve and default level; the queue becomes a PriorityChannel.
    * @default undefined (a plain Channel)
    * @example queues: { requests: { capacity: 1000, strategy: shed_lowest, priorities: { levels: [critical, batch] } } }
@@ -149,6 +163,15 @@ export interface WriterConfig {
   maxFlushIntervalMs: number | undefined;
   /** Key `target_latency`: sink latency the interval adapts to. @default 500ms @example target_latency: 200ms */
   targetLatencyMs: number | undefined;
+  /**
+   * Key `max_bytes`: the buffer's byte budget (BatchWriter `maxBytes`), as
+   * for a queue: `64MB` (10^6), `512KiB` (2^10) or a number of bytes. A batch
+   * is due once the bytes reach the high watermark. Reloadable through
+   * `setMaxBytes()`; it cannot be added to or removed from a running writer.
+   * @default undefined (items only)
+   * @example writers: { events: { capacity: 10000, max_bytes: 32MiB } }
+   */
+  maxBytes: number | undefined;
 }
 
 /** The seed's single `flow_control` section, built as a component named `flow_control`. */

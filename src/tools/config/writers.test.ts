@@ -40,6 +40,7 @@ describe('config writers', () => {
       flushIntervalMs: 250,
       maxFlushIntervalMs: 5000,
       targetLatencyMs: 200,
+      maxBytes: undefined,
     });
     const seed = parseConfig('writers:\n  logs: { size: 200, overflow: drop_oldest, high_watermark: "90%" }\n');
     assert.equal(seed.writers.logs!.capacity, 200);
