@@ -147,6 +147,9 @@ run: for (const node of lines) {
       const m = tap.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
       if (m) lineTotals[key] += Number(m[1]);
     }
+    // A test that timed out (or was cut short with its file) is "cancelled" in TAP: a failure here.
+    const cancelled = tap.match(/^# cancelled (\d+)$/m);
+    if (cancelled) lineTotals.fail += Number(cancelled[1]);
   }
   for (const key of Object.keys(totals)) totals[key] += lineTotals[key];
   perLine.push(`Node ${node.version}: ${lineTotals.pass} passed, ${lineTotals.fail} failed`);
