@@ -171,6 +171,9 @@ export function postgresSink<T>(pool: PgPoolLike | PostgresJsSqlLike, options: P
     return method === 'copy' ? copyRows(client, rows, signal) : insertRows(client, rows, signal);
   }
 
+  /** [rows written, rows attempted] of one committed transaction. */
+  type Written = [written: number, attempted: number];
+
   function committed(written: number, attempted: number): void {
     stats.rowsWritten += written;
     stats.rowsSkipped += attempted - written;
@@ -200,6 +203,10 @@ export function postgresSink<T>(pool: PgPoolLike | PostgresJsSqlLike, options: P
   /**
    * The batch failed on its data (`firstError`): writes every row that can be
    * written in one transaction and adds the others to `failed`, only once committed.
+   * Returns [rows written, rows attempted] for {@link committed}, which the
+   * caller calls once its connection is given back: with postgres.js the real
+   * COMMIT is sent only when `withConnection` resolves, and a batch whose
+   * commit fails is retried, so counting earlier would count its rows twice.
    */
   async function isolate(
     client: SinkConnection | undefined,
@@ -207,17 +214,21 @@ export function postgresSink<T>(pool: PgPoolLike | PostgresJsSqlLike, options: P
     firstError: unknown,
     failed: PostgresFailedItem<T>[],
     signal: AbortSignal | undefined,
-  ): Promise<void> {
+  ): Promise<Written | undefined> {
     stats.isolations++;
     if (rows.items.length === 1) {
       failed.push({ item: rows.items[0]!, error: firstError });
-      return;
+      return undefined;
     }
     if (client !== undefined) return isolateOn(client, rows, failed, signal);
-    await driver.withConnection((c) => isolateOn(c, rows, failed, signal));
+    let outcome: Written | undefined;
+    await driver.withConnection(async (c) => {
+      outcome = await isolateOn(c, rows, failed, signal);
+    });
+    return outcome;
   }
 
-  async function isolateOn(client: SinkConnection, rows: Rows<T>, failed: PostgresFailedItem<T>[], signal: AbortSignal | undefined): Promise<void> {
+  async function isolateOn(client: SinkConnection, rows: Rows<T>, failed: PostgresFailedItem<T>[], signal: AbortSignal | undefined): Promise<Written> {
     const count = rows.items.length;
     // Deferred constraints would otherwise fire only at COMMIT, after the bisection, and fail everything.
     await client.exec('BEGIN; SET CONSTRAINTS ALL IMMEDIATE');
@@ -227,8 +238,8 @@ export function postgresSink<T>(pool: PgPoolLike | PostgresJsSqlLike, options: P
     written += await bisect(client, sliceRows(rows, half, count, width), found, signal);
     signal?.throwIfAborted();
     await client.exec('COMMIT');
-    committed(written, count - found.length);
     for (const f of found) failed.push(f);
+    return [written, count - found.length];
   }
 
   async function writeBatch(rows: Rows<T>, failed: PostgresFailedItem<T>[], signal: AbortSignal | undefined): Promise<void> {
@@ -238,7 +249,8 @@ export function postgresSink<T>(pool: PgPoolLike | PostgresJsSqlLike, options: P
         committed(await insertRows(driver, rows, signal), count);
       } catch (error) {
         if (!isolateFailures || !isRowError(error)) throw error;
-        await isolate(undefined, rows, error, failed, signal);
+        const outcome = await isolate(undefined, rows, error, failed, signal);
+        if (outcome !== undefined) committed(...outcome);
       }
       return;
     }
@@ -247,12 +259,14 @@ export function postgresSink<T>(pool: PgPoolLike | PostgresJsSqlLike, options: P
         committed(await driver.copy(copySql, copyChunks(rows.cells, width, o.copyFormat), signal, () => stats.statements++), count);
       } catch (error) {
         if (!isolateFailures || !isRowError(error)) throw error;
-        await isolate(undefined, rows, error, failed, signal);
+        const outcome = await isolate(undefined, rows, error, failed, signal);
+        if (outcome !== undefined) committed(...outcome);
       }
       return;
     }
     // COPY is one statement; several INSERTs need a transaction to stay all-or-nothing.
     const transaction = method === 'insert';
+    let outcome: Written | undefined;
     await driver.withConnection(async (client) => {
       try {
         if (transaction) await client.exec('BEGIN');
@@ -261,13 +275,15 @@ export function postgresSink<T>(pool: PgPoolLike | PostgresJsSqlLike, options: P
           signal?.throwIfAborted();
           await client.exec('COMMIT');
         }
-        committed(written, count);
+        outcome = [written, count];
       } catch (error) {
         if (!isolateFailures || !isRowError(error)) throw error;
         if (transaction) await client.exec('ROLLBACK');
-        await isolate(client, rows, error, failed, signal);
+        outcome = await isolate(client, rows, error, failed, signal);
       }
     });
+    // Counted once the connection is back: see isolate().
+    if (outcome !== undefined) committed(...outcome);
   }
 
   const flush = async (items: readonly T[], context?: { signal?: AbortSignal }): Promise<PostgresFlushResult<T> | undefined> => {
