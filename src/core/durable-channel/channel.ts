@@ -4,7 +4,9 @@ import type { ChannelEngine } from '../../internal/engine/engine.js';
 import { Admit } from '../../internal/engine/policy.js';
 import { FillRate, timeToFullMs } from '../../internal/engine/fill-rate.js';
 import * as v from '../../internal/validate.js';
-import { checkCapacity, checkWatermarks, type ChannelReconfigureEvent, type ChannelState, type OverflowStrategy } from '../../internal/engine/options.js';
+import { checkCapacity, checkMaxBytes, checkWatermarks, type ChannelReconfigureEvent, type ChannelState, type OverflowStrategy } from '../../internal/engine/options.js';
+import { Sized } from '../../internal/engine/bytes.js';
+import type { DurableBytes } from './bytes.js';
 import { DurableCore, attempt } from './core.js';
 import type { DurableReceiveWaiter } from './waiters.js';
 import { resolveDurableOptions, type DurableChannelOptions, type DurableChannelStats, type DurableReceiveOptions, type DurableSendOptions } from './options.js';
@@ -48,6 +50,21 @@ const RESOLVED_FALSE = Promise.resolve(false);
  * channels, at every moment
  * `recovered + offered === acked + size + dropped` (items still committing are
  * not yet offered), and `dropped` is the sum of `droppedBy`.
+ *
+ * ## Byte budget
+ * With `maxBytes` (and `sizeOf`, default: UTF-8 bytes of a string,
+ * `byteLength` of a Buffer or typed array) the channel bounds what it holds
+ * in memory: the items admitted and on their way to the store (`committing`),
+ * which a slow or stalled store would otherwise let pile up to `capacity`.
+ * An offer is admitted only while both bounds hold; one larger than
+ * `maxBytes` is dropped as `'too-large'` and never waits. When the bytes are
+ * full the strategy decides as at capacity, except `'drop-oldest'`: the items
+ * in memory have joined a commit and evicting stored items frees no memory,
+ * so the new item is dropped (`'drop-newest'`), as when nothing stored is
+ * evictable. State, pressure and utilization follow the fuller bound.
+ * `stats()` adds `bytes`, `maxBytes` and `offeredBytes === acceptedBytes + droppedBytes`.
+ * The store's contents are bounded by `capacity` alone: their bytes live in
+ * the store (and are unknown for items recovered at open).
  *
  * ## Close, drain, detach
  * - `close()` stops sends (as on `Channel`); receivers go on until every item
@@ -112,7 +129,15 @@ export class DurableChannel<T> {
     return this.engine.signals.pressured;
   }
   get utilization(): number {
-    return this.core.occupied / this.capacity;
+    return this.core.level() / this.capacity;
+  }
+  /** The byte budget of what the channel holds in memory (`maxBytes`), or undefined without one. Change it with {@link setMaxBytes}. */
+  get maxBytes(): number | undefined {
+    return this.core.budget?.maxBytes;
+  }
+  /** With `maxBytes`: bytes of the items committing now (in memory, on their way to the store); 0 without. */
+  get bytes(): number {
+    return this.core.budget?.bytes ?? 0;
   }
 
   /**
@@ -148,6 +173,8 @@ export class DurableChannel<T> {
     const invalid = v.callOptionsError(options, 'send()', sendSpec);
     if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
+    const budget = this.core.budget;
+    if (budget !== undefined) return this.sendBytes(item, options, budget);
     if (signal?.aborted) return this.engine.abortedDrop(signal);
     if (this.engine.closed) return Promise.reject(this.core.closedDrop());
     if (!this.core.isOpen) return this.core.opening.then(() => this.send(item, options));
@@ -167,6 +194,60 @@ export class DurableChannel<T> {
         return Promise.reject(new OverflowError());
       default:
         return this.engine.waitForRoom(item, signal, options?.timeoutMs);
+    }
+  }
+
+  /** `send()` with `maxBytes`: `item` defined, `options` checked. */
+  private sendBytes(item: T, options: DurableSendOptions | undefined, budget: DurableBytes): Promise<boolean> {
+    const signal = options?.signal;
+    if (!this.core.isOpen && !signal?.aborted && !this.engine.closed) return this.core.opening.then(() => this.send(item, options));
+    let n: number;
+    try {
+      n = budget.measure(item); // a bad size rejects before anything is counted
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (signal?.aborted) {
+      budget.refused(n);
+      return this.engine.abortedDrop(signal);
+    }
+    if (this.engine.closed) {
+      budget.refused(n);
+      return Promise.reject(this.core.closedDrop());
+    }
+    if (n > budget.maxBytes) {
+      budget.refused(n);
+      this.engine.drop('too-large');
+      return RESOLVED_FALSE;
+    }
+    const fits = budget.fits(n);
+    const occupied = this.core.occupied;
+    // Bytes full: the strategy decides as at capacity.
+    const decision = fits ? this.engine.admit(this.core.level()) : this.engine.policy.admit(occupied > this.capacity ? occupied : this.capacity);
+    switch (decision) {
+      case Admit.accept:
+        return this.core.enqueue(item, false, n);
+      case Admit.evictOldest:
+        if (fits) return this.core.enqueue(item, true, n);
+        // Evicting stored items frees no memory, and the committing ones have joined a commit.
+        budget.refused(n);
+        this.engine.drop('drop-newest');
+        return RESOLVED_FALSE;
+      case Admit.dropNewest:
+        budget.refused(n);
+        this.engine.drop('drop-newest');
+        return RESOLVED_FALSE;
+      case Admit.dropSample:
+        budget.refused(n);
+        this.engine.drop('sample');
+        return RESOLVED_FALSE;
+      case Admit.reject:
+        budget.refused(n);
+        this.engine.drop('rejected');
+        return Promise.reject(new OverflowError());
+      default:
+        // The size rides with the item, so a producer that gives up is counted in bytes without another sizeOf call.
+        return this.engine.waitForRoom(new Sized(item, n) as unknown as T, signal, options?.timeoutMs);
     }
   }
 
@@ -345,8 +426,38 @@ export class DurableChannel<T> {
   }
 
   /**
-   * Calls `listener(event)` for each setting changed by {@link resize} or
-   * {@link setWatermarks}. Listeners run synchronously once the change is in
+   * Changes the byte budget of a channel built with `maxBytes`, from now on,
+   * with `Channel.setMaxBytes()`'s rule. Checked like the option (an integer
+   * >= 1, field `maxBytes`); a bad value throws and changes nothing. Raised,
+   * producers waiting under `'block'` whose items now fit join the next
+   * commit, oldest first; lowered below the bytes committing, nothing is
+   * dropped (those items have joined a commit) and offers meet the strategy
+   * until the commits settle. State and pressure are re-derived at once. A
+   * change counts in `stats().adjustments` and is reported to
+   * {@link onReconfigure} listeners (setting `'maxBytes'`).
+   * @throws InvalidOptionError (field `maxBytes`) for a bad value; InvalidArgumentError on a channel built without `maxBytes`.
+   * @example
+   * const durable = new DurableChannel<string>({ store, capacity: 100_000, maxBytes: 64 * 1024 * 1024 });
+   * durable.setMaxBytes(16 * 1024 * 1024); // the heap is tight: hold at most 16 MB on its way to the store
+   */
+  setMaxBytes(maxBytes: number): void {
+    const budget = this.core.budget;
+    if (budget === undefined) {
+      throw new InvalidArgumentError('setMaxBytes(maxBytes): the channel was built without maxBytes; give it a maxBytes option at construction');
+    }
+    const next = checkMaxBytes(maxBytes);
+    const previous = budget.maxBytes;
+    if (next === previous) return;
+    budget.maxBytes = next;
+    this.engine.adjustments++;
+    if (this.core.isOpen) this.core.refresh();
+    else this.core.updateSignals();
+    this.engine.reconfigureListeners.emit({ setting: 'maxBytes', previous, value: next });
+  }
+
+  /**
+   * Calls `listener(event)` for each setting changed by {@link resize},
+   * {@link setWatermarks} or {@link setMaxBytes}. Listeners run synchronously once the change is in
    * effect; one that throws does not stop the others (its error surfaces as
    * an uncaught error). Returns an unsubscribe function.
    * @throws InvalidArgumentError unless `listener` is a function.
@@ -380,15 +491,17 @@ export class DurableChannel<T> {
   }
 
   stats(): DurableChannelStats {
-    const occupied = this.core.occupied;
+    // With maxBytes, the fill level of the fuller bound (in items of capacity), as Channel's.
+    const occupied = this.core.level();
     const fillRatePerSec = (this.fillRate ??= new FillRate()).ratePerSec(this.engine.clock.now(), occupied);
+    const budget = this.core.budget;
     return {
       capacity: this.capacity,
       size: this.core.stored,
       committing: this.core.committing,
       waiting: this.engine.senders.size,
       receiving: this.core.receivers.size,
-      utilization: this.core.occupied / this.capacity,
+      utilization: occupied / this.capacity,
       state: this.engine.signals.state,
       pressured: this.engine.signals.pressured,
       recovered: this.core.recoveredCount,
@@ -409,6 +522,9 @@ export class DurableChannel<T> {
       adjustments: this.engine.adjustments,
       fillRatePerSec,
       timeToFullMs: timeToFullMs(occupied, this.capacity, fillRatePerSec),
+      ...(budget === undefined
+        ? {}
+        : { bytes: budget.bytes, maxBytes: budget.maxBytes, offeredBytes: budget.offeredBytes, acceptedBytes: budget.acceptedBytes, droppedBytes: budget.droppedBytes }),
     };
   }
 

@@ -5,6 +5,8 @@ import { WaiterList } from '../../internal/waiter-list.js';
 import { ChannelEngine, type EngineOwner } from '../../internal/engine/engine.js';
 import type { ResolvedDurableOptions } from './options.js';
 import type { DurableStore, LeasedItem } from './store.js';
+import { DurableBytes } from './bytes.js';
+import { Sized } from '../../internal/engine/bytes.js';
 
 /**
  * The store side of a {@link DurableChannel}: the group commit of sends and
@@ -43,7 +45,11 @@ export class DurableCore<T> implements EngineOwner {
   stored = 0;
   /** Admitted items not yet committed: they hold capacity. */
   committing = 0;
+  /** With `maxBytes`: the bytes of the committing items (see {@link DurableBytes}); undefined without. */
+  readonly budget: DurableBytes | undefined;
   private batchItems: T[] = [];
+  /** With `maxBytes`: the size of each item in `batchItems`. */
+  private batchSizes: number[] = [];
   private batchResolve: ((accepted: boolean) => void)[] = [];
   private batchReject: ((error: unknown) => void)[] = [];
   private batchEvictions = 0;
@@ -82,6 +88,7 @@ export class DurableCore<T> implements EngineOwner {
     this.pollIntervalMs = o.pollIntervalMs;
     this.store = o.store;
     this.clock = o.clock;
+    this.budget = o.maxBytes === undefined ? undefined : new DurableBytes(o.maxBytes, o.sizeOf!);
     this.opening = attempt(() => this.store.size()).then((size) => {
       this.stored = this.recoveredCount = size;
       this.isOpen = true;
@@ -95,12 +102,26 @@ export class DurableCore<T> implements EngineOwner {
     return this.stored + this.committing;
   }
 
-  /** Admits `item` into the next commit; the promise settles when that commit does. */
-  enqueue(item: T, evicting: boolean): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => this.join(item, evicting, resolve, reject));
+  /**
+   * The fill level state, pressure and admission read: `occupied`, or with
+   * `maxBytes` the fuller of it and the committing bytes (in items of capacity).
+   */
+  level(): number {
+    const budget = this.budget;
+    return budget === undefined ? this.stored + this.committing : budget.level(this.stored + this.committing, this.engine.capacity);
   }
 
-  join(item: T, evicting: boolean, resolve: (accepted: boolean) => void, reject: (error: unknown) => void): void {
+  /** Admits `item` (of `bytes` bytes, with `maxBytes`) into the next commit; the promise settles when that commit does. */
+  enqueue(item: T, evicting: boolean, bytes = 0): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => this.join(item, evicting, resolve, reject, bytes));
+  }
+
+  join(item: T, evicting: boolean, resolve: (accepted: boolean) => void, reject: (error: unknown) => void, bytes = 0): void {
+    const budget = this.budget;
+    if (budget !== undefined) {
+      this.batchSizes.push(bytes);
+      budget.bytes += bytes;
+    }
     this.batchItems.push(item);
     this.batchResolve.push(resolve);
     this.batchReject.push(reject);
@@ -110,7 +131,7 @@ export class DurableCore<T> implements EngineOwner {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
     }
-    this.engine.signals.update(this.occupied, this.engine.closed);
+    this.engine.signals.update(this.level(), this.engine.closed);
   }
 
   private flush(): void {
@@ -120,19 +141,21 @@ export class DurableCore<T> implements EngineOwner {
     const resolvers = this.batchResolve;
     const rejecters = this.batchReject;
     const evictions = this.batchEvictions;
+    const sizes = this.batchSizes;
+    this.batchSizes = [];
     this.batchItems = [];
     this.batchResolve = [];
     this.batchReject = [];
     this.batchEvictions = 0;
     this.flushing = true;
-    this.track(this.commit(items, resolvers, rejecters, evictions)).finally(() => {
+    this.track(this.commit(items, resolvers, rejecters, evictions, sizes)).finally(() => {
       this.flushing = false;
       if (this.batchItems.length !== 0) this.flush(); // everything that queued behind this commit goes in the next
       this.refresh();
     });
   }
 
-  private async commit(items: T[], resolvers: ((accepted: boolean) => void)[], rejecters: ((error: unknown) => void)[], evictions: number): Promise<void> {
+  private async commit(items: T[], resolvers: ((accepted: boolean) => void)[], rejecters: ((error: unknown) => void)[], evictions: number, sizes: number[]): Promise<void> {
     let refused = 0;
     try {
       // Acks since admission may have made room: evict only what still overflows.
@@ -156,11 +179,21 @@ export class DurableCore<T> implements EngineOwner {
       this.offeredCount += kept + refused;
       this.acceptedCount += kept;
       this.engine.droppedBy['drop-newest'] += refused;
+      if (this.budget !== undefined) {
+        let keptBytes = 0;
+        let refusedBytes = 0;
+        for (let i = 0; i < sizes.length; i++) {
+          if (i < kept) keptBytes += sizes[i]!;
+          else refusedBytes += sizes[i]!;
+        }
+        this.budget.committed(keptBytes, refusedBytes, 0);
+      }
       for (let i = 0; i < resolvers.length; i++) resolvers[i]!(i < kept);
       this.leaseDirty = true;
     } catch (error) {
       // Not committed: the items were never offered. Every producer learns it.
       this.committing -= resolvers.length;
+      if (this.budget !== undefined) this.budget.committed(0, 0, sizes.reduce((a, b) => a + b, 0));
       for (const reject of rejecters) reject(error);
     }
   }
@@ -299,14 +332,24 @@ export class DurableCore<T> implements EngineOwner {
    */
   refresh(): void {
     if (!this.isOpen) return;
-    while (this.engine.senders.size !== 0 && this.occupied < this.engine.capacity) {
-      const w = this.engine.senders.shift()!;
-      this.join(w.item, false, w.resolve, w.reject);
+    const budget = this.budget;
+    if (budget === undefined) {
+      while (this.engine.senders.size !== 0 && this.occupied < this.engine.capacity) {
+        const w = this.engine.senders.shift()!;
+        this.join(w.item, false, w.resolve, w.reject);
+      }
+    } else {
+      // Oldest first, while both bounds hold for the head's item (its size rode with it).
+      while (this.engine.senders.size !== 0 && this.occupied < this.engine.capacity && budget.fits((this.engine.senders.peek()!.item as unknown as Sized<T>).bytes)) {
+        const w = this.engine.senders.shift()!;
+        const sized = w.item as unknown as Sized<T>;
+        this.join(sized.item, false, w.resolve, w.reject, sized.bytes);
+      }
     }
     const empty = this.occupied === 0;
     if (this.engine.closed && empty) this.finish();
     else if (this.receivers.size !== 0) this.pumpReceivers();
-    this.engine.signals.update(this.occupied, this.engine.closed);
+    this.engine.signals.update(this.level(), this.engine.closed);
   }
 
   private pumpReceivers(): void {
@@ -401,10 +444,12 @@ export class DurableCore<T> implements EngineOwner {
   }
 
   // EngineOwner
-  /** A waiting producer gave up: nothing to do beyond the engine's count. */
-  producerLeft(): void {}
+  /** A waiting producer gave up: beyond the engine's count, its bytes are dropped (with `maxBytes`). */
+  producerLeft(item: unknown): void {
+    if (this.budget !== undefined) this.budget.refused((item as Sized<T>).bytes);
+  }
   updateSignals(): void {
-    this.engine.signals.update(this.occupied, this.engine.closed);
+    this.engine.signals.update(this.level(), this.engine.closed);
   }
   isDrained(): boolean {
     return this.engine.closed && this.isOpen && this.occupied === 0;

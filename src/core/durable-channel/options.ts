@@ -1,9 +1,18 @@
-import { resolveChannelOptions, type ChannelOptions, type ChannelState, type DropReason, type ResolvedChannelOptions } from '../../internal/engine/options.js';
+import { resolveChannelOptions, type ByteBudgetOptions, type ChannelOptions, type ChannelState, type DropReason, type ResolvedChannelOptions } from '../../internal/engine/options.js';
 import { InvalidOptionError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
 import type { DurableStore } from './store.js';
 
-export interface DurableChannelOptions<T> extends ChannelOptions {
+/**
+ * `maxBytes` and `sizeOf` ({@link ByteBudgetOptions}) bound the bytes the
+ * channel holds in memory: the items admitted and on their way to the store
+ * (`stats().committing`), which a slow or stalled store lets pile up to
+ * `capacity`. An offer is admitted only while both `capacity` and `maxBytes`
+ * hold; one larger than `maxBytes` is dropped as `'too-large'`. The store's
+ * contents are bounded by `capacity` alone (their bytes are in the store,
+ * not in this process).
+ */
+export interface DurableChannelOptions<T> extends ChannelOptions, ByteBudgetOptions<T> {
   /**
    * Where items live. The channel assumes it is the store's only user while it
    * is attached: it counts `size` itself from the store's size at open.
@@ -41,7 +50,7 @@ const storeMethods = ['append', 'lease', 'ack', 'nack', 'size', 'close'] as cons
 export function resolveDurableOptions<T>(options: DurableChannelOptions<T>): ResolvedDurableOptions<T> {
   const o = v.optionsObject(options, 'DurableChannel', {
     store: true, visibilityTimeoutMs: true, pollIntervalMs: true, capacity: true, overflow: true, highWatermark: true,
-    lowWatermark: true, sampleEvery: true, maxBlockMs: true, clock: true, name: true,
+    lowWatermark: true, sampleEvery: true, maxBlockMs: true, clock: true, name: true, maxBytes: true, sizeOf: true,
   });
   const store = o.store;
   if (store === null || typeof store !== 'object' || storeMethods.some((m) => typeof store[m] !== 'function')) {
@@ -113,8 +122,22 @@ export interface DurableChannelStats {
   longestBlockedMs: number;
   /** Times `pressured` turned on. */
   pressureEvents: number;
-  /** `resize()` and `setWatermarks()` calls that changed a setting. Only grows. */
+  /** `resize()`, `setWatermarks()` and `setMaxBytes()` calls that changed a setting. Only grows. */
   adjustments: number;
+  /** With `maxBytes` only: bytes of the items committing now (in memory, on their way to the store); what `maxBytes` bounds. */
+  bytes?: number;
+  /** With `maxBytes` only: the byte budget. */
+  maxBytes?: number;
+  /**
+   * With `maxBytes` only: bytes of the items whose fate is decided (committed
+   * or dropped), as `offered`. At every moment `offeredBytes === acceptedBytes + droppedBytes`;
+   * committing items are not yet offered, and a failed commit's items never are.
+   */
+  offeredBytes?: number;
+  /** With `maxBytes` only: bytes of the items committed to the store (`accepted`). */
+  acceptedBytes?: number;
+  /** With `maxBytes` only: bytes of `dropped`, every reason (`too-large` included). */
+  droppedBytes?: number;
   /** Items per second by which `occupied` (held plus committing) grows; as `Channel`'s `fillRatePerSec`. */
   fillRatePerSec: number;
   /** Milliseconds until the channel is full at `fillRatePerSec`: 0 when full, `Infinity` while not filling. */

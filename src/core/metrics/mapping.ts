@@ -102,8 +102,8 @@ export function mapComponentStats(component: string, stats: Stats, out: SampleWr
   emit(F.offeredBytes, r.num('offeredBytes') ?? r.num('writtenBytes'));
   emit(F.deliveredBytes, r.num('deliveredBytes') ?? r.num('flushedBytes'));
   emit(F.droppedBytes, r.num('droppedBytes'));
-  // A BatchWriter's other byte counters follow from these and sluice_buffer_bytes; not exported (nor left to the catch-all).
-  for (const field of ['bufferedBytes', 'inFlightBytes', 'deadLetteredBytes']) r.used.add(field);
+  // A BatchWriter's other byte counters and a DurableChannel's acceptedBytes follow from these and sluice_buffer_bytes; not exported (nor left to the catch-all).
+  for (const field of ['bufferedBytes', 'inFlightBytes', 'deadLetteredBytes', 'acceptedBytes']) r.used.add(field);
   emit(F.pressured, r.bool('pressured') ?? r.bool('shedding'));
 
   // A CircuitBreaker reports its state at the top level: a breaker state set, not a component state.
