@@ -437,7 +437,7 @@ export class DurableChannel<T> {
    * {@link onReconfigure} listeners (setting `'maxBytes'`).
    * @throws InvalidOptionError (field `maxBytes`) for a bad value; InvalidArgumentError on a channel built without `maxBytes`.
    * @example
-   * const durable = new DurableChannel<string>({ store, capacity: 100_000, maxBytes: 64 * 1024 * 1024 });
+   * const durable = new DurableChannel<Job>({ store, capacity: 100_000, maxBytes: 64 * 1024 * 1024, sizeOf: (job) => Buffer.byteLength(JSON.stringify(job)) });
    * durable.setMaxBytes(16 * 1024 * 1024); // the heap is tight: hold at most 16 MB on its way to the store
    */
   setMaxBytes(maxBytes: number): void {
