@@ -194,7 +194,7 @@ export const queueSchema = section(
     timeout: duration(true).optional(),
     max_block: duration(true).optional(),
     max_bytes: bytes(
-      "Byte budget (Channel maxBytes): an item is admitted only while both capacity and max_bytes hold; one larger than max_bytes is dropped as too-large. Items are sized by the default sizeOf (UTF-8 bytes of a string, byteLength of a Buffer or typed array); other items need a Channel built in code with sizeOf. Plain queues only. Reloadable (setMaxBytes), not added or removed at runtime.",
+      "Byte budget (Channel maxBytes): an item is admitted only while both capacity and max_bytes hold; one larger than max_bytes is dropped as too-large. Items are sized by the default sizeOf (UTF-8 bytes of a string, byteLength of a Buffer or typed array); other items need a Channel built in code with sizeOf. Plain queues only. Reloadable (setMaxBytes), not added or removed at runtime. sluice simulate models items, not their sizes: it ignores max_bytes.",
     ).optional(),
     priorities: prioritiesSchema.optional(),
     fairness: fairnessSchema.optional(),

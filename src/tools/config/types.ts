@@ -105,7 +105,8 @@ export interface QueueConfig {
    * a string, `byteLength` of a Buffer or typed array); other items need a
    * Channel built in code with `sizeOf`. Plain queues only (not with
    * `priorities` or `fairness`). Reloadable through `setMaxBytes()`; it cannot
-   * be added to or removed from a running queue.
+   * be added to or removed from a running queue. `sluice simulate` models
+   * items, not their sizes: it ignores `max_bytes`.
    * @default undefined (items only)
    * @example queues: { log_lines: { capacity: 100000, max_bytes: 64MiB, strategy: drop_oldest } }
    */
