@@ -165,7 +165,12 @@ describe('governor()', () => {
     mode = 'nan';
     clock.advance(100);
     assert.equal(gov.stats().errors, 2);
-    assert.ok(gov.stats().lastError instanceof TypeError);
+    const nan = gov.stats().lastError;
+    assert.ok(nan instanceof InvalidOptionError);
+    assert.equal(nan.code, ErrorCode.invalidOption);
+    assert.equal(nan.field, 'pressure');
+    assert.ok(Number.isNaN(nan.value));
+    assert.match(nan.message, /^Invalid option "pressure": got NaN; expected a pressure whose read\(\) returns a number .*governor "governor"/);
     mode = 'ok';
     pressure = 5;
     refuse = true;

@@ -2,6 +2,7 @@ import { systemClock, type Clock, type TimerHandle } from '../clock/index.js';
 import * as v from '../../internal/validate.js';
 import { resolvePressure } from '../../internal/pressure.js';
 import { governedSetRate, type GovernedRateSettable } from '../../internal/governed-rate.js';
+import { InvalidOptionError } from '../errors/index.js';
 import { throttleFactor } from './levels.js';
 import type { Pressure, PressureLike } from './sources.js';
 
@@ -101,6 +102,7 @@ export interface GovernorStats {
   ticks: number;
   /** Pressure reads that threw or gave no number, and target calls that threw; the rate was left as it was. */
   errors: number;
+  /** The last such failure, as thrown; a read that gave no number is an `InvalidOptionError` (code `ERR_SLUICE_INVALID_OPTION`, field `pressure`). */
   lastError: unknown;
   closed: boolean;
 }
@@ -237,7 +239,8 @@ export class Governor {
       return undefined;
     }
     if (typeof pressure !== 'number' || Number.isNaN(pressure)) {
-      this.fail(new TypeError(`governor "${this.name}": pressure.read() returned ${typeof pressure === 'number' ? 'NaN' : typeof pressure}, not a number`));
+      // Coded like sizeOf's bad result: the option is fine, what it returned is not; the reading is quoted, not thrown.
+      this.fail(new InvalidOptionError('pressure', pressure, 'a pressure whose read() returns a number (NaN is not one)', `governor "${this.name}"`));
       return undefined;
     }
     this.lastPressure = pressure;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode, InvalidOptionError } from '../errors/index.js';
+import { ErrorCode, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import { VirtualClock } from '../testing/index.js';
 import { pressureLevels, trend, Trend } from './index.js';
 
@@ -146,7 +146,13 @@ describe('trend()', () => {
     value = 'high';
     assert.equal(t.read(), 0.3);
     assert.equal(t.stats().errors, 2);
-    assert.ok(t.stats().lastError instanceof TypeError);
+    const error = t.stats().lastError;
+    assert.ok(error instanceof InvalidArgumentError);
+    assert.equal(error.code, 'ERR_SLUICE_INVALID_ARGUMENT');
+    assert.match(error.message, /^trend "trend": source\.read\(\) returned "high"; expected a number/);
+    value = Number.NaN;
+    t.read();
+    assert.match((t.stats().lastError as Error).message, /returned NaN;/);
     t.close();
   });
 

@@ -1,6 +1,8 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock/index.js';
 import * as v from '../../internal/validate.js';
+import { describe } from '../../internal/describe.js';
 import { resolvePressure } from '../../internal/pressure.js';
+import { InvalidArgumentError } from '../errors/index.js';
 import type { Pressure, PressureLike } from './sources.js';
 
 export interface TrendOptions {
@@ -59,7 +61,7 @@ export interface TrendStats {
   windowSamples: number;
   /** Reads of the source that threw or returned something other than a number (NaN included); the last good reading was kept. */
   errors: number;
-  /** The last such failure, `undefined` before the first. */
+  /** The last such failure, `undefined` before the first: what the source threw, as is, or an `InvalidArgumentError` (code `ERR_SLUICE_INVALID_ARGUMENT`) for a reading that was no number. */
   lastError: unknown;
   closed: boolean;
 }
@@ -200,7 +202,8 @@ export class Trend implements Pressure {
     }
     if (typeof value !== 'number' || Number.isNaN(value)) {
       this.errorCount++;
-      this.lastFailure = new TypeError(`trend "${this.name}": source.read() returned ${typeof value === 'number' ? 'NaN' : typeof value}, not a number`);
+      // Coded: the source is trend()'s argument, and its reading is quoted briefly in the message.
+      this.lastFailure = new InvalidArgumentError(`trend "${this.name}": source.read() returned ${describe(value)}; expected a number (NaN is not one)`);
       return this.currentValue;
     }
     this.currentValue = value;
