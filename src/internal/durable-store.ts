@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../core/errors/index.js';
+import { ErrorCode, InvalidArgumentError, withCode } from '../core/errors/index.js';
 import { describe } from './describe.js';
 
 /**
@@ -160,7 +160,8 @@ const decoder = new TextDecoder();
 export const jsonSerializer: Serializer<any> = {
   serialize: (item: unknown) => {
     const text = JSON.stringify(item);
-    if (text === undefined) throw new TypeError(`jsonSerializer: ${typeof item} cannot be serialized as JSON`);
+    // A TypeError, as JSON.stringify's own refusals (a cycle, a BigInt) are, with a code: the item is what is wrong.
+    if (text === undefined) throw withCode(new TypeError(`jsonSerializer: ${typeof item} cannot be serialized as JSON (JSON.stringify gives nothing for it); wrap it or give a serializer`), ErrorCode.invalidItem);
     return text;
   },
   deserialize: (data) => JSON.parse(typeof data === 'string' ? data : decoder.decode(data)) as unknown,

@@ -23,7 +23,12 @@ describe('MemoryStore', () => {
 
   it('append() - rejects the whole call when one item cannot be serialized', async () => {
     const store = new MemoryStore();
-    await assert.rejects(store.append([1, undefined]), TypeError);
+    await assert.rejects(store.append([1, undefined]), (error: unknown) => {
+      assert.ok(error instanceof TypeError);
+      assert.equal((error as { code?: unknown }).code, 'ERR_SLUICE_INVALID_ITEM');
+      assert.match(error.message, /^jsonSerializer: undefined cannot be serialized as JSON/);
+      return true;
+    });
     assert.equal(await store.size(), 0);
   });
 
