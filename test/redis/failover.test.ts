@@ -2,7 +2,7 @@
 // killing it disturbs no other test: each component must degrade within one
 // second to its fallback, say so with an event, and go back to Redis once it
 // answers again. Nobody waits forever.
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import {
@@ -12,9 +12,8 @@ import {
   RedisTimeoutError,
   RedisTokenBucket,
   RedisUnavailableError,
-  type DegradedEvent,
-  type RecoveredEvent,
 } from '../../src/adapters/redis/index.js';
+import { closeAfterEach, ensureUp as ensureServerUp, events } from './failover.test-helpers.js';
 import { PrivateRedis, sleep, waitFor } from './helpers.js';
 
 let server: PrivateRedis;
@@ -29,33 +28,8 @@ after(async () => {
   await server.kill();
 });
 
-// Components close even when a test fails half way, so no connection keeps the process alive.
-const toClose: { close(): unknown }[] = [];
-function closeLater<C extends { close(): unknown }>(component: C): C {
-  toClose.push(component);
-  return component;
-}
-afterEach(async () => {
-  for (const c of toClose.splice(0)) await c.close();
-});
-
-/** Restarts the private server if a test left it down or frozen. */
-async function ensureUp(): Promise<void> {
-  server.resume();
-  try {
-    await server.restart();
-  } catch {
-    // already running
-  }
-  if (redis.status !== 'ready') await waitFor(() => redis.status === 'ready', 5000, 'the client to reconnect');
-}
-
-function events(component: { on(event: 'degraded', l: (e: DegradedEvent) => void): () => void; on(event: 'recovered', l: (e: RecoveredEvent) => void): () => void }) {
-  const log = { degraded: [] as { at: number; event: DegradedEvent }[], recovered: [] as { at: number; event: RecoveredEvent }[] };
-  component.on('degraded', (event) => log.degraded.push({ at: performance.now(), event }));
-  component.on('recovered', (event) => log.recovered.push({ at: performance.now(), event }));
-  return log;
-}
+const closeLater = closeAfterEach();
+const ensureUp = () => ensureServerUp(server, () => redis.status === 'ready', 'the client to reconnect');
 
 describe('Redis components when Redis fails', () => {
   it('RedisTokenBucket - Redis killed mid-run: degrades within 1 s to the local bucket, and returns to Redis after a restart', async () => {

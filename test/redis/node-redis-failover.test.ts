@@ -3,10 +3,11 @@
 // CLIENT KILL, the server killed and restarted (scripts gone: EVALSHA falls
 // back to EVAL), and the server frozen (SIGSTOP). Same degradation within one
 // second, same events, same recovery as with ioredis.
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { consumeStream, PressureCoordinator, RedisConcurrencyLimiter, RedisTimeoutError, RedisTokenBucket, RedisUnavailableError, type DegradedEvent, type RecoveredEvent } from '../../src/adapters/redis/index.js';
+import { consumeStream, PressureCoordinator, RedisConcurrencyLimiter, RedisTimeoutError, RedisTokenBucket, RedisUnavailableError } from '../../src/adapters/redis/index.js';
+import { closeAfterEach, ensureUp as ensureServerUp, events } from './failover.test-helpers.js';
 import { PrivateRedis, sleep, waitFor } from './helpers.js';
 import { connectNodeRedis, type NodeRedis } from './node-redis.test-helpers.js';
 
@@ -25,31 +26,8 @@ after(async () => {
   await server.kill();
 });
 
-const toClose: { close(): unknown }[] = [];
-function closeLater<C extends { close(): unknown }>(component: C): C {
-  toClose.push(component);
-  return component;
-}
-afterEach(async () => {
-  for (const c of toClose.splice(0)) await c.close();
-});
-
-async function ensureUp(): Promise<void> {
-  server.resume();
-  try {
-    await server.restart();
-  } catch {
-    // already running
-  }
-  await waitFor(() => redis.isReady && admin.status === 'ready', 5000, 'the clients to reconnect');
-}
-
-function events(component: { on(event: 'degraded', l: (e: DegradedEvent) => void): () => void; on(event: 'recovered', l: (e: RecoveredEvent) => void): () => void }) {
-  const log = { degraded: [] as { at: number; event: DegradedEvent }[], recovered: [] as { at: number; event: RecoveredEvent }[] };
-  component.on('degraded', (event) => log.degraded.push({ at: performance.now(), event }));
-  component.on('recovered', (event) => log.recovered.push({ at: performance.now(), event }));
-  return log;
-}
+const closeLater = closeAfterEach();
+const ensureUp = () => ensureServerUp(server, () => redis.isReady && admin.status === 'ready', 'the clients to reconnect');
 
 describe('Redis components with node-redis when Redis fails', () => {
   it('RedisTokenBucket - its connection killed (CLIENT KILL): degrades at once to the local bucket, recovers after the reconnect', async () => {
