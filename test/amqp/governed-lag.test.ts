@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import type { Channel } from 'amqplib';
 import { consume, publisher, queueDepth } from '../../src/adapters/amqp/index.js';
-import { assertGoverned, reportGoverned, runGoverned } from '../brokers/governed-lag.test-helpers.js';
+import { assertGoverned, brokerGovernedRun, reportGoverned, runGoverned } from '../brokers/governed-lag.test-helpers.js';
 import { AmqpFixtures } from './helpers.js';
 
 let fx: AmqpFixtures;
@@ -19,7 +19,7 @@ after(async () => {
 describe('governor over queueDepth', () => {
   it("governor - a producer governed by a queue's depth slows to the consumers' pace with the depth bounded, speeds back up to maxRate once they catch up, and no message is lost", async () => {
     const queue = await fx.queue(admin);
-    const threshold = 200;
+    const { threshold } = brokerGovernedRun;
     const depth = queueDepth(fx.connection, queue, { threshold, intervalMs: 100 });
     const confirm = await fx.connection.createConfirmChannel();
     const pub = publisher(confirm, { maxInFlight: 256 });
@@ -31,16 +31,7 @@ describe('governor over queueDepth', () => {
           publish: (id) => pub.publish('', queue, Buffer.from(String(id))),
           consume: (handle) => consume(channel, queue, (msg) => handle(Number(msg.content.toString())), { prefetch: 50 }),
         },
-        {
-          maxRate: 400,
-          minRate: 20,
-          threshold,
-          throttleMs: 8000,
-          catchUpMs: 5000,
-          catchUpRate: 800,
-          governorIntervalMs: 250,
-          trend: { windowMs: 2000, sampleEveryMs: 100, horizonMs: 1000 },
-        },
+        brokerGovernedRun,
       );
       const f = assertGoverned(result, 2.5);
       reportGoverned('queue-depth', result, f);

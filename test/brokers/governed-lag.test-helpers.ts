@@ -41,6 +41,23 @@ export interface GovernedRunOptions {
   drainTimeoutMs?: number;
 }
 
+/**
+ * The run every broker's governed-lag test makes, so the three stay comparable:
+ * a producer at 400/s against consumers at 200/s for 8 s, then at 800/s for 5 s,
+ * governed every 250 ms through a trend that reads 1 s ahead. The lag source
+ * is built with `threshold` and polls every 100 ms.
+ */
+export const brokerGovernedRun: Readonly<GovernedRunOptions> = Object.freeze({
+  maxRate: 400,
+  minRate: 20,
+  threshold: 200,
+  throttleMs: 8000,
+  catchUpMs: 5000,
+  catchUpRate: 800,
+  governorIntervalMs: 250,
+  trend: { windowMs: 2000, sampleEveryMs: 100, horizonMs: 1000 },
+});
+
 /** One recording, `t` in ms from the start of the run. */
 export interface GovernedSample {
   t: number;
