@@ -5,45 +5,26 @@
 // transaction after BEGIN or an INSERT, a SAVEPOINT), and idle or freshly
 // opened connections of the pool. No flush may hang, the failed batches are
 // retried, every good event lands exactly once and every bad one is reported once.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type pg from 'pg';
-import { BatchWriter, type BatchWriterDrainReport } from '../../src/core/batch-writer/index.js';
+import type { BatchWriterDrainReport } from '../../src/core/batch-writer/index.js';
 import { postgresSink, type PostgresFlushResult } from '../../src/adapters/postgres/index.js';
-import { createPool, createSql, createTable, dropTable, uniqueName } from './db.js';
+import { createSql, createTable, uniqueName } from './db.js';
+import { adminPool, catchCrashes, produce, retryingWriter, within } from './terminate.test-helpers.js';
 
 interface Event {
   id: number;
   line: string | null;
 }
 
-let admin: pg.Pool;
-const tables: string[] = [];
-
-before(() => {
-  admin = createPool({ max: 2 });
-});
-after(async () => {
-  for (const name of tables) await dropTable(admin, name);
-  await admin.end();
-});
+const db = adminPool();
 
 const wantedTerminations = 30;
 /** A flush that has not settled after this long is counted as hung (and failed, so the run can end). */
 const flushBoundMs = 15_000;
 /** Every this many events, one has no line: the NOT NULL column refuses it, and its batch goes through isolation. */
 const badEvery = 400;
-
-/** Waits for `promise`, at most `ms`; the timer does not outlive the wait. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * What the terminator kills, round by round: a backend running an INSERT; one
@@ -63,15 +44,13 @@ const targets = [
 ];
 
 async function run() {
-  const table = await createTable(admin, 'terminate_multi', 'id int PRIMARY KEY, line text NOT NULL');
-  tables.push(table);
+  const admin = db.admin();
+  const table = db.track(await createTable(admin, 'terminate_multi', 'id int PRIMARY KEY, line text NOT NULL'));
   const applicationName = uniqueName('sluice_terminate_multi');
   const sql = createSql({ max: 2, backoff: () => 0.05, connect_timeout: 2, connection: { application_name: applicationName } });
 
-  const crashes: unknown[] = [];
-  const onCrash = (error: unknown) => void crashes.push(error);
-  process.on('uncaughtException', onCrash);
-  process.on('unhandledRejection', onCrash);
+  const caught = catchCrashes(['uncaughtException', 'unhandledRejection']);
+  const { crashes } = caught;
 
   const sink = postgresSink<Event>(sql, {
     table,
@@ -100,32 +79,16 @@ async function run() {
       clearTimeout(timer);
     }
   };
-  const writer = new BatchWriter<Event>({
-    flush,
-    capacity: 5000,
-    batchSize: 1000,
-    minFlushIntervalMs: 1,
-    maxFlushIntervalMs: 20,
-    retry: { attempts: 1000, initialDelayMs: 5, maxDelayMs: 50 },
-    breaker: { failureThreshold: 1000, resetAfterMs: 50 },
-  });
+  const writer = retryingWriter<Event>(flush);
 
   const good: number[] = [];
   const bad: number[] = [];
   const payload = 'x'.repeat(100);
-  let stop = false;
-  const producer = (async () => {
-    let id = 0;
-    while (!stop && !writer.closed) {
-      for (let i = 0; i < 200; i++) {
-        const event = { id: ++id, line: id % badEvery === 0 ? null : `${id} ${payload}` };
-        if (await writer.write(event)) (event.line === null ? bad : good).push(event.id);
-      }
-      await sleep(5);
-    }
-  })().catch((error: unknown) => {
-    if ((error as { code?: string }).code !== 'ERR_SLUICE_CLOSED') throw error;
-  });
+  const producer = produce(
+    writer,
+    (id): Event => ({ id, line: id % badEvery === 0 ? null : `${id} ${payload}` }),
+    (event) => (event.line === null ? bad : good).push(event.id),
+  );
 
   let terminations = 0;
   const byTarget = targets.map(() => 0);
@@ -143,16 +106,15 @@ async function run() {
       await sleep(n > 0 ? 20 + (round % 5) * 10 : 1); // vary the moment within the batch; let the pool recover after a kill
     }
   } finally {
-    stop = true;
+    producer.stop();
   }
   let report: BatchWriterDrainReport;
   try {
-    await within(producer, 10_000);
+    await within(producer.done, 10_000);
     report = await writer.drain({ timeoutMs: 30_000 });
   } finally {
     writer.abort();
-    process.off('uncaughtException', onCrash);
-    process.off('unhandledRejection', onCrash);
+    caught.stop();
     await within(sql.end({ timeout: 1 }), 5000);
   }
   const ids = (await admin.query<{ id: number }>(`SELECT id FROM "${table}" ORDER BY id`)).rows.map((r) => r.id);

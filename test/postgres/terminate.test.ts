@@ -4,49 +4,28 @@
 // INSERT; the dead socket must not crash the process (an 'error' event on a
 // client nobody listens to), and the batch must be retried on a fresh
 // connection, so every accepted event lands in the table exactly once.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type pg from 'pg';
-import { BatchWriter, type BatchWriterDrainReport } from '../../src/core/batch-writer/index.js';
+import type { BatchWriterDrainReport } from '../../src/core/batch-writer/index.js';
 import { postgresSink } from '../../src/adapters/postgres/index.js';
 import type { PostgresWriteMethod } from '../../src/adapters/postgres/index.js';
-import { clients, countRows, createPool, createSql, createTable, dropTable, uniqueName, type ClientKind } from './db.js';
+import { clients, countRows, createPool, createSql, createTable, uniqueName, type ClientKind } from './db.js';
+import { adminPool, catchCrashes, produce, retryingWriter, within } from './terminate.test-helpers.js';
 
-let admin: pg.Pool;
-const tables: string[] = [];
-
-before(() => {
-  admin = createPool({ max: 2 });
-});
-after(async () => {
-  for (const name of tables) await dropTable(admin, name);
-  await admin.end();
-});
+const db = adminPool();
 
 const wantedTerminations = 20;
 
-/** Waits for `promise`, at most `ms`; the timer does not outlive the wait. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function run(method: PostgresWriteMethod, kind: ClientKind) {
-  const table = await createTable(admin, `terminate_${method}`, 'id int PRIMARY KEY, line text NOT NULL');
-  tables.push(table);
+  const admin = db.admin();
+  const table = db.track(await createTable(admin, `terminate_${method}`, 'id int PRIMARY KEY, line text NOT NULL'));
   // The sink's sessions carry their own application_name, so only they are terminated.
   const applicationName = uniqueName(`sluice_terminate_${method}`);
   const pool = kind === 'pg' ? createPool({ max: 2, application_name: applicationName }) : createSql({ max: 2, backoff: () => 0.05, connection: { application_name: applicationName } });
 
-  // Emitted 'error' events nobody listens to surface here; the process would have crashed.
-  const crashes: unknown[] = [];
-  const onCrash = (error: unknown) => void crashes.push(error);
-  process.on('uncaughtException', onCrash);
+  const caught = catchCrashes(['uncaughtException']);
+  const { crashes } = caught;
 
   const sink = postgresSink<{ id: number; line: string }>(pool, {
     table,
@@ -58,34 +37,12 @@ async function run(method: PostgresWriteMethod, kind: ClientKind) {
     // postgres.js's transactions at more moments, with isolation.
     ...(method === 'insert' ? { rowsPerStatement: 20 } : {}),
   });
-  const writer = new BatchWriter<{ id: number; line: string }>({
-    flush: sink,
-    capacity: 5000,
-    batchSize: 1000,
-    minFlushIntervalMs: 1,
-    maxFlushIntervalMs: 20,
-    // Every failed batch is retried until it lands: nothing may be dead-lettered.
-    retry: { attempts: 1000, initialDelayMs: 5, maxDelayMs: 50 },
-    breaker: { failureThreshold: 1000, resetAfterMs: 50 },
-  });
+  const writer = retryingWriter<{ id: number; line: string }>(sink);
 
   // Producer: as fast as the writer lets it, a line with some weight so each COPY takes a moment.
   const accepted: number[] = [];
   const payload = 'x'.repeat(200);
-  let stop = false;
-  const producer = (async () => {
-    let id = 0;
-    while (!stop && !writer.closed) {
-      for (let i = 0; i < 200; i++) {
-        const event = { id: ++id, line: `${id} ${payload}` };
-        if (await writer.write(event)) accepted.push(event.id);
-      }
-      await sleep(5); // about 40,000 events a second: batches keep coming, the table stays small enough to compare
-    }
-  })().catch((error: unknown) => {
-    // Closed while blocked (a run that failed and is being cleaned up): the refused write was never accepted.
-    if ((error as { code?: string }).code !== 'ERR_SLUICE_CLOSED') throw error;
-  });
+  const producer = produce(writer, (id) => ({ id, line: `${id} ${payload}` }), (event) => accepted.push(event.id));
 
   // Terminator: kills the sink's backend whenever it is busy with a statement on the table.
   let terminations = 0;
@@ -101,16 +58,16 @@ async function run(method: PostgresWriteMethod, kind: ClientKind) {
       await sleep(terminations % 2 === 0 ? 1 : 15); // vary the moment within the batch
     }
   } finally {
-    stop = true;
+    producer.stop();
   }
   let report: BatchWriterDrainReport;
   try {
     // A failed run must still end: every wait is bounded, then the writer and the pool stop for good.
-    await within(producer, 10_000);
+    await within(producer.done, 10_000);
     report = await writer.drain({ timeoutMs: 20_000 });
   } finally {
     writer.abort();
-    process.off('uncaughtException', onCrash);
+    caught.stop();
     await within(pool.end(), 5000);
   }
   const ids = (await admin.query<{ id: number }>(`SELECT id FROM "${table}" ORDER BY id`)).rows.map((r) => r.id);
