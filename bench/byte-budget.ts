@@ -17,6 +17,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { Channel } from '../src/index.js';
+import { mulberry32 } from '../src/core/testing/prng.test-helpers.js';
 
 const MB = 1024 * 1024;
 const BUDGET = 64 * MB;
@@ -25,17 +26,6 @@ const MAX = 1_000_000;
 const MEAN = (MAX - MIN) / Math.log(MAX / MIN);
 const OFFERS = 4000;
 const BURST = 1000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Result {
   bound: string;

@@ -1,14 +1,5 @@
-/** mulberry32: a small seeded PRNG, so a chaos run's fault schedule replays from its seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32: a small seeded PRNG, so a chaos run's fault schedule replays from its seed.
+export { mulberry32 } from '../../src/core/testing/prng.test-helpers.js';
 
 /** An integer in [min, max]. */
 export function between(random: () => number, min: number, max: number): number {

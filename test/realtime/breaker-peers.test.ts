@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Opossum from 'opossum';
 import { circuitBreaker, handleAll, SamplingBreaker, CircuitState, BrokenCircuitError } from 'cockatiel';
 import { CircuitBreaker, BreakerOpenError } from '../../src/index.js';
+import { mulberry32 } from '../../src/core/testing/prng.test-helpers.js';
 
 const FAIL_MS = 10_000;
 const AFTER_MS = 2_000;
@@ -25,16 +26,10 @@ const WINDOW_MS = 1_000;
 const THRESHOLD = 0.4;
 const MINIMUM_CALLS = 10;
 
-/** mulberry32: the same coin flips for every downstream. */
+/** Seeded coin flips (mulberry32): the same for every downstream. */
 function coin(seed: number): () => boolean {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 < 0.5;
-  };
+  const random = mulberry32(seed);
+  return () => random() < 0.5;
 }
 
 interface Figures {

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, InvalidArgumentError, InvalidOptionError } from '../errors/index.js';
 import { VirtualClock } from '../testing/index.js';
+import { mulberry32 } from '../testing/prng.test-helpers.js';
 import { pressureLevels, trend, Trend } from './index.js';
 
 function assertInvalidOption(fn: () => unknown, field: string): void {
@@ -11,18 +12,6 @@ function assertInvalidOption(fn: () => unknown, field: string): void {
     assert.equal(error.field, field);
     return true;
   });
-}
-
-/** Seeded PRNG (mulberry32): the same noise on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('trend()', () => {
@@ -45,7 +34,7 @@ describe('trend()', () => {
 
   it('read() - on a flat signal with ±20% noise, the predicted reading stays below 1 over many windows', () => {
     const clock = new VirtualClock();
-    const random = prng(12);
+    const random = mulberry32(12); // seeded: the same noise on every run
     const noisy = () => 0.6 * (1 + 0.4 * (random() - 0.5));
     const t = trend(noisy, { windowMs: 10_000, sampleEveryMs: 250, clock });
     let highest = 0;
