@@ -2,9 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import amqp, { type Channel, type ConfirmChannel } from 'amqplib';
 import { queueDepth, type AmqpChannelOpener } from '../../src/adapters/amqp/index.js';
-import { trend, type TrendStats } from '../../src/core/pressure/index.js';
+import { trend } from '../../src/core/pressure/index.js';
 import { VirtualClock } from '../../src/core/testing/index.js';
-import { missingOrDuplicated, reportFigures, runWorkload, trueGrowthPerSec, sleep, TrackingClock, withinTolerance } from '../../src/adapters/internal/lag-poller.test-helpers.js';
+import { missingOrDuplicated, runWorkload, trendAgainstTruth, sleep, TrackingClock, withinTolerance } from '../../src/adapters/internal/lag-poller.test-helpers.js';
 import { AMQP_URL, uniqueName } from '../brokers/helpers.js';
 import { AmqpFixtures } from './helpers.js';
 
@@ -97,9 +97,7 @@ describe('queueDepth', () => {
       assert.ok(result.produceRate > 1.6 * result.consumeRate, `produced ${result.produceRate}/s, consumed ${result.consumeRate}/s`);
       assert.deepEqual(missingOrDuplicated(result.consumed, result.sent), { missing: [], duplicated: [] });
       // The trend over the last 2 s of the paced phase against the true growth over the same span.
-      const trueRate = trueGrowthPerSec(result.checkpoints, 1000);
-      const trendRate = (result.atPacedEnd as TrendStats).slope * 100;
-      reportFigures('queue-depth', result, trendRate, trueRate);
+      const { trendRate, trueRate } = trendAgainstTruth('queue-depth', result, 100);
       assert.ok(Math.abs(trendRate - trueRate) <= 0.2 * trueRate, `trend slope ${trendRate.toFixed(1)}/s against true growth ${trueRate.toFixed(1)}/s`);
       assert.equal(await depth.poll(), 0);
       assert.equal(depth.stats().pollErrors, 0);

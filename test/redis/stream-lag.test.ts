@@ -2,9 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { streamLag } from '../../src/adapters/redis/index.js';
-import { trend, type TrendStats } from '../../src/core/pressure/index.js';
+import { trend } from '../../src/core/pressure/index.js';
 import { VirtualClock } from '../../src/core/testing/index.js';
-import { missingOrDuplicated, reportFigures, runWorkload, trueGrowthPerSec, TrackingClock, withinTolerance, type WorkloadOps } from '../../src/adapters/internal/lag-poller.test-helpers.js';
+import { missingOrDuplicated, runWorkload, trendAgainstTruth, TrackingClock, withinTolerance, type WorkloadOps } from '../../src/adapters/internal/lag-poller.test-helpers.js';
 import { cleanup, connect, PrivateRedis, recording, sleep, uniqueKey } from './helpers.js';
 
 let redis: Redis;
@@ -129,9 +129,7 @@ describe('streamLag', () => {
       assert.ok(result.produceRate > 1.6 * result.consumeRate, `produced ${result.produceRate}/s, consumed ${result.consumeRate}/s`);
       assert.deepEqual(missingOrDuplicated(result.consumed, result.sent), { missing: [], duplicated: [] });
       // The trend over the last 2 s of the paced phase against the true growth over the same span.
-      const trueRate = trueGrowthPerSec(result.checkpoints, 1000);
-      const trendRate = (result.atPacedEnd as TrendStats).slope * 100;
-      reportFigures('stream-lag', result, trendRate, trueRate);
+      const { trendRate, trueRate } = trendAgainstTruth('stream-lag', result, 100);
       assert.ok(Math.abs(trendRate - trueRate) <= 0.2 * trueRate, `trend slope ${trendRate.toFixed(1)}/s against true growth ${trueRate.toFixed(1)}/s`);
       assert.equal(await auto.poll(), 0);
       assert.equal(await counted.poll(), 0);

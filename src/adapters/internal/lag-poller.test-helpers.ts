@@ -197,6 +197,20 @@ export function missingOrDuplicated(consumed: number[], n: number): { missing: n
 }
 
 /**
+ * The tracking tests' trend check, computed the same way for every source: the
+ * trend's slope at the end of the paced phase (`atPacedEnd` gave its stats),
+ * in messages/s (slope × the source's `threshold`), against the true growth
+ * over the last 2 s of that phase (checkpoints from 1000 ms on). Reports both
+ * with {@link reportFigures}; the caller asserts on them.
+ */
+export function trendAgainstTruth(source: string, result: WorkloadResult, threshold: number): { trendRate: number; trueRate: number } {
+  const trueRate = trueGrowthPerSec(result.checkpoints, 1000);
+  const trendRate = (result.atPacedEnd as { slope: number }).slope * threshold;
+  reportFigures(source, result, trendRate, trueRate);
+  return { trendRate, trueRate };
+}
+
+/**
  * With SLUICE_LAG_REPORT set, prints one line of a tracking test's figures
  * (the largest miss of a checkpoint from its true range, and the trend slope
  * against the true growth), for the docs and reports.
