@@ -6,6 +6,7 @@ import { LaneCore, RESOLVED_FALSE, RESOLVED_TRUE } from '../priority-channel/int
 import { BlockedProducers, producerGaveUp, type GiveUpListener } from '../../internal/blocked-producers.js';
 import { describe } from '../../internal/describe.js';
 import { RingState } from '../../internal/ring-buffer.js';
+import { checkCapacity, checkWatermarks } from '../../internal/engine/options.js';
 import * as v from '../../internal/validate.js';
 
 /**
@@ -129,6 +130,17 @@ export interface FairTrySendOptions {
   key?: string;
 }
 
+/**
+ * What {@link FairChannel.onReconfigure} listeners receive, once per setting a
+ * runtime call (`resize()`, `setPerKeyCapacity()`, `setWatermarks()`)
+ * changed: the setting, its value before and its value now.
+ */
+export interface FairReconfigureEvent {
+  setting: 'capacity' | 'perKeyCapacity' | 'highWatermark' | 'lowWatermark';
+  previous: number;
+  value: number;
+}
+
 /** A key among those that dropped the most (Space-Saving: `dropped` may overstate by at most `error`). */
 export interface FairKeyDrops {
   key: string;
@@ -162,6 +174,8 @@ export interface FairChannelStats {
   dropped: number;
   droppedBy: Record<FairDropReason, number>;
   pressureEvents: number;
+  /** `resize()`, `setPerKeyCapacity()` and `setWatermarks()` calls that changed a setting (a call that changes nothing is not counted). Only grows. */
+  adjustments: number;
   /** Up to `topKeys` keys by items dropped, most first. */
   topDroppedKeys: FairKeyDrops[];
 }
@@ -230,13 +244,12 @@ class KeyLane<T> extends RingState<T> implements GiveUpListener {
  * jobs.tryReceive(); // tenant a's id 1, then b's id 3, then a's id 2
  */
 export class FairChannel<T> extends LaneCore<T> {
-  readonly perKeyCapacity: number;
   readonly overflow: FairOverflow;
   readonly maxBlockMs: number | undefined;
   readonly quantum: number;
-  readonly highWatermark: number;
-  readonly lowWatermark: number;
   readonly name: string;
+  /** Changed at runtime only through {@link setPerKeyCapacity}. */
+  private perKey: number;
   private readonly keyOf: ((item: T) => string) | undefined;
   private readonly costOf: ((item: T) => number) | undefined;
   private readonly lanes = new Map<string, KeyLane<T>>();
@@ -280,12 +293,10 @@ export class FairChannel<T> extends LaneCore<T> {
     const name = o.name ?? 'fair-channel';
     if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError('name', name, 'a non-empty string');
     super(capacity, highWatermark, lowWatermark, clock);
-    this.perKeyCapacity = perKeyCapacity;
+    this.perKey = perKeyCapacity;
     this.overflow = overflow;
     this.maxBlockMs = maxBlockMs;
     this.quantum = quantum;
-    this.highWatermark = highWatermark;
-    this.lowWatermark = lowWatermark;
     this.name = name;
     this.keyOf = keyOf;
     this.costOf = costOf;
@@ -294,12 +305,116 @@ export class FairChannel<T> extends LaneCore<T> {
     this.updateSignals();
   }
 
+  /** Most items one key may have buffered. Change it with {@link setPerKeyCapacity}. */
+  get perKeyCapacity(): number {
+    return this.perKey;
+  }
   get pressured(): boolean {
     return this.signals.pressured;
   }
   get utilization(): number {
     return this.size / this.capacity;
   }
+
+  /**
+   * Changes the capacity from now on, without a restart. The value is checked
+   * like the `capacity` option; a bad one throws and changes nothing. The
+   * watermarks stay fractions, so their sizes move with the capacity.
+   *
+   * When it takes effect: at once, before the call returns.
+   * - Grown: producers waiting for room under `'block'` are let in as a freed
+   *   slot would let them in (waiting keys in round robin, FIFO within a
+   *   key, each under its key's cap), as far as the new capacity allows.
+   * - Shrunk below the size: no buffered item is dropped. The channel counts
+   *   as full (`state` `'blocked'`, `utilization` above 1 for a while) and
+   *   new offers meet the overflow strategy until consumers bring the size
+   *   below the new capacity: `'block'` senders wait (`trySend()` returns
+   *   false, uncounted), `'drop-newest'` drops and `'reject'` rejects the
+   *   offer, each counted under its usual reason.
+   * - State and pressure are re-derived at once: a watermark the size now
+   *   crosses is reported to `onStateChange`/`onPressureChange` listeners
+   *   before this returns.
+   *
+   * A change counts in `stats().adjustments` and is reported to
+   * {@link onReconfigure} listeners; the current capacity does nothing.
+   * @throws InvalidOptionError (field `capacity`) unless `capacity` is an
+   * integer >= `perKeyCapacity` (as the options require; lower
+   * `perKeyCapacity` first); nothing changes then.
+   * @example
+   * const tenantJobs = new FairChannel<{ tenant: string }>({ capacity: 10_000, perKeyCapacity: 100, key: (job) => job.tenant });
+   * tenantJobs.resize(2_000); // memory is short: hold at most 2,000 jobs from now on
+   */
+  resize(capacity: number): void {
+    const next = checkCapacity(capacity);
+    if (next < this.perKey) throw new InvalidOptionError('capacity', next, `an integer >= perKeyCapacity (${this.perKey})`);
+    this.reconfigure(next, this.highWatermark, this.lowWatermark);
+  }
+
+  /**
+   * Changes the most items one key may have buffered, from now on. Checked
+   * like the `perKeyCapacity` option (an integer from 1 to `capacity`); a
+   * bad value throws and changes nothing.
+   *
+   * When it takes effect: at once, before the call returns. Raised: producers
+   * waiting under `'block'` for their key's cap are let in (waiting keys in
+   * round robin) while the channel has room. Lowered below what a key holds:
+   * none of its items is dropped; its new offers meet the strategy as a full
+   * key's (`'key-full'`, or waiting under `'block'`) until consumers bring it
+   * below the new cap.
+   *
+   * A change counts in `stats().adjustments` and is reported to
+   * {@link onReconfigure} listeners (setting `'perKeyCapacity'`).
+   * @throws InvalidOptionError (field `perKeyCapacity`).
+   * @example
+   * const tenantJobs = new FairChannel<{ tenant: string }>({ capacity: 1000, perKeyCapacity: 100, key: (job) => job.tenant });
+   * tenantJobs.setPerKeyCapacity(20); // one tenant floods: give each at most 20 slots
+   */
+  setPerKeyCapacity(perKeyCapacity: number): void {
+    const next = v.requiredInteger('perKeyCapacity', perKeyCapacity, { min: 1, max: this.capacity });
+    const previous = this.perKey;
+    if (next === previous) return;
+    this.perKey = next;
+    this.reconfigure(this.capacity, this.highWatermark, this.lowWatermark, { setting: 'perKeyCapacity', previous, value: next });
+  }
+
+  /**
+   * Moves both watermarks from now on. Each is checked like its option (a
+   * fraction from 0 to 1, `low <= high`); a bad value throws and changes
+   * nothing (neither watermark moves).
+   *
+   * When it takes effect: at once, before the call returns. Pressure and
+   * state are re-derived from the current size, and listeners hear a change
+   * before this returns.
+   *
+   * A call that changes either counts once in `stats().adjustments`; each
+   * changed watermark is reported to {@link onReconfigure} listeners.
+   * @throws InvalidOptionError naming `highWatermark` or `lowWatermark`.
+   * @example
+   * const tenantJobs = new FairChannel<{ tenant: string }>({ perKeyCapacity: 10, key: (job) => job.tenant });
+   * tenantJobs.setWatermarks(0.6, 0.3); // pause producers earlier, resume them later
+   */
+  setWatermarks(highWatermark: number, lowWatermark: number): void {
+    const { high, low } = checkWatermarks(highWatermark, lowWatermark);
+    this.reconfigure(this.capacity, high, low);
+  }
+
+  /**
+   * Calls `listener(event)` for each setting changed by {@link resize},
+   * {@link setPerKeyCapacity} or {@link setWatermarks}, with the setting, its
+   * previous value and its new value. Listeners run synchronously once the
+   * change is in effect; one that throws does not stop the others (its error
+   * surfaces as an uncaught error). Returns an unsubscribe function.
+   * @throws InvalidArgumentError unless `listener` is a function.
+   * @example
+   * const tenantJobs = new FairChannel<{ tenant: string }>({ capacity: 100, perKeyCapacity: 10, key: (job) => job.tenant });
+   * const off = tenantJobs.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   * tenantJobs.resize(50); // logs "capacity: 100 -> 50"
+   * off();
+   */
+  onReconfigure(listener: (event: FairReconfigureEvent) => void): () => void {
+    return this.reconfigureListeners.add(listener);
+  }
+
   /** Keys holding items now. */
   get keys(): number {
     return this.lanes.size;
@@ -449,6 +564,7 @@ export class FairChannel<T> extends LaneCore<T> {
       dropped,
       droppedBy: { ...d },
       pressureEvents: this.signals.pressureEvents,
+      adjustments: this.adjustments,
       topDroppedKeys: this.top.list(),
     };
   }
@@ -499,6 +615,10 @@ export class FairChannel<T> extends LaneCore<T> {
       if (!lane.active) this.lanes.delete(lane.key);
     }
     this.refresh();
+  }
+
+  protected capacityChanged(): void {
+    // room() and admitWaiter() read capacity and perKeyCapacity directly; the fast-path bound follows in syncLimits().
   }
 
   protected syncLimits(): void {

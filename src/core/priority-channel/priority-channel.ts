@@ -1,11 +1,12 @@
 import type { Clock } from '../clock/index.js';
 import { systemClock } from '../clock/index.js';
 import { ClosedError, InvalidArgumentError, InvalidItemError, InvalidOptionError, OverflowError } from '../errors/index.js';
-import type { ChannelState, ReceiveBatchOptions, ReceiveOptions } from '../channel/index.js';
+import type { ChannelReconfigureEvent, ChannelState, ReceiveBatchOptions, ReceiveOptions } from '../channel/index.js';
+import { checkCapacity, checkWatermarks } from '../../internal/engine/options.js';
 import { BlockedProducers, producerGaveUp, type GiveUpListener } from '../../internal/blocked-producers.js';
 import { describe } from '../../internal/describe.js';
 import * as v from '../../internal/validate.js';
-import { LaneCore, RESOLVED_FALSE, RESOLVED_TRUE } from './internal/lane-core.js';
+import { LaneCore, RESOLVED_FALSE, RESOLVED_TRUE, type LaneReconfigureEvent } from './internal/lane-core.js';
 
 /**
  * What a full `PriorityChannel` does with one more item.
@@ -181,6 +182,8 @@ export interface PriorityChannelStats<L extends string = string> {
   blockedMs: number;
   longestBlockedMs: number;
   pressureEvents: number;
+  /** `resize()` and `setWatermarks()` calls that changed a setting (a call that changes nothing is not counted). Only grows. */
+  adjustments: number;
   /** Per level, highest first (object key order). */
   levels: Record<L, PriorityLevelStats>;
 }
@@ -217,8 +220,8 @@ class Lane<T> implements GiveUpListener {
     readonly owner: PriorityChannel<T, string>,
     readonly name: string,
     readonly index: number,
-    /** The channel size at which this level is full: capacity, or capacity - reserve below the top. */
-    readonly limit: number,
+    /** The channel size at which this level is full: capacity, or capacity - reserve below the top (moves with `resize()`). */
+    public limit: number,
     readonly weight: number,
     slots: number,
   ) {
@@ -327,8 +330,6 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
   readonly levels: readonly L[];
   readonly overflow: PriorityOverflow;
   readonly reserve: number;
-  readonly highWatermark: number;
-  readonly lowWatermark: number;
   readonly name: string;
   readonly maxBlockMs: number | undefined;
   readonly defaultPriority: L;
@@ -367,8 +368,6 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
     this.levels = Object.freeze([...levels]) as readonly L[];
     this.overflow = overflow;
     this.reserve = reserve;
-    this.highWatermark = highWatermark;
-    this.lowWatermark = lowWatermark;
     this.name = name;
     this.maxBlockMs = maxBlockMs;
     this.defaultPriority = defaultPriority as L;
@@ -585,6 +584,84 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
     return super.drained(options);
   }
 
+  /**
+   * Changes the capacity from now on, e.g. during an incident, without a
+   * restart. The value is checked like the `capacity` option; a bad one
+   * throws and changes nothing. The watermarks stay fractions and `reserve`
+   * stays a count of slots, so the other levels are full at the new
+   * `capacity - reserve`.
+   *
+   * When it takes effect: at once, before the call returns.
+   * - Grown: producers waiting for room under `'block'` are let in as a freed
+   *   slot would let them in (highest waiting level first, FIFO within a
+   *   level), as far as the new capacity allows.
+   * - Shrunk below the size: no buffered item is dropped. The channel counts
+   *   as full (`state` `'blocked'`, `utilization` above 1 for a while) and
+   *   new offers meet the overflow strategy until consumers bring the size
+   *   below the level's limit: `'block'` senders wait (`trySend()` returns
+   *   false, uncounted), `'drop-newest'` drops and `'reject'` rejects the
+   *   offer, each counted under its usual reason; `'shed-lowest'` sheds one
+   *   lower level's item per offer it accepts, as when full, so the size does
+   *   not grow but only consumers bring it down.
+   * - State and pressure are re-derived at once: a watermark the size now
+   *   crosses is reported to `onStateChange`/`onPressureChange` listeners
+   *   before this returns.
+   *
+   * A change counts in `stats().adjustments` and is reported to
+   * {@link onReconfigure} listeners; the current capacity does nothing.
+   * @throws InvalidOptionError (field `capacity`) unless `capacity` is an
+   * integer >= 1 and greater than `reserve` (the top level's slots must leave
+   * room for the others, as the options require); nothing changes then.
+   * @example
+   * const ch = new PriorityChannel<Job>({ levels: ['critical', 'batch'], capacity: 10_000 });
+   * ch.resize(2_000); // memory is short: hold at most 2,000 jobs from now on
+   */
+  resize(capacity: number): void {
+    const next = checkCapacity(capacity);
+    if (next <= this.reserve) throw new InvalidOptionError('capacity', next, `an integer > reserve (${this.reserve})`);
+    this.reconfigure(next, this.highWatermark, this.lowWatermark);
+  }
+
+  /**
+   * Moves both watermarks from now on. Each is checked like its option (a
+   * fraction from 0 to 1, `low <= high`); a bad value throws and changes
+   * nothing (neither watermark moves).
+   *
+   * When it takes effect: at once, before the call returns. Pressure and
+   * state are re-derived from the current size: a pressured channel already
+   * at or below the new low watermark turns unpressured, an unpressured one
+   * at or above the new high watermark turns pressured, and listeners hear it
+   * before this returns.
+   *
+   * A call that changes either counts once in `stats().adjustments`; each
+   * changed watermark is reported to {@link onReconfigure} listeners.
+   * @throws InvalidOptionError naming `highWatermark` or `lowWatermark`.
+   * @example
+   * const ch = new PriorityChannel<Job>({ levels: ['critical', 'batch'] });
+   * ch.setWatermarks(0.6, 0.3); // pause producers earlier, resume them later
+   */
+  setWatermarks(highWatermark: number, lowWatermark: number): void {
+    const { high, low } = checkWatermarks(highWatermark, lowWatermark);
+    this.reconfigure(this.capacity, high, low);
+  }
+
+  /**
+   * Calls `listener(event)` for each setting changed by {@link resize} or
+   * {@link setWatermarks}, with the setting, its previous value and its new
+   * value. Listeners run synchronously once the change is in effect; one that
+   * throws does not stop the others (its error surfaces as an uncaught
+   * error). Returns an unsubscribe function.
+   * @throws InvalidArgumentError unless `listener` is a function.
+   * @example
+   * const ch = new PriorityChannel<Job>({ levels: ['critical', 'batch'], capacity: 100 });
+   * const off = ch.onReconfigure((e) => console.log(`${e.setting}: ${e.previous} -> ${e.value}`));
+   * ch.resize(50); // logs "capacity: 100 -> 50"
+   * off();
+   */
+  onReconfigure(listener: (event: ChannelReconfigureEvent) => void): () => void {
+    return this.reconfigureListeners.add(listener as (event: LaneReconfigureEvent) => void);
+  }
+
   stats(): PriorityChannelStats<L> {
     const levels = {} as Record<L, PriorityLevelStats>;
     const droppedBy = newDrops();
@@ -622,6 +699,7 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
       blockedMs,
       longestBlockedMs,
       pressureEvents: this.signals.pressureEvents,
+      adjustments: this.adjustments,
       levels,
     };
   }
@@ -637,6 +715,11 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
   /** A producer gave up waiting (timeout or abort): its drop is counted; the fast path may reopen. */
   producerLeft(): void {
     this.refresh();
+  }
+
+  protected capacityChanged(): void {
+    const capacity = this.capacity;
+    for (const lane of this.lanes) lane.limit = lane.index === 0 ? capacity : capacity - this.reserve;
   }
 
   protected syncLimits(): void {

@@ -2,6 +2,7 @@ import type { TimerHandle } from '../../clock/index.js';
 import type { Clock } from '../../clock/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { describe } from '../../../internal/describe.js';
+import { Listeners } from '../../../internal/listeners.js';
 import { ChannelSignals, NEVER } from '../../../internal/engine/signals.js';
 import { watermarks } from '../../../internal/engine/watermarks.js';
 import type { ReceiveWaiter } from '../../../internal/engine/memory.js';
@@ -31,8 +32,14 @@ const drainedSpec: v.CallOptionSpec<{ signal?: AbortSignal }> = { signal: 'signa
  * producers ({@link releaseProducers}). The item count lives here in
  * {@link size}; subclasses change it as they push and take.
  */
+/** A runtime change of one setting, as `onReconfigure` listeners receive it. */
+export interface LaneReconfigureEvent {
+  setting: 'capacity' | 'highWatermark' | 'lowWatermark' | 'perKeyCapacity';
+  previous: number;
+  value: number;
+}
+
 export abstract class LaneCore<T> {
-  readonly capacity: number;
   readonly clock: Clock;
   readonly signals: ChannelSignals;
   /** Items buffered, over every lane. */
@@ -46,14 +53,64 @@ export abstract class LaneCore<T> {
   quietMax = -1;
   /** A take leaving the size at or above this needs nothing else; {@link NEVER} while producers wait or once closed. */
   receiveQuietFrom = NEVER;
+  /** Runtime calls (`resize()`, `setWatermarks()`, ...) that changed a setting. */
+  adjustments = 0;
+  readonly reconfigureListeners = new Listeners<LaneReconfigureEvent>();
+  /** Changed at runtime only through {@link reconfigure}. */
+  private cap: number;
+  private high: number;
+  private low: number;
 
   constructor(capacity: number, highWatermark: number, lowWatermark: number, clock: Clock) {
-    this.capacity = capacity;
+    this.cap = capacity;
+    this.high = highWatermark;
+    this.low = lowWatermark;
     this.clock = clock;
     this.signals = new ChannelSignals(capacity, watermarks(capacity, highWatermark, lowWatermark));
     this.drainWaiters = new SettleWaiters(clock);
   }
 
+  /** Most items buffered over every lane. */
+  get capacity(): number {
+    return this.cap;
+  }
+  /** Fraction of capacity at which the channel becomes pressured. */
+  get highWatermark(): number {
+    return this.high;
+  }
+  /** Fraction of capacity at or below which a pressured channel stops being pressured. */
+  get lowWatermark(): number {
+    return this.low;
+  }
+
+  /**
+   * Takes a new capacity and watermarks (already checked by the caller) and,
+   * through `extra`, a subclass setting (already applied, its event given):
+   * the signals get the new thresholds, the subclass re-derives its limits
+   * ({@link capacityChanged}), the pump lets in waiting producers that now
+   * fit (in the subclass's admission order) and re-derives state and pressure,
+   * which tells listeners about a crossed watermark before this returns.
+   * Counted once and emitted only when a setting changed.
+   */
+  protected reconfigure(capacity: number, highWatermark: number, lowWatermark: number, extra?: LaneReconfigureEvent): void {
+    const events: LaneReconfigureEvent[] = [];
+    if (capacity !== this.cap) events.push({ setting: 'capacity', previous: this.cap, value: capacity });
+    if (highWatermark !== this.high) events.push({ setting: 'highWatermark', previous: this.high, value: highWatermark });
+    if (lowWatermark !== this.low) events.push({ setting: 'lowWatermark', previous: this.low, value: lowWatermark });
+    if (extra !== undefined) events.push(extra);
+    if (events.length === 0) return;
+    this.cap = capacity;
+    this.high = highWatermark;
+    this.low = lowWatermark;
+    this.signals.reconfigure(capacity, watermarks(capacity, highWatermark, lowWatermark));
+    this.capacityChanged();
+    this.adjustments++;
+    this.pump();
+    this.reconfigureListeners.emit(...events);
+  }
+
+  /** The capacity moved: re-derive the subclass's own limits (the pump then syncs the fast paths). */
+  protected abstract capacityChanged(): void;
   /** Removes the next item by the subclass's schedule; `size > 0`. Decrements {@link size}. */
   protected abstract takeOne(): T;
   /** Lets one waiting producer in if there is room for it; true when one was let in. */
