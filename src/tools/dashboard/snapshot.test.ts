@@ -437,7 +437,7 @@ describe('event stream clients', () => {
     assert.equal(dashboard.stats().clients, 1);
     clock.advance(500);
     assert.deepEqual({ clients: dashboard.stats().clients, stalled: dashboard.stats().stalled }, { clients: 0, stalled: 1 });
-    await assert.rejects(response.body!.getReader().read(), /client evicted/);
+    await assert.rejects(response.body!.getReader().read(), { code: 'ERR_SLUICE_CLOSED', message: /client evicted/ });
     dashboard.close();
   });
 });

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { ClosedError } from '../../core/errors/index.js';
 import type { ListNode, WaiterList } from '../../internal/waiter-list.js';
 
 /**
@@ -136,7 +137,8 @@ export class FetchSseClient extends SseClient {
     this.ended = true;
     try {
       // Errors the body: the server adapter drops the connection instead of waiting for the queue to drain.
-      this.controller?.error(new Error('dashboard: client evicted'));
+      // Coded: a reader of the body (a fetch() handler's caller) sees the dashboard closed this client's stream.
+      this.controller?.error(new ClosedError('dashboard: client evicted'));
     } catch {
       // already closed
     }
