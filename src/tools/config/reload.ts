@@ -2,6 +2,8 @@ import { AdaptiveRate } from '../../core/adaptive-rate/index.js';
 import { BatchWriter } from '../../core/batch-writer/index.js';
 import { Channel } from '../../core/channel/index.js';
 import { ConcurrencyLimiter } from '../../core/concurrency-limiter/index.js';
+import { FairChannel } from '../../core/fair-channel/index.js';
+import { PriorityChannel } from '../../core/priority-channel/index.js';
 import { TokenBucket } from '../../core/token-bucket/index.js';
 import { componentSpecs, optionKey, type AlertSpec, type ComponentKind, type ComponentSpec } from './build.js';
 import { describeValue } from './errors.js';
@@ -12,12 +14,34 @@ import type { SluiceConfig } from './types.js';
 // its life (its kind, a queue's strategy, a bucket's burst, an algorithm…): a
 // change to it refuses the component. One line per runtime setter.
 type Apply = (component: never, value: never, next: Record<string, unknown>) => void;
+/** The queues' watermark setters; a watermark the file does not give keeps the live one. */
+type WatermarkOwner = { highWatermark: number; lowWatermark: number; setWatermarks(high: number, low: number): void };
+const setHigh = (c: WatermarkOwner, v: number, next: Record<string, unknown>) => c.setWatermarks(v, (next.lowWatermark as number | undefined) ?? c.lowWatermark);
+const setLow = (c: WatermarkOwner, v: number, next: Record<string, unknown>) => c.setWatermarks((next.highWatermark as number | undefined) ?? c.highWatermark, v);
 const TUNABLE: Partial<Record<ComponentKind, Record<string, Apply>>> = {
   Channel: {
     capacity: (c: Channel<unknown>, v: number) => c.resize(v),
-    highWatermark: (c: Channel<unknown>, v: number, next) => c.setWatermarks(v, next.lowWatermark as number),
-    lowWatermark: (c: Channel<unknown>, v: number, next) => c.setWatermarks(next.highWatermark as number, v),
+    highWatermark: setHigh,
+    lowWatermark: setLow,
     maxBytes: (c: Channel<unknown>, v: number) => c.setMaxBytes(v),
+  },
+  PriorityChannel: {
+    // A capacity at or below the (fixed) reserve is refused by resize(), naming capacity.
+    capacity: (c: PriorityChannel<unknown>, v: number) => c.resize(v),
+    highWatermark: setHigh,
+    lowWatermark: setLow,
+  },
+  FairChannel: {
+    capacity: (c: FairChannel<unknown>, v: number, next) => {
+      // capacity >= per_key_capacity at every step: a shrink below the live per-key cap lowers the cap first
+      // (to the file's new value, then set again below as a no-op).
+      const perKey = next.perKeyCapacity as number | undefined;
+      if (perKey !== undefined && v < c.perKeyCapacity && perKey <= v) c.setPerKeyCapacity(perKey);
+      c.resize(v);
+    },
+    perKeyCapacity: (c: FairChannel<unknown>, v: number) => c.setPerKeyCapacity(v),
+    highWatermark: setHigh,
+    lowWatermark: setLow,
   },
   BatchWriter: {
     batchSize: (c: BatchWriter<unknown>, v: number) => c.setBatchSize(v),
@@ -52,7 +76,7 @@ const TUNABLE: Partial<Record<ComponentKind, Record<string, Apply>>> = {
  * value they bound (a limit raised above the old maxLimit needs the new one
  * first), watermarks once for both.
  */
-const ORDER = ['minLimit', 'maxLimit', 'initialLimit', 'minRate', 'maxRate', 'capacity', 'maxBytes', 'highWatermark', 'lowWatermark', 'batchSize', 'minFlushIntervalMs', 'ratePerSecond', 'concurrency'];
+const ORDER = ['minLimit', 'maxLimit', 'initialLimit', 'minRate', 'maxRate', 'capacity', 'perKeyCapacity', 'maxBytes', 'highWatermark', 'lowWatermark', 'batchSize', 'minFlushIntervalMs', 'ratePerSecond', 'concurrency'];
 
 /** One setting that differs between the two configurations. */
 export interface ReloadChange {
@@ -201,6 +225,10 @@ function fits(kind: ComponentKind, component: unknown): boolean {
   switch (kind) {
     case 'Channel':
       return component instanceof Channel;
+    case 'PriorityChannel':
+      return component instanceof PriorityChannel;
+    case 'FairChannel':
+      return component instanceof FairChannel;
     case 'BatchWriter':
       return component instanceof BatchWriter;
     case 'TokenBucket':

@@ -116,9 +116,11 @@ function readInitial(file: string): { config: SluiceConfig; text: string } {
  * `onError`.
  *
  * Otherwise each component present both in what is live and in the file, and
- * among `components`, gets only its runtime settings changed (channel
- * `capacity` via `resize()`, `high_watermark`/`low_watermark` via
- * `setWatermarks()`, a queue's or writer's `max_bytes` via `setMaxBytes()`
+ * among `components`, gets only its runtime settings changed (a queue's
+ * `capacity` via `resize()` and `high_watermark`/`low_watermark` via
+ * `setWatermarks()`, with priorities or fairness too, and
+ * `fairness.per_key_capacity` via `setPerKeyCapacity()`; a queue's or
+ * writer's `max_bytes` via `setMaxBytes()`
  * (changed, not added or removed), a token bucket's `rate`, an adaptive rate's
  * `min_rate`/`max_rate`, a limiter's `min_limit`/`max_limit` and a fixed
  * one's `initial_limit`, a bulkhead's `concurrency`, a writer's `batch_size`
