@@ -164,7 +164,7 @@ export function markdownSnippets(file: string, text: string, skipped: SkippedBlo
 export function findSnippets(root = repoRoot): { snippets: Snippet[]; skipped: SkippedBlock[] } {
   const skipped: SkippedBlock[] = [];
   const snippets: Snippet[] = [];
-  const sources = walk(join(root, 'src'), (p) => p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.endsWith('.test-d.ts')).sort();
+  const sources = walk(join(root, 'src'), (p) => p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.endsWith('.test-d.ts') && !p.endsWith('.test-helpers.ts')).sort();
   for (const file of sources) snippets.push(...tsdocExamples(file, readFileSync(file, 'utf8'), skipped));
   const docs = [join(root, 'README.md'), ...['docs', 'examples'].flatMap((d) => (existsSync(join(root, d)) ? walk(join(root, d), (p) => p.endsWith('.md')) : []))].sort();
   for (const file of docs) if (existsSync(file)) snippets.push(...markdownSnippets(file, readFileSync(file, 'utf8'), skipped));
