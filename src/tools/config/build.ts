@@ -65,6 +65,17 @@ export interface BuildOptions<T = unknown> {
    * @example fromConfig(config, { sinks: { events: (rows: Row[]) => db.insertMany('events', rows) } })
    */
   sinks?: Record<string, BatchFlushFunction<T>>;
+  /**
+   * The `sizeOf` of each queue or writer that has `max_bytes`, by name: how
+   * many bytes one item counts against the budget. Without one, strings count
+   * their UTF-8 bytes and Buffers, typed arrays and ArrayBuffers their
+   * `byteLength`, and any other item is refused with an error naming `sizeOf`
+   * (a file cannot hold a function). A name that is not a queue or writer of
+   * the file with `max_bytes` is refused before anything is built.
+   * @default {} (the default sizer everywhere)
+   * @example fromConfig(config, { sizers: { events: (event: { body: string }) => Buffer.byteLength(event.body) + 64 } })
+   */
+  sizers?: Record<string, (item: T) => number>;
 }
 
 export type Component = Channel<unknown> | PriorityChannel<unknown> | FairChannel<unknown> | BatchWriter<unknown> | TokenBucket | Credits | AdaptiveRate | ConcurrencyLimiter | CircuitBreaker;
@@ -312,6 +323,20 @@ function alertSpec(config: SluiceConfig, names: string[]): AlertSpec | undefined
     : undefined;
 }
 
+/** `options.sizers`, checked before anything is built: a function for a queue or writer of the file with `max_bytes`, by name. */
+function sizersOption<T>(sizers: unknown, specs: readonly ComponentSpec[]): Record<string, (item: T) => number> {
+  if (sizers === undefined) return {};
+  if (sizers === null || typeof sizers !== 'object' || Array.isArray(sizers)) {
+    throw new InvalidOptionError('sizers', sizers, 'an object of sizeOf functions by queue or writer name, e.g. { events: (item) => item.body.length }');
+  }
+  const budgeted = specs.filter((s) => (s.kind === 'Channel' || s.kind === 'BatchWriter') && (s.options as { maxBytes?: number }).maxBytes !== undefined).map((s) => s.name);
+  for (const [name, sizeOf] of Object.entries(sizers)) {
+    if (!budgeted.includes(name)) throw new InvalidOptionError(`sizers.${name}`, name, `the name of a queue or writer with max_bytes in the file (${budgeted.join(', ') || 'none has max_bytes'})`);
+    if (typeof sizeOf !== 'function') throw new InvalidOptionError(`sizers.${name}`, sizeOf, 'a function (item) => number of bytes');
+  }
+  return sizers as Record<string, (item: T) => number>;
+}
+
 /** `options.sinks`, checked before anything is built: a function for a writer of the file, by name. */
 function sinksOption<T>(sinks: unknown, specs: readonly ComponentSpec[]): Record<string, BatchFlushFunction<T>> {
   if (sinks === undefined) return {};
@@ -361,6 +386,7 @@ export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOpti
   const { components: specs } = componentSpecs(config);
   const watch = watchOption(options.watch, specs);
   const sinks = sinksOption<T>(options.sinks, specs);
+  const sizers = sizersOption<T>(options.sizers, specs);
   const alerts = alertSpec(config, [...alertNames(specs), ...Object.keys(sinks), ...Object.keys(watch)]);
 
   const clock = options.clock;
@@ -383,7 +409,8 @@ export function fromConfig<T = unknown>(config: SluiceConfig, options: BuildOpti
     },
   };
   for (const spec of specs) {
-    const o = clock ? { ...spec.options, clock } : spec.options;
+    const sizeOf = sizers[spec.name];
+    const o = clock || sizeOf ? { ...spec.options, ...(clock ? { clock } : {}), ...(sizeOf ? { sizeOf } : {}) } : spec.options;
     try {
       switch (spec.kind) {
         case 'Channel':

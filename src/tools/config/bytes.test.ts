@@ -86,6 +86,44 @@ describe('config max_bytes', () => {
     }
   });
 
+  it('fromConfig() - options.sizers gives a queue and a writer with max_bytes their sizeOf; items the default cannot measure are then admitted by it', async () => {
+    const config = parseConfig('queues:\n  logs: { capacity: 100, max_bytes: 100, strategy: drop_newest }\n  plain: { capacity: 10 }\nwriters:\n  events: { capacity: 100, max_bytes: 100 }\n');
+    type Event = { body: string };
+    const size = (event: Event) => event.body.length * 10;
+    const built = fromConfig<Event>(config, { sinks: { events: async () => {} }, sizers: { logs: size, events: size }, alertLog: false });
+    try {
+      const logs = built.channels.logs!;
+      assert.equal(logs.trySend({ body: 'x'.repeat(6) }), true, '60 bytes by the sizer');
+      assert.equal(logs.trySend({ body: 'x'.repeat(5) }), false, '60 + 50 > 100: dropped by drop_newest');
+      assert.equal(logs.bytes, 60);
+      assert.equal(await built.writers.events!.write({ body: 'x'.repeat(4) }), true);
+      assert.equal(built.writers.events!.stats().bytes, 40);
+    } finally {
+      built.close();
+    }
+    // Without a sizer an object item is the coded error naming sizeOf, nothing admitted.
+    const unsized = fromConfig<Event>(config, { alertLog: false });
+    try {
+      assert.throws(() => unsized.channels.logs!.trySend({ body: 'x' }), { code: 'ERR_SLUICE_INVALID_OPTION', field: 'sizeOf' });
+      assert.equal(unsized.channels.logs!.size, 0);
+    } finally {
+      unsized.close();
+    }
+  });
+
+  it('fromConfig() - a bad sizers option is refused before anything is built, naming sizers.<name>', () => {
+    const config = parseConfig('queues:\n  logs: { capacity: 100, max_bytes: 100 }\n  plain: { capacity: 10 }\n');
+    const cases: [unknown, string, RegExp][] = [
+      [{ plain: () => 1 }, 'sizers.plain', /a queue or writer with max_bytes in the file \(logs\)/],
+      [{ nope: () => 1 }, 'sizers.nope', /a queue or writer with max_bytes/],
+      [{ logs: 5 }, 'sizers.logs', /a function \(item\) => number of bytes/],
+      [[], 'sizers', /an object of sizeOf functions/],
+    ];
+    for (const [sizers, field, message] of cases) {
+      assert.throws(() => fromConfig(config, { sizers: sizers as never, alertLog: false }), { code: 'ERR_SLUICE_INVALID_OPTION', field, message }, field);
+    }
+  });
+
   it('planReload() - a changed max_bytes is applied; one added to or removed from a live component is refused, naming the field', () => {
     const from = parseConfig('queues:\n  logs: { capacity: 100, max_bytes: 64MiB }\n  jobs: { capacity: 100 }\nwriters:\n  events: { max_bytes: 32MB }\n');
     const to = parseConfig('queues:\n  logs: { capacity: 100, max_bytes: 16MiB }\n  jobs: { capacity: 100, max_bytes: 1MB }\nwriters:\n  events: { }\n');
