@@ -71,7 +71,7 @@ export interface ProbeAnswer {
 export function probeProblem(a: ProbeAnswer): string | undefined {
   const where = `/readyz answered ${a.statusCode} ${a.body.slice(0, 200)}`;
   if (a.statusCode !== 200 && a.statusCode !== 503) return `${where}: not 200 or 503`;
-  let body: { status?: unknown; pressure?: unknown; threshold?: unknown; resumeBelow?: unknown; retryAfter?: unknown; readError?: unknown };
+  let body: { status?: unknown; pressure?: unknown; threshold?: unknown; resumeBelow?: unknown; retryAfter?: unknown; readError?: unknown; draining?: unknown };
   try {
     body = JSON.parse(a.body) as typeof body;
   } catch {
@@ -83,8 +83,10 @@ export function probeProblem(a: ProbeAnswer): string | undefined {
   if (body.readError !== undefined || typeof body.pressure !== 'number') return `${where}: the pressure was not read`;
   if (typeof body.threshold !== 'number' || typeof body.resumeBelow !== 'number') return `${where}: no threshold or resumeBelow`;
   if (a.statusCode === 200 && body.pressure > body.threshold) return `${where}: ready above the threshold`;
+  if (body.draining !== undefined && (body.draining !== true || a.statusCode !== 503)) return `${where}: draining is only ever true, on a 503`;
   if (a.statusCode === 503) {
-    if (body.pressure < body.resumeBelow) return `${where}: not ready below resumeBelow`;
+    // Draining (readiness().drain() on SIGTERM) is not ready whatever the pressure reads.
+    if (body.pressure < body.resumeBelow && body.draining !== true) return `${where}: not ready below resumeBelow`;
     if (a.retryAfter === undefined || String(body.retryAfter) !== a.retryAfter) return `${where}: Retry-After header ${a.retryAfter} does not match the body`;
   }
   return undefined;

@@ -255,11 +255,11 @@ export function formatTable(reports: ChaosReport[]): string {
   for (const k of kinds) lines.push(`| ${k} | ${reports.reduce((a, r) => a + (r.injected[k] ?? 0), 0)} |`);
   lines.push(
     '',
-    '| seed | /readyz probes | 200 ready | 503 not ready | no answer (pipeline down) | broken while up | slowest answer | loadShed 503s | of them, last probe said ready | shed episodes | probe said 503 before the first shed | after it | median ms after |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| seed | /readyz probes | 200 ready | 503 not ready | no answer (pipeline down) | 503 draining (after SIGTERM) | broken while up | slowest answer | loadShed 503s | of them, last probe said ready | shed episodes | probe said 503 before the first shed | after it | median ms after |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const { seed, readiness: p } of reports) {
-    lines.push(`| ${seed} | ${p.probes} | ${p.ready} | ${p.notReady} | ${p.noAnswerDown} | ${p.violations} | ${p.maxLatencyMs} ms | ${p.shed} | ${p.shedWhileLastProbeReady} | ${p.shedEpisodes} | ${p.shedEpisodesWarned} | ${p.shedEpisodesFlaggedLate} | ${p.medianLateMs} ms |`);
+    lines.push(`| ${seed} | ${p.probes} | ${p.ready} | ${p.notReady} | ${p.noAnswerDown} | ${p.draining} | ${p.violations} | ${p.maxLatencyMs} ms | ${p.shed} | ${p.shedWhileLastProbeReady} | ${p.shedEpisodes} | ${p.shedEpisodesWarned} | ${p.shedEpisodesFlaggedLate} | ${p.medianLateMs} ms |`);
   }
   return lines.join('\n');
 }

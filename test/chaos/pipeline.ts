@@ -140,6 +140,8 @@ const outbox = new Channel<number>({ capacity: 1000, spill: spillStore, spillCap
 let nc: NatsConnection | undefined;
 let consumer: JetStreamConsumer<JsMsg> | undefined;
 let closing = false;
+/** How long the listener stays open after SIGTERM, answering /readyz with 503 "draining": two of the prober's 250 ms periods. */
+const DRAIN_GRACE_MS = 500;
 let consumerStopped = false;
 
 // One pressure for both: 1 when the outbox is 90% full or 1500 requests are open.
@@ -308,9 +310,18 @@ const pipelineTarget = {
   stats: () => writer.stats(),
   async drain(options?: { timeoutMs?: number }): Promise<BatchWriterDrainReport> {
     closing = true;
+    // Out of rotation first: /readyz answers 503 "draining" from now on, and the listener stays
+    // open for two probe periods so a load balancer reads that answer rather than a refused
+    // connection; new /items requests get 503 "closing" meanwhile.
+    ready.drain();
     const started = Date.now();
-    server.close();
-    server.closeIdleConnections();
+    const listenerClosed = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        server.close();
+        server.closeIdleConnections();
+        resolve();
+      }, DRAIN_GRACE_MS),
+    );
     outbox.close();
     await publishing?.catch(() => undefined);
     await outbox.drained().catch(() => undefined);
@@ -320,6 +331,7 @@ const pipelineTarget = {
     await consumer?.stop();
     consumerStopped = true;
     const report = await writer.drain({ timeoutMs: Math.max(1000, (options?.timeoutMs ?? 15_000) - (Date.now() - started)) });
+    await listenerClosed;
     server.closeAllConnections();
     await publisher?.close().catch(() => undefined);
     await nc?.drain().catch(() => nc?.close());

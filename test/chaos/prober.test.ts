@@ -81,6 +81,30 @@ describe('ReadinessProber', () => {
     }
   });
 
+  it('probeProblem() - a draining 503 (readiness().drain()) is valid at any pressure; draining on a 200 or other than true is not', () => {
+    const draining = (pressure: number) => JSON.stringify({ status: 'not-ready', name: 'x', pressure, threshold: 0.7, resumeBelow: 0.5, draining: true, retryAfter: 1 });
+    assert.equal(probeProblem({ statusCode: 503, retryAfter: '1', body: draining(0.1) }), undefined);
+    assert.match(probeProblem({ statusCode: 200, retryAfter: undefined, body: JSON.stringify({ status: 'ready', pressure: 0.1, threshold: 0.7, resumeBelow: 0.5, draining: true }) })!, /draining is only ever true, on a 503/);
+    assert.match(probeProblem({ statusCode: 503, retryAfter: '1', body: draining(0.1).replace('"draining":true', '"draining":1') })!, /draining is only ever true/);
+  });
+
+  it('ReadinessProber - answers after drain() count as draining, not as not ready by pressure, and break nothing', async () => {
+    const check = readiness({ pressure: () => 0.1, threshold: 0.7, resumeBelow: 0.5 });
+    const { server, port } = await listen((req, res) => check.node(req, res));
+    const prober = new ReadinessProber(port, () => 1, 10, 1000);
+    try {
+      prober.start();
+      await until(prober, (r) => r.ready >= 1);
+      check.drain();
+      const r = await until(prober, (s) => s.draining >= 2);
+      assert.equal(r.violations, 0, r.violationExamples.join('\n'));
+      assert.equal(r.notReady, 0);
+    } finally {
+      await prober.stop();
+      await close(server);
+    }
+  });
+
   it('ReadinessProber - a shed right after a ready answer counts as shed while ready, and the later 503 probe as told late', async () => {
     let pressure = 0.2;
     const check = readiness({ pressure: () => pressure, threshold: 0.7, resumeBelow: 0.5 });

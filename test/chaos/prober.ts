@@ -24,6 +24,8 @@ export interface ReadinessReport {
   notReady: number;
   /** No answer while the pipeline was down or changing generation (refused, reset, timed out): an LB counts these as not ready. */
   noAnswerDown: number;
+  /** 503 answers with `"draining": true`: the pipeline had its SIGTERM and still listened, as a load balancer wants. */
+  draining: number;
   /** Answers (or missing answers) that break the contract while the pipeline was up, each a problem. */
   violations: number;
   violationExamples: string[];
@@ -58,7 +60,7 @@ export class ReadinessProber {
   private episodeFlagged = false;
   private readonly lateMs: number[] = [];
   private readonly report: ReadinessReport = {
-    probes: 0, ready: 0, notReady: 0, noAnswerDown: 0, violations: 0, violationExamples: [], maxLatencyMs: 0,
+    probes: 0, ready: 0, notReady: 0, noAnswerDown: 0, draining: 0, violations: 0, violationExamples: [], maxLatencyMs: 0,
     turnedNotReady: 0, shed: 0, shedWhileLastProbeReady: 0, shedEpisodes: 0, shedEpisodesWarned: 0, shedEpisodesFlaggedLate: 0, medianLateMs: 0,
   };
 
@@ -167,6 +169,11 @@ export class ReadinessProber {
       return;
     }
     if (upThroughout) r.maxLatencyMs = Math.max(r.maxLatencyMs, Math.round(latencyMs));
+    if (answer.statusCode === 503 && answer.body.includes('"draining":true')) {
+      r.draining++;
+      this.last = 'not-ready';
+      return;
+    }
     if (answer.statusCode === 200) {
       r.ready++;
       this.last = 'ready';
