@@ -16,6 +16,14 @@ export const RESOLVED_TRUE = Promise.resolve(true);
 export const RESOLVED_FALSE = Promise.resolve(false);
 const RESOLVED_UNDEFINED = Promise.resolve(undefined);
 
+/** What became of a byte-bounded offer (see MemoryBuffer.placeBytes). */
+const enum Placed {
+  buffered,
+  dropped,
+  rejected,
+  block,
+}
+
 // Per-call options: checked (keys and types) on the slow path only, before any effect.
 const sendSpec: v.CallOptionSpec<SendOptions> = { signal: 'signal', timeoutMs: 'ms' };
 const receiveSpec: v.CallOptionSpec<ReceiveOptions> = { signal: 'signal' };
@@ -380,6 +388,44 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
     return this.engine.admit(budget.level(size, this.capacity));
   }
 
+  /**
+   * A sized offer to an open channel, decided and done: buffered (after any
+   * evictions), dropped and counted, refused under `'reject'` (counted; the
+   * caller throws or rejects), or left to wait under `'block'` (nothing done).
+   * Shared by {@link trySendBytes} and {@link offerBytes}, which differ only
+   * in how they answer.
+   */
+  private placeBytes(item: T, n: number, budget: ByteBudget): Placed {
+    const engine = this.engine;
+    if (n > budget.maxBytes) {
+      engine.drop('too-large');
+      budget.refused(n);
+      return Placed.dropped;
+    }
+    switch (this.admitBytes(n, budget)) {
+      case Admit.accept:
+        this.acceptBytes(item, n, budget);
+        return Placed.buffered;
+      case Admit.evictOldest:
+        this.evictBytes(item, n, budget);
+        return Placed.buffered;
+      case Admit.dropNewest:
+        engine.drop('drop-newest');
+        budget.refused(n);
+        return Placed.dropped;
+      case Admit.dropSample:
+        engine.drop('sample');
+        budget.refused(n);
+        return Placed.dropped;
+      case Admit.reject:
+        engine.drop('rejected');
+        budget.refused(n);
+        return Placed.rejected;
+      default:
+        return Placed.block;
+    }
+  }
+
   /** `trySend()` with `maxBytes` (every byte-bounded offer comes here). */
   private trySendBytes(item: T, budget: ByteBudget): boolean {
     budget.sync(this.ringBase + this.read);
@@ -389,33 +435,8 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       budget.refused(n);
       throw engine.closedDrop();
     }
-    if (n > budget.maxBytes) {
-      engine.drop('too-large');
-      budget.refused(n);
-      return false;
-    }
-    switch (this.admitBytes(n, budget)) {
-      case Admit.accept:
-        this.acceptBytes(item, n, budget);
-        return true;
-      case Admit.evictOldest:
-        this.evictBytes(item, n, budget);
-        return true;
-      case Admit.dropNewest:
-        engine.drop('drop-newest');
-        budget.refused(n);
-        return false;
-      case Admit.dropSample:
-        engine.drop('sample');
-        budget.refused(n);
-        return false;
-      case Admit.reject:
-        engine.drop('rejected');
-        budget.refused(n);
-        return false;
-      default:
-        return false; // 'block': refused, not offered
-    }
+    // 'block': refused, not offered; 'reject' answers false here, as without maxBytes.
+    return this.placeBytes(item, n, budget) === Placed.buffered;
   }
 
   /** `send()` with `maxBytes`: `item` defined, `options` checked. */
@@ -437,29 +458,12 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
       budget.refused(n);
       return Promise.reject(engine.closedDrop());
     }
-    if (n > budget.maxBytes) {
-      engine.drop('too-large');
-      budget.refused(n);
-      return RESOLVED_FALSE;
-    }
-    switch (this.admitBytes(n, budget)) {
-      case Admit.accept:
-        this.acceptBytes(item, n, budget);
+    switch (this.placeBytes(item, n, budget)) {
+      case Placed.buffered:
         return RESOLVED_TRUE;
-      case Admit.evictOldest:
-        this.evictBytes(item, n, budget);
-        return RESOLVED_TRUE;
-      case Admit.dropNewest:
-        engine.drop('drop-newest');
-        budget.refused(n);
+      case Placed.dropped:
         return RESOLVED_FALSE;
-      case Admit.dropSample:
-        engine.drop('sample');
-        budget.refused(n);
-        return RESOLVED_FALSE;
-      case Admit.reject:
-        engine.drop('rejected');
-        budget.refused(n);
+      case Placed.rejected:
         return Promise.reject(new OverflowError());
       default:
         // The size rides with the item, so a producer that gives up is counted in bytes without another sizeOf call.
