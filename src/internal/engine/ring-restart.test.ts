@@ -1,5 +1,6 @@
-// The ring restarts at slot 0 whenever it empties, and hands a whole-ring batch
-// out as its own array, continuing in a fresh one (see RingState.ringTake and
+// The ring restarts at slot 0 whenever it empties (in a young copy of its slot
+// array once a ring-full has passed), and hands a whole-ring batch out as its
+// own array, continuing in a fresh one (see RingState.ringTake and
 // ringRestart). These tests pin what a user can observe of that: batches keep
 // their items, later sends never write into an array already handed out, and
 // the counts stay exact across restarts.
@@ -87,18 +88,28 @@ describe('MemoryBuffer ring restart', () => {
     assertCounts(b, 14, 14);
   });
 
-  it('receive() – an empty ring waits restarted at slot 0 in its own array; order and counts carry over', async () => {
+  it('receive() – an empty ring waits in a young copy of its slot array once a ring-full has passed since the last restart, and not before', async () => {
     const b = probe();
     fill(b, 0, 5);
     for (let i = 0; i < 5; i++) assert.equal(b.tryReceive(), i);
     const slots = b.slotArray;
-    const first = b.receive(); // empty: restart in place
+    const first = b.receive(); // 5 items passed through 8 slots: restart in place
     assert.equal(b.slotArray, slots);
     assert.equal(b.trySend(5), true); // goes to slot 0, handed straight to the waiting receive()
     assert.equal(await first, 5);
-    fill(b, 6, 7); // slots 1..7
-    for (let i = 6; i < 13; i++) assert.equal(b.tryReceive(), i);
-    assertCounts(b, 13, 13);
+    fill(b, 6, 8);
+    for (let i = 6; i < 14; i++) assert.equal(b.tryReceive(), i);
+    const second = b.receive(); // 9 items since the restart: a copy
+    const copy = b.slotArray;
+    assert.notEqual(copy, slots);
+    assert.equal(copy.length, 8);
+    assert.ok(copy.every((slot) => slot === undefined), 'the copy holds no item');
+    assert.equal(b.trySend(14), true);
+    assert.equal(await second, 14);
+    fill(b, 15, 3);
+    assert.deepEqual(slots.slice(0, 4), [undefined, undefined, undefined, undefined], 'the old array is never written again');
+    assert.deepEqual([b.tryReceive(), b.tryReceive(), b.tryReceive()], [15, 16, 17]);
+    assertCounts(b, 18, 18);
   });
 
   it('receive() – a large ring restarts in place too, and the counts carry over', async () => {
