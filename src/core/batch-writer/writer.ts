@@ -75,7 +75,8 @@ export class BatchWriter<T> {
   private adjustmentCount = 0;
   private readonly reconfigureListeners = new Listeners<BatchWriterReconfigureEvent>();
 
-  private readonly buffer: WriterBuffer<T>;
+  /** `declare`d: assigned once in the constructor, so V8 knows its class on the `write()` path (see `Channel`'s `buffer`). */
+  private declare readonly buffer: WriterBuffer<T>;
   private readonly clock: Clock;
   private readonly sink: BatchFlushFunction<T>;
   private readonly deadLetter: BatchDeadLetterFunction<T> | undefined;

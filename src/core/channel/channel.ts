@@ -53,9 +53,17 @@ export class Channel<T> {
    * engine); this class is the public face. Composition, not inheritance: the
    * same buffer serves BatchWriter, and the spill is a tier the buffer consults
    * only on slow paths.
+   *
+   * `declare`d, so the compiled class defines no field for it and the
+   * constructor's one assignment creates it. A field defined first (as
+   * `undefined`) and assigned after is one V8 marks as mutable and of unknown
+   * type, so every hot-path call (`trySend`, `tryReceive`) re-checked the
+   * buffer's hidden class before reaching its ring; Maglev-compiled code,
+   * which a short-lived process runs most of the time, did not inline the
+   * buffer's method either. Assigned once, the field's class is known.
    */
-  private readonly buffer: MemoryBuffer<T>;
-  private readonly spill: SpillTier<T> | undefined;
+  private declare readonly buffer: MemoryBuffer<T>;
+  private declare readonly spill: SpillTier<T> | undefined;
   private views: { sender: Sender<T>; receiver: Receiver<T> } | undefined;
 
   constructor(options?: ChannelInit<T>) {
