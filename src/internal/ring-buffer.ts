@@ -22,8 +22,13 @@
 const YOUNG_SLOTS = 4096;
 
 export abstract class RingState<T> {
-  protected slots: (T | undefined)[];
-  protected slotMask: number;
+  // `declare`d fields are created by the constructor's assignment alone. A
+  // field the class body defines first (as undefined) and the constructor
+  // then sets is one V8 stores as a tagged value of unknown type, so the hot
+  // paths' `index & slotMask` re-checked for a small integer on every item;
+  // created holding a number, it stays a small-integer field.
+  protected declare slots: (T | undefined)[];
+  protected declare slotMask: number;
   /** Items ever taken; the oldest item is at `read & slotMask`. */
   protected read = 0;
   /** Items ever pushed; the next one goes to `write & slotMask`. */

@@ -79,15 +79,19 @@ export interface OverflowTier<T> {
  * {@link ChannelEngine}'s; this class owns only what is specific to items in
  * memory. `Channel` and `BatchWriter` each hold one.
  *
+ * Fields set by the constructor are `declare`d (see {@link RingState}'s
+ * `slotMask`): created by that one assignment, each keeps a small-integer or
+ * known-class field, which the hot paths read without a check.
+ *
  * Why the ring stays in this object rather than in the engine: the hot paths
  * (`trySend`, `tryReceive`, `takeBatch`) touch only this object's fields, one
  * hidden class for every channel, so they inline into the caller's loop; the
  * engine is reached only when something has to be decided.
  */
 export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
-  readonly engine: ChannelEngine<T>;
+  declare readonly engine: ChannelEngine<T>;
   /** The engine's capacity, copied here for the slow paths; changed only by {@link reconfigure}. */
-  capacity: number;
+  declare capacity: number;
   readonly receivers = new WaiterList<ReceiveWaiter<T>>();
   /** Batch receivers that have their first item and wait up to maxWaitMs for more. */
   readonly collectors = new WaiterList<ReceiveWaiter<T>>();
@@ -98,12 +102,12 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
    * threshold while nobody waits and the channel is open, and -1 otherwise,
    * so the slow path tests one number instead of four conditions.
    */
-  fastLimit: number;
+  declare fastLimit: number;
   /**
    * What `fastLimit` is while nobody waits and the channel is open: the
    * policy's threshold, or a tier's (-1 while items are outside memory).
    */
-  fastCeiling: number;
+  declare fastCeiling: number;
   /** Items counted in `size` but held outside the ring: a tier's write batches and store. */
   outside = 0;
   /** True while a tier's earlier contents are being counted: it may hold items. */
@@ -127,7 +131,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
    */
   acceptedOffRing = 0;
   /** The slot count the ring starts with; it never shrinks below it. */
-  private readonly startSlots: number;
+  private declare readonly startSlots: number;
   /**
    * Shrinking a grown ring (see {@link checkShrink}) without looking at the
    * hot path: while the ring is above its starting size, offers at sizes at or
@@ -159,7 +163,7 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
    * only places that look at this field. A buffer without it runs the same
    * hot path as before byte budgets existed.
    */
-  readonly budget: ByteBudget | undefined;
+  declare readonly budget: ByteBudget | undefined;
 
   constructor(o: ResolvedChannelOptions) {
     // Up to 1024 slots up front: typical channels never grow on the hot path; large ones grow by doubling.
