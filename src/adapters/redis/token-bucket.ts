@@ -7,6 +7,7 @@ import { WaiterList, type ListNode } from '../../internal/waiter-list.js';
 import { Listeners } from '../../internal/listeners.js';
 import { governedSetRate } from '../../internal/governed-rate.js';
 import { TokenBucket, type TokenBucketStats } from '../../core/token-bucket/index.js';
+import type { ReconfigureEvent } from '../../core/channel/index.js';
 import { LUA_NOW_MS, LuaScript, tagged, toNumber } from './client.js';
 import { Connectivity, nextTurn, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
 import { RedisUnavailableError } from './errors.js';
@@ -95,11 +96,7 @@ export interface RedisTokenBucketStats {
  * What {@link RedisTokenBucket.onReconfigure} listeners receive: the setting
  * that changed in this process, its value before and its value now.
  */
-export interface RedisTokenBucketReconfigureEvent {
-  setting: 'ratePerSecond';
-  previous: number;
-  value: number;
-}
+export type RedisTokenBucketReconfigureEvent = ReconfigureEvent<'ratePerSecond'>;
 
 // One script for every operation, so each batch is a single round trip. It
 // refills the bucket once (continuous refill from the Redis server's clock),

@@ -5,6 +5,7 @@ import * as v from '../../internal/validate.js';
 import { TokenBucket } from '../token-bucket/index.js';
 import { describe } from '../../internal/describe.js';
 import { Listeners } from '../../internal/listeners.js';
+import type { ReconfigureEvent } from '../../internal/engine/options.js';
 
 export interface AdaptiveRateOptions {
   /**
@@ -113,11 +114,7 @@ export interface AdaptiveRateStats {
  * and its value now. A `setRateBounds()` that pushes the rate into the new
  * bounds reports the bounds and then `rate`.
  */
-export interface AdaptiveRateReconfigureEvent {
-  setting: 'rate' | 'minRate' | 'maxRate';
-  previous: number;
-  value: number;
-}
+export type AdaptiveRateReconfigureEvent = ReconfigureEvent<'rate' | 'minRate' | 'maxRate'>;
 
 /**
  * A rate limiter that tunes its own rate from observed latency: record how

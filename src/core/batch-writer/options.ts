@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/index.js';
-import { resolveChannelOptions, type ByteBudgetOptions, type ChannelOptions, type ChannelState, type DropReason, type OverflowStrategy, type ResolvedChannelOptions } from '../../internal/engine/options.js';
+import { resolveChannelOptions, type ByteBudgetOptions, type ChannelOptions, type ChannelState, type DropReason, type OverflowStrategy, type ReconfigureEvent, type ResolvedChannelOptions } from '../../internal/engine/options.js';
 import { InvalidOptionError } from '../errors/index.js';
 import * as v from '../../internal/validate.js';
 import { resolveBreakerOptions, type BatchWriterBreakerOptions, type BatchWriterBreakerState, type ResolvedBreakerOptions } from './breaker.js';
@@ -189,11 +189,7 @@ export interface BatchWriterBreakerStats {
  * What {@link BatchWriter.onReconfigure} listeners receive: the setting that
  * changed, its value before and its value now.
  */
-export interface BatchWriterReconfigureEvent {
-  setting: 'batchSize' | 'flushIntervalMs' | 'maxBytes';
-  previous: number;
-  value: number;
-}
+export type BatchWriterReconfigureEvent = ReconfigureEvent<'batchSize' | 'flushIntervalMs' | 'maxBytes'>;
 
 export interface BatchWriterStats {
   capacity: number;

@@ -1,6 +1,17 @@
 // Type tests of the public API: checked by `npm run typecheck` (tsc), not run.
 import { expectTypeOf } from 'expect-type';
-import { Channel, type ChannelStats, type DropReason, type OverflowStrategy, type Receiver, type Sender } from '../../index.js';
+import {
+  Channel,
+  TokenBucket,
+  type ChannelReconfigureEvent,
+  type ChannelStats,
+  type DropReason,
+  type OverflowStrategy,
+  type Receiver,
+  type ReconfigureEvent,
+  type Sender,
+  type TokenBucketReconfigureEvent,
+} from '../../index.js';
 import { VirtualClock } from '../testing/index.js';
 import { MemoryStore } from '../durable-channel/memory-store.js';
 
@@ -44,3 +55,13 @@ new Channel<{ line: string }>({ maxBytes: 1024, sizeOf: (e) => e.line.length });
 new Channel<{ line: string }>({ maxBytes: 1024 });
 // @ts-expect-error: sizeOf takes the channel's items
 new Channel<{ line: string }>({ maxBytes: 1024, sizeOf: (e: number) => e });
+
+// One listener type for every component's runtime changes; each component's alias names its settings.
+const anyChange = (event: ReconfigureEvent): string => `${event.setting} ${event.previous} -> ${event.value}`;
+ch.onReconfigure(anyChange);
+new TokenBucket({ ratePerSecond: 10, clock: new VirtualClock() }).onReconfigure(anyChange);
+expectTypeOf<ChannelReconfigureEvent['setting']>().toEqualTypeOf<'capacity' | 'highWatermark' | 'lowWatermark' | 'maxBytes'>();
+expectTypeOf<TokenBucketReconfigureEvent>().toEqualTypeOf<ReconfigureEvent<'ratePerSecond'>>();
+// @ts-expect-error: a channel never reports a token bucket's setting
+const rate: ChannelReconfigureEvent = { setting: 'ratePerSecond', previous: 1, value: 2 };
+void rate;

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/index.js';
 import { systemClock } from '../clock/index.js';
 import { ClosedError, InvalidArgumentError, InvalidItemError, InvalidOptionError, OverflowError } from '../errors/index.js';
-import type { ChannelState, ReceiveBatchOptions, ReceiveOptions } from '../channel/index.js';
+import type { ChannelState, ReceiveBatchOptions, ReceiveOptions, ReconfigureEvent } from '../channel/index.js';
 import { LaneCore, RESOLVED_FALSE, RESOLVED_TRUE } from '../priority-channel/internal/lane-core.js';
 import { BlockedProducers, producerGaveUp, type GiveUpListener } from '../../internal/blocked-producers.js';
 import { describe } from '../../internal/describe.js';
@@ -135,11 +135,7 @@ export interface FairTrySendOptions {
  * runtime call (`resize()`, `setPerKeyCapacity()`, `setWatermarks()`)
  * changed: the setting, its value before and its value now.
  */
-export interface FairReconfigureEvent {
-  setting: 'capacity' | 'perKeyCapacity' | 'highWatermark' | 'lowWatermark';
-  previous: number;
-  value: number;
-}
+export type FairReconfigureEvent = ReconfigureEvent<'capacity' | 'perKeyCapacity' | 'highWatermark' | 'lowWatermark'>;
 
 /** A key among those that dropped the most (Space-Saving: `dropped` may overstate by at most `error`). */
 export interface FairKeyDrops {

@@ -659,6 +659,7 @@ export class PriorityChannel<T, L extends string = string> extends LaneCore<T> {
    * off();
    */
   onReconfigure(listener: (event: ChannelReconfigureEvent) => void): () => void {
+    // The lanes report capacity and watermarks only (never a fair channel's perKeyCapacity), all of them channel settings.
     return this.reconfigureListeners.add(listener as (event: LaneReconfigureEvent) => void);
   }
 

@@ -4,6 +4,7 @@ import { AcquireQueue, checkAmount, resolveClock, RESOLVED_VOID } from '../../in
 import * as v from '../../internal/validate.js';
 import { describe } from '../../internal/describe.js';
 import { Listeners } from '../../internal/listeners.js';
+import type { ReconfigureEvent } from '../../internal/engine/options.js';
 import { governedSetRate } from '../../internal/governed-rate.js';
 
 const acquireSpec: v.CallOptionSpec<AcquireOptions> = { signal: 'signal' };
@@ -65,11 +66,7 @@ export interface TokenBucketStats {
  * What {@link TokenBucket.onReconfigure} listeners receive: the setting that
  * changed, its value before and its value now.
  */
-export interface TokenBucketReconfigureEvent {
-  setting: 'ratePerSecond';
-  previous: number;
-  value: number;
-}
+export type TokenBucketReconfigureEvent = ReconfigureEvent<'ratePerSecond'>;
 
 // Accrual is floating point: a wake-up timed for the exact instant a waiter's
 // tokens accrue may find a few ulps missing. A remainder worth less than this

@@ -201,15 +201,33 @@ export function checkMaxBytes(maxBytes: unknown, field = 'maxBytes'): number {
 }
 
 /**
- * What `onReconfigure` listeners of a channel receive, once per setting a
- * runtime call (`resize()`, `setWatermarks()`) changed: the setting, its value
- * before and its value now.
+ * What every `onReconfigure` listener receives, once per setting a runtime
+ * call changed (`resize()`, `setWatermarks()`, `setRate()`, `setLimit()`, …):
+ * the setting, its value before and its value now. Each component names its
+ * settings in its own alias (`ChannelReconfigureEvent`,
+ * `TokenBucketReconfigureEvent`, …), so a listener that serves several
+ * components can take `ReconfigureEvent`.
+ * @example
+ * const log = (event: ReconfigureEvent) => console.log(`${event.setting}: ${event.previous} -> ${event.value}`);
+ * const queue = new Channel<string>({ capacity: 100 });
+ * const pace = new TokenBucket({ ratePerSecond: 50 });
+ * queue.onReconfigure(log);
+ * pace.onReconfigure(log);
+ * queue.resize(50); // logs "capacity: 100 -> 50"
+ * pace.setRate(80); // logs "ratePerSecond: 50 -> 80"
+ * pace.close();
  */
-export interface ChannelReconfigureEvent {
-  setting: 'capacity' | 'highWatermark' | 'lowWatermark' | 'maxBytes';
+export interface ReconfigureEvent<Setting extends string = string> {
+  setting: Setting;
   previous: number;
   value: number;
 }
+
+/**
+ * What `onReconfigure` listeners of a channel receive, once per setting a
+ * runtime call (`resize()`, `setWatermarks()`, `setMaxBytes()`) changed.
+ */
+export type ChannelReconfigureEvent = ReconfigureEvent<'capacity' | 'highWatermark' | 'lowWatermark' | 'maxBytes'>;
 
 /** `resize(capacity)`'s argument, checked like the `capacity` option (field `capacity`). */
 export function checkCapacity(capacity: unknown): number {

@@ -6,7 +6,7 @@ import { Listeners } from '../../../internal/listeners.js';
 import { ChannelSignals, NEVER } from '../../../internal/engine/signals.js';
 import { watermarks } from '../../../internal/engine/watermarks.js';
 import type { ReceiveWaiter } from '../../../internal/engine/memory.js';
-import type { ChannelState, ReceiveBatchOptions, ReceiveOptions } from '../../../internal/engine/options.js';
+import type { ChannelState, ReceiveBatchOptions, ReceiveOptions, ReconfigureEvent } from '../../../internal/engine/options.js';
 import { SettleWaiters } from '../../../internal/settle-waiters.js';
 import * as v from '../../../internal/validate.js';
 import { WaiterList } from '../../../internal/waiter-list.js';
@@ -32,12 +32,8 @@ const drainedSpec: v.CallOptionSpec<{ signal?: AbortSignal }> = { signal: 'signa
  * producers ({@link releaseProducers}). The item count lives here in
  * {@link size}; subclasses change it as they push and take.
  */
-/** A runtime change of one setting, as `onReconfigure` listeners receive it. */
-export interface LaneReconfigureEvent {
-  setting: 'capacity' | 'highWatermark' | 'lowWatermark' | 'perKeyCapacity';
-  previous: number;
-  value: number;
-}
+/** A runtime change of one setting, as `onReconfigure` listeners receive it: a channel's settings, and a fair channel's per-key capacity. */
+export type LaneReconfigureEvent = ReconfigureEvent<'capacity' | 'highWatermark' | 'lowWatermark' | 'perKeyCapacity'>;
 
 export abstract class LaneCore<T> {
   readonly clock: Clock;
