@@ -128,7 +128,22 @@ export class Channel<T> {
    * @throws ClosedError once closed (counted, reason `'closed'`).
    */
   trySend(item: T): boolean {
-    return this.buffer.trySend(item);
+    // A copy of MemoryBuffer.trySend's fast path (keep the two alike), so a
+    // hand-off is one call deep, not two. Before V8's optimizing compilers have
+    // inlined the buffer's method, which is most of a short-lived process's
+    // life (a CLI, a cold benchmark run, a server's first seconds), each call
+    // costs: measured in fresh processes (1,000,000 items through capacity
+    // 1024, medians of 30, loaded machine), 0.95x -> 1.02x a hand-written
+    // channel on wall time, 0.89x -> 0.95x on CPU time, and 1.3x the
+    // wrapper's speed in the baseline tier alone.
+    const b = this.buffer;
+    const write = b.write;
+    if (write - b.read < b.sendQuietBelow && item !== undefined) {
+      b.slots[write & b.slotMask] = item;
+      b.write = write + 1;
+      return true;
+    }
+    return b.trySendSlow(item);
   }
 
   /**
@@ -162,7 +177,18 @@ export class Channel<T> {
 
   /** Takes the oldest item if there is one; never waits. */
   tryReceive(): T | undefined {
-    return this.buffer.tryReceive();
+    // A copy of MemoryBuffer.tryReceive (keep the two alike); see trySend.
+    const b = this.buffer;
+    const read = b.read;
+    const write = b.write;
+    if (write === read) return undefined;
+    const slots = b.slots;
+    const i = read & b.slotMask;
+    const item = slots[i] as T;
+    slots[i] = undefined; // release for GC
+    b.read = read + 1;
+    if (write - read - 1 < b.receiveQuietFrom) b.afterTake();
+    return item;
   }
 
   /**

@@ -121,10 +121,20 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
    * is buffered with nothing else to do (fast path open, and the size stays in
    * the quiet band); a take that leaves the size at or above
    * `receiveQuietFrom` needs nothing else either (no waiter to let in, band
-   * unchanged). Kept current by {@link syncHotLimits}.
+   * unchanged). Kept current by {@link syncHotLimits}. Read by `Channel`'s
+   * copy of the hot paths too, as are the ring fields below.
    */
-  private sendQuietBelow = -1;
-  private receiveQuietFrom = NEVER;
+  sendQuietBelow = -1;
+  receiveQuietFrom = NEVER;
+  /*
+   * The ring's fields, public here (protected in RingState) for `Channel`,
+   * whose `trySend` and `tryReceive` are copies of this class's: see there
+   * why. `declare`: no field of its own, the ring's are these.
+   */
+  declare write: number;
+  declare read: number;
+  declare slots: (T | undefined)[];
+  declare slotMask: number;
   /**
    * Items accepted without entering the ring (a tier's write batch, its store),
    * less the ring pushes that were no new acceptance (such items moving into memory).
@@ -284,7 +294,8 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
     return this.trySendSlow(item);
   }
 
-  private trySendSlow(item: T): boolean {
+  /** `trySend()` past the one-comparison fast path (also `Channel.trySend`'s). */
+  trySendSlow(item: T): boolean {
     if (item === undefined) throw new InvalidItemError();
     if (this.budget !== undefined) return this.trySendBytes(item, this.budget);
     if (this.ringLength < this.fastLimit) {
@@ -724,8 +735,8 @@ export class MemoryBuffer<T> extends RingState<T> implements EngineOwner {
     this.shrinkParked = false;
   }
 
-  /** After items were taken: lets waiting producers in, or updates the signals if the size left the band. */
-  private afterTake(): void {
+  /** After items were taken: lets waiting producers in, or updates the signals if the size left the band (also `Channel.tryReceive`'s). */
+  afterTake(): void {
     if (this.fastLimit < 0) this.pump(); // producers waiting for the freed slots, or closed
     else if (this.shrinkParked) {
       this.watchShrink();
