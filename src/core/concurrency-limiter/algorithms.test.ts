@@ -146,13 +146,15 @@ function trip(f: Feeder, count: number, rttMs: number, inflight = BUSY): number 
  * Takes a fresh Vegas or Gradient2 through its start: the first round trip
  * (roundTripSize(limit) calls at `rttMs`) only gives a first no-load RTT, the
  * next call starts a probe at half the limit, and 10 calls under the probe
+ * (with no more permits in use than it allows, as a limiter admits them)
  * give the no-load RTT and restore the limit.
  */
 function ready(f: Feeder, rttMs = 10): void {
   const limit = f.algorithm.limit;
+  const probeLimit = Math.max(1, Math.floor(limit / 2));
   assert.equal(trip(f, roundTripSize(limit), rttMs), limit, 'the first round trip does not move the limit');
-  assert.equal(f.ok(rttMs), Math.max(1, Math.floor(limit / 2)), 'a probe at half the limit follows at once');
-  assert.equal(trip(f, Math.max(10, Math.floor(limit / 2)), rttMs), limit, 'the probe ends and restores the limit');
+  assert.equal(f.ok(rttMs), probeLimit, 'a probe at half the limit follows at once');
+  assert.equal(trip(f, Math.max(10, probeLimit), rttMs, probeLimit), limit, 'the probe ends and restores the limit');
 }
 
 describe('VegasLimit', () => {
@@ -261,8 +263,98 @@ describe('VegasLimit', () => {
     ready(f);
     assert.equal(trip(f, 9, 15), 10);
     assert.equal(f.ok(15), 5, '10th sample since the last probe: probe at floor(10 × 10 / 10 / 2)');
-    assert.equal(trip(f, 10, 12), 10);
+    assert.equal(trip(f, 10, 12, 5), 10);
     assert.equal(algorithm.noLoadRttMs, 12);
+  });
+
+  describe('probe interval', () => {
+    /** A Vegas at 10 permits, ready, probing every probeMultiplier × 10 samples at the base interval. */
+    const probingVegas = (probeMultiplier: number) => {
+      const algorithm = new VegasLimit(bounds(10), { probeMultiplier, smoothing: 1 });
+      const f = new Feeder(algorithm);
+      ready(f);
+      return { algorithm, f };
+    };
+    /** Samples at `rttMs` until a probe starts; returns how many it took (at most `max`). */
+    const untilProbe = ({ algorithm, f }: ReturnType<typeof probingVegas>, rttMs: number, max = 1000, inflight = BUSY): number => {
+      for (let n = 1; n <= max; n++) {
+        f.ok(rttMs, inflight);
+        if (algorithm.probing) return n;
+      }
+      return Infinity;
+    };
+    /** Ends a probe with 10 calls at `rttMs`, admitted under the probe limit. */
+    const endProbe = ({ algorithm, f }: ReturnType<typeof probingVegas>, rttMs: number): void => {
+      trip(f, 10, rttMs, algorithm.limit);
+      assert.equal(algorithm.probing, false);
+    };
+    // At 10 permits on a no-load RTT of 10 ms, round trips at 12 ms (a queue of 2: between alpha and beta) hold the limit.
+    const HOLD = 12;
+
+    it('update() - each probe that confirms the estimate (within 10%) doubles the interval to the next, up to 8 times probeMultiplier × limit', () => {
+      const v = probingVegas(1);
+      const intervals: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        intervals.push(untilProbe(v, HOLD));
+        endProbe(v, i % 2 === 0 ? 10.5 : 10);
+      }
+      assert.deepEqual(intervals, [10, 20, 40, 80, 80, 80], 'the first probe after start-up corrects a guess and does not count');
+      assert.equal(v.algorithm.limit, 10);
+    });
+
+    it('update() - a probe that moves the estimate by more than 10% brings back the base interval, after a check one round trip later', () => {
+      const v = probingVegas(3);
+      assert.equal(untilProbe(v, HOLD), 30);
+      endProbe(v, 10);
+      assert.equal(untilProbe(v, HOLD), 60, 'confirmed: twice the base');
+      endProbe(v, 12);
+      assert.equal(v.algorithm.noLoadRttMs, 12);
+      assert.equal(untilProbe(v, 14.4), 10, 'moved by 20%: checked after one round trip (10 calls)');
+      endProbe(v, 12);
+      assert.equal(untilProbe(v, 14.4), 60, 'the check confirmed the move: twice the base again');
+      endProbe(v, 15);
+      assert.equal(untilProbe(v, 18), 10, 'moved again: checked after one round trip');
+      endProbe(v, 12);
+      assert.equal(v.algorithm.noLoadRttMs, 12);
+      assert.equal(untilProbe(v, 14.4), 30, 'a check that moves the estimate is not checked in turn: the base interval');
+    });
+
+    it('update() - the limit falling below 3/4 of the limit the last probe restored brings back the base interval', () => {
+      const v = probingVegas(1);
+      for (const expected of [10, 20, 40]) {
+        assert.equal(untilProbe(v, HOLD), expected);
+        endProbe(v, 10);
+      }
+      // Next probe due after 80 samples. Round trips at 20 ms (a queue of 5 > beta 3) take the limit down by 1 each: 9, 8, 7.
+      assert.equal(trip(v.f, 30, 20), 7);
+      assert.equal(v.algorithm.probing, false);
+      assert.equal(untilProbe(v, 20), 1, '7 < 7.5: 30 samples are past the base interval of 7, the probe starts at once');
+    });
+
+    it('update() - a round trip whose mean RTT is more than 10% below the estimate brings back the base interval', () => {
+      const v = probingVegas(1);
+      for (const expected of [10, 20, 40]) {
+        assert.equal(untilProbe(v, HOLD), expected);
+        endProbe(v, 10);
+      }
+      // App-limited round trips (4 of 10 permits in use), so that a fast one does not also grow the limit.
+      assert.equal(trip(v.f, 10, 9.5, 4), 10, 'within 10%: nothing');
+      assert.equal(v.algorithm.probing, false);
+      assert.equal(untilProbe(v, 8.5, 20, 4), 11, 'a round trip at 8.5 ms (15% below) ends with the 10th call; the next call probes');
+    });
+  });
+
+  it('update() - a call admitted at the instant a probe starts counts only with no more permits in use than the probe limit', () => {
+    const { algorithm, f } = vegas(20);
+    trip(f, 20, 10);
+    assert.equal(f.ok(10), 10, 'the probe starts at f.time');
+    const probeFrom = f.time;
+    // Released in the same instant as the call that started the probe, these were admitted at the old limit and queued.
+    for (let i = 0; i < 10; i++) assert.equal(f.at(probeFrom, 30, { inflight: 20 }), 10);
+    assert.equal(algorithm.probing, true, 'none of them counted');
+    for (let i = 0; i < 9; i++) assert.equal(f.at(probeFrom, 10, { inflight: 10 }), 10);
+    assert.equal(f.at(probeFrom + 1, 10), 20, 'admitted later, it counts whatever the permits in use: the 10th call ends the probe');
+    assert.equal(algorithm.noLoadRttMs, 10);
   });
 
   it('update() - a drop during a probe lowers the limit the probe returns to', () => {
@@ -271,7 +363,7 @@ describe('VegasLimit', () => {
     assert.equal(f.ok(10), 5);
     assert.equal(algorithm.probing, true);
     assert.equal(f.at(f.time, 100, { dropped: true }), 5);
-    assert.equal(trip(f, 10, 10), 9);
+    assert.equal(trip(f, 10, 10, 5), 9);
   });
 });
 

@@ -303,7 +303,8 @@ export class Permit {
  * half the limit was in use when the sampled call started, and move at most
  * once each way per round trip (a call admitted before the last change does
  * not move the limit again). Vegas and Gradient2 briefly lower the limit
- * every `probeMultiplier × limit` samples to re-measure the no-load RTT.
+ * every `probeMultiplier × limit` samples to re-measure the no-load RTT, up
+ * to 8 times less often while the probes confirm it.
  *
  * @example
  * const limiter = new ConcurrencyLimiter({ algorithm: 'gradient2', maxLimit: 200 });
