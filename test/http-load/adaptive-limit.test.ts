@@ -18,22 +18,22 @@ import type { ServerConfig, ServerReport } from './server.js';
 // baselines measured in the same run:
 // - unloaded: CAPACITY / 2 connections, no limiter: nothing queues;
 // - capacity: CAPACITY connections, no limiter: the downstream is always busy
-//   and nothing queues;
+//   and nothing queues. Goodput is asserted against it, as the issue asks;
 // - oracle: a limit fixed at exactly CAPACITY under the same OVERLOAD
 //   connections. It pays what any limiter pays here: the CPU of answering the
-//   10-20 thousand 503/s that the excess closed-loop connections send back to
+//   20-30 thousand 503/s that the excess closed-loop connections send back to
 //   back, on a 2-core machine shared with autocannon (and, here, with other
-//   test runs). Goodput is asserted against the oracle, the capacity this
-//   setup can serve under that load, and printed against both. The served
-//   p99 is asserted within 2x the unloaded p99 or the oracle's, whichever is
-//   larger: under the 503 flood even a perfect limit's p99 has ranged from
-//   1x to 6x the unloaded one from run to run on this machine.
+//   test runs). Goodput is printed against it too. The served p99 is asserted
+//   within 2x the unloaded p99 or the oracle's, whichever is larger: under
+//   the 503 flood even a perfect limit's p99 has ranged from 1x to 6x the
+//   unloaded one from run to run on this machine, and any limit above
+//   CAPACITY puts some calls behind a whole 20 ms service (p99 ~40 ms).
 // ~50 s in all.
 const CAPACITY = 10;
 const ASYNC_MS = 20;
 const OVERLOAD = 3 * CAPACITY;
 const SECONDS = 4;
-/** The oracle and Vegas, whose goodput is compared, run longer: the machine's stalls average out. */
+/** The capacity run, the oracle and Vegas, whose goodput is compared, run longer: the machine's stalls average out. */
 const COMPARED_SECONDS = 6;
 /** The adaptive limiter starts at 20 permits (its default), probes its no-load RTT and settles: not measured. */
 const WARMUP_S = 3;
@@ -60,6 +60,8 @@ interface Settled {
   mean: number;
   low: number;
   high: number;
+  /** Share of the samples below CAPACITY: for Vegas and Gradient2, mostly their no-load RTT probes (the lowest values). */
+  below: number;
 }
 
 /** Mean, lowest and highest of the limit the server sampled over the last `seconds` of the run. */
@@ -68,7 +70,12 @@ function settledLimit(report: ServerReport, seconds: number): Settled {
   assert.ok(limits.length > 0, 'the server sampled the limit');
   const end = limits[limits.length - 1]![0];
   const window = limits.filter(([at]) => at >= end - seconds * 1000).map(([, limit]) => limit);
-  return { mean: window.reduce((a, b) => a + b, 0) / window.length, low: Math.min(...window), high: Math.max(...window) };
+  return {
+    mean: window.reduce((a, b) => a + b, 0) / window.length,
+    low: Math.min(...window),
+    high: Math.max(...window),
+    below: window.filter((limit) => limit < CAPACITY).length / window.length,
+  };
 }
 
 interface Adaptive {
@@ -89,8 +96,6 @@ describe(`ConcurrencyLimiter on a real server: a ${CAPACITY}-slot downstream (${
   let vegas: Adaptive;
   let gradient2: Adaptive;
   let aimd: Adaptive;
-  /** Requests per second this setup can serve under OVERLOAD: the oracle's. */
-  let servable: number;
   /** The p99 a perfect limit gets here: the larger of the unloaded and the oracle p99. */
   let p99Floor: number;
 
@@ -99,11 +104,10 @@ describe(`ConcurrencyLimiter on a real server: a ${CAPACITY}-slot downstream (${
       result: [unloaded, capacity, unlimited],
     } = await withServer(downstream, async (server) => [
       await load(server.url, CAPACITY / 2, SECONDS),
-      await load(server.url, CAPACITY, SECONDS),
+      await load(server.url, CAPACITY, COMPARED_SECONDS),
       await load(server.url, OVERLOAD, SECONDS),
     ]));
     ({ result: oracle } = await withServer({ ...downstream, limiter: { limit: CAPACITY } }, (server) => load(server.url, OVERLOAD, COMPARED_SECONDS)));
-    servable = perSecond(oracle);
     p99Floor = Math.max(unloaded.p99, oracle.p99);
     vegas = await adaptive({ limit: 20, algorithm: 'vegas' }, COMPARED_SECONDS);
     gradient2 = await adaptive({ limit: 20, algorithm: 'gradient2' });
@@ -113,7 +117,9 @@ describe(`ConcurrencyLimiter on a real server: a ${CAPACITY}-slot downstream (${
 
   function report(t: { diagnostic(message: string): void }, name: string, { run, limit }: Adaptive): void {
     t.diagnostic(describeRun(name, run));
-    t.diagnostic(`${name} settled at a limit of ${limit.mean.toFixed(1)} [${limit.low}, ${limit.high}] for ${CAPACITY} slots`);
+    t.diagnostic(
+      `${name} settled at a limit of ${limit.mean.toFixed(1)} [${limit.low}, ${limit.high}] for ${CAPACITY} slots, below ${CAPACITY} in ${(100 * limit.below).toFixed(1)}% of the samples`,
+    );
     t.diagnostic(
       `${name} vs unloaded: p50 ${(run.p50 / unloaded.p50).toFixed(2)}x, p99 ${(run.p99 / unloaded.p99).toFixed(2)}x; ` +
         `goodput ${((100 * perSecond(run)) / perSecond(capacity)).toFixed(1)}% of the capacity run, ${((100 * perSecond(run)) / perSecond(oracle)).toFixed(1)}% of the oracle`,
@@ -130,16 +136,21 @@ describe(`ConcurrencyLimiter on a real server: a ${CAPACITY}-slot downstream (${
     assert.equal(unloaded.failed + capacity.failed + unlimited.failed + oracle.failed, 0);
   });
 
-  // Goodput: the issue asks for >= 90% of capacity, which the simulation asserts
-  // (simulation.test.ts, 95-100% measured). Here every 503 is re-sent at once and
-  // costs server CPU, so on this shared 2-core machine the run measured 89.6-98% of
-  // a limit fixed at capacity (the oracle); the test holds it to 80% and prints it.
-  it('tryAcquire() - vegas: served p50 <= 1.5x the unloaded one, p99 <= 2x the unloaded (or oracle) one, goodput >= 80% of the oracle; prints the settled limit', (t) => {
+  // Goodput: the issue asks for >= 90% of capacity. Vegas measured 97.8% to 108%
+  // of the capacity run (24 runs on this 2-core machine at load averages of 3 to
+  // 6, shared with Redis benchmarks): a limit a little above CAPACITY keeps a
+  // call queued for each slot that frees, where the capacity run's connections
+  // leave the slot idle for a loopback round trip, and the no-load RTT probes
+  // idle under 1.5% of the slot time. Before, probes every 30 x limit samples
+  // idled ~4% (95.5% to 102% of the capacity run, 6 runs interleaved with 6 of
+  // today's), and the capacity run was counted over an extra half second (see
+  // load() in harness.ts): together that read as 84% to 89%.
+  it('tryAcquire() - vegas: served p50 <= 1.5x the unloaded one, p99 <= 2x the unloaded (or oracle) one, goodput >= 90% of capacity; prints the settled limit', (t) => {
     report(t, 'vegas', vegas);
     const { run } = vegas;
     assert.ok(run.p50 <= 1.5 * unloaded.p50, `p50 ${run.p50} ms vs unloaded ${unloaded.p50} ms`);
     assert.ok(run.p99 <= 2 * p99Floor, `p99 ${run.p99} ms vs unloaded ${unloaded.p99} ms, oracle ${oracle.p99} ms`);
-    assert.ok(perSecond(run) >= 0.8 * servable, `${perSecond(run)}/s vs ${servable}/s`);
+    assert.ok(perSecond(run) >= 0.9 * perSecond(capacity), `${perSecond(run)}/s vs ${perSecond(capacity)}/s in the capacity run`);
     assert.ok(run.shed > 0, 'the excess connections got 503s');
     assert.equal(run.failed, 0);
   });
