@@ -109,7 +109,7 @@ function describePhase(p: Phase, bounds: Bounds): string {
 
 /**
  * The limit settled within `bounds`: mean inside, never above, below only for
- * the brief dips of a no-load RTT probe (1% to 2% of the time; throughput,
+ * the brief dips of a no-load RTT probe (about 1% of the time; throughput,
  * asserted separately, shows what they cost).
  */
 function assertSettled(p: Phase, bounds: Bounds): void {
