@@ -35,7 +35,7 @@ for (const [producers, consumers] of SHAPES) {
   notes[`sluice-redis-ackahead-${shape}`] = `as sluice-redis-${shape}, but a consumer leases its next item without waiting for the reply to its ack`;
   if (producers === 1) {
     contenders[`sluice-redis-2calls-${shape}`] = lazyContender(m, (c) => c.sluice('redis', producers, consumers, false, { twoCalls: true }));
-    notes[`sluice-redis-2calls-${shape}`] = `as sluice-redis-${shape}, with the store's ackAndLease hidden: each item costs a lease call and an ack call (the path before ackAndLease)`;
+    notes[`sluice-redis-2calls-${shape}`] = `as sluice-redis-${shape}, with the store's exchange and ackAndLease hidden: each item costs an append, a lease call and an ack call (the path before either)`;
   }
   contenders[`bullmq-${shape}`] = lazyContender(m, (c) => c.bullmq(producers, consumers));
   notes[`bullmq-${shape}`] = `BullMQ Queue.add() from ${producers} producer(s), one Worker with concurrency ${consumers}, removeOnComplete`;

@@ -90,6 +90,26 @@ export interface DurableStore<T> {
   ackAndLease?(ids: readonly string[], max: number, visibilityTimeoutMs: number): Promise<{ acked: number; leased: LeasedItem<T>[] }>;
 
   /**
+   * `append(items)`, `ack(ackIds)` and `lease(leaseMax, visibilityTimeoutMs)`
+   * in one call, in that order: the producers' commit, the consumers' acks
+   * and the next leases share one round trip, and the lease can hand out the
+   * items this very call appends. Same rules as the three calls, and the
+   * append is one atomic commit as `append`'s. Any part may be empty:
+   * `items` and `ackIds` may be `[]`, and `leaseMax` 0 leases nothing.
+   * Optional: a {@link DurableChannel} over a store with it sends its pending
+   * commit, acks and leases together, one call in flight at a time; without
+   * it, it makes the separate calls.
+   * @returns `ids`: the appended items' ids, in order; `acked`: how many
+   * items the acks removed; `leased`: as `lease` (`[]` for `leaseMax` 0).
+   *
+   * Abort safety: takes no signal. A rejected call committed none of its
+   * items (as a rejected `append`: after a timeout, assume they may be
+   * stored); its acks may or may not have committed (safe to repeat), and
+   * items it leased become visible again when their lease expires.
+   */
+  exchange?(items: readonly T[], ackIds: readonly string[], leaseMax: number, visibilityTimeoutMs: number): Promise<{ ids: string[]; acked: number; leased: LeasedItem<T>[] }>;
+
+  /**
    * Ends the lease on `id` early: the item becomes visible again after
    * `delayMs` (default 0: at once), keeping its place in the order. Its
    * `deliveries` count is kept. Unknown or acked ids are a no-op.
@@ -172,5 +192,13 @@ export function checkLeaseArguments(max: number, visibilityTimeoutMs: number): v
   if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`lease(max): max must be an integer >= 1, got ${describe(max)}`);
   if (typeof visibilityTimeoutMs !== 'number' || !Number.isFinite(visibilityTimeoutMs) || visibilityTimeoutMs <= 0) {
     throw new InvalidArgumentError(`lease(): visibilityTimeoutMs must be a finite number > 0, got ${describe(visibilityTimeoutMs)}`);
+  }
+}
+
+/** Shared argument checks for `exchange()` implementations: as `lease()`'s, except that `leaseMax` may be 0 (no lease). */
+export function checkExchangeArguments(leaseMax: number, visibilityTimeoutMs: number): void {
+  if (!Number.isSafeInteger(leaseMax) || leaseMax < 0) throw new InvalidArgumentError(`exchange(leaseMax): leaseMax must be an integer >= 0, got ${describe(leaseMax)}`);
+  if (typeof visibilityTimeoutMs !== 'number' || !Number.isFinite(visibilityTimeoutMs) || visibilityTimeoutMs <= 0) {
+    throw new InvalidArgumentError(`exchange(): visibilityTimeoutMs must be a finite number > 0, got ${describe(visibilityTimeoutMs)}`);
   }
 }

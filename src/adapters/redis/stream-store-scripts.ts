@@ -31,6 +31,17 @@ local function ensure_group()
   pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
   group_ensured = true
 end
+-- XREADGROUP of new items; the group is created (from id 0, so it sees every
+-- item) only when the read finds none: a failing XGROUP CREATE on every lease
+-- costs more than the pcall.
+local function read_group(count)
+  local ok, r = pcall(redis.call, 'XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', count, 'STREAMS', KEYS[1], '>')
+  if ok then return r end
+  local message = type(r) == 'table' and r.err or tostring(r)
+  if not string.find(message, 'NOGROUP', 1, true) then error(r) end
+  ensure_group()
+  return redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', count, 'STREAMS', KEYS[1], '>')
+end
 `;
 
 export const APPEND = new LuaScript(
@@ -49,11 +60,11 @@ const LEASE_FN = `
 local function lease(max, visibility)
   local now = store_now()
   local deadline = string.format('%.17g', now + visibility)
-  ensure_group()
   promote_due(now)
   local out = {}
   local again = redis.call('ZRANGE', KEYS[3], 0, max - 1)
   if #again > 0 then
+    ensure_group()
     local ids = {}
     for i = 1, #again do ids[i] = string.match(again[i], '|(.+)$') end
     redis.call('ZREM', KEYS[3], unpack(again))
@@ -68,7 +79,7 @@ local function lease(max, visibility)
     end
   end
   if #out < max then
-    local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', max - #out, 'STREAMS', KEYS[1], '>')
+    local r = read_group(max - #out)
     if r then
       local entries = r[1][2]
       for i = 1, #entries do
@@ -82,9 +93,9 @@ end
 `;
 
 // XACK + XDEL of the ids in ARGV[from..]; returns how many were deleted.
+// No group needed: XACK on a missing group or stream acks nothing.
 const ACK_FN = `
 local function ack_ids(from)
-  ensure_group()
   local removed = 0
   for i = from, #ARGV do
     local id = ARGV[i]
@@ -111,6 +122,26 @@ export const ACK_AND_LEASE = new LuaScript(
   `${PRELUDE}${LEASE_FN}${ACK_FN}
 local removed = ack_ids(6)
 return { removed, lease(tonumber(ARGV[4]), tonumber(ARGV[5])) }
+`,
+  3,
+);
+
+// The producers' commit, the consumers' acks and the next lease in one
+// atomic script, in that order (so the lease can hand out the items just
+// appended): ARGV[4] lease max (0: no lease), ARGV[5] visibility timeout,
+// ARGV[6] item count n, ARGV[7 .. 6 + 2n] the items as field/data pairs,
+// then the ids to ack. Reply: { appended ids, removed, leased (as LEASE_FN) }.
+export const EXCHANGE = new LuaScript(
+  `${PRELUDE}${LEASE_FN}${ACK_FN}
+local n = tonumber(ARGV[6])
+local ids = {}
+for i = 7, 6 + 2 * n, 2 do ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', ARGV[i], ARGV[i + 1]) end
+local removed = 0
+if #ARGV > 6 + 2 * n then removed = ack_ids(7 + 2 * n) end
+local max = tonumber(ARGV[4])
+local leased = {}
+if max > 0 then leased = lease(max, tonumber(ARGV[5])) end
+return { ids, removed, leased }
 `,
   3,
 );

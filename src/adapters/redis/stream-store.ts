@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { jsonSerializer, type DurableStore, type LeasedItem, type Serializer } from '../../core/durable-channel/index.js';
 import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
-import { checkLeaseArguments } from '../../internal/durable-store.js';
+import { checkExchangeArguments, checkLeaseArguments } from '../../internal/durable-store.js';
 import * as v from '../../internal/validate.js';
 import { tagged, toNumber } from './client.js';
 import { Connectivity, type RedisHealthEvents, type RedisHealthStats } from './connectivity.js';
 import { resolveConnection, resolveKey, type RedisConnectionOptions, type ResolvedConnection } from './options.js';
-import { ACK, ACK_AND_LEASE, APPEND, DROP_OLDEST, LEASE, NACK, NEXT_VISIBLE } from './stream-store-scripts.js';
+import { ACK, ACK_AND_LEASE, APPEND, DROP_OLDEST, EXCHANGE, LEASE, NACK, NEXT_VISIBLE } from './stream-store-scripts.js';
 
 export interface RedisStreamStoreOptions<T> extends RedisConnectionOptions {
   /**
@@ -83,6 +83,9 @@ export interface RedisStreamStoreStats {
  *   Per-item deadlines, rather than one XAUTOCLAIM idle time, are what let each
  *   lease and nack choose its own timeout.
  * - `ack` acknowledges and deletes (XACK + XDEL): ids are stream ids, never reused.
+ * - `ackAndLease` and `exchange` run those steps together in one script, so
+ *   a `DurableChannel` on this store sends its commit, its acks and its next
+ *   lease in one round trip.
  *
  * Every method is one round trip and gives up after `timeoutMs`, rejecting
  * with RedisUnavailableError; the `'degraded'` / `'recovered'` events report outages.
@@ -135,17 +138,22 @@ export class RedisStreamStore<T> implements DurableStore<T> {
   append(items: readonly T[]): Promise<string[]> {
     return this.guard(async () => {
       if (items.length === 0) return [];
-      const args: string[] = [];
-      for (const item of items) {
-        const data = this.serializer.serialize(item);
-        if (typeof data === 'string') args.push('d', data);
-        else args.push('b', Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'));
-      }
+      const args = this.fields(items, []);
       const ids = (await this.link.run(() => APPEND.run(this.conn.redis, this.keys[0], ...args))) as string[];
       this.counters.commits++;
       this.counters.appended += ids.length;
       return ids.map(String);
     });
+  }
+
+  /** Appends each item's stream field and data (`d` text, `b` base64 bytes) to `args`; a serializer error throws before anything is sent. */
+  private fields(items: readonly T[], args: (string | number)[]): (string | number)[] {
+    for (const item of items) {
+      const data = this.serializer.serialize(item);
+      if (typeof data === 'string') args.push('d', data);
+      else args.push('b', Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'));
+    }
+    return args;
   }
 
   /**
@@ -199,6 +207,38 @@ export class RedisStreamStore<T> implements DurableStore<T> {
       const acked = toNumber(reply[0]);
       this.counters.acked += acked;
       return { acked, leased: this.decodeLeased(reply[1]) };
+    });
+  }
+
+  /**
+   * `append(items)`, `ack(ackIds)` and `lease(leaseMax, visibilityTimeoutMs)`
+   * in one atomic script, in that order: one round trip where the three
+   * calls take three, and the lease can hand out the items just appended.
+   * Any part may be empty (`leaseMax` 0: no lease). All items are serialized
+   * first: if one fails, nothing is sent.
+   * @returns the appended items' stream ids in order, how many items the acks removed, and the leased items.
+   * Rejects with InvalidArgumentError for a bad `leaseMax` or `visibilityTimeoutMs`, before anything is sent.
+   *
+   * Abort safety: takes no signal; the script is atomic, so after a timeout
+   * the append, the acks and the lease all happened or none did: the items
+   * may or may not be stored, repeating the acks is a no-op, and items
+   * leased by a call whose reply was lost become visible again when their
+   * lease expires.
+   */
+  exchange(items: readonly T[], ackIds: readonly string[], leaseMax: number, visibilityTimeoutMs: number): Promise<{ ids: string[]; acked: number; leased: LeasedItem<T>[] }> {
+    return this.guard(async () => {
+      checkExchangeArguments(leaseMax, visibilityTimeoutMs);
+      const args = this.fields(items, [...this.keys, ...this.common(), leaseMax, visibilityTimeoutMs, items.length]);
+      for (const id of ackIds) args.push(String(id));
+      const reply = (await this.link.run(() => EXCHANGE.run(this.conn.redis, ...args))) as [unknown[], unknown, unknown[][]];
+      const ids = reply[0].map(String);
+      if (ids.length !== 0) {
+        this.counters.commits++;
+        this.counters.appended += ids.length;
+      }
+      const acked = toNumber(reply[1]);
+      this.counters.acked += acked;
+      return { ids, acked, leased: leaseMax === 0 ? [] : this.decodeLeased(reply[2]) };
     });
   }
 

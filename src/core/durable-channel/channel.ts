@@ -36,6 +36,13 @@ const RESOLVED_FALSE = Promise.resolve(false);
  *   loop costs one round trip per item. Such an item's lease runs from that
  *   moment; one not received within half `visibilityTimeoutMs` is let go (its
  *   lease expires and it is delivered again), and `detach()` nacks the rest.
+ * - Over a store with `exchange` (`RedisStreamStore`), the commit of the
+ *   pending sends, the pending acks and those leases go in one store call,
+ *   one at a time: a producer awaiting each `send()` and a consumer awaiting
+ *   each `ack()` share one round trip per item. Every `send()` and `ack()`
+ *   still settles only once its own work is committed; if such a call fails,
+ *   every send and every ack in it rejects with the store's error (acking
+ *   again is safe).
  *
  * ## Restart
  * A new channel on the same store sees every unacked item (`stats().recovered`).
@@ -543,8 +550,7 @@ export class DurableChannel<T> {
         };
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
-      this.core.receivers.push(w);
-      this.core.refresh();
+      this.core.addReceiver(w);
     });
   }
 }

@@ -29,6 +29,19 @@ import { Sized } from '../../internal/engine/bytes.js';
  * visibility timeout is let go (its lease expires in the store, which
  * delivers it again), and `detach()` hands the rest back at once (nacked:
  * their next delivery counts as a second one).
+ *
+ * Exchange: over a store with `exchange` (`RedisStreamStore`), the commit,
+ * the acks and the leases are one pipeline: one call in flight carries the
+ * queued sends, the queued acks and a lease for waiting receivers plus one
+ * item ahead per ack. The next call starts in a setImmediate after the last
+ * one returns, so a producer awaiting `send()` and a consumer awaiting
+ * `ack()`, both resumed by that return, put their next send and next ack in
+ * the same call: one round trip per item for both sides, where separate
+ * calls take two (an append and an ack that leases). Each promise still
+ * settles with the call that carried its work; a failed call rejects every
+ * send and ack in it (the acks are safe to repeat), and its lease, if it
+ * also carried one, is tried again. A commit that must evict first
+ * (`'drop-oldest'`) goes on its own, as without `exchange`.
  */
 export class DurableCore<T> implements EngineOwner {
   readonly engine: ChannelEngine<T>;
@@ -60,12 +73,21 @@ export class DurableCore<T> implements EngineOwner {
   private ackReject: ((error: unknown) => void)[] = [];
   private ackQueued = false;
   private acking = false;
+  /** With `store.exchange`: an exchange is scheduled (microtask or setImmediate), or one is in flight. */
+  private exchangeQueued = false;
+  private exchanging = false;
   private leasing = false;
   /** Items leased ahead by an ack commit, oldest first, and when each arrived (clock ms). */
   private ahead: LeasedItem<T>[] = [];
   private aheadAt: number[] = [];
   /** Set when something may have become visible while a lease was in flight. */
   private leaseDirty = false;
+  /**
+   * With `store.exchange`: the last lease came back short (it saw everything
+   * visible then), so waiting receivers wait for a wake, a commit or a nack
+   * rather than leasing again in every exchange.
+   */
+  private leaseExhausted = false;
   private wakeTimer: TimerHandle | undefined;
   private wakeGeneration = 0;
   /** Store calls in flight that `detach()` waits for. */
@@ -127,7 +149,8 @@ export class DurableCore<T> implements EngineOwner {
     this.batchReject.push(reject);
     if (evicting) this.batchEvictions++;
     this.committing++;
-    if (!this.flushQueued && !this.flushing) {
+    if (this.store.exchange !== undefined) this.kick();
+    else if (!this.flushQueued && !this.flushing) {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
     }
@@ -174,28 +197,176 @@ export class DurableCore<T> implements EngineOwner {
         await this.store.append(items);
         this.commitCount++;
       }
-      this.committing -= kept + refused;
-      this.stored += kept;
-      this.offeredCount += kept + refused;
-      this.acceptedCount += kept;
-      this.engine.droppedBy['drop-newest'] += refused;
-      if (this.budget !== undefined) {
-        let keptBytes = 0;
-        let refusedBytes = 0;
-        for (let i = 0; i < sizes.length; i++) {
-          if (i < kept) keptBytes += sizes[i]!;
-          else refusedBytes += sizes[i]!;
-        }
-        this.budget.committed(keptBytes, refusedBytes, 0);
-      }
-      for (let i = 0; i < resolvers.length; i++) resolvers[i]!(i < kept);
+      this.committed(kept, refused, resolvers, sizes);
       this.leaseDirty = true;
+      this.leaseExhausted = false;
     } catch (error) {
-      // Not committed: the items were never offered. Every producer learns it.
-      this.committing -= resolvers.length;
-      if (this.budget !== undefined) this.budget.committed(0, 0, sizes.reduce((a, b) => a + b, 0));
-      for (const reject of rejecters) reject(error);
+      this.notCommitted(rejecters, sizes, error);
     }
+  }
+
+  /** A commit of `kept` items succeeded (the `refused` newest after them were dropped): counts, bytes, and each producer's answer. */
+  private committed(kept: number, refused: number, resolvers: ((accepted: boolean) => void)[], sizes: number[]): void {
+    this.committing -= kept + refused;
+    this.stored += kept;
+    this.offeredCount += kept + refused;
+    this.acceptedCount += kept;
+    this.engine.droppedBy['drop-newest'] += refused;
+    if (this.budget !== undefined) {
+      let keptBytes = 0;
+      let refusedBytes = 0;
+      for (let i = 0; i < sizes.length; i++) {
+        if (i < kept) keptBytes += sizes[i]!;
+        else refusedBytes += sizes[i]!;
+      }
+      this.budget.committed(keptBytes, refusedBytes, 0);
+    }
+    for (let i = 0; i < resolvers.length; i++) resolvers[i]!(i < kept);
+  }
+
+  /** A commit failed: its items were never offered. Every producer in it learns it. */
+  private notCommitted(rejecters: ((error: unknown) => void)[], sizes: number[], error: unknown): void {
+    this.committing -= rejecters.length;
+    if (this.budget !== undefined) this.budget.committed(0, 0, sizes.reduce((a, b) => a + b, 0));
+    for (const reject of rejecters) reject(error);
+  }
+
+  /**
+   * With `store.exchange`: makes sure an exchange will run. From idle it runs
+   * in a microtask, so a lone send or ack goes at once; while one is in flight
+   * nothing is scheduled here (its end schedules the next).
+   */
+  private kick(): void {
+    if (this.exchangeQueued || this.exchanging) return;
+    this.exchangeQueued = true;
+    queueMicrotask(() => this.exchangeNow());
+  }
+
+  /**
+   * One exchange: everything pending (the commit of the queued sends, the
+   * queued acks, a lease for waiting receivers and one item ahead per ack) in
+   * one store call, at most one in flight. A producer awaiting `send()` and a
+   * consumer awaiting `ack()` both resume when the same exchange returns; the
+   * next one is started by a setImmediate, after their continuations have run,
+   * so the next send and the next ack (after `receive()` took the item leased
+   * ahead) ride in it together: one round trip per item for both sides.
+   */
+  private exchangeNow(): void {
+    this.exchangeQueued = false;
+    if (this.exchanging) return;
+    if (this.batchEvictions !== 0) {
+      // 'drop-oldest' evicts before it appends (two steps): that commit goes the separate way, alone.
+      this.exchanging = true;
+      this.track(this.takeBatch()).finally(() => this.exchangeDone(false));
+      return;
+    }
+    const items = this.batchItems;
+    const ids = this.ackIds;
+    let want = 0;
+    // One item ahead per ack plus what receivers ask for, less what is already ahead; none when nothing else is stored,
+    // or when the last lease saw nothing more visible and this call commits nothing new.
+    if (!this.leasing && !this.isDetached && (items.length !== 0 || !this.leaseExhausted) && this.stored + items.length - this.ahead.length > ids.length) {
+      want = ids.length - this.ahead.length;
+      for (let w = this.receivers.head; w; w = w.next) want += w.max;
+      if (want < 0) want = 0;
+    }
+    if (items.length === 0 && ids.length === 0 && want === 0) return;
+    const resolvers = this.batchResolve;
+    const rejecters = this.batchReject;
+    const sizes = this.batchSizes;
+    const ackResolvers = this.ackResolve;
+    const ackRejecters = this.ackReject;
+    this.batchItems = [];
+    this.batchResolve = [];
+    this.batchReject = [];
+    this.batchSizes = [];
+    this.ackIds = [];
+    this.ackResolve = [];
+    this.ackReject = [];
+    if (want !== 0) {
+      this.cancelWake();
+      this.leasing = true;
+      this.leaseDirty = false;
+    }
+    this.exchanging = true;
+    this.track(attempt(() => this.store.exchange!(items, ids, want, this.visibilityTimeoutMs))).then(
+      ({ acked, leased }) => {
+        this.leasing = false;
+        if (items.length !== 0) {
+          this.commitCount++;
+          this.committed(items.length, 0, resolvers, sizes);
+          this.leaseExhausted = false;
+        }
+        if (ids.length !== 0) {
+          this.ackCommitCount++;
+          this.ackedCount += acked;
+          this.stored -= acked;
+          for (const resolve of ackResolvers) resolve();
+        }
+        if (items.length === 0 && ids.length === 0) this.leaseCount++;
+        const now = this.clock.now();
+        for (const item of leased) {
+          this.ahead.push(item);
+          this.aheadAt.push(now);
+        }
+        if (this.isDetached) this.releaseAhead();
+        // A short lease saw everything visible (this call's items included): no new lease until something changes.
+        this.exchangeDone(want !== 0 && leased.length < want && !this.leaseDirty);
+      },
+      (error: unknown) => {
+        this.leasing = false;
+        if (items.length !== 0) this.notCommitted(rejecters, sizes, error);
+        for (const reject of ackRejecters) reject(error);
+        if (want !== 0 && items.length === 0 && ids.length === 0) {
+          // A lease alone failed: the receivers it was for learn it, as from lease().
+          for (let w = this.receivers.shift(); w; w = this.receivers.shift()) {
+            this.settleReceiver(w);
+            w.reject(error);
+          }
+        }
+        // Receivers still waiting (the lease rode with a failed commit) lease again, alone, in the next exchange.
+        this.exchangeDone(false);
+      },
+    );
+  }
+
+  /**
+   * The end of an exchange: serves waiting receivers and admits blocked
+   * producers (`refresh()`), then runs the next exchange in a setImmediate,
+   * once the continuations of the sends and acks just settled have queued
+   * their next work. Kicks meanwhile are absorbed: the flag stays set.
+   */
+  private exchangeDone(exhausted: boolean): void {
+    this.exchanging = false;
+    this.exchangeQueued = true;
+    // A lease that came back short saw everything visible, this call's items included.
+    if (exhausted) this.leaseExhausted = true;
+    this.refresh();
+    if (exhausted && this.receivers.size !== 0) this.scheduleWake();
+    // Tracked, so detach() waits for it (a wait on microtasks alone would never let it run).
+    this.track(
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          resolve();
+          this.exchangeNow();
+        }),
+      ),
+    );
+  }
+
+  /** The queued batch, taken for a separate commit (an eviction first). */
+  private takeBatch(): Promise<void> {
+    const items = this.batchItems;
+    const resolvers = this.batchResolve;
+    const rejecters = this.batchReject;
+    const evictions = this.batchEvictions;
+    const sizes = this.batchSizes;
+    this.batchSizes = [];
+    this.batchItems = [];
+    this.batchResolve = [];
+    this.batchReject = [];
+    this.batchEvictions = 0;
+    return this.commit(items, resolvers, rejecters, evictions, sizes);
   }
 
   enqueueAck(id: string): Promise<void> {
@@ -203,7 +374,8 @@ export class DurableCore<T> implements EngineOwner {
       this.ackIds.push(id);
       this.ackResolve.push(resolve);
       this.ackReject.push(reject);
-      if (!this.ackQueued && !this.acking) {
+      if (this.store.exchange !== undefined) this.kick();
+      else if (!this.ackQueued && !this.acking) {
         this.ackQueued = true;
         queueMicrotask(() => this.flushAcks());
       }
@@ -322,7 +494,7 @@ export class DurableCore<T> implements EngineOwner {
 
   /** True while a commit, ack or lease is queued or in flight. */
   get busy(): boolean {
-    return this.activity.size !== 0 || this.flushQueued || this.ackQueued || this.batchItems.length !== 0 || this.ackIds.length !== 0;
+    return this.activity.size !== 0 || this.flushQueued || this.ackQueued || this.exchangeQueued || this.batchItems.length !== 0 || this.ackIds.length !== 0;
   }
 
   /**
@@ -356,6 +528,11 @@ export class DurableCore<T> implements EngineOwner {
     if (this.isDetached) return;
     if (this.ahead.length !== 0) this.serveAhead();
     if (this.receivers.size === 0 || this.leasing) return;
+    if (this.store.exchange !== undefined) {
+      // The next exchange leases for them (with whatever commit and acks are pending).
+      this.kick();
+      return;
+    }
     // Acks not sent yet (a consumer acking without waiting) go with this lease, in one call.
     if (this.ackIds.length !== 0 && !this.acking && this.store.ackAndLease) {
       this.flushAcks();
@@ -385,6 +562,13 @@ export class DurableCore<T> implements EngineOwner {
     );
   }
 
+  /** A new receiver waits: it leases once even after a short lease (e.g. for items whose lease expired while no wake was armed). */
+  addReceiver(w: DurableReceiveWaiter<T>): void {
+    this.receivers.push(w);
+    this.leaseExhausted = false;
+    this.refresh();
+  }
+
   private distribute(leased: LeasedItem<T>[]): void {
     let i = 0;
     while (i < leased.length && this.receivers.size !== 0) {
@@ -408,6 +592,7 @@ export class DurableCore<T> implements EngineOwner {
   /** Something may have turned visible (a nack): lease again for waiting receivers. */
   visibilityChanged(): void {
     this.leaseDirty = true;
+    this.leaseExhausted = false;
     this.refresh();
   }
 
@@ -430,6 +615,7 @@ export class DurableCore<T> implements EngineOwner {
       // A store clock a little behind ours can report 0 at our deadline; 1 ms avoids a hot loop.
       this.wakeTimer = this.clock.schedule(Math.max(1, ms), () => {
         this.wakeTimer = undefined;
+        this.leaseExhausted = false;
         this.refresh();
       });
     };

@@ -110,11 +110,16 @@ export interface DurableChannelStats {
   nacked: number;
   dropped: number;
   droppedBy: Record<DropReason, number>;
-  /** Store commits of sent items (`append` calls). Far fewer than `accepted` under concurrency: group commit. */
+  /** Store commits of sent items (`append` calls, or `exchange` calls that carried sends). Far fewer than `accepted` under concurrency: group commit. */
   commits: number;
-  /** Store `ack` calls; concurrent acks share one. */
+  /**
+   * Store calls that committed acks (`ack`, `ackAndLease`, or `exchange`
+   * calls that carried acks); concurrent acks share one. An ack that also
+   * leases counts here, not in `leases`; an exchange that carried sends and
+   * acks counts here and in `commits`.
+   */
   ackCommits: number;
-  /** Store `lease` calls. */
+  /** Store `lease` calls (over a store with `exchange`: exchanges that only leased). */
   leases: number;
   /** Sum over producers of the time each spent waiting for room. */
   blockedMs: number;

@@ -129,6 +129,47 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       assert.equal(await store.size(), 1);
     }));
 
+    it('exchange() - appends, acks, then leases, so the lease can hand out the items it appended', withStore(async ({ store }) => {
+      if (!store.exchange) return;
+      const [a, b] = await store.append(['a', 'b']);
+      const [leasedA] = await store.lease(1, 1000);
+      assert.equal(leasedA!.id, a);
+      const { ids, acked, leased } = await store.exchange(['c', 'd'], [a!, a!], 5, 1000);
+      assert.equal(ids.length, 2);
+      assert.equal(new Set([a, b, ...ids]).size, 4, 'new ids, unique');
+      assert.equal(acked, 1, 'an id acked twice is removed once');
+      assert.deepEqual(leased.map((l) => [l.id, l.item, l.deliveries]), [[b, 'b', 1], [ids[0], 'c', 1], [ids[1], 'd', 1]]);
+      assert.equal(await store.size(), 3);
+    }));
+
+    it('exchange() - each part may be empty; leaseMax 0 leases nothing', withStore(async ({ store }) => {
+      if (!store.exchange) return;
+      assert.deepEqual(await store.exchange([], [], 0, 1000), { ids: [], acked: 0, leased: [] });
+      const appended = await store.exchange(['a'], [], 0, 1000);
+      assert.equal(appended.ids.length, 1);
+      assert.deepEqual(appended.leased, []);
+      const leasedOnly = await store.exchange([], [], 2, 1000);
+      assert.deepEqual(leasedOnly.leased.map((l) => [l.id, l.item]), [[appended.ids[0], 'a']]);
+      assert.deepEqual(await store.exchange([], [appended.ids[0]!], 0, 1000), { ids: [], acked: 1, leased: [] });
+      assert.equal(await store.size(), 0);
+    }));
+
+    it('exchange() - its leases expire and come back before younger items, like lease()', withStore(async ({ store, advance }) => {
+      if (!store.exchange) return;
+      const first = await store.exchange(['old'], [], 1, 1000);
+      assert.deepEqual(first.leased.map((l) => l.item), ['old']);
+      await advance(1000);
+      const again = await store.exchange(['young'], [], 2, 1000);
+      assert.deepEqual(again.leased.map((l) => [l.item, l.deliveries]), [['old', 2], ['young', 1]]);
+    }));
+
+    it('exchange() - rejects a negative leaseMax with ERR_SLUICE_INVALID_ARGUMENT, appending and acking nothing', withStore(async ({ store }) => {
+      if (!store.exchange) return;
+      const [id] = await store.append(['a']);
+      await assert.rejects(store.exchange(['b'], [id!], -1, 1000), { code: 'ERR_SLUICE_INVALID_ARGUMENT' });
+      assert.equal(await store.size(), 1);
+    }));
+
     it('nack() - without delay makes the item visible at once, keeping its deliveries', withStore(async ({ store }) => {
       await store.append(['a', 'b']);
       const [a] = await store.lease(1, 1000);
@@ -190,6 +231,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       await assert.rejects(store.lease(1, 1000), { code: 'ERR_SLUICE_CLOSED' });
       await assert.rejects(store.ack(['1']), { code: 'ERR_SLUICE_CLOSED' });
       if (store.ackAndLease) await assert.rejects(store.ackAndLease(['1'], 1, 1000), { code: 'ERR_SLUICE_CLOSED' });
+      if (store.exchange) await assert.rejects(store.exchange([1], ['1'], 1, 1000), { code: 'ERR_SLUICE_CLOSED' });
       await assert.rejects(store.size(), { code: 'ERR_SLUICE_CLOSED' });
     }));
   });
