@@ -3,6 +3,7 @@ import { ClosedError, InvalidArgumentError, InvalidOptionError, LimitExceededErr
 import * as v from '../../internal/validate.js';
 import { Fifo, Rejection, pendingResolveInto } from '../../internal/timed-list.js';
 import { Listeners } from '../../internal/listeners.js';
+import type { ReconfigureEvent } from '../../internal/engine/options.js';
 import { AimdLimit } from './algorithms/aimd.js';
 import { FixedLimit } from './algorithms/fixed.js';
 import { Gradient2Limit } from './algorithms/gradient2.js';
@@ -132,11 +133,7 @@ class Partition {
  * before and its value now. A `setLimits()` that pushes the limit into the new
  * bounds reports the bounds and then `limit`.
  */
-export interface ConcurrencyLimiterReconfigureEvent {
-  setting: 'limit' | 'minLimit' | 'maxLimit';
-  previous: number;
-  value: number;
-}
+export type ConcurrencyLimiterReconfigureEvent = ReconfigureEvent<'limit' | 'minLimit' | 'maxLimit'>;
 
 export interface ConcurrencyLimiterStats {
   algorithm: LimitAlgorithmName;
