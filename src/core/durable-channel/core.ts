@@ -160,18 +160,8 @@ export class DurableCore<T> implements EngineOwner {
   private flush(): void {
     this.flushQueued = false;
     if (this.flushing || this.batchItems.length === 0) return;
-    const items = this.batchItems;
-    const resolvers = this.batchResolve;
-    const rejecters = this.batchReject;
-    const evictions = this.batchEvictions;
-    const sizes = this.batchSizes;
-    this.batchSizes = [];
-    this.batchItems = [];
-    this.batchResolve = [];
-    this.batchReject = [];
-    this.batchEvictions = 0;
     this.flushing = true;
-    this.track(this.commit(items, resolvers, rejecters, evictions, sizes)).finally(() => {
+    this.track(this.takeBatch()).finally(() => {
       this.flushing = false;
       if (this.batchItems.length !== 0) this.flush(); // everything that queued behind this commit goes in the next
       this.refresh();
@@ -354,7 +344,7 @@ export class DurableCore<T> implements EngineOwner {
     );
   }
 
-  /** The queued batch, taken for a separate commit (an eviction first). */
+  /** Takes the queued batch and commits it on its own: `flush()`'s append, or an eviction's separate commit. */
   private takeBatch(): Promise<void> {
     const items = this.batchItems;
     const resolvers = this.batchResolve;
