@@ -252,14 +252,8 @@ export class DurableCore<T> implements EngineOwner {
     }
     const items = this.batchItems;
     const ids = this.ackIds;
-    let want = 0;
-    // One item ahead per ack plus what receivers ask for, less what is already ahead; none when nothing else is stored,
-    // or when the last lease saw nothing more visible and this call commits nothing new.
-    if (!this.leasing && !this.isDetached && (items.length !== 0 || !this.leaseExhausted) && this.stored + items.length - this.ahead.length > ids.length) {
-      want = ids.length - this.ahead.length;
-      for (let w = this.receivers.head; w; w = w.next) want += w.max;
-      if (want < 0) want = 0;
-    }
+    // None when the last lease saw nothing more visible and this call commits nothing new.
+    const want = items.length !== 0 || !this.leaseExhausted ? this.leaseAheadCount(ids.length, items.length) : 0;
     if (items.length === 0 && ids.length === 0 && want === 0) return;
     const resolvers = this.batchResolve;
     const rejecters = this.batchReject;
@@ -383,7 +377,7 @@ export class DurableCore<T> implements EngineOwner {
     this.ackReject = [];
     this.acking = true;
     this.ackCommitCount++;
-    const want = this.leaseAheadCount(ids.length);
+    const want = this.store.ackAndLease ? this.leaseAheadCount(ids.length, 0) : 0;
     this.track(want > 0 ? this.ackAndLease(ids, want) : attempt(() => this.store.ack(ids))).then(
       (removed) => {
         this.acking = false;
@@ -402,17 +396,18 @@ export class DurableCore<T> implements EngineOwner {
   }
 
   /**
-   * How many items to lease with an ack of `acks` ids: one per acked item
+   * How many items to lease along with an ack of `acks` ids (in `ackAndLease`
+   * or an exchange that also commits `committing` items): one per acked item
    * plus what waiting receivers ask for, less what is already leased ahead;
-   * 0 to only ack (no `ackAndLease`, a lease already in flight, or nothing
-   * else stored).
+   * 0 to lease nothing (a lease already in flight, detached, or nothing else
+   * stored).
    */
-  private leaseAheadCount(acks: number): number {
-    if (!this.store.ackAndLease || this.leasing || this.isDetached) return 0;
-    if (this.stored - this.ahead.length <= acks) return 0;
+  private leaseAheadCount(acks: number, committing: number): number {
+    if (this.leasing || this.isDetached) return 0;
+    if (this.stored + committing - this.ahead.length <= acks) return 0;
     let want = acks - this.ahead.length;
     for (let w = this.receivers.head; w; w = w.next) want += w.max;
-    return want;
+    return want > 0 ? want : 0;
   }
 
   /** The ack commit that also leases: leased items go to waiting receivers, the rest are kept for the next ones. */
