@@ -8,6 +8,12 @@
  *   order (one token each); when the bucket is short the script reserves the
  *   token and the caller sleeps locally for the time Redis names. Default fallback (local
  *   bucket while Redis is down); the runs check it never degraded.
+ * - `sluice-prefetch`: the same with `prefetch: { tokens: 20 }` (at most the
+ *   burst): the process takes up to 20 tokens ahead of its calls, when the
+ *   shared bucket has them, and hands them out without a round trip; a
+ *   refill goes out in the background once half are used. This is the one
+ *   contender that holds tokens locally (an opt-in with a documented
+ *   trade-off: see the option's TSDoc).
  * - `rlf`: rate-limiter-flexible `RateLimiterRedis.consume(key, 1)`, fixed
  *   window of `points = rate` per `duration = 1` s (its model). A refused call
  *   sleeps `msBeforeNext` and tries again (the pattern its docs give). No
@@ -16,13 +22,16 @@
  *   (clustering: the limiter state is in Redis) and `minTime = 1000 / rate`
  *   ms, its way of expressing a rate; no `maxConcurrent`, no reservoir.
  *
- * None of them caches tokens locally. Every limiter uses its own key prefix
+ * Apart from `sluice-prefetch`, none of them holds tokens locally. Every limiter uses its own key prefix
  * (`sluice-bench-sr-…`, unique per run); {@link cleanup} deletes them.
  */
 import type { Redis } from 'ioredis';
 
-export type PeerKind = 'sluice' | 'rlf' | 'bottleneck';
-export const PEERS: readonly PeerKind[] = ['sluice', 'rlf', 'bottleneck'];
+export type PeerKind = 'sluice' | 'sluice-prefetch' | 'rlf' | 'bottleneck';
+export const PEERS: readonly PeerKind[] = ['sluice', 'sluice-prefetch', 'rlf', 'bottleneck'];
+
+/** `prefetch.tokens` of the `sluice-prefetch` kind (at most the burst). */
+export const PREFETCH_TOKENS = 20;
 
 export const REDIS_PORT = Number(process.env.SLUICE_BENCH_REDIS_PORT ?? 6379);
 
@@ -56,9 +65,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export async function createLimiter(kind: PeerKind, redis: Redis, name: string, ratePerSecond: number, burst: number): Promise<SharedLimiter> {
   switch (kind) {
-    case 'sluice': {
+    case 'sluice':
+    case 'sluice-prefetch': {
       const { RedisTokenBucket } = await import('../../src/adapters/redis/index.js');
-      const bucket = new RedisTokenBucket({ redis, key: name, ratePerSecond, burst });
+      const prefetch = kind === 'sluice-prefetch' ? { tokens: Math.min(PREFETCH_TOKENS, Math.floor(burst)) } : undefined;
+      const bucket = new RedisTokenBucket({ redis, key: name, ratePerSecond, burst, prefetch });
       return {
         acquire: () => bucket.acquire(),
         verify: (granted) => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { benchDir } from '../lib/registry.js';
 import { defineScenario, type Contender, type RunOutcome } from '../lib/types.js';
-import type { PeerKind, SharedLimiter } from '../contenders/shared-rate.js';
+import { PEERS, type PeerKind, type SharedLimiter } from '../contenders/shared-rate.js';
 
 /**
  * A rate shared across processes through one Redis (issue 14 part 2):
@@ -21,6 +21,8 @@ import type { PeerKind, SharedLimiter } from '../contenders/shared-rate.js';
  *   --quick); `accuracy ‰` is admitted / (rate × window) in per mille
  *   (1000 = exact; the target ±2% is 980–1020). Its items/s is admissions
  *   over the whole run including process start-up, so ignore that column.
+ *   Burst 1, except `sluice-prefetch-accuracy`: burst 10 (prefetch takes at
+ *   most the burst, so with 1 it could hold nothing).
  *
  * Redis: 127.0.0.1, port from SLUICE_BENCH_REDIS_PORT (default 6379). Every
  * run uses its own key names and deletes them afterwards.
@@ -31,6 +33,7 @@ const SHARED_RATE = 300;
 const PROCESSES = 3;
 const CALLERS_PER_PROCESS = 10;
 const LATENCY_CAP = 1 << 20;
+const PREFETCH_BURST = 10;
 
 const contenders = () => import('../contenders/shared-rate.js');
 
@@ -125,7 +128,8 @@ function accuracy(kind: PeerKind): Contender {
     const name = uniqueName(`${kind}-acc`);
     const warmupMs = 1000;
     const windowMs = quick ? 2000 : 5000;
-    const args = { kind, name, rate: SHARED_RATE, burst: 1, callers: CALLERS_PER_PROCESS, warmupMs, windowMs };
+    const burst = kind === 'sluice-prefetch' ? PREFETCH_BURST : 1;
+    const args = { kind, name, rate: SHARED_RATE, burst, callers: CALLERS_PER_PROCESS, warmupMs, windowMs };
     try {
       const children = await Promise.all(Array.from({ length: PROCESSES }, () => startChild(args)));
       const start = Date.now() + 200;
@@ -152,6 +156,7 @@ function accuracy(kind: PeerKind): Contender {
 
 const PEER_LABEL: Record<PeerKind, string> = {
   sluice: 'RedisTokenBucket.acquire() (the calls of one turn share one EVALSHA)',
+  'sluice-prefetch': 'RedisTokenBucket.acquire() with prefetch: { tokens: 20 } (tokens held in the process, opt-in)',
   rlf: "rate-limiter-flexible RateLimiterRedis.consume(), points = rate per 1 s window; refused calls sleep msBeforeNext and retry",
   bottleneck: "Bottleneck datastore 'ioredis', minTime = 1000 / rate, schedule(noop)",
 };
@@ -159,13 +164,13 @@ const CALLER_COUNTS = [1, 10, 100] as const;
 
 const all: Record<string, Contender> = {};
 const notes: Record<string, string> = {};
-for (const kind of ['sluice', 'rlf', 'bottleneck'] as const) {
+for (const kind of PEERS) {
   for (const callers of CALLER_COUNTS) {
     all[`${kind}-${callers}`] = throughput(kind, callers);
     notes[`${kind}-${callers}`] = `${PEER_LABEL[kind]}, ${callers} concurrent caller(s), rate ${FAST_RATE.toLocaleString('en-US')}/s (never binds)`;
   }
 }
-for (const kind of ['sluice', 'rlf', 'bottleneck'] as const) {
+for (const kind of PEERS) {
   all[`${kind}-accuracy`] = accuracy(kind);
   notes[`${kind}-accuracy`] =
     `${PEER_LABEL[kind]}; ${PROCESSES} processes x ${CALLERS_PER_PROCESS} callers share ${SHARED_RATE}/s; admitted / configured over 5 s after a 1 s warm-up`;
@@ -185,6 +190,8 @@ export default defineScenario({
   expectations: CALLER_COUNTS.flatMap((callers) => [
     { contender: `sluice-${callers}`, reference: `rlf-${callers}`, atLeast: 1.5 },
     { contender: `sluice-${callers}`, reference: `bottleneck-${callers}`, atLeast: 1.5 },
+    { contender: `sluice-prefetch-${callers}`, reference: `rlf-${callers}`, atLeast: 1.5 },
+    { contender: `sluice-prefetch-${callers}`, reference: `bottleneck-${callers}`, atLeast: 1.5 },
   ]),
   notes,
   contenders: all,

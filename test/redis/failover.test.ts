@@ -127,6 +127,33 @@ describe('Redis components when Redis fails', () => {
     bucket.close();
   });
 
+  it('RedisTokenBucket - prefetch, Redis frozen: held tokens serve first, and what a late reply prefetched is handed back', async () => {
+    await ensureUp();
+    const bucket = closeLater(
+      new RedisTokenBucket({ redis, key: 'failover-prefetch', ratePerSecond: 0.01, burst: 20, fallback: 'fail-closed', timeoutMs: 300, probeIntervalMs: 100, prefetch: { tokens: 4, holdMs: 60_000 } }),
+    );
+    await bucket.acquire(); // takes 1 and prefetches 4
+    assert.equal(bucket.stats().held, 4);
+    server.pause();
+    try {
+      // Served from the held tokens without Redis (fail-closed would refuse them otherwise).
+      await bucket.acquire();
+      await bucket.acquire(); // leaves 2: the background refill goes out and hangs on the frozen server
+      assert.equal(await bucket.tryAcquire(3), false); // more than held: Redis times out and fail-closed refuses
+      assert.equal(bucket.degraded, true);
+      assert.equal(await bucket.tryAcquire(2), true); // the held ones still serve while degraded
+    } finally {
+      server.resume();
+    }
+    // The frozen server ran the refill (2 tokens) and the try for 3 late: both are handed back.
+    await waitFor(() => bucket.stats().refunded === 5, 3000, 'the late grants to be handed back');
+    const s = bucket.stats();
+    assert.deepEqual([s.acquired, s.held, s.prefetched, s.refused], [5, 0, 4, 1]);
+    const tokens = Number(await redis.hget('{failover-prefetch}:tokens', 'tokens'));
+    assert.ok(tokens > 14.9 && tokens < 15.2, `tokens ${tokens}: 20 - 5 used, the late 5 given back`);
+    bucket.close();
+  });
+
   it("RedisTokenBucket - 'fail-closed' refuses and 'fail-open' allows while Redis is down", async () => {
     await ensureUp();
     const closed = closeLater(new RedisTokenBucket({ redis, key: 'failover-closed', ratePerSecond: 10, fallback: 'fail-closed', timeoutMs: 300 }));

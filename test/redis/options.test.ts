@@ -35,6 +35,22 @@ describe('Redis components - option validation', () => {
     assert.throws(() => new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 1, clock: {} as never }), invalid('clock'));
   });
 
+  it('RedisTokenBucket - rejects a prefetch that is not an object, tokens outside 1..burst, a holdMs <= 0 and an unknown prefetch key', () => {
+    assert.throws(() => new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 1, prefetch: 5 as never }), invalid('prefetch'));
+    assert.throws(() => new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 100, burst: 10, prefetch: { tokens: 11 } }), invalid('prefetch.tokens'));
+    assert.throws(() => new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 100, burst: 10, prefetch: { tokens: 0 } }), invalid('prefetch.tokens'));
+    assert.throws(() => new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 100, burst: 10, prefetch: { tokens: 2.5 } }), invalid('prefetch.tokens'));
+    assert.throws(() => new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 100, burst: 10, prefetch: {} as never }), invalid('prefetch.tokens'));
+    assert.throws(() => new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 100, burst: 10, prefetch: { tokens: 5, holdMs: 0 } }), invalid('prefetch.holdMs'));
+    assert.throws(
+      () => new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 100, burst: 10, prefetch: { tokens: 5, holdMS: 100 } as never }),
+      { code: 'ERR_SLUICE_INVALID_OPTION', message: /Unknown option "holdMS" for RedisTokenBucket prefetch: did you mean "holdMs"\?/ },
+    );
+    const bucket = new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 100, burst: 10, prefetch: { tokens: 10 } });
+    assert.equal(bucket.stats().held, 0);
+    bucket.close();
+  });
+
   it('RedisTokenBucket - rejects an unknown fallback mode, a fraction outside (0, 1] and a fraction without local mode', () => {
     assert.throws(() => new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 1, fallback: 'local-ish' as never }), invalid('fallback'));
     assert.throws(() => new RedisTokenBucket({ redis, key: 'k', ratePerSecond: 1, fallback: { mode: 'nope' as never } }), invalid('fallback.mode'));

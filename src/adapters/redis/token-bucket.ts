@@ -1,5 +1,5 @@
 import type { TimerHandle } from '../../core/clock/index.js';
-import { ClosedError, InvalidArgumentError } from '../../core/errors/index.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionError } from '../../core/errors/index.js';
 import { checkAmount, RESOLVED_VOID } from '../../internal/acquire-queue.js';
 import * as v from '../../internal/validate.js';
 import { describe } from '../../internal/describe.js';
@@ -50,6 +50,37 @@ export interface RedisTokenBucketOptions extends RedisConnectionOptions {
    * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 100, fallback: 'fail-closed' })
    */
   fallback?: FallbackOption;
+  /**
+   * Tokens this process takes from the shared bucket ahead of its calls and
+   * hands out itself, so that most calls need no round trip. Off by default:
+   * every call asks Redis, and one caller awaiting `acquire()` in a loop gets
+   * one token per round trip.
+   *
+   * When it happens: every command the bucket sends also asks for up to
+   * `tokens` minus what this process already holds, taken only if the shared
+   * bucket has them after the calls it carries are served (never as debt, so
+   * a bucket that is short gives none). A call served from held tokens that
+   * leaves `tokens / 2` or fewer sends one such command in the background. A
+   * call for more tokens than are held goes to Redis, as without prefetch,
+   * and held tokens keep serving the calls that come after it. Tokens held
+   * unused for `holdMs` are handed back to the shared bucket, and so are all
+   * held tokens on {@link RedisTokenBucket.close}; `stats().held` shows them.
+   *
+   * The trade: every token still comes out of the shared bucket, so the
+   * shared rate holds over time and a bucket that is short prefetches
+   * nothing. But a process may hand out a token up to `holdMs` after Redis
+   * granted it, and holds up to `tokens` that the other processes cannot
+   * have meanwhile. So any window can see up to `tokens` more admissions per
+   * process than the bucket alone allows, and a process with demand can take
+   * a burst's worth ahead of processes that asked later. Keep `tokens` a
+   * small share of `burst` when several processes share one key. Held tokens
+   * also serve calls while Redis is unavailable, before the fallback does.
+   *
+   * `tokens`: an integer from 1 to `burst`. `holdMs`: > 0.
+   * @default undefined (no prefetch); `holdMs` defaults to 500
+   * @example new RedisTokenBucket({ redis, key: 'api', ratePerSecond: 5000, burst: 100, prefetch: { tokens: 20 } })
+   */
+  prefetch?: { tokens: number; holdMs?: number };
 }
 
 export interface RedisTokenBucketAcquireOptions {
@@ -82,6 +113,17 @@ export interface RedisTokenBucketStats {
   /** Tokens handed back to Redis by aborted or closed `acquire()` calls. */
   refunded: number;
   /**
+   * With `prefetch`: tokens taken from Redis ahead of calls, in total. Each
+   * ends up handed to a call (counted in `acquired`), still held (`held`), or
+   * handed back (`returned`; one whose hand-back failed is in none of them:
+   * the shared bucket lost it, which errs on the safe side). 0 without prefetch.
+   */
+  prefetched: number;
+  /** With `prefetch`: tokens held by this process now, ready for calls without a round trip. */
+  held: number;
+  /** With `prefetch`: held tokens handed back to Redis unused, after `holdMs` or on close(). */
+  returned: number;
+  /**
    * `setRate()` calls that changed this process's rate (a call with the
    * current rate is not counted): the operator's changes. A `governor()`
    * driving this bucket moves the rate without counting here. Only grows.
@@ -100,14 +142,17 @@ export type RedisTokenBucketReconfigureEvent = ReconfigureEvent<'ratePerSecond'>
 
 // One script for every operation, so each batch is a single round trip. It
 // refills the bucket once (continuous refill from the Redis server's clock),
-// then serves the batch's requests in arrival order: ARGV[3..] are signed
+// then serves the batch's requests in arrival order: ARGV[4..] are signed
 // token counts, n > 0 to reserve n (always taken, the balance may go
 // negative, the reply says how long until the debt is paid off: the caller
 // sleeps that long, no polling) and -n to try for n (taken only if there).
+// ARGV[3] is the prefetch: after the requests, take up to that many whole
+// tokens if the bucket still has them (never as debt).
 // ARGV[3] = 'refund' gives ARGV[4] tokens back instead.
 // Reply: one integer per request, the wait in microseconds (0: at once), or
-// -1 for a try that got nothing. Refill, HSET and PEXPIRE happen once per
-// batch, so a batch of 100 costs Redis little more than a single call.
+// -1 for a try that got nothing; then the tokens prefetched. Refill, HSET and
+// PEXPIRE happen once per batch, so a batch of 100 costs Redis little more
+// than a single call.
 const SCRIPT = new LuaScript(
   `
 local rate = tonumber(ARGV[1])
@@ -127,15 +172,22 @@ local out = {}
 if ARGV[3] == 'refund' then
   tokens = math.min(burst, tokens + tonumber(ARGV[4]))
 else
-  for i = 3, #ARGV do
+  for i = 4, #ARGV do
     local n = tonumber(ARGV[i])
     if n < 0 then
-      if tokens >= -n - 1e-9 then tokens = tokens + n; out[i - 2] = 0 else out[i - 2] = -1 end
+      if tokens >= -n - 1e-9 then tokens = tokens + n; out[i - 3] = 0 else out[i - 3] = -1 end
     else
       tokens = tokens - n
-      if tokens < 0 then out[i - 2] = math.ceil(-tokens / rate * 1000) else out[i - 2] = 0 end
+      if tokens < 0 then out[i - 3] = math.ceil(-tokens / rate * 1000) else out[i - 3] = 0 end
     end
   end
+  local fetched = 0
+  local want = tonumber(ARGV[3])
+  if want > 0 and tokens >= 1 - 1e-9 then
+    fetched = math.min(want, math.floor(tokens + 1e-9))
+    tokens = tokens - fetched
+  end
+  out[#ARGV - 2] = fetched
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', ts))
 redis.call('PEXPIRE', KEYS[1], math.max(1000, math.ceil(2 * (burst - tokens) / rate)))
@@ -172,6 +224,14 @@ interface TryRequest {
 }
 
 type Request = Pending | TryRequest;
+
+/** Prefetched tokens that arrived in one reply, handed back if still held at `expiresAt`. */
+interface Lot {
+  count: number;
+  expiresAt: number;
+}
+
+const RESOLVED_TRUE: Promise<boolean> = Promise.resolve(true);
 
 /**
  * A token bucket shared by every process that uses the same Redis and `key`:
@@ -220,12 +280,24 @@ export class RedisTokenBucket {
   private batch: Request[] = [];
   private flushQueued = false;
   private isClosed = false;
-  private readonly counters = { acquired: 0, acquiredLocally: 0, rejected: 0, refused: 0, waitedMs: 0, refunded: 0, adjustments: 0 };
+  /** `prefetch.tokens`, or 0 without prefetch. */
+  private readonly prefetchTokens: number;
+  private readonly holdMs: number;
+  /** Tokens held now: the sum of {@link lots}' counts. */
+  private held = 0;
+  /** Held tokens by arrival, oldest first; calls take from the oldest. */
+  private lots: Lot[] = [];
+  private lotTimer: TimerHandle | undefined;
+  /** Prefetch tokens asked for by commands in flight, so a refill does not ask twice. */
+  private fetching = 0;
+  private readonly counters = {
+    acquired: 0, acquiredLocally: 0, rejected: 0, refused: 0, waitedMs: 0, refunded: 0, adjustments: 0, prefetched: 0, returned: 0,
+  };
   private readonly reconfigureListeners = new Listeners<RedisTokenBucketReconfigureEvent>();
 
   constructor(options: RedisTokenBucketOptions) {
     const o = v.optionsObject(options, 'RedisTokenBucket', {
-      key: true, ratePerSecond: true, burst: true, fallback: true, redis: true, timeoutMs: true, probeIntervalMs: true,
+      key: true, ratePerSecond: true, burst: true, fallback: true, prefetch: true, redis: true, timeoutMs: true, probeIntervalMs: true,
       clock: true,
     });
     this.conn = resolveConnection(o);
@@ -233,6 +305,12 @@ export class RedisTokenBucket {
     this.rate = v.requiredNumber('ratePerSecond', o.ratePerSecond, { min: 0, minExclusive: true });
     this.burst = v.number('burst', o.burst, Math.max(1, this.rate), { min: 1 });
     this.fallback = resolveFallback(o.fallback, { mode: 'local', fraction: 0.5 });
+    if (o.prefetch !== undefined && (o.prefetch === null || typeof o.prefetch !== 'object')) {
+      throw new InvalidOptionError('prefetch', o.prefetch, 'an object { tokens, holdMs? }');
+    }
+    const prefetch = v.optionsObject(o.prefetch, 'RedisTokenBucket prefetch', { tokens: true, holdMs: true });
+    this.prefetchTokens = o.prefetch === undefined ? 0 : v.requiredInteger('prefetch.tokens', prefetch.tokens, { min: 1, max: Math.floor(this.burst) });
+    this.holdMs = v.number('prefetch.holdMs', prefetch.holdMs, 500, { min: 0, minExclusive: true });
     this.stateKey = tagged(this.key, 'tokens');
     this.ratePerMs = String(this.rate / 1000);
     const { redis, timeoutMs, probeIntervalMs, clock } = this.conn;
@@ -355,6 +433,10 @@ export class RedisTokenBucket {
       if (bad) return Promise.reject(bad);
     }
     if (this.isClosed) return Promise.reject(new ClosedError('RedisTokenBucket is closed'));
+    if (this.held >= n) {
+      this.takeHeld(n);
+      return RESOLVED_TRUE;
+    }
     if (this.link.degraded) {
       const ok = this.tryFallback(n);
       return nextTurn().then(() => ok);
@@ -393,6 +475,10 @@ export class RedisTokenBucket {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.isClosed) return Promise.reject(new ClosedError('RedisTokenBucket is closed'));
+    if (this.held >= n) {
+      this.takeHeld(n);
+      return RESOLVED_VOID;
+    }
     if (this.link.degraded) return nextTurn().then(() => this.acquireFallback(n, signal));
     return new Promise<void>((resolve, reject) => {
       const p: Pending = { prev: undefined, next: undefined, linked: false, kind: RESERVE, n, phase: SENDING, sleptFrom: 0, timer: undefined, resolve, reject, signal, onAbort: undefined };
@@ -423,6 +509,12 @@ export class RedisTokenBucket {
     for (let p = this.pending.head; p; p = this.pending.head) {
       this.cancel(p, new ClosedError('RedisTokenBucket closed while the caller was waiting for tokens'));
     }
+    if (this.lotTimer !== undefined) this.conn.clock.cancel(this.lotTimer);
+    this.lotTimer = undefined;
+    const held = this.held;
+    this.held = 0;
+    this.lots = [];
+    this.giveBack(held);
   }
 
   stats(): RedisTokenBucketStats {
@@ -438,6 +530,9 @@ export class RedisTokenBucket {
       waiting: this.pending.size,
       waitedMs: c.waitedMs,
       refunded: c.refunded,
+      prefetched: c.prefetched,
+      held: this.held,
+      returned: c.returned,
       adjustments: c.adjustments,
       redis: this.link.stats(),
       local: this.local?.stats(),
@@ -460,8 +555,8 @@ export class RedisTokenBucket {
   private readonly flush = (): void => {
     this.flushQueued = false;
     const gathered = this.batch;
-    if (gathered.length === 0) return;
-    this.batch = [];
+    // An empty batch is a prefetch refill on its own (see takeHeld).
+    if (gathered.length !== 0) this.batch = [];
     const sent: Request[] = [];
     const counts: number[] = [];
     for (const r of gathered) {
@@ -473,16 +568,86 @@ export class RedisTokenBucket {
       }
       sent.push(r);
     }
-    if (sent.length === 0) return;
+    // Held tokens are handed out even while degraded, but no command goes to ask for more.
+    const want = this.prefetchTokens === 0 || this.isClosed || this.link.degraded ? 0 : Math.max(0, this.prefetchTokens - this.held - this.fetching);
+    if (sent.length === 0 && want === 0) return;
+    this.fetching += want;
     this.link.run(
-      () => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, ...counts),
+      () => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, want, ...counts),
       // Tokens Redis grants after the calls stopped waiting for them (and were served by the fallback) are handed back.
       (late) => late.then((reply) => this.refund(grantedIn(counts, reply as unknown[]), true), noop),
     ).then(
-      (reply) => this.onReply(sent, reply as unknown[]),
-      () => this.onBatchFailed(sent),
+      (reply) => {
+        this.fetching -= want;
+        this.onPrefetched(toNumber((reply as unknown[])[counts.length]));
+        this.onReply(sent, reply as unknown[]);
+      },
+      () => {
+        this.fetching -= want;
+        this.onBatchFailed(sent);
+      },
     );
   };
+
+  /** Serves `n` tokens from the held ones (the caller checked there are enough), oldest first. */
+  private takeHeld(n: number): void {
+    this.held -= n;
+    this.counters.acquired += n;
+    const lots = this.lots;
+    let emptied = 0;
+    for (let left = n; left > 0; ) {
+      const lot = lots[emptied]!;
+      if (lot.count > left) {
+        lot.count -= left;
+        break;
+      }
+      left -= lot.count;
+      emptied++;
+    }
+    if (emptied === 1) lots.shift();
+    else if (emptied !== 0) lots.splice(0, emptied);
+    // Refill in the background once half is used, so a steady caller finds
+    // tokens held instead of waiting a round trip at each empty hold.
+    if (this.held * 2 <= this.prefetchTokens && this.fetching === 0 && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  private onPrefetched(got: number): void {
+    if (!(got > 0)) return;
+    this.counters.prefetched += got;
+    if (this.isClosed) {
+      this.giveBack(got);
+      return;
+    }
+    this.held += got;
+    this.lots.push({ count: got, expiresAt: this.conn.clock.now() + this.holdMs });
+    this.lotTimer ??= this.conn.clock.schedule(this.holdMs, this.expireLots);
+  }
+
+  /** Hands back the tokens held for `holdMs`, and waits for the next lot to reach it. */
+  private readonly expireLots = (): void => {
+    this.lotTimer = undefined;
+    const now = this.conn.clock.now();
+    let expired = 0;
+    let i = 0;
+    for (; i < this.lots.length && this.lots[i]!.expiresAt <= now; i++) expired += this.lots[i]!.count;
+    if (i !== 0) this.lots.splice(0, i);
+    this.held -= expired;
+    this.giveBack(expired);
+    const next = this.lots[0];
+    if (next !== undefined) this.lotTimer = this.conn.clock.schedule(next.expiresAt - now, this.expireLots);
+  };
+
+  /** Hands held tokens back to the shared bucket, counted in `returned` once Redis took them. */
+  private giveBack(n: number): void {
+    if (n === 0) return;
+    this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, 'refund', n)).then(
+      () => void (this.counters.returned += n),
+      () => undefined,
+    );
+  }
 
   private onReply(sent: Request[], reply: unknown[]): void {
     for (let i = 0; i < sent.length; i++) {
@@ -604,9 +769,9 @@ export class RedisTokenBucket {
 
 function noop(): void {}
 
-/** Tokens a batch's reply granted: every reservation, and the tries that got theirs. */
+/** Tokens a batch's reply granted: every reservation, the tries that got theirs, and the prefetch. */
 function grantedIn(counts: number[], reply: unknown[]): number {
-  let granted = 0;
+  let granted = Math.max(0, toNumber(reply[counts.length]));
   for (let i = 0; i < counts.length; i++) if (toNumber(reply[i]) >= 0) granted += Math.abs(counts[i]!);
   return granted;
 }
