@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { cleanup, connect, recording, sleep, uniqueKey, waitFor } from './helpers.js';
 import { RedisTokenBucket } from '../../src/adapters/redis/index.js';
 import { governor } from '../../src/core/pressure/index.js';
+import { MetricsCollector } from '../../src/core/metrics/index.js';
 
 let redis: Redis;
 const prefix = uniqueKey('bucket');
@@ -365,6 +366,17 @@ describe('RedisTokenBucket prefetch', () => {
     assert.deepEqual([s.held, s.prefetched, s.acquired], [0, 6, 2]);
     const left = await balance('pf-hold');
     assert.ok(left > 7.9 && left < 8.1, `balance ${left}: 10 - 2 used`);
+    bucket.close();
+  });
+
+  it('stats() - prefetched and returned export as counters, held as a gauge', async () => {
+    const bucket = new RedisTokenBucket({ redis, key: key('pf-metrics'), ratePerSecond: 0.001, burst: 10, prefetch: { tokens: 3 } });
+    await bucket.acquire();
+    const samples = new MetricsCollector({ bucket }).collect();
+    const find = (stat: string) => samples.find((s) => Object.values(s.labels).includes(stat));
+    assert.deepEqual([find('prefetched')?.type, find('prefetched')?.value], ['counter', 3]);
+    assert.deepEqual([find('returned')?.type, find('returned')?.value], ['counter', 0]);
+    assert.deepEqual([find('held')?.type, find('held')?.value], ['gauge', 3]);
     bucket.close();
   });
 

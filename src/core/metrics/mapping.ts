@@ -367,7 +367,7 @@ const counterFields = new Set([
   'recovered', 'redelivered', 'acked', 'nacked', 'commits', 'ackCommits', 'leases', 'appended', 'appendCalls', 'leased', 'released',
   'spilled', 'refilled', 'spills', 'refills',
   // limiters and rates
-  'granted', 'discarded', 'aborted', 'limitChanges', 'adjustmentsUp', 'adjustmentsDown', 'acquiredLocally', 'refused', 'refunded',
+  'granted', 'discarded', 'aborted', 'limitChanges', 'adjustmentsUp', 'adjustmentsDown', 'acquiredLocally', 'refused', 'refunded', 'prefetched',
   // probes, pollers, load shedding
   'samples', 'polls', 'pollErrors', 'checks', 'overChecks', 'served', 'readErrors', 'unknownLevels',
   // circuit breakers
