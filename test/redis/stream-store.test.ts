@@ -106,6 +106,52 @@ describe('RedisStreamStore', () => {
     assert.equal(clock.pending, 0);
   });
 
+  it('ack() - an item let go (nacked, or its lease expired and promoted) is acked out of the visible set too, so no lease hands it out again', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const key = `${prefix}:ack-visible`;
+    const store = new RedisStreamStore<string>({ redis, key, now: () => clock.now() });
+    try {
+      const [a, b, c] = await store.append(['a', 'b', 'c']);
+      await store.lease(3, 1000);
+      await store.nack(a!);
+      clock.advance(1000);
+      assert.deepEqual((await store.lease(1, 1000)).map((l) => l.item), ['a'], 'a again; the lease also moved b and c, due, to the visible set');
+      assert.equal(await redis.zcard(`{${key}}:visible`), 2);
+      // One call: a leased (invisible), b and c visible, an unknown id and a repeat.
+      assert.equal(await store.ack([a!, b!, c!, '1-1', b!]), 3);
+      assert.equal(await redis.zcard(`{${key}}:visible`), 0);
+      assert.equal(await redis.zcard(`{${key}}:invisible`), 0);
+      assert.deepEqual(await store.lease(5, 1000), []);
+      assert.equal(await store.size(), 0);
+    } finally {
+      await store.close();
+      await cleanup(redis, key);
+    }
+  });
+
+  it('ack(), lease() and exchange() - batches above the per-command chunk (500 ids) are taken whole', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const key = `${prefix}:chunks`;
+    const store = new RedisStreamStore<number>({ redis, key, now: () => clock.now() });
+    try {
+      const items = Array.from({ length: 1201 }, (_, i) => i);
+      const ids = await store.append(items);
+      const first = await store.lease(1201, 1000);
+      assert.deepEqual(first.map((l) => l.item), items);
+      assert.equal(await redis.zcard(`{${key}}:invisible`), 1201, 'a deadline per leased item');
+      clock.advance(1000);
+      const again = await store.lease(1201, 1000);
+      assert.deepEqual(again.map((l) => [l.item, l.deliveries]), items.map((i) => [i, 2]), 'redelivered, in order');
+      const { acked, leased } = await store.exchange([], ids, 1, 1000);
+      assert.deepEqual([acked, leased], [1201, []]);
+      assert.equal(await store.size(), 0);
+      assert.equal(await redis.zcard(`{${key}}:invisible`), 0);
+    } finally {
+      await store.close();
+      await cleanup(redis, key);
+    }
+  });
+
   it('stats() - counts commits, leases, redeliveries and acks', async () => {
     const clock = new VirtualClock(0);
     const store = new RedisStreamStore<number>({ redis, key: `${prefix}:stats`, consumer: 'c1', now: () => clock.now() });

@@ -11,6 +11,8 @@ local function store_now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
+-- Ids per command where one command takes many (Lua's unpack has a limit).
+local CHUNK = 500
 local function valid(id) return string.match(id, '^%d+%-%d+$') ~= nil end
 -- Visible members are scored by the id's ms part; ties sort by member, so the
 -- sequence part is zero-padded in front of the id to keep id order.
@@ -67,25 +69,35 @@ local function lease(max, visibility)
     ensure_group()
     local ids = {}
     for i = 1, #again do ids[i] = string.match(again[i], '|(.+)$') end
-    redis.call('ZREM', KEYS[3], unpack(again))
-    local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(ids))
-    for i = 1, #claimed do
-      local e = claimed[i]
-      if e and e[2] then
-        local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
-        out[#out + 1] = { e[1], e[2], p[1][4] }
-        redis.call('ZADD', KEYS[2], deadline, e[1])
+    for i = 1, #again, CHUNK do redis.call('ZREM', KEYS[3], unpack(again, i, math.min(i + CHUNK - 1, #again))) end
+    for i = 1, #ids, CHUNK do
+      local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(ids, i, math.min(i + CHUNK - 1, #ids)))
+      for j = 1, #claimed do
+        local e = claimed[j]
+        if e and e[2] then
+          local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+          out[#out + 1] = { e[1], e[2], p[1][4] }
+          redis.call('ZADD', KEYS[2], deadline, e[1])
+        end
       end
     end
   end
   if #out < max then
     local r = read_group(max - #out)
     if r then
+      -- One ZADD for the new items' deadlines (in chunks: unpack has a limit).
       local entries = r[1][2]
+      local scored = {}
       for i = 1, #entries do
         out[#out + 1] = { entries[i][1], entries[i][2], 1 }
-        redis.call('ZADD', KEYS[2], deadline, entries[i][1])
+        scored[#scored + 1] = deadline
+        scored[#scored + 1] = entries[i][1]
+        if #scored == 2 * CHUNK then
+          redis.call('ZADD', KEYS[2], unpack(scored))
+          scored = {}
+        end
       end
+      if #scored > 0 then redis.call('ZADD', KEYS[2], unpack(scored)) end
     end
   end
   return out
@@ -93,19 +105,34 @@ end
 `;
 
 // XACK + XDEL of the ids in ARGV[from..]; returns how many were deleted.
-// No group needed: XACK on a missing group or stream acks nothing.
+// No group needed: XACK on a missing group or stream acks nothing. Each
+// command takes a chunk of ids at once (a call costs more than an id in it).
+// An id is in at most one of the two sets (leased: invisible; let go:
+// visible), so the visible set is only touched when some id was not leased.
 const ACK_FN = `
+local function ack_chunk(ids)
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+  if redis.call('ZREM', KEYS[2], unpack(ids)) < #ids then
+    local members = {}
+    for i = 1, #ids do members[i] = visible_member(ids[i]) end
+    redis.call('ZREM', KEYS[3], unpack(members))
+  end
+  return redis.call('XDEL', KEYS[1], unpack(ids))
+end
 local function ack_ids(from)
   local removed = 0
+  local ids = {}
   for i = from, #ARGV do
     local id = ARGV[i]
     if valid(id) then
-      redis.call('XACK', KEYS[1], ARGV[1], id)
-      redis.call('ZREM', KEYS[2], id)
-      redis.call('ZREM', KEYS[3], visible_member(id))
-      removed = removed + redis.call('XDEL', KEYS[1], id)
+      ids[#ids + 1] = id
+      if #ids == CHUNK then
+        removed = removed + ack_chunk(ids)
+        ids = {}
+      end
     end
   end
+  if #ids > 0 then removed = removed + ack_chunk(ids) end
   return removed
 end
 `;
