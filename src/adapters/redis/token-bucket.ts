@@ -417,8 +417,10 @@ export class RedisTokenBucket {
 
   /**
    * Takes `n` tokens if the shared bucket has them now; never waits for
-   * tokens. One round trip, shared with the other calls of this turn; while
-   * degraded, answered by the fallback without one (`'local'`: the local bucket; `'fail-open'`: true; `'fail-closed'`: false).
+   * tokens. One round trip, shared with the other calls of this turn; with
+   * `prefetch`, none while this process holds `n` tokens (they are taken at
+   * once, even while degraded). While degraded, answered by the fallback
+   * without one (`'local'`: the local bucket; `'fail-open'`: true; `'fail-closed'`: false).
    * @returns true when the tokens were taken.
    * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
    * `burst`, and with ClosedError after {@link close}. Resolves within
@@ -448,7 +450,9 @@ export class RedisTokenBucket {
    * Takes `n` tokens, waiting until they have accrued: one round trip (shared
    * with the other calls of this turn) reserves them in Redis and returns how long the shared bucket needs to pay
    * them off; the call then resolves after that wait (a local timer, no
-   * polling). While degraded the fallback serves it: the local bucket
+   * polling). With `prefetch`, a call for at most the tokens this process
+   * holds takes them and resolves at once, with no round trip (even while
+   * degraded). While degraded the fallback serves it: the local bucket
    * (`'local'`), at once (`'fail-open'`), or a rejection with
    * RedisUnavailableError (`'fail-closed'`).
    * Rejects with InvalidArgumentError when `n` is not an integer from 1 to
@@ -623,7 +627,8 @@ export class RedisTokenBucket {
     }
     this.held += got;
     this.lots.push({ count: got, expiresAt: this.conn.clock.now() + this.holdMs });
-    this.lotTimer ??= this.conn.clock.schedule(this.holdMs, this.expireLots);
+    // Unref'd: held tokens never keep a process alive (ones not handed back are lost to the shared rate, the safe side).
+    this.lotTimer ??= this.conn.clock.schedule(this.holdMs, this.expireLots, { unref: true });
   }
 
   /** Hands back the tokens held for `holdMs`, and waits for the next lot to reach it. */
@@ -637,7 +642,7 @@ export class RedisTokenBucket {
     this.held -= expired;
     this.giveBack(expired);
     const next = this.lots[0];
-    if (next !== undefined) this.lotTimer = this.conn.clock.schedule(next.expiresAt - now, this.expireLots);
+    if (next !== undefined) this.lotTimer = this.conn.clock.schedule(next.expiresAt - now, this.expireLots, { unref: true });
   };
 
   /** Hands held tokens back to the shared bucket, counted in `returned` once Redis took them. */
