@@ -37,12 +37,31 @@ interface Item {
 }
 
 let client: Redis | undefined;
+let pingUs = 0;
 async function redisClient(): Promise<Redis> {
   if (client) return client;
   const { Redis } = await import('ioredis');
   client = new Redis({ host: '127.0.0.1', port: REDIS_PORT });
   await client.ping();
+  pingUs = await pingRoundTrip(client);
   return client;
+}
+
+/**
+ * Median µs of 200 awaited PINGs, once per worker process, on its first
+ * (warm-up) run. A 1 x 1 queue makes one awaited round trip per item, so its
+ * items/s tracks this figure; reported with every row so ratios can be read
+ * against the round trip of their time.
+ */
+async function pingRoundTrip(redis: Redis): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const started = performance.now();
+    await redis.ping();
+    samples.push(performance.now() - started);
+  }
+  samples.sort((a, b) => a - b);
+  return Math.round(samples[samples.length >> 1]! * 1000);
 }
 
 let runs = 0;
@@ -80,6 +99,7 @@ class Tally {
     this.latencies[this.consumed++] = latency;
   }
   outcome(extraChecks: RunOutcome['checks'] = [], extraMetrics: Record<string, number> = {}): RunOutcome {
+    if (pingUs !== 0) extraMetrics = { pingUs, ...extraMetrics };
     const sorted = this.latencies.subarray(0, this.consumed).sort();
     const pick = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
     return {

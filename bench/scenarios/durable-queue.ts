@@ -11,7 +11,10 @@ import { defineScenario, lazyContender, type Contender } from '../lib/types.js';
  * give the hand-off latency without a backlog: one producer at 500 items/s,
  * one consumer (their items/s is the pace). The
  * same channel over `SqliteStore` (node:sqlite, fsync 'batch') is on the
- * table for comparison. Contenders: `bench/contenders/durable-queue.ts`.
+ * table for comparison. `PING µs` is the median of 200 awaited PINGs taken
+ * by each row's process before its measured runs: 1 x 1 makes one awaited
+ * round trip per item, so its items/s follows it. Contenders:
+ * `bench/contenders/durable-queue.ts`.
  *
  * Redis: 127.0.0.1, port from SLUICE_BENCH_REDIS_PORT (default 6379); both
  * Redis contenders use the same server, so they get the same durability
@@ -65,7 +68,7 @@ export default defineScenario({
   defaultN: 20_000,
   quickN: 2_000,
   nLabel: 'items per run (sluice-sqlite-1x1: n / 10; -paced rows: n / 20 at 500/s)',
-  metricColumns: { p50Us: 'p50 µs', p99Us: 'p99 µs', duplicates: 'redelivered', storeCallsPer100: 'store calls / 100 items' },
+  metricColumns: { p50Us: 'p50 µs', p99Us: 'p99 µs', duplicates: 'redelivered', storeCallsPer100: 'store calls / 100 items', pingUs: 'PING µs' },
   expectations: [
     { contender: 'sluice-redis-1x1', reference: 'bullmq-1x1', atLeast: 2 },
     { contender: 'sluice-redis-16x16', reference: 'bullmq-16x16', atLeast: 2 },
