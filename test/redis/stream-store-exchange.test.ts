@@ -142,10 +142,11 @@ describe('DurableChannel on RedisStreamStore (exchange)', () => {
       channel.close();
       await consuming;
       assert.deepEqual(got, Array.from({ length: n }, (_, i) => i));
-      // Allow a few calls that carried only one side (the start, the end, a continuation that missed the turn).
-      assert.ok(commands.length <= n + 10, `${commands.length} commands for ${n} items`);
+      // Without the exchange this is 2n (an append, then an ack-and-lease). Allow a quarter of calls that
+      // carried only one side (the start, the end, a continuation that missed the turn on a busy machine).
+      assert.ok(commands.length <= n * 1.25, `${commands.length} commands for ${n} items`);
       const s = channel.stats();
-      assert.ok(s.commits === n && s.ackCommits >= n - 10, `commits ${s.commits}, ack commits ${s.ackCommits}: most calls carried both`);
+      assert.ok(s.commits === n && s.ackCommits >= n * 0.75, `commits ${s.commits}, ack commits ${s.ackCommits}: most calls carried both`);
       assert.deepEqual([s.accepted, s.delivered, s.redelivered, s.acked, s.size], [n, n, 0, n, 0]);
       assert.equal(await redis.xlen(streamKey(key)), 0);
       assert.equal(await redis.zcard(invisibleKey(key)), 0, 'no lease deadline left behind');
