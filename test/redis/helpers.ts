@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { after, before } from 'node:test';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisClient } from '../../src/adapters/redis/index.js';
 
@@ -31,6 +32,31 @@ export async function cleanup(redis: Redis, fragment: string): Promise<void> {
     cursor = next;
     if (keys.length > 0) await redis.del(...keys);
   } while (cursor !== '0');
+}
+
+/**
+ * The setup most Redis test files share: one client, connected before the
+ * file's tests, and every key under a prefix of its own deleted after them.
+ * `redis` is read inside the tests (it is set by the `before` hook).
+ */
+export function redisForFile(name: string): { readonly redis: Redis; key: (suffix: string) => string } {
+  let client: Redis | undefined;
+  const prefix = uniqueKey(name);
+  before(async () => {
+    client = await connect();
+  });
+  after(async () => {
+    if (client === undefined) return;
+    await cleanup(client, prefix);
+    client.disconnect();
+  });
+  return {
+    get redis(): Redis {
+      if (client === undefined) throw new Error('redisForFile(): the client is connected in a before() hook; read it inside a test');
+      return client;
+    },
+    key: (suffix) => `${prefix}:${suffix}`,
+  };
 }
 
 export function sleep(ms: number): Promise<void> {

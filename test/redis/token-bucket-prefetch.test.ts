@@ -1,31 +1,21 @@
 // RedisTokenBucket's opt-in prefetch: tokens taken from the shared bucket
 // ahead of the calls and handed out without a round trip.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { cleanup, connect, recording, sleep, uniqueKey, waitFor } from './helpers.js';
+import { connect, recording, redisForFile, sleep, waitFor } from './helpers.js';
 import { RedisTokenBucket } from '../../src/adapters/redis/index.js';
 import { MetricsCollector } from '../../src/core/metrics/index.js';
 
-let redis: Redis;
-const prefix = uniqueKey('prefetch');
-const key = (name: string) => `${prefix}:${name}`;
-
-before(async () => {
-  redis = await connect();
-});
-after(async () => {
-  await cleanup(redis, prefix);
-  redis.disconnect();
-});
+const shared = redisForFile('prefetch');
+const key = shared.key;
 
 describe('RedisTokenBucket prefetch', () => {
   /** Tokens in the shared bucket now, as Redis stores them (refill negligible in these tests). */
-  const balance = async (name: string) => Number(await redis.hget(`{${key(name)}}:tokens`, 'tokens'));
+  const balance = async (name: string) => Number(await shared.redis.hget(`{${key(name)}}:tokens`, 'tokens'));
 
   it('acquire() - one caller in a loop gets many tokens per round trip, and every token is accounted for', async () => {
-    const { client, commands } = recording(redis);
+    const { client, commands } = recording(shared.redis);
     const bucket = new RedisTokenBucket({ redis: client, key: key('pf-loop'), ratePerSecond: 1_000_000, prefetch: { tokens: 20 } });
     await bucket.tryAcquire(); // loads the script, so what follows is EVALSHA only
     commands.length = 0;
@@ -46,7 +36,7 @@ describe('RedisTokenBucket prefetch', () => {
 
   it('tryAcquire() - takes only tokens the shared bucket has: what one process holds, another cannot get', async () => {
     const other = await connect();
-    const { client, commands } = recording(redis);
+    const { client, commands } = recording(shared.redis);
     const a = new RedisTokenBucket({ redis: client, key: key('pf-share'), ratePerSecond: 0.001, burst: 5, prefetch: { tokens: 5 } });
     const b = new RedisTokenBucket({ redis: other, key: key('pf-share'), ratePerSecond: 0.001, burst: 5 });
     try {
@@ -70,7 +60,7 @@ describe('RedisTokenBucket prefetch', () => {
   });
 
   it('acquire() - a short bucket prefetches nothing: calls reserve and wait as without prefetch', async () => {
-    const bucket = new RedisTokenBucket({ redis, key: key('pf-short'), ratePerSecond: 100, burst: 2, prefetch: { tokens: 2 } });
+    const bucket = new RedisTokenBucket({ redis: shared.redis, key: key('pf-short'), ratePerSecond: 100, burst: 2, prefetch: { tokens: 2 } });
     const started = performance.now();
     await Promise.all(Array.from({ length: 12 }, () => bucket.acquire()));
     const elapsed = performance.now() - started;
@@ -81,7 +71,7 @@ describe('RedisTokenBucket prefetch', () => {
   });
 
   it('prefetch.holdMs - held tokens unused that long go back to the shared bucket', async () => {
-    const bucket = new RedisTokenBucket({ redis, key: key('pf-hold'), ratePerSecond: 0.001, burst: 10, prefetch: { tokens: 6, holdMs: 100 } });
+    const bucket = new RedisTokenBucket({ redis: shared.redis, key: key('pf-hold'), ratePerSecond: 0.001, burst: 10, prefetch: { tokens: 6, holdMs: 100 } });
     await bucket.acquire();
     assert.equal(bucket.stats().held, 6);
     assert.ok((await balance('pf-hold')) < 3.1, 'the held tokens left the shared bucket');
@@ -96,7 +86,7 @@ describe('RedisTokenBucket prefetch', () => {
   });
 
   it('stats() - prefetched and returned export as counters, held as a gauge', async () => {
-    const bucket = new RedisTokenBucket({ redis, key: key('pf-metrics'), ratePerSecond: 0.001, burst: 10, prefetch: { tokens: 3 } });
+    const bucket = new RedisTokenBucket({ redis: shared.redis, key: key('pf-metrics'), ratePerSecond: 0.001, burst: 10, prefetch: { tokens: 3 } });
     await bucket.acquire();
     const samples = new MetricsCollector({ bucket }).collect();
     const find = (stat: string) => {
@@ -110,7 +100,7 @@ describe('RedisTokenBucket prefetch', () => {
   });
 
   it('close() - hands the held tokens back', async () => {
-    const bucket = new RedisTokenBucket({ redis, key: key('pf-close'), ratePerSecond: 0.001, burst: 10, prefetch: { tokens: 4, holdMs: 60_000 } });
+    const bucket = new RedisTokenBucket({ redis: shared.redis, key: key('pf-close'), ratePerSecond: 0.001, burst: 10, prefetch: { tokens: 4, holdMs: 60_000 } });
     await bucket.acquire();
     assert.equal(bucket.stats().held, 4);
     bucket.close();
@@ -139,7 +129,7 @@ describe('RedisTokenBucket prefetch', () => {
         async (burst, wanted, holdMs, ops) => {
           const name = `pf-fuzz-${run++}`;
           // Refill is negligible (1 token in 1000 s), so the bucket's balance is what the calls left in it.
-          const bucket = new RedisTokenBucket({ redis, key: key(name), ratePerSecond: 0.001, burst, prefetch: { tokens: Math.min(wanted, burst), holdMs } });
+          const bucket = new RedisTokenBucket({ redis: shared.redis, key: key(name), ratePerSecond: 0.001, burst, prefetch: { tokens: Math.min(wanted, burst), holdMs } });
           let granted = 0;
           const outstanding: Promise<unknown>[] = [
             bucket.tryAcquire().then((ok) => void (granted += ok ? 1 : 0)), // every run touches the bucket at least once
@@ -167,12 +157,12 @@ describe('RedisTokenBucket prefetch', () => {
           bucket.close();
           // Commands on one connection run in order: once these replies are in, every earlier hand-back
           // has been applied, and so have those sent when the replies before them arrived.
-          await redis.ping();
-          await redis.ping();
+          await shared.redis.ping();
+          await shared.redis.ping();
           const s = bucket.stats();
           assert.equal(s.acquired, granted, 'stats().acquired is what the callers were given');
           assert.equal(s.held, 0);
-          const balance = Number(await redis.hget(`{${key(name)}}:tokens`, 'tokens'));
+          const balance = Number(await shared.redis.hget(`{${key(name)}}:tokens`, 'tokens'));
           assert.ok(Math.abs(balance + granted - burst) < 0.05, `balance ${balance} + granted ${granted} should be burst ${burst}: ${JSON.stringify(s)}`);
         },
       ),
