@@ -518,7 +518,7 @@ export class RedisTokenBucket {
     const held = this.held;
     this.held = 0;
     this.lots = [];
-    this.giveBack(held);
+    this.handBack(held, 'returned');
   }
 
   stats(): RedisTokenBucketStats {
@@ -622,7 +622,7 @@ export class RedisTokenBucket {
     if (!(got > 0)) return;
     this.counters.prefetched += got;
     if (this.isClosed) {
-      this.giveBack(got);
+      this.handBack(got, 'returned');
       return;
     }
     this.held += got;
@@ -640,19 +640,10 @@ export class RedisTokenBucket {
     for (; i < this.lots.length && this.lots[i]!.expiresAt <= now; i++) expired += this.lots[i]!.count;
     if (i !== 0) this.lots.splice(0, i);
     this.held -= expired;
-    this.giveBack(expired);
+    this.handBack(expired, 'returned');
     const next = this.lots[0];
     if (next !== undefined) this.lotTimer = this.conn.clock.schedule(next.expiresAt - now, this.expireLots, { unref: true });
   };
-
-  /** Hands held tokens back to the shared bucket, counted in `returned` once Redis took them. */
-  private giveBack(n: number): void {
-    if (n === 0) return;
-    this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, 'refund', n)).then(
-      () => void (this.counters.returned += n),
-      () => undefined,
-    );
-  }
 
   private onReply(sent: Request[], reply: unknown[]): void {
     for (let i = 0; i < sent.length; i++) {
@@ -732,9 +723,19 @@ export class RedisTokenBucket {
    * (a reply the call had stopped waiting for), so send even while degraded.
    */
   private refund(n: number, late = false): void {
-    if (n === 0 || (this.link.degraded && !late)) return;
+    if (this.link.degraded && !late) return;
+    this.handBack(n, 'refunded');
+  }
+
+  /**
+   * Gives `n` tokens back to the shared bucket (capped at `burst` there),
+   * counted in `counter` once Redis took them: `refunded` for reservations a
+   * call did not use, `returned` for held (prefetched) tokens.
+   */
+  private handBack(n: number, counter: 'refunded' | 'returned'): void {
+    if (n === 0) return;
     this.link.run(() => SCRIPT.run(this.conn.redis, this.stateKey, this.ratePerMs, this.burst, 'refund', n)).then(
-      () => void (this.counters.refunded += n),
+      () => void (this.counters[counter] += n),
       () => undefined,
     );
   }
